@@ -1,0 +1,82 @@
+"""`backoffice`: the reference back office (event receiver, live watch, config check).
+
+Exit codes: 0 ok, 1 failure, 2 bad configuration or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+
+from backoffice import watch
+from backoffice.config import BackofficeConfig
+from backoffice.receiver import Receiver
+from backoffice.store import SqliteEventStore
+from configkit import ConfigError, check_command, load
+
+Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+
+def _register_builtin(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    receive = sub.add_parser("receive", help="store device events and acknowledge them")
+    receive.add_argument("--config", required=True, help="back-office TOML file")
+    receive.set_defaults(func=_receive)
+
+    watcher = sub.add_parser("watch", help="live view of devices and arriving events")
+    source = watcher.add_mutually_exclusive_group(required=True)
+    source.add_argument("--config", help="back-office TOML file (its database_path is watched)")
+    source.add_argument("--db", help="the event store's SQLite file")
+    watcher.add_argument("--once", action="store_true", help="print one snapshot and exit")
+    watcher.set_defaults(func=watch.run)
+
+    config = sub.add_parser("config", help="configuration tools")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    check = config_sub.add_parser("check", help="validate a back-office TOML file")
+    check.add_argument("file")
+    check.set_defaults(func=lambda args: check_command(BackofficeConfig, args.file))
+
+
+# Other capabilities add their subcommands here (each module has `register(subparsers)`).
+COMMANDS: list[Register] = [_register_builtin]
+
+
+def _receive(args: argparse.Namespace) -> int:
+    config = load(BackofficeConfig, args.config)
+    store = SqliteEventStore(config.database_path)
+    receiver = Receiver(config, store)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    receiver.start()
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    receiver.stop()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="backoffice", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for register in COMMANDS:
+        register(sub)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""The reference receiver: store each event once, commit, and only then ack it to its device."""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import re
+import threading
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.reasoncodes import ReasonCode
+
+from backoffice.config import BackofficeConfig
+from backoffice.store import EventStore
+from uplink import topics
+from uplink.clock import utc_iso
+from uplink.errors import MessageError, TopicError
+from uplink.messages import Envelope
+from uplink.session import connect_properties, make_client
+
+logger = logging.getLogger(__name__)
+
+ACK_CHUNK = 5000
+_EVENT_ID = re.compile(r'"event_id"\s*:\s*"([0-9A-HJKMNP-TV-Z]{26})"')
+_Message = tuple[str, bytes]
+
+
+class Receiver:
+    """Subscribes to all device events (shared subscription), stores them idempotently in
+    batches, and publishes one application ack per device per batch after the commit."""
+
+    def __init__(self, config: BackofficeConfig, store: EventStore) -> None:
+        self.config = config
+        self.store = store
+        self.stored = 0
+        self.duplicates = 0
+        self.rejected = 0
+        self._queue: queue.Queue[_Message | None] = queue.Queue()
+        self._ready = threading.Event()
+        self._client = make_client(f"backoffice-{config.receiver.receiver_id}", config.broker)
+        self._client.reconnect_delay_set(1, 10)
+        self._client.on_connect = self._on_connect
+        self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
+        self._client.on_disconnect = lambda *_: self._ready.clear()
+        # paho's own loop thread does the writing here: allow publishes from our store thread.
+        self._client.on_socket_register_write = None
+        self._sub_mid: int | None = None
+        self._worker = threading.Thread(target=self._store_loop, name="receiver-store", daemon=True)
+
+    def start(self) -> None:
+        broker = self.config.broker
+        self._worker.start()
+        self._client.connect_async(
+            broker.host,
+            broker.port,
+            keepalive=broker.keepalive_s,
+            clean_start=False,
+            properties=connect_properties(3600),
+        )
+        self._client.loop_start()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Block until the event subscription is confirmed by the broker."""
+        return self._ready.wait(timeout)
+
+    def stop(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._queue.put(None)
+        self._worker.join(10)
+
+    # -- paho thread --------------------------------------------------------------------------
+
+    def _on_connect(
+        self, client: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any
+    ) -> None:
+        if reason.is_failure:
+            logger.error("broker refused the receiver: %s; check its certificate", reason)
+            return
+        group = self.config.receiver.share_group
+        self._sub_mid = client.subscribe(
+            [(topics.all_events(group), 1), (topics.ALL_STATUS, 1), (topics.ALL_STATE, 1)]
+        )[1]
+        logger.info("receiver connected; subscribing as share group %s", group)
+
+    def _on_subscribe(
+        self, _c: mqtt.Client, _u: Any, mid: int, codes: list[ReasonCode], _p: Any
+    ) -> None:
+        if mid == self._sub_mid:
+            if any(code.is_failure for code in codes):
+                logger.error("broker refused the receiver's subscriptions: %s", codes)
+            else:
+                self._ready.set()
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+        self._queue.put((message.topic, bytes(message.payload)))
+
+    # -- store thread -------------------------------------------------------------------------
+
+    def _store_loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.config.receiver.batch_max:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)
+                    break
+                batch.append(item)
+            try:
+                self._handle(batch)
+            except Exception:  # loop boundary: unacked events come back when devices re-send
+                logger.exception("storing a batch of %d messages failed", len(batch))
+
+    def _handle(self, batch: list[_Message]) -> None:
+        now = utc_iso(datetime.now(UTC))
+        envelopes: list[Envelope] = []
+        to_ack: dict[str, list[str]] = defaultdict(list)
+        for topic, raw in batch:
+            if topic.endswith("/evt"):
+                envelope = self._parse_event(topic, raw, now, to_ack)
+                if envelope is not None:
+                    envelopes.append(envelope)
+            else:
+                self._handle_device_message(topic, raw)
+        if envelopes:
+            new = self.store.store_events(envelopes, now)
+            self.stored += new
+            self.duplicates += len(envelopes) - new
+            for envelope in envelopes:
+                to_ack[envelope.device_id].append(envelope.event_id)
+        # The commit above is synced; only now may devices forget these events.
+        for device_id, ids in to_ack.items():
+            for start in range(0, len(ids), ACK_CHUNK):
+                body = {"schema_version": 1, "acked": ids[start : start + ACK_CHUNK]}
+                self._client.publish(topics.ack(device_id), json.dumps(body), qos=1)
+
+    def _parse_event(
+        self, topic: str, raw: bytes, now: str, to_ack: dict[str, list[str]]
+    ) -> Envelope | None:
+        try:
+            device_id = topics.device_of(topic)
+        except TopicError as exc:
+            self._reject(topic, raw, str(exc), now, None)
+            return None
+        try:
+            envelope = Envelope.from_json(raw)
+        except MessageError as exc:
+            # Keep it for an operator; ack it if we can name it, so the device does not
+            # re-send something that will never be valid.
+            match = _EVENT_ID.search(raw[:2000].decode("utf-8", "replace"))
+            event_id = match.group(1) if match else None
+            self._reject(topic, raw, str(exc), now, event_id)
+            if event_id:
+                to_ack[device_id].append(event_id)
+            return None
+        if envelope.device_id != device_id:
+            self._reject(
+                topic,
+                raw,
+                f"device_id {envelope.device_id!r} sent on {topic}",
+                now,
+                envelope.event_id,
+            )
+            return None
+        return envelope
+
+    def _reject(self, topic: str, raw: bytes, reason: str, now: str, event_id: str | None) -> None:
+        self.rejected += 1
+        logger.warning("rejected message on %s: %s", topic, reason)
+        self.store.store_rejected(topic, raw, reason, now, event_id)
+
+    def _handle_device_message(self, topic: str, raw: bytes) -> None:
+        try:
+            device_id = topics.device_of(topic)
+            body = json.loads(raw) if raw else {}
+        except (TopicError, ValueError) as exc:
+            logger.warning("ignoring %s: %s", topic, exc)
+            return
+        if not isinstance(body, dict):
+            logger.warning("ignoring %s: not a JSON object", topic)
+        elif topic.endswith("/status"):
+            self.store.set_status(device_id, body)
+        elif topic.endswith("/state"):
+            self.store.set_state(device_id, body)

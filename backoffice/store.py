@@ -1,0 +1,257 @@
+"""The back office's durable event store. SQLite here; the SQL is plain enough for PostgreSQL
+(``INSERT ... ON CONFLICT DO NOTHING``), and the receiver only needs the `EventStore` protocol."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from uplink.messages import Envelope
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    event_id     TEXT PRIMARY KEY,
+    device_id    TEXT NOT NULL,
+    seq          INTEGER NOT NULL,
+    type         TEXT NOT NULL,
+    type_version INTEGER NOT NULL,
+    occurred_at  TEXT NOT NULL,
+    clock_synced INTEGER NOT NULL,
+    payload      TEXT NOT NULL,
+    received_at  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_device ON events (device_id, seq);
+CREATE TABLE IF NOT EXISTS devices (
+    device_id       TEXT PRIMARY KEY,
+    online          INTEGER,
+    status_at       TEXT,
+    pending         INTEGER,
+    storage_full    INTEGER,
+    last_event_type TEXT,
+    last_event_at   TEXT,
+    state           TEXT
+);
+CREATE TABLE IF NOT EXISTS rejected (
+    id          INTEGER PRIMARY KEY,
+    received_at TEXT NOT NULL,
+    topic       TEXT NOT NULL,
+    event_id    TEXT,
+    reason      TEXT NOT NULL,
+    raw         BLOB NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class DeviceRow:
+    device_id: str
+    online: bool | None
+    status_at: str | None
+    pending: int | None
+    storage_full: bool
+    last_event_type: str | None
+    last_event_at: str | None
+    state: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class EventRow:
+    rowid: int
+    event_id: str
+    device_id: str
+    seq: int
+    type: str
+    occurred_at: str
+    payload: dict[str, Any]
+
+
+class EventStore(Protocol):
+    """What the receiver needs from storage."""
+
+    def store_events(self, envelopes: Sequence[Envelope], received_at: str) -> int: ...
+
+    def store_rejected(
+        self, topic: str, raw: bytes, reason: str, received_at: str, event_id: str | None = None
+    ) -> None: ...
+
+    def set_status(self, device_id: str, status: dict[str, Any]) -> None: ...
+
+    def set_state(self, device_id: str, state: dict[str, Any]) -> None: ...
+
+
+class SqliteEventStore:
+    """Event store in one SQLite file (WAL, synchronous=FULL: an ack follows a synced commit)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.executescript(_SCHEMA)
+
+    def store_events(self, envelopes: Sequence[Envelope], received_at: str) -> int:
+        """Insert new events (duplicates by event id are ignored); returns how many were new."""
+        rows = [
+            (
+                e.event_id,
+                e.device_id,
+                e.seq,
+                e.type,
+                e.type_version,
+                e.occurred_at,
+                int(e.clock_synced),
+                json.dumps(e.payload, ensure_ascii=False),
+                received_at,
+            )
+            for e in envelopes
+        ]
+        latest: dict[str, Envelope] = {}
+        for e in envelopes:
+            if e.device_id not in latest or e.seq > latest[e.device_id].seq:
+                latest[e.device_id] = e
+        with self._lock, self._transaction():
+            before = self._db.total_changes
+            self._db.executemany(
+                "INSERT INTO events (event_id, device_id, seq, type, type_version, occurred_at,"
+                " clock_synced, payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (event_id) DO NOTHING",
+                rows,
+            )
+            new = self._db.total_changes - before
+            for e in latest.values():
+                pending = e.payload.get("pending") if e.type == "device.heartbeat" else None
+                self._db.execute(
+                    "INSERT INTO devices (device_id, last_event_type, last_event_at, pending)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET"
+                    " last_event_type = excluded.last_event_type,"
+                    " last_event_at = excluded.last_event_at,"
+                    " pending = coalesce(excluded.pending, devices.pending)",
+                    (e.device_id, e.type, e.occurred_at, pending),
+                )
+        return new
+
+    def store_rejected(
+        self, topic: str, raw: bytes, reason: str, received_at: str, event_id: str | None = None
+    ) -> None:
+        with self._lock, self._transaction():
+            self._db.execute(
+                "INSERT INTO rejected (received_at, topic, event_id, reason, raw)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (received_at, topic, event_id, reason, raw),
+            )
+
+    def set_status(self, device_id: str, status: dict[str, Any]) -> None:
+        with self._lock, self._transaction():
+            self._db.execute(
+                "INSERT INTO devices (device_id, online, status_at, pending, storage_full)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET"
+                " online = excluded.online, status_at = excluded.status_at,"
+                " pending = coalesce(excluded.pending, devices.pending),"
+                " storage_full = excluded.storage_full",
+                (
+                    device_id,
+                    int(bool(status.get("online"))),
+                    status.get("at"),
+                    status.get("pending"),
+                    int(bool(status.get("storage_full"))),
+                ),
+            )
+
+    def set_state(self, device_id: str, state: dict[str, Any]) -> None:
+        with self._lock, self._transaction():
+            self._db.execute(
+                "INSERT INTO devices (device_id, state) VALUES (?, ?)"
+                " ON CONFLICT (device_id) DO UPDATE SET state = excluded.state",
+                (device_id, json.dumps(state, ensure_ascii=False)),
+            )
+
+    # -- queries (watch, reports, tests) ------------------------------------------------------
+
+    def devices(self) -> list[DeviceRow]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT device_id, online, status_at, pending, storage_full, last_event_type,"
+                " last_event_at, state FROM devices ORDER BY device_id"
+            ).fetchall()
+        return [
+            DeviceRow(
+                r[0],
+                None if r[1] is None else bool(r[1]),
+                r[2],
+                r[3],
+                bool(r[4]),
+                r[5],
+                r[6],
+                json.loads(r[7]) if r[7] else None,
+            )
+            for r in rows
+        ]
+
+    def events_after(
+        self, rowid: int = 0, limit: int = 100, type_prefix: str = ""
+    ) -> list[EventRow]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT rowid, event_id, device_id, seq, type, occurred_at, payload FROM events"
+                " WHERE rowid > ? AND type LIKE ? ORDER BY rowid LIMIT ?",
+                (rowid, type_prefix + "%", limit),
+            ).fetchall()
+        return [EventRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6])) for r in rows]
+
+    def latest_events(self, limit: int = 20) -> list[EventRow]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT rowid, event_id, device_id, seq, type, occurred_at, payload FROM events"
+                " ORDER BY rowid DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [
+            EventRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6])) for r in reversed(rows)
+        ]
+
+    def event_ids(self, type_name: str | None = None) -> list[str]:
+        with self._lock:
+            if type_name is None:
+                rows = self._db.execute("SELECT event_id FROM events").fetchall()
+            else:
+                rows = self._db.execute(
+                    "SELECT event_id FROM events WHERE type = ?", (type_name,)
+                ).fetchall()
+        return [r[0] for r in rows]
+
+    def count(self, type_name: str | None = None) -> int:
+        return len(self.event_ids(type_name))
+
+    def rejected_count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM rejected").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def ids_of(rows: Iterable[EventRow]) -> list[str]:
+    return [r.event_id for r in rows]

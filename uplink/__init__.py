@@ -1,0 +1,39 @@
+"""The device-to-back-office link shared by the kiosk and the dropbox agent.
+
+Public surface::
+
+    Uplink, UplinkStats          durable outbox + MQTT v5 session (uplink.session)
+    Outbox                       the SQLite outbox on its own (uplink.outbox)
+    UplinkConfig, BrokerConfig   the `[uplink]` config table (uplink.config)
+    Envelope, EventType, catalog the message contract and its JSON Schemas (uplink.messages)
+    topics                       the topic scheme (uplink.topics)
+    Clock, SystemClock, ManualClock
+    UplinkError, MessageError, OutboxFull, TopicError
+"""
+
+from uplink import topics
+from uplink.clock import Clock, ManualClock, SystemClock
+from uplink.config import BrokerConfig, UplinkConfig
+from uplink.errors import MessageError, OutboxFull, TopicError, UplinkError
+from uplink.messages import Envelope, EventType, catalog
+from uplink.outbox import Outbox
+from uplink.session import Uplink, UplinkStats
+
+__all__ = [
+    "BrokerConfig",
+    "Clock",
+    "Envelope",
+    "EventType",
+    "ManualClock",
+    "MessageError",
+    "Outbox",
+    "OutboxFull",
+    "SystemClock",
+    "TopicError",
+    "Uplink",
+    "UplinkConfig",
+    "UplinkError",
+    "UplinkStats",
+    "catalog",
+    "topics",
+]

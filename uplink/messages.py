@@ -1,0 +1,172 @@
+"""The message contract between devices and the back office: envelopes, event types, JSON Schemas.
+
+Every event travels in a versioned envelope. Each event type has a JSON Schema file in
+`uplink/schemas/events/<type>.v<version>.json`; the files are the single source of truth for the
+type's name, version and delivery class (`x-lapak-delivery`):
+
+- ``critical``: never dropped (deposits, check-ins, faults); storage full is reported loudly.
+- ``telemetry``: may be coalesced to the latest pending one per type (heartbeats, levels).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any, Literal, cast
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from uplink.errors import MessageError
+
+ENVELOPE_VERSION = 1
+Delivery = Literal["critical", "telemetry"]
+_SCHEMA_FILE = re.compile(
+    r"^(?P<name>[a-z][a-z_]*(?:\.[a-z][a-z_]*)+)\.v(?P<version>[0-9]+)\.json$"
+)
+
+
+@dataclass(frozen=True)
+class EventType:
+    """One version of one named event."""
+
+    name: str
+    version: int
+    delivery: Delivery
+    schema: Mapping[str, Any] = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """An event as it is stored in the outbox and sent on the wire."""
+
+    event_id: str
+    device_id: str
+    seq: int
+    type: str
+    type_version: int
+    occurred_at: str
+    clock_synced: bool
+    payload: Mapping[str, Any]
+    schema_version: int = ENVELOPE_VERSION
+
+    def to_json(self) -> bytes:
+        return json.dumps(
+            {
+                "schema_version": self.schema_version,
+                "event_id": self.event_id,
+                "device_id": self.device_id,
+                "seq": self.seq,
+                "type": self.type,
+                "type_version": self.type_version,
+                "occurred_at": self.occurred_at,
+                "clock_synced": self.clock_synced,
+                "payload": self.payload,
+            },
+            separators=(",", ":"),
+            ensure_ascii=False,
+        ).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> Envelope:
+        """Parse and validate an envelope and its payload.
+
+        Raises:
+            MessageError: not JSON, not an envelope, an unknown type, or a payload off its schema.
+        """
+        try:
+            data = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise MessageError(f"not a JSON message: {exc}") from None
+        _check(_validator("envelope.v1.json"), data, "envelope")
+        event_type = catalog().get(data["type"], data["type_version"])
+        _check(_validator_for(event_type), data["payload"], f"{event_type.name} payload")
+        return cls(**data)
+
+
+class Catalog:
+    """All event types the contract knows, read from the schema files shipped in the package."""
+
+    def __init__(self, types: Mapping[tuple[str, int], EventType]):
+        self._types = dict(types)
+
+    def get(self, name: str, version: int | None = None) -> EventType:
+        """The named type at `version`, or its newest version.
+
+        Raises:
+            MessageError: no such type or version in the contract.
+        """
+        if version is None:
+            versions = [v for (n, v) in self._types if n == name]
+            if not versions:
+                raise MessageError(f"unknown event type {name!r}; known: {', '.join(self.names())}")
+            version = max(versions)
+        try:
+            return self._types[(name, version)]
+        except KeyError:
+            raise MessageError(f"unknown event type {name!r} version {version}") from None
+
+    def names(self) -> list[str]:
+        return sorted({name for name, _ in self._types})
+
+    def __iter__(self) -> Any:
+        return iter(sorted(self._types.values(), key=lambda t: (t.name, t.version)))
+
+    def validate_payload(self, event_type: EventType, payload: Mapping[str, Any]) -> None:
+        """Raises MessageError when `payload` is not valid for `event_type`."""
+        _check(_validator_for(event_type), payload, f"{event_type.name} payload")
+
+
+@cache
+def catalog() -> Catalog:
+    """The contract's event catalog (loaded once)."""
+    types: dict[tuple[str, int], EventType] = {}
+    for entry in resources.files("uplink.schemas").joinpath("events").iterdir():
+        match = _SCHEMA_FILE.match(entry.name)
+        if not match:
+            continue
+        schema = json.loads(entry.read_text(encoding="utf-8"))
+        Draft202012Validator.check_schema(schema)
+        name, version = match["name"], int(match["version"])
+        delivery = schema.get("x-lapak-delivery")
+        if delivery not in ("critical", "telemetry"):
+            raise MessageError(f"{entry.name}: x-lapak-delivery must be 'critical' or 'telemetry'")
+        types[(name, version)] = EventType(name, version, cast(Delivery, delivery), schema)
+    return Catalog(types)
+
+
+def schema(name: str) -> Mapping[str, Any]:
+    """A top-level schema shipped with the package, e.g. ``envelope.v1.json``."""
+    text = resources.files("uplink.schemas").joinpath(name).read_text(encoding="utf-8")
+    return cast(Mapping[str, Any], json.loads(text))
+
+
+def validate(schema_name: str, data: Any) -> None:
+    """Validate `data` against a top-level schema (``ack.v1.json``, ``status.v1.json``...)."""
+    _check(_validator(schema_name), data, schema_name.split(".")[0])
+
+
+@cache
+def _validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(schema(name))
+
+
+def _validator_for(event_type: EventType) -> Draft202012Validator:
+    return _event_validators(event_type.name, event_type.version)
+
+
+@cache
+def _event_validators(name: str, version: int) -> Draft202012Validator:
+    return Draft202012Validator(catalog().get(name, version).schema)
+
+
+def _check(validator: Draft202012Validator, data: Any, what: str) -> None:
+    try:
+        validator.validate(data)
+    except ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(top)"
+        raise MessageError(f"invalid {what} at {where}: {exc.message}") from None

@@ -1,0 +1,444 @@
+"""The device's MQTT session: drains the outbox to the back office and removes what it acks.
+
+Threads (both owned here; callbacks never block on a lock the publisher holds):
+
+- the network thread runs paho's loop, connects with exponential backoff and full jitter, and
+  turns paho callbacks into queued facts (PUBACKs, app acks, session up/down);
+- the sender thread owns all bookkeeping: it reads pending rows from the outbox in order, keeps
+  at most `inflight_window` publishes awaiting PUBACK (SQLite is the queue, not paho), re-sends
+  events the back office has not acked after `ack_timeout_s`, and re-walks the whole outbox after
+  every reconnect. A re-sent event keeps its event id; the back office stores it once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from uplink import topics
+from uplink.clock import Clock, SystemClock, utc_iso
+from uplink.config import BrokerConfig, UplinkConfig
+from uplink.errors import MessageError
+from uplink.messages import Envelope, validate
+from uplink.outbox import Outbox
+
+logger = logging.getLogger(__name__)
+
+SOFTWARE_VERSION = "0.1.0"
+MessageHandler = Callable[[str, bytes], None]
+AckListener = Callable[[list[str]], None]
+
+
+@dataclass
+class UplinkStats:
+    """Counters for status displays, tests and benchmarks."""
+
+    published: int = 0
+    resent: int = 0
+    acked: int = 0
+    denied: int = 0
+    connects: int = 0
+    last_denied_reason: int | None = None
+
+
+class Backoff:
+    """Exponential backoff with full jitter: a random delay in [min, min*2^n], capped at max."""
+
+    def __init__(self, min_s: float, max_s: float, rng: random.Random | None = None):
+        self._min, self._max = min_s, max_s
+        self._attempt = 0
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+
+    def next_delay(self) -> float:
+        ceiling = min(self._max, self._min * (2**self._attempt))
+        self._attempt = min(self._attempt + 1, 30)
+        return self._rng.uniform(self._min, ceiling)
+
+    def reset(self) -> None:
+        self._attempt = 0
+
+
+def make_client(client_id: str, broker: BrokerConfig) -> mqtt.Client:
+    """A paho 2.x MQTT v5 client with TLS client certificates (or a loopback username)."""
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5
+    )
+    if broker.tls:
+        client.tls_set(
+            ca_certs=str(broker.ca_file),
+            certfile=str(broker.cert_file),
+            keyfile=str(broker.key_file),
+        )
+    elif broker.username:
+        client.username_pw_set(broker.username)
+    # Publishing threads must not write to the socket themselves (two writers would interleave
+    # packets); with this hook set, paho only queues and wakes our network thread.
+    client.on_socket_register_write = lambda *_: None
+    return client
+
+
+def connect_properties(session_expiry_s: int) -> Properties:
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props.SessionExpiryInterval = session_expiry_s
+    return props
+
+
+class Uplink:
+    """A device's durable link to the back office.
+
+    `record()` commits an event to the outbox and returns; delivery happens in the background
+    until the back office acknowledges it. Start with `start()`, end with `stop()`.
+    """
+
+    def __init__(
+        self,
+        config: UplinkConfig,
+        *,
+        outbox: Outbox | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.device_id = config.device_id
+        self._clock = clock or SystemClock()
+        self.outbox = outbox or Outbox(
+            config.outbox_path, config.device_id, clock=self._clock, max_mb=config.outbox_max_mb
+        )
+        self.stats = UplinkStats()
+        self._backoff = Backoff(config.reconnect_min_s, config.reconnect_max_s, rng)
+        self._client = make_client(config.device_id, config.broker)
+        self._client.will_set(topics.status(self.device_id), _status(False), qos=1, retain=True)
+        self._client.on_connect = self._on_connect
+        self._client.on_subscribe = self._on_subscribe
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_publish = self._on_publish
+        self._client.on_message = self._on_message
+
+        self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self._drained = threading.Condition()
+        self._threads: list[threading.Thread] = []
+        # Facts from paho's callbacks, consumed by the sender thread.
+        self._pubacks: deque[tuple[int, ReasonCode]] = deque()
+        self._acked: deque[str] = deque()
+        self._session = 0  # bumped on every session up/down
+        self._ack_sub_mid: int | None = None
+        self._ready = False
+        self._subscriptions: dict[str, MessageHandler] = {}
+        self._ack_listeners: list[AckListener] = []
+        self._state: bytes | None = None
+        self._started_at = self._clock.monotonic()
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the network and sender threads (idempotent)."""
+        if self._threads:
+            return
+        for name, target in (("net", self._network_loop), ("send", self._send_loop)):
+            thread = threading.Thread(target=target, name=f"uplink-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Say goodbye (retained offline status), disconnect and join the threads."""
+        if self._ready:
+            self._client.publish(topics.status(self.device_id), _status(False), qos=1, retain=True)
+        self._stopping.set()
+        self._wake.set()
+        self._client.disconnect()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+        self.outbox.close()
+
+    def record(
+        self, type_name: str, payload: Mapping[str, Any], *, occurred_at: datetime | None = None
+    ) -> Envelope:
+        """Durably record an event, then let the sender deliver it. See `Outbox.record`."""
+        envelope = self.outbox.record(type_name, payload, occurred_at=occurred_at)
+        self._wake.set()
+        return envelope
+
+    def publish_state(self, state: Mapping[str, Any]) -> None:
+        """Set the device's retained state message; re-published after every reconnect."""
+        self._state = json.dumps(dict(state), separators=(",", ":")).encode()
+        if self._ready:
+            self._client.publish(topics.state(self.device_id), self._state, qos=1, retain=True)
+
+    def subscribe(self, topic_filter: str, handler: MessageHandler) -> None:
+        """Deliver messages on `topic_filter` to `handler(topic, payload)` (network thread)."""
+        self._subscriptions[topic_filter] = handler
+        if self._ready:
+            self._client.subscribe(topic_filter, qos=1)
+
+    def add_ack_listener(self, listener: AckListener) -> None:
+        """Call `listener(event_ids)` after acked events are removed from the outbox."""
+        self._ack_listeners.append(listener)
+
+    @property
+    def connected(self) -> bool:
+        """True once the broker accepted us and our ack subscription is in place."""
+        return self._ready
+
+    def pending(self) -> int:
+        return self.outbox.pending()
+
+    def wait_drained(self, timeout: float) -> bool:
+        """Block until the outbox is empty (for simulations, tests and benchmarks)."""
+        with self._drained:
+            return self._drained.wait_for(lambda: self.outbox.pending() == 0, timeout)
+
+    # -- network thread -----------------------------------------------------------------------
+
+    def _network_loop(self) -> None:
+        broker = self.config.broker
+        while not self._stopping.is_set():
+            try:
+                self._client.connect(
+                    broker.host,
+                    broker.port,
+                    keepalive=broker.keepalive_s,
+                    clean_start=False,
+                    properties=connect_properties(self.config.session_expiry_s),
+                )
+            except OSError as exc:
+                delay = self._backoff.next_delay()
+                logger.warning(
+                    "cannot reach broker %s:%s (%s); retrying in %.1f s",
+                    broker.host,
+                    broker.port,
+                    exc,
+                    delay,
+                )
+                self._stopping.wait(delay)
+                continue
+            while not self._stopping.is_set():
+                if self._client.loop(timeout=1.0) != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    break
+            self._session_down()
+            if not self._stopping.is_set():
+                self._stopping.wait(self._backoff.next_delay())
+        # Flush the goodbye and DISCONNECT queued by stop().
+        for _ in range(10):
+            if self._client.loop(timeout=0.05) != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                break
+
+    def _on_connect(
+        self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: ReasonCode, _props: Any
+    ) -> None:
+        if reason.is_failure:
+            logger.error(
+                "broker refused the connection: %s; check this device's certificate and the "
+                "broker's ACL",
+                reason,
+            )
+            return
+        self.stats.connects += 1
+        self._ack_sub_mid = client.subscribe(topics.ack(self.device_id), qos=1)[1]
+        for topic_filter in self._subscriptions:
+            client.subscribe(topic_filter, qos=1)
+
+    def _on_subscribe(
+        self, client: mqtt.Client, _u: Any, mid: int, codes: list[ReasonCode], _p: Any
+    ) -> None:
+        if mid != self._ack_sub_mid:
+            return
+        if any(code.is_failure for code in codes):
+            logger.error("broker refused our ack subscription (%s); check the ACL", codes[0])
+            return
+        # Only now can acks reach us: start sending.
+        status = _status(True, pending=self.outbox.pending(), storage_full=self.outbox.storage_full)
+        client.publish(topics.status(self.device_id), status, qos=1, retain=True)
+        if self._state is not None:
+            client.publish(topics.state(self.device_id), self._state, qos=1, retain=True)
+        self._backoff.reset()
+        self._session += 1
+        self._ready = True
+        logger.info("uplink connected; %d events pending", self.outbox.pending())
+        self._wake.set()
+
+    def _on_disconnect(self, *_args: Any) -> None:
+        self._session_down()
+
+    def _session_down(self) -> None:
+        if self._ready:
+            logger.warning("uplink disconnected; events stay in the outbox")
+            self._ready = False
+            self._session += 1
+            self._wake.set()
+
+    def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, reason: ReasonCode, _p: Any) -> None:
+        self._pubacks.append((mid, reason))
+        self._wake.set()
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+        if message.topic == topics.ack(self.device_id):
+            self._handle_ack(bytes(message.payload))
+            return
+        for topic_filter, handler in self._subscriptions.items():
+            if mqtt.topic_matches_sub(topic_filter, message.topic):
+                try:
+                    handler(message.topic, bytes(message.payload))
+                except Exception:  # a failing subscriber must not stop the uplink
+                    logger.exception("handler for %s failed", topic_filter)
+
+    def _handle_ack(self, raw: bytes) -> None:
+        try:
+            ack = json.loads(raw)
+            validate("ack.v1.json", ack)
+        except (ValueError, MessageError) as exc:
+            logger.warning("ignoring malformed ack: %s", exc)
+            return
+        ids: list[str] = ack["acked"]
+        removed = self.outbox.ack(ids)
+        self.stats.acked += removed
+        self._acked.extend(ids)
+        self._wake.set()
+        for listener in self._ack_listeners:
+            try:
+                listener(ids)
+            except Exception:
+                logger.exception("ack listener failed")
+        with self._drained:
+            self._drained.notify_all()
+
+    # -- sender thread ------------------------------------------------------------------------
+
+    def _send_loop(self) -> None:
+        sender = _Sender(self)
+        while not self._stopping.is_set():
+            self._wake.wait(timeout=sender.next_wakeup())
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                sender.pump()
+            except Exception:  # loop boundary: log, keep the device serving
+                logger.exception("uplink sender failed; will retry")
+                self._stopping.wait(1.0)
+
+
+class _Sender:
+    """State of the sender thread: what was sent this session and awaits PUBACK or app ack."""
+
+    def __init__(self, uplink: Uplink) -> None:
+        self.up = uplink
+        self.session = -1
+        self.cursor = 0
+        self.awaiting_puback: dict[int, str] = {}
+        self.sent_at: dict[str, float] = {}  # event id -> monotonic send time, oldest first
+        self.next_heartbeat = uplink._clock.monotonic()
+
+    def next_wakeup(self) -> float:
+        return min(1.0, self.up.config.ack_timeout_s / 4)
+
+    def pump(self) -> None:
+        up = self.up
+        self._heartbeat()
+        if up._session != self.session:
+            self._new_session()
+        while up._pubacks:
+            mid, reason = up._pubacks.popleft()
+            event_id = self.awaiting_puback.pop(mid, None)
+            if reason.is_failure:
+                up.stats.denied += 1
+                up.stats.last_denied_reason = reason.value
+                logger.error(
+                    "broker refused event %s: %s (reason %d); it stays in the outbox and is "
+                    "retried; check that device_id matches the certificate",
+                    event_id,
+                    reason,
+                    reason.value,
+                )
+        while up._acked:
+            self.sent_at.pop(up._acked.popleft(), None)
+        if up._ready:
+            self._resend_expired()
+            self._send_new()
+
+    def _room(self) -> int:
+        cfg = self.up.config
+        return min(
+            cfg.inflight_window - len(self.awaiting_puback),
+            cfg.max_unacked - len(self.sent_at),
+        )
+
+    def _new_session(self) -> None:
+        # Whatever was in flight is unknown now: walk the outbox again from the start.
+        self.session = self.up._session
+        self.cursor = 0
+        self.awaiting_puback.clear()
+        self.sent_at.clear()
+
+    def _resend_expired(self) -> None:
+        deadline = self.up._clock.monotonic() - self.up.config.ack_timeout_s
+        expired: list[str] = []
+        for event_id, sent in self.sent_at.items():
+            if sent > deadline or len(expired) >= self._room():
+                break
+            expired.append(event_id)
+        if not expired:
+            return
+        for event_id in expired:
+            del self.sent_at[event_id]
+        rows = self.up.outbox.get(expired)
+        for row in rows:
+            if not self._publish(row.event_id, row.body):
+                return
+            self.up.stats.resent += 1
+        logger.info(
+            "re-sent %d events not acked within %.0f s", len(rows), self.up.config.ack_timeout_s
+        )
+
+    def _send_new(self) -> None:
+        while (room := self._room()) > 0:
+            rows = self.up.outbox.after(self.cursor, room)
+            if not rows:
+                return
+            for row in rows:
+                if not self._publish(row.event_id, row.body):
+                    return
+                self.cursor = row.seq
+
+    def _publish(self, event_id: str, body: bytes) -> bool:
+        up = self.up
+        info = up._client.publish(topics.events(up.device_id), body, qos=1)
+        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            return False
+        self.awaiting_puback[info.mid] = event_id
+        self.sent_at[event_id] = up._clock.monotonic()
+        up.stats.published += 1
+        return True
+
+    def _heartbeat(self) -> None:
+        up = self.up
+        interval = up.config.heartbeat_interval_s
+        now = up._clock.monotonic()
+        if interval <= 0 or now < self.next_heartbeat:
+            return
+        self.next_heartbeat = now + interval
+        up.outbox.record(
+            "device.heartbeat",
+            {"uptime_s": round(now - up._started_at, 1), "pending": up.outbox.pending()},
+        )
+
+
+def _status(online: bool, **extra: Any) -> bytes:
+    body: dict[str, Any] = {"schema_version": 1, "online": online}
+    if online:
+        body.update(extra, software=SOFTWARE_VERSION, at=utc_iso(datetime.now().astimezone()))
+    return json.dumps(body, separators=(",", ":")).encode()
