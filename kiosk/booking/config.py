@@ -1,0 +1,112 @@
+"""The kiosk's `[booking]` table: branch, time rules, trust anchors, cache and back-office API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+
+from configkit import ConfigModel
+from kiosk.booking.trustlist import load_anchor
+
+_ID = r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$"
+
+
+class BookingConfig(ConfigModel):
+    """How this kiosk checks bookings (the `[booking]` table of the kiosk's TOML file)."""
+
+    kiosk_id: str = Field(
+        pattern=_ID, description="This kiosk's id, recorded with every check-in it makes."
+    )
+    branch: str = Field(pattern=_ID, description="The branch id this kiosk stands in.")
+    timezone: str = Field(
+        "Asia/Jakarta",
+        description="IANA zone of the branch: Asia/Jakarta (WIB), Asia/Makassar (WITA) or "
+        "Asia/Jayapura (WIT). Decides what 'today' is.",
+    )
+    early_tolerance_min: int = Field(
+        30, ge=0, le=480, description="Minutes before the slot start a participant may check in."
+    )
+    late_tolerance_min: int = Field(
+        30, ge=0, le=480, description="Minutes after the slot end a participant may still check in."
+    )
+    clock_skew_s: int = Field(
+        300,
+        ge=0,
+        le=86400,
+        description="Seconds a token's issue time may lie in the kiosk's future (clock drift).",
+    )
+    trust_anchors: list[str] = Field(
+        min_length=1,
+        description="Base64 Ed25519 root public keys that sign the trust list "
+        "(`backoffice booking keygen` prints it).",
+    )
+    trust_list_path: Path = Field(
+        description="The signed trust list file: installed at provisioning, replaced by sync."
+    )
+    cache_dir: Path = Field(
+        description="Directory for synced cancellations and day bookings, with their ETags."
+    )
+    ledger_path: Path = Field(description="SQLite file of the check-in ledger.")
+    api_base_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
+        description="Back-office booking API, e.g. https://backoffice.example/api; "
+        "leave out to run on provisioned files only (no sync, no typed-code lookup).",
+    )
+    connect_timeout_s: float = Field(
+        3.0, gt=0, le=60, description="Seconds to wait for the API's TCP/TLS connection."
+    )
+    read_timeout_s: float = Field(
+        5.0, gt=0, le=120, description="Seconds to wait for the API's answer."
+    )
+    http_retries: int = Field(
+        2, ge=0, le=10, description="Extra attempts after a connection error or a 502/503/504."
+    )
+    lookup_retries: int = Field(
+        1,
+        ge=0,
+        le=5,
+        description="Extra attempts for a typed-code lookup (a participant is waiting).",
+    )
+    retry_backoff_s: float = Field(
+        0.3, ge=0, le=30, description="Backoff factor between retries (0.3 → 0.3 s, 0.6 s, ...)."
+    )
+    sync_interval_s: float = Field(
+        60.0, ge=5, le=3600, description="Seconds between syncs of trust list and bookings."
+    )
+    cache_stale_after_s: float = Field(
+        900.0,
+        gt=0,
+        description="Cache age in seconds after which the kiosk raises a 'cache is old' alert.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use Asia/Jakarta, Asia/Makassar or Asia/Jayapura"
+            ) from None
+        return value
+
+    @field_validator("trust_anchors")
+    @classmethod
+    def _anchors(cls, value: list[str]) -> list[str]:
+        for index, text in enumerate(value):
+            try:
+                load_anchor(text)
+            except ValueError as exc:
+                raise ValueError(
+                    f"trust_anchors[{index}]: {exc}; copy the root key `backoffice booking "
+                    "keygen` printed"
+                ) from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The branch time zone."""
+        return ZoneInfo(self.timezone)

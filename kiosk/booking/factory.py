@@ -1,0 +1,97 @@
+"""Wiring the booking parts from a BookingConfig (the only place that picks them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from kiosk.booking.cache import BookingCache
+from kiosk.booking.config import BookingConfig
+from kiosk.booking.ledger import CheckinLedger
+from kiosk.booking.trustlist import load_anchor
+from kiosk.booking.verifier import BookingVerifier, Rules
+from uplink.clock import Clock
+
+if TYPE_CHECKING:
+    import requests
+
+    from kiosk.booking.lookup import CodeLookup
+    from kiosk.booking.sync import BookingSync
+
+
+def rules_from(config: BookingConfig) -> Rules:
+    """The verifier's rules from the config."""
+    return Rules(
+        branch=config.branch,
+        zone=config.zone,
+        early_tolerance=timedelta(minutes=config.early_tolerance_min),
+        late_tolerance=timedelta(minutes=config.late_tolerance_min),
+        clock_skew=timedelta(seconds=config.clock_skew_s),
+    )
+
+
+def open_cache(config: BookingConfig) -> BookingCache:
+    """The on-disk cache (trust list and synced documents) named by the config."""
+    anchors = [load_anchor(text) for text in config.trust_anchors]
+    return BookingCache(config.trust_list_path, config.cache_dir, anchors)
+
+
+def build_verifier(
+    config: BookingConfig,
+    *,
+    ledger: CheckinLedger | None = None,
+    cache: BookingCache | None = None,
+) -> BookingVerifier:
+    """A verifier over the config's cache and ledger (opened here unless given)."""
+    return BookingVerifier(
+        rules_from(config),
+        cache if cache is not None else open_cache(config),
+        ledger if ledger is not None else CheckinLedger(config.ledger_path),
+    )
+
+
+@dataclass(frozen=True)
+class BookingServices:
+    """Everything the kiosk needs for bookings, sharing one cache and one ledger."""
+
+    config: BookingConfig
+    cache: BookingCache
+    ledger: CheckinLedger
+    verifier: BookingVerifier
+    sync: BookingSync
+    lookup: CodeLookup
+
+    def close(self) -> None:
+        """Close the ledger."""
+        self.ledger.close()
+
+
+def open_booking(
+    config: BookingConfig,
+    *,
+    clock: Clock | None = None,
+    session: requests.Session | None = None,
+) -> BookingServices:
+    """Open cache and ledger and build verifier, sync and typed-code lookup.
+
+    Args:
+        config: The kiosk's `[booking]` table.
+        clock: Time for sync bookkeeping (default: the system clock).
+        session: A requests session to use for both sync and lookup (default: one each, with
+            the config's retries).
+    """
+    from kiosk.booking.lookup import CodeLookup  # requests is loaded only when wiring HTTP
+    from kiosk.booking.sync import BookingSync
+
+    cache = open_cache(config)
+    ledger = CheckinLedger(config.ledger_path)
+    verifier = build_verifier(config, ledger=ledger, cache=cache)
+    return BookingServices(
+        config=config,
+        cache=cache,
+        ledger=ledger,
+        verifier=verifier,
+        sync=BookingSync(config, cache, ledger, session=session, clock=clock),
+        lookup=CodeLookup(config, verifier, cache, session=session),
+    )

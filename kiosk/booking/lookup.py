@@ -1,0 +1,67 @@
+"""Typed booking codes: fetch the booking's signed token online (or from the day list offline)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import requests
+
+from kiosk.booking import codes, http, reasons
+from kiosk.booking.cache import BookingCache
+from kiosk.booking.config import BookingConfig
+from kiosk.booking.model import Verdict
+from kiosk.booking.verifier import BookingVerifier
+
+logger = logging.getLogger(__name__)
+
+
+class CodeLookup:
+    """Checks a typed booking code; the answer is a token, verified like a scanned one."""
+
+    def __init__(
+        self,
+        config: BookingConfig,
+        verifier: BookingVerifier,
+        cache: BookingCache,
+        *,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.config = config
+        self.verifier = verifier
+        self.cache = cache
+        self._session = session or http.make_session(config, retries=config.lookup_retries)
+
+    def lookup(self, typed: str, now: datetime) -> Verdict:
+        """Look a typed code up and verify the booking it names.
+
+        Returns:
+            "bad_code" (typo caught by the check character), "code_not_found", "lookup_offline"
+            (back office unreachable and the code is not in the synced day list), or the
+            verifier's verdict on the booking's token.
+        """
+        try:
+            code = codes.normalize(typed)
+        except codes.BookingCodeError:
+            return reasons.verdict("bad_code")
+        try:
+            response = http.get(self._session, self.config, f"/v1/bookings/{code}")
+        except http.ApiUnavailable as exc:
+            logger.info("code lookup offline (%s); trying the synced day list", exc)
+            return self._offline(code, now)
+        if response.status_code == 404:
+            return reasons.verdict("code_not_found")
+        try:
+            text = str(response.json()["token"]) if response.status_code == 200 else None
+        except (ValueError, KeyError, TypeError):
+            text = None
+        if text is None:
+            logger.warning("code lookup got HTTP %s without a token", response.status_code)
+            return self._offline(code, now)
+        return self.verifier.verify(text, now)
+
+    def _offline(self, code: str, now: datetime) -> Verdict:
+        text = self.cache.token_for(code)
+        if text is None:
+            return reasons.verdict("lookup_offline")
+        return self.verifier.verify(text, now)

@@ -1,0 +1,252 @@
+"""Reason codes and the words a participant reads: Bahasa Indonesia first, English second."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from kiosk.booking.model import Booking, Verdict
+
+_DAYS_ID = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
+_MONTHS_ID = (
+    "Januari", "Februari", "Maret", "April", "Mei", "Juni",
+    "Juli", "Agustus", "September", "Oktober", "November", "Desember",
+)  # fmt: skip
+_DAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS_EN = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+_ZONES_ID = {7 * 60: "WIB", 8 * 60: "WITA", 9 * 60: "WIT"}
+
+_HELP_ID = "Anda juga dapat menghubungi Layanan Masyarakat 175."
+_HELP_EN = "You can also call the public service line 175."
+_REBOOK_ID = (
+    "Pesan jadwal baru melalui aplikasi atau situs BPJAMSOSTEK, atau masukkan dokumen Anda "
+    "ke dropbox di depan kantor. " + _HELP_ID
+)
+_REBOOK_EN = (
+    "Book a new slot in the BPJAMSOSTEK app or website, or put your documents in the dropbox "
+    "outside the office. " + _HELP_EN
+)
+_OFFICER_ID = "Silakan minta bantuan petugas di pintu masuk. " + _HELP_ID
+_OFFICER_EN = "Please ask the officer at the entrance for help. " + _HELP_EN
+_RESCAN_ID = "Tunjukkan kode QR sekali lagi, atau ketik kode pemesanan Anda."
+_RESCAN_EN = "Show the QR code once more, or type your booking code."
+
+
+@dataclass(frozen=True)
+class Text:
+    """The four texts of one outcome; `{placeholders}` are filled from the booking and rule."""
+
+    message_id: str
+    message_en: str
+    next_step_id: str
+    next_step_en: str
+
+
+_NOT_GENUINE = Text(
+    "Kode QR pemesanan ini tidak dapat dipastikan keasliannya.",
+    "This booking QR code could not be confirmed as genuine.",
+    _OFFICER_ID,
+    _OFFICER_EN,
+)
+_NOT_BOOKING = Text(
+    "Ini bukan kode QR pemesanan BPJAMSOSTEK.",
+    "This is not a BPJAMSOSTEK booking QR code.",
+    "Buka aplikasi dan tunjukkan QR pemesanan Anda, atau ketik kode pemesanan.",
+    "Open the app and show your booking QR code, or type your booking code.",
+)
+
+TEXTS: dict[str, Text] = {
+    "ok": Text(
+        "Pemesanan ditemukan: {service}, pukul {slot_id}.",
+        "Booking found: {service}, {slot_en}.",
+        "Silakan lanjut ke pengukuran suhu tubuh.",
+        "Please continue to the temperature check.",
+    ),
+    "empty": Text(
+        "Kode QR tidak terbaca.",
+        "The QR code could not be read.",
+        "Dekatkan layar ponsel, hindari pantulan cahaya, lalu coba lagi; atau ketik kode "
+        "pemesanan Anda.",
+        "Hold the phone screen closer, avoid glare and try again; or type your booking code.",
+    ),
+    "oversized": _NOT_BOOKING,
+    "wrong_prefix": _NOT_BOOKING,
+    "bad_encoding": Text(
+        "Kode QR pemesanan rusak atau tidak lengkap.",
+        "The booking QR code is damaged or incomplete.",
+        "Perbesar kode QR di layar ponsel dan coba lagi, atau ketik kode pemesanan Anda.",
+        "Enlarge the QR code on your phone screen and try again, or type your booking code.",
+    ),
+    "unsupported_version": Text(
+        "Kode QR ini dibuat oleh versi aplikasi yang belum dikenal kios ini.",
+        "This QR code comes from an app version this kiosk does not know yet.",
+        "Ketik kode pemesanan Anda, atau minta bantuan petugas di pintu masuk.",
+        "Type your booking code, or ask the officer at the entrance for help.",
+    ),
+    "unknown_key": _NOT_GENUINE,
+    "key_withdrawn": _NOT_GENUINE,
+    "key_not_valid": _NOT_GENUINE,
+    "bad_signature": _NOT_GENUINE,
+    "bad_content": _NOT_GENUINE,
+    "not_yet_valid": Text(
+        "Kode QR pemesanan ini belum berlaku.",
+        "This booking QR code is not valid yet.",
+        _OFFICER_ID,
+        _OFFICER_EN,
+    ),
+    "expired": Text(
+        "Kode QR pemesanan ini sudah tidak berlaku.",
+        "This booking QR code is no longer valid.",
+        _REBOOK_ID,
+        _REBOOK_EN,
+    ),
+    "wrong_branch": Text(
+        "Pemesanan Anda untuk kantor cabang lain ({branch}).",
+        "Your booking is for another branch office ({branch}).",
+        "Silakan datang ke kantor cabang yang Anda pilih saat memesan, atau pesan ulang untuk "
+        "kantor ini melalui aplikasi. " + _HELP_ID,
+        "Please go to the branch you chose when booking, or book again for this office in the "
+        "app. " + _HELP_EN,
+    ),
+    "wrong_day:tomorrow": Text(
+        "Pemesanan Anda untuk besok, {date_id}.",
+        "Your booking is for tomorrow, {date_en}.",
+        "Silakan datang kembali besok pukul {slot_id}.",
+        "Please come back tomorrow, {slot_en}.",
+    ),
+    "wrong_day:later": Text(
+        "Pemesanan Anda untuk {date_id}.",
+        "Your booking is for {date_en}.",
+        "Silakan datang kembali pada tanggal itu pukul {slot_id}.",
+        "Please come back on that day, {slot_en}.",
+    ),
+    "wrong_day:yesterday": Text(
+        "Pemesanan Anda untuk kemarin, {date_id}.",
+        "Your booking was for yesterday, {date_en}.",
+        _REBOOK_ID,
+        _REBOOK_EN,
+    ),
+    "wrong_day:earlier": Text(
+        "Tanggal pemesanan Anda sudah lewat ({date_id}).",
+        "The date of your booking has passed ({date_en}).",
+        _REBOOK_ID,
+        _REBOOK_EN,
+    ),
+    "too_early": Text(
+        "Jadwal Anda hari ini pukul {slot_id}. Anda datang terlalu awal.",
+        "Your slot today is {slot_en}. You are too early.",
+        "Silakan kembali mulai pukul {earliest_id}.",
+        "Please come back from {earliest_en}.",
+    ),
+    "too_late": Text(
+        "Jadwal Anda hari ini pukul {slot_id} sudah lewat.",
+        "Your slot today, {slot_en}, has passed.",
+        _REBOOK_ID,
+        _REBOOK_EN,
+    ),
+    "cancelled": Text(
+        "Pemesanan ini sudah dibatalkan.",
+        "This booking has been cancelled.",
+        _REBOOK_ID,
+        _REBOOK_EN,
+    ),
+    "already_checked_in": Text(
+        "Pemesanan ini sudah digunakan untuk masuk{checked_in_id}.",
+        "This booking has already been used to check in{checked_in_en}.",
+        "Jika Anda belum menerima nomor antrean, silakan minta bantuan petugas.",
+        "If you did not get a queue ticket, please ask an officer.",
+    ),
+    "no_trust_list": Text(
+        "Kios ini belum dapat memeriksa kode QR pemesanan.",
+        "This kiosk cannot check booking QR codes yet.",
+        _OFFICER_ID,
+        _OFFICER_EN,
+    ),
+    "bad_code": Text(
+        "Kode pemesanan tidak valid. Mungkin ada huruf yang salah ketik.",
+        "That booking code is not valid. A character may be mistyped.",
+        "Kode terdiri dari 9 huruf dan angka, misalnya 7K3-QX9-M2A. Ketik ulang, atau "
+        "tunjukkan kode QR pemesanan.",
+        "The code has 9 letters and digits, for example 7K3-QX9-M2A. Type it again, or show "
+        "your booking QR code.",
+    ),
+    "code_not_found": Text(
+        "Kode pemesanan tidak ditemukan.",
+        "That booking code was not found.",
+        "Periksa kode di aplikasi atau email Anda. " + _HELP_ID,
+        "Check the code in your app or e-mail. " + _HELP_EN,
+    ),
+    "lookup_offline": Text(
+        "Kios sedang tidak terhubung ke kantor pusat, sehingga kode yang diketik tidak dapat "
+        "diperiksa.",
+        "The kiosk is offline, so a typed code cannot be checked right now.",
+        "Tunjukkan kode QR pemesanan dari aplikasi, atau minta bantuan petugas di pintu masuk.",
+        "Show the booking QR code from the app, or ask the officer at the entrance for help.",
+    ),
+}
+
+REASONS: frozenset[str] = frozenset(key.split(":")[0] for key in TEXTS)
+"""Every reason code a Verdict can carry."""
+
+
+def verdict(
+    reason: str, booking: Booking | None = None, variant: str = "", **extra: str
+) -> Verdict:
+    """Build the Verdict for `reason`, filling the texts from the booking and `extra`.
+
+    Args:
+        reason: A code from REASONS.
+        booking: The verified booking, if the signature verified.
+        variant: A wording variant (e.g. "tomorrow" for "wrong_day").
+        **extra: More placeholder values.
+    """
+    text = TEXTS[f"{reason}:{variant}" if variant else reason]
+    values = {"checked_in_id": "", "checked_in_en": "", **_booking_values(booking), **extra}
+    return Verdict(
+        accepted=reason == "ok",
+        reason=reason,
+        message_id=text.message_id.format(**values),
+        message_en=text.message_en.format(**values),
+        next_step_id=text.next_step_id.format(**values),
+        next_step_en=text.next_step_en.format(**values),
+        booking=booking,
+    )
+
+
+def date_id(day: date) -> str:
+    """ "Senin, 15 Juni 2020"."""
+    return f"{_DAYS_ID[day.weekday()]}, {day.day} {_MONTHS_ID[day.month - 1]} {day.year}"
+
+
+def date_en(day: date) -> str:
+    """ "Monday 15 June 2020"."""
+    return f"{_DAYS_EN[day.weekday()]} {day.day} {_MONTHS_EN[day.month - 1]} {day.year}"
+
+
+def time_id(moment: datetime) -> str:
+    """ "09.00 WIB" (the Indonesian style, with the zone name where it has one)."""
+    offset = moment.utcoffset() or timedelta(0)
+    zone = _ZONES_ID.get(int(offset.total_seconds()) // 60)
+    return f"{moment:%H.%M}" + (f" {zone}" if zone else "")
+
+
+def time_en(moment: datetime) -> str:
+    """ "09:00"."""
+    return f"{moment:%H:%M}"
+
+
+def _booking_values(booking: Booking | None) -> dict[str, str]:
+    if booking is None:
+        return {}
+    start, end = booking.slot_start, booking.slot_end
+    return {
+        "service": booking.service,
+        "branch": booking.branch,
+        "date_id": date_id(start.date()),
+        "date_en": date_en(start.date()),
+        "slot_id": f"{start:%H.%M}–{time_id(end)}",
+        "slot_en": f"{time_en(start)}–{time_en(end)}",
+    }

@@ -1,0 +1,141 @@
+"""Keeping the offline cache current: trust list, cancellations and the day's bookings, by ETag."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import requests
+
+from kiosk.booking import http
+from kiosk.booking.cache import BookingCache, CacheError
+from kiosk.booking.config import BookingConfig
+from kiosk.booking.ledger import CheckinLedger, Duplicate
+from kiosk.booking.trustlist import TrustListError
+from uplink.clock import Clock, SystemClock
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncReport:
+    """The outcome of one sync round.
+
+    Attributes:
+        outcomes: Per document: "updated", "not_modified" or "failed".
+        errors: Per failed document, what went wrong (no personal data).
+        remote_checkins: Check-ins at other kiosks newly added to the ledger.
+        duplicates: Bookings found checked in here and at another kiosk (report them upstream).
+    """
+
+    outcomes: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    remote_checkins: int = 0
+    duplicates: list[Duplicate] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every document was synced."""
+        return not self.errors
+
+
+class BookingSync:
+    """Fetches the back office's booking documents with If-None-Match and installs them."""
+
+    def __init__(
+        self,
+        config: BookingConfig,
+        cache: BookingCache,
+        ledger: CheckinLedger,
+        *,
+        session: requests.Session | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.config = config
+        self.cache = cache
+        self.ledger = ledger
+        self._session = session or http.make_session(config)
+        self._clock = clock or SystemClock()
+        self.last_report: SyncReport | None = None
+
+    def sync_once(self) -> SyncReport:
+        """Fetch all three documents once; a failing one leaves its cached copy in place."""
+        now = self._clock.now()
+        report = SyncReport()
+        branch = self.config.branch
+        today = now.astimezone(self.config.zone).date().isoformat()
+        steps = (
+            ("trust_list", "/v1/trust-list", None, "", self._install_trust_list),
+            ("cancellations", f"/v1/branches/{branch}/cancellations", None, "",
+             self._install_cancellations),
+            ("bookings", f"/v1/branches/{branch}/bookings", {"date": today}, today,
+             self._install_bookings),
+        )  # fmt: skip
+        for kind, path, params, key, install in steps:
+            try:
+                response = http.get(
+                    self._session, self.config, path, etag=self.cache.etag(kind, key), params=params
+                )
+                if response.status_code == 304:
+                    self.cache.touch(kind, now)
+                    report.outcomes[kind] = "not_modified"
+                    continue
+                if response.status_code != 200:
+                    raise http.ApiUnavailable(f"{path}: HTTP {response.status_code}")
+                install(response.content, response.headers.get("ETag"), now, report)
+                report.outcomes[kind] = "updated"
+            except (http.ApiUnavailable, TrustListError, CacheError) as exc:
+                report.outcomes[kind] = "failed"
+                report.errors[kind] = str(exc)
+                logger.warning("booking sync of %s failed: %s", kind, exc)
+        self.last_report = report
+        return report
+
+    def run(self, stop: threading.Event) -> None:
+        """Sync every `sync_interval_s` until `stop` is set (run it in its own thread)."""
+        while not stop.is_set():
+            try:
+                self.sync_once()
+            except Exception:
+                logger.exception("booking sync round failed; retrying next round")
+            stop.wait(self.config.sync_interval_s)
+
+    def state(self) -> dict[str, Any]:
+        """Cache facts for the kiosk's retained state: `cache_age_s`, sequence, alerts."""
+        now = self._clock.now()
+        age = self.cache.cache_age_s(now)
+        trust = self.cache.trust_list()
+        alerts = []
+        if trust is None:
+            alerts.append("no booking trust list: QR codes cannot be verified")
+        if age is None:
+            alerts.append("booking cache never synced")
+        elif age > self.config.cache_stale_after_s:
+            alerts.append(f"booking cache is {int(age // 60)} min old")
+        return {
+            "cache_age_s": None if age is None else round(age, 1),
+            "trust_list_sequence": None if trust is None else trust.sequence,
+            "alerts": alerts,
+        }
+
+    def _install_trust_list(
+        self, body: bytes, etag: str | None, now: datetime, report: SyncReport
+    ) -> None:
+        installed = self.cache.store_trust_list(body, etag, now)
+        logger.info("trust list %d installed (%d keys)", installed.sequence, len(installed.keys))
+
+    def _install_cancellations(
+        self, body: bytes, etag: str | None, now: datetime, report: SyncReport
+    ) -> None:
+        self.cache.store_cancellations(body, etag, now)
+
+    def _install_bookings(
+        self, body: bytes, etag: str | None, now: datetime, report: SyncReport
+    ) -> None:
+        day = self.cache.store_bookings(body, etag, now)
+        merged = self.ledger.merge_remote(day.checkins, self.config.kiosk_id)
+        report.remote_checkins += merged.added
+        report.duplicates.extend(merged.duplicates)
