@@ -1,0 +1,1 @@
+"""Real adapters behind `kiosk.ports`; hardware libraries are imported inside each adapter."""

@@ -1,0 +1,591 @@
+"""The check-in engine: scan → verify → temperature → durable check-in → ticket, without a UI.
+
+Threading: one thread (the kiosk loop) owns the engine and calls `tick()` and `process_frame()`.
+A UI or simulation calls the intent methods (`scan`, `enter_code`, `start_walkin`,
+`choose_service`, `cancel`) from any thread: they only queue a command. Screen listeners are
+called on the engine's thread; a UI hands the `Screen` to its own thread (the one seam).
+
+Order of a check-in, so that nothing is lost and nothing is doubled:
+1. the booking is verified (signature first, then the rules) and the temperature gate passes;
+2. the ledger claims the booking (durable; a second claim fails: "already checked in");
+3. the ticket book takes the next number for this check-in (durable, idempotent per check-in);
+4. `kiosk.checkin.accepted` is recorded in the uplink outbox (durable);
+5. only then the ticket prints; if the printer is out of paper or offline the number is shown on
+   screen and a fault is recorded. The check-in's delivery is stored, so it never prints twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, Literal
+
+from kiosk.adapters.qr import DecodeResult, LiveDecoder
+from kiosk.booking import Booking, Service, Verdict
+from kiosk.booking.model import SERVICES
+from kiosk.domain import events, screens
+from kiosk.domain.capacity import OccupancyView
+from kiosk.domain.screens import Phase, Screen
+from kiosk.domain.temperature import GateResult, Outcome, TemperatureGate, TemperaturePolicy
+from kiosk.domain.tickets import (
+    PRIORITY_ORDER,
+    PriorityClass,
+    Ticket,
+    format_number,
+    layout,
+    priority_rank,
+    referral_layout,
+)
+from kiosk.errors import PrinterError, ThermometerError
+from kiosk.ports import EventSink, Frame, Ledger, PaperStatus, Thermometer, TicketPrinter, Verifier
+from kiosk.store import TicketBook
+from uplink import Clock, OutboxFull
+
+logger = logging.getLogger(__name__)
+
+ScreenListener = Callable[[Screen], None]
+CodeLookup = Callable[[str, datetime], Verdict]
+STAFF_CHECK_NOTE = "Suhu Anda akan diukur oleh petugas."
+# Phases in which a new QR starts a new check-in (the welcome screen and result screens).
+SCAN_PHASES = frozenset({Phase.IDLE, Phase.REFUSED, Phase.REFERRED, Phase.TICKET})
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Everything the engine needs to know that is not a device (see `kiosk.app.settings_from`)."""
+
+    kiosk_id: str
+    branch: str
+    branch_name: str
+    zone: tzinfo
+    kiosk_code: str
+    class_letters: Mapping[PriorityClass, str]
+    track_url: str = "https://lapakasik.bpjsketenagakerjaan.go.id/lacak?ref={ref}"
+    columns: int = 32
+    policy: TemperaturePolicy = field(default_factory=TemperaturePolicy)
+    on_unavailable: Literal["staff_check", "refuse"] = "staff_check"
+    store_readings: bool = False
+    link_temperature: bool = False
+    referral_slip: bool = True
+    ticket_screen_s: float = 15.0
+    message_screen_s: float = 12.0
+    choice_timeout_s: float = 30.0
+    repeat_ignore_s: float = 8.0
+    people_ahead_window_min: int = 60
+
+
+@dataclass
+class _Checkin:
+    checkin_id: str
+    kind: events.Kind
+    klass: PriorityClass
+    service: Service | None
+    booking: Booking | None = None
+    gate: TemperatureGate | None = None
+
+
+@dataclass(frozen=True)
+class CheckinResult:
+    """What one finished check-in came to (for simulations, the CLI and benchmarks)."""
+
+    checkin_id: str
+    phase: Phase
+    ticket_number: str = ""
+    printed: bool = False
+    reason: str = ""
+
+
+class CheckinEngine:
+    """The kiosk's check-in flow over its ports.
+
+    Args:
+        settings: identity, ticket and timing settings.
+        verifier: booking token verifier (part of `kiosk.booking`).
+        ledger: durable booking check-in ledger.
+        thermometer, printer: devices (real or simulated).
+        events: the uplink (`record` is durable before it returns).
+        book: durable ticket counters and check-ins.
+        clock: time (ManualClock in tests and the headless CLI).
+        occupancy: the branch's occupancy reports, if subscribed.
+        lookup: typed booking-code lookup (online), if available.
+        decoder: live QR decoder for `process_frame`.
+    """
+
+    def __init__(
+        self,
+        settings: EngineSettings,
+        *,
+        verifier: Verifier,
+        ledger: Ledger,
+        thermometer: Thermometer,
+        printer: TicketPrinter,
+        events: EventSink,
+        book: TicketBook,
+        clock: Clock,
+        occupancy: OccupancyView | None = None,
+        lookup: CodeLookup | None = None,
+        decoder: LiveDecoder | None = None,
+    ) -> None:
+        self.settings = settings
+        self._verifier = verifier
+        self._ledger = ledger
+        self._thermometer = thermometer
+        self._printer = printer
+        self._events = events
+        self._book = book
+        self._clock = clock
+        self.occupancy = occupancy or OccupancyView(max_age_s=600)
+        self._lookup = lookup
+        self.decoder = decoder or LiveDecoder()
+        self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._listeners: list[ScreenListener] = []
+        self._current: _Checkin | None = None
+        self._screen = screens.idle(full=False)
+        self._screen_until: float | None = None
+        self._recent: dict[str, float] = {}
+        self._faults: dict[str, str] = {}  # component -> active fault code
+        self._lock = threading.Lock()
+        self.outcomes: list[CheckinResult] = []
+        self.out_of_service_reason = ""
+
+    # -- observing ----------------------------------------------------------------------------
+
+    @property
+    def screen(self) -> Screen:
+        """The current screen (the engine's observable state)."""
+        return self._screen
+
+    def subscribe(self, listener: ScreenListener) -> None:
+        """Call `listener(screen)` on every screen change (on the engine's thread)."""
+        self._listeners.append(listener)
+
+    @property
+    def faults(self) -> dict[str, str]:
+        """Active faults: component -> code."""
+        return dict(self._faults)
+
+    def state(self) -> dict[str, Any]:
+        """Facts for the device's retained state message (`summary` and `alerts` are shown by
+        `backoffice watch`)."""
+        day = self._today()
+        issued = len(self._book.numbers(day))
+        alerts = [f"{component}: {code}" for component, code in sorted(self._faults.items())]
+        if self.out_of_service_reason:
+            alerts.append(f"out of service: {self.out_of_service_reason}")
+        return {
+            "summary": f"{self._screen.phase.value}, {issued} tickets today",
+            "alerts": alerts,
+            "phase": self._screen.phase.value,
+            "tickets_today": issued,
+            "office_full": self.occupancy.is_full(self._clock.now()),
+        }
+
+    # -- intents (any thread) -----------------------------------------------------------------
+
+    def scan(self, text: str) -> None:
+        """A QR text was read (queued; handled on the next tick)."""
+        self._commands.put(lambda: self._handle_text(text, typed=False))
+
+    def enter_code(self, code: str) -> None:
+        """A booking code was typed (looked up online; queued)."""
+        self._commands.put(lambda: self._handle_text(code, typed=True))
+
+    def start_walkin(self) -> None:
+        """The participant has no booking (queued)."""
+        self._commands.put(self._begin_walkin)
+
+    def choose_service(self, service: Service) -> None:
+        """The walk-in picked a programme (queued)."""
+        self._commands.put(lambda: self._chose(service))
+
+    def cancel(self) -> None:
+        """Back to the welcome screen (queued). A finished check-in is not undone."""
+        self._commands.put(self._go_idle)
+
+    # -- the engine's thread ------------------------------------------------------------------
+
+    @property
+    def accepts_frames(self) -> bool:
+        """Whether a scanned QR would be acted on now (the loop skips decoding otherwise)."""
+        return self._screen.phase in SCAN_PHASES
+
+    def process_frame(self, frame: Frame) -> DecodeResult:
+        """Decode a camera frame and act on the first QR text (engine thread)."""
+        result = self.decoder.decode(frame)
+        if result.texts and self.accepts_frames:
+            self._handle_text(result.texts[0], typed=False)
+        return result
+
+    def tick(self) -> None:
+        """Run queued intents and advance timers (engine thread, every ~20 ms)."""
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                break
+            command()
+        now = self._clock.monotonic()
+        current = self._current
+        if current is not None and current.gate is not None:
+            self._step_gate(current, current.gate, now)
+        elif self._screen_until is not None and now >= self._screen_until:
+            self._go_idle()
+
+    def settle(self, max_steps: int = 1000) -> Screen:
+        """Tick until nothing more happens without time passing (zero-delay simulations)."""
+        for _ in range(max_steps):
+            before = (self._screen, self._gate_token())
+            self.tick()
+            gate = self._current.gate if self._current else None
+            if gate is not None and gate.due(self._clock.monotonic()):
+                continue
+            if self._commands.empty() and before == (self._screen, self._gate_token()):
+                break
+        return self._screen
+
+    def wake_at(self) -> float | None:
+        """The monotonic time of the next timer (gate sample, rest end, screen timeout)."""
+        if self._current is not None and self._current.gate is not None:
+            return self._current.gate.wake_at()
+        return self._screen_until
+
+    def refresh_idle(self) -> None:
+        """Re-show the welcome screen (e.g. after an occupancy change; queued)."""
+        self._commands.put(lambda: self._go_idle() if self._screen.phase is Phase.IDLE else None)
+
+    def camera_fault(self, code: str | None, detail: str = "") -> None:
+        """Report the camera failing (`code`) or working again (None)."""
+        self._set_fault("camera", code, detail)
+
+    # -- flow ---------------------------------------------------------------------------------
+
+    def _gate_token(self) -> tuple[Any, ...]:
+        gate = self._current.gate if self._current else None
+        if gate is None:
+            return ()
+        return (gate.phase, gate.attempts, gate.present, gate.wake_at(), gate.result)
+
+    def _handle_text(self, text: str, *, typed: bool) -> None:
+        if self._screen.phase not in SCAN_PHASES:
+            return
+        now = self._clock.monotonic()
+        self._recent = {t: at for t, at in self._recent.items() if now - at < self._repeat_s}
+        if text in self._recent:
+            return
+        self._recent[text] = now
+        wall = self._clock.now()
+        if typed:
+            if self._lookup is None:
+                return
+            verdict = self._lookup(text, wall)
+        else:
+            verdict = self._verifier.verify(text, wall)
+        if not verdict.accepted or verdict.booking is None:
+            booking = verdict.booking
+            self._record(
+                events.REFUSED,
+                events.refused(
+                    reason=verdict.reason,
+                    booking_id=booking.booking_id if booking else None,
+                    service=booking.service if booking else None,
+                ),
+            )
+            self._finish(CheckinResult("", Phase.REFUSED, reason=verdict.reason))
+            self._show(screens.refused(verdict), self.settings.message_screen_s)
+            return
+        booking = verdict.booking
+        klass: PriorityClass = "collective" if booking.channel == "collective" else "online"
+        checkin = _Checkin(uuid.uuid4().hex, "booking", klass, booking.service, booking)
+        self._begin_measuring(checkin)
+
+    @property
+    def _repeat_s(self) -> float:
+        return self.settings.repeat_ignore_s
+
+    def _begin_walkin(self) -> None:
+        if self._screen.phase not in SCAN_PHASES:
+            return
+        self._current = _Checkin(uuid.uuid4().hex, "walkin", "walkin", None)
+        self._show(screens.choose_service(self._current.checkin_id), self.settings.choice_timeout_s)
+
+    def _chose(self, service: Service) -> None:
+        current = self._current
+        if self._screen.phase is not Phase.CHOOSE_SERVICE or current is None:
+            return
+        if service not in SERVICES:
+            raise ValueError(f"unknown service {service!r}; choose one of {', '.join(SERVICES)}")
+        current.service = service
+        self._begin_measuring(current)
+
+    def _begin_measuring(self, checkin: _Checkin) -> None:
+        now = self._clock.monotonic()
+        checkin.gate = TemperatureGate(self.settings.policy, now)
+        self._current = checkin
+        self._show(screens.measuring(checkin.checkin_id, present=False, attempt=1), None)
+
+    def _step_gate(self, checkin: _Checkin, gate: TemperatureGate, now: float) -> None:
+        result: GateResult | None
+        if gate.due(now):
+            try:
+                reading = self._thermometer.read()
+            except ThermometerError as exc:
+                self._set_fault("thermometer", exc.code, str(exc))
+                result = gate.feed_fault(exc.code, now)
+            else:
+                self._set_fault("thermometer", None)
+                result = gate.feed(reading, now)
+        else:
+            result = gate.poll(now)
+        if result is None:
+            if gate.phase.value == "resting":
+                if self._screen.phase is not Phase.RESTING:
+                    self._show(screens.resting(checkin.checkin_id), None)
+            else:
+                screen = screens.measuring(
+                    checkin.checkin_id, present=gate.present, attempt=gate.attempts
+                )
+                if screen != self._screen:
+                    self._show(screen, None)
+            return
+        checkin.gate = None
+        self._after_gate(checkin, result)
+
+    def _after_gate(self, checkin: _Checkin, result: GateResult) -> None:
+        settings = self.settings
+        booking_id = checkin.booking.booking_id if checkin.booking else None
+        self._record(
+            events.TEMPERATURE,
+            events.temperature(
+                result,
+                kind=checkin.kind,
+                threshold_c=settings.policy.threshold_c,
+                store_reading=settings.store_readings,
+                booking_id=booking_id if settings.link_temperature else None,
+            ),
+        )
+        if result.outcome is Outcome.PASSED:
+            self._issue(checkin, "passed")
+        elif result.outcome is Outcome.UNAVAILABLE and settings.on_unavailable == "staff_check":
+            self._issue(checkin, "staff_check", notes=(STAFF_CHECK_NOTE,))
+        elif result.outcome is Outcome.UNAVAILABLE:
+            self._current = None
+            self._finish(
+                CheckinResult(checkin.checkin_id, Phase.REFUSED, reason="temperature_unavailable")
+            )
+            self._show(
+                replace(
+                    screens.already_claimed(checkin.checkin_id),
+                    title_id="Suhu Anda belum dapat diukur",
+                    title_en="Your temperature could not be measured",
+                    body_id=("Petugas di pintu masuk akan mengukur suhu Anda.",),
+                    body_en=("The officer at the entrance will take your temperature.",),
+                    next_id="Silakan menuju petugas",
+                    next_en="Please go to the officer",
+                ),
+                settings.message_screen_s,
+            )
+        else:
+            self._current = None
+            if settings.referral_slip:
+                self._print_referral_slip()
+            self._finish(CheckinResult(checkin.checkin_id, Phase.REFERRED, reason="temperature"))
+            self._show(screens.referred(checkin.checkin_id, result), settings.message_screen_s)
+
+    def _issue(
+        self,
+        checkin: _Checkin,
+        temperature: Literal["passed", "staff_check"],
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        settings = self.settings
+        booking = checkin.booking
+        service = checkin.service
+        assert service is not None  # noqa: S101 - set before measuring starts
+        wall = self._clock.now()
+        day = self._today()
+        wait_outside = self.occupancy.is_full(wall)
+        letter = settings.class_letters[checkin.klass]
+        try:
+            if booking is not None and not self._ledger.claim(
+                booking.booking_id, settings.kiosk_id, wall
+            ):
+                self._current = None
+                self._record(
+                    events.REFUSED,
+                    events.refused(
+                        reason="already_checked_in",
+                        booking_id=booking.booking_id,
+                        service=booking.service,
+                    ),
+                )
+                self._finish(
+                    CheckinResult(checkin.checkin_id, Phase.REFUSED, reason="already_checked_in")
+                )
+                self._show(screens.already_claimed(checkin.checkin_id), settings.message_screen_s)
+                return
+            issued = self._book.issue(
+                checkin.checkin_id,
+                day=day,
+                service=service,
+                klass=checkin.klass,
+                number_of=lambda seq: format_number(service, letter, settings.kiosk_code, seq),
+                at=wall,
+            )
+            self._record(
+                events.ACCEPTED,
+                events.accepted(
+                    checkin_id=checkin.checkin_id,
+                    kind=checkin.kind,
+                    klass=checkin.klass,
+                    service=service,
+                    ticket_number=issued.number,
+                    party_size=booking.party_size if booking else 1,
+                    wait_outside=wait_outside,
+                    temperature=temperature,
+                    booking_id=booking.booking_id if booking else None,
+                ),
+            )
+        except (OutboxFull, sqlite3.Error) as exc:
+            # Nothing durable can be written: checking people in would lose them.
+            logger.error("cannot store the check-in (%s); kiosk out of service", exc)
+            self._current = None
+            self.out_of_service_reason = f"storage: {exc}"
+            self._show(
+                screens.out_of_service(
+                    "Penyimpanan kios penuh atau rusak.", "The kiosk's storage is full or broken."
+                ),
+                None,
+            )
+            return
+        ref = booking.booking_id if booking else checkin.checkin_id
+        ticket = Ticket(
+            checkin_id=checkin.checkin_id,
+            number=issued.number,
+            service=service,
+            klass=checkin.klass,
+            branch_name=settings.branch_name,
+            issued_at=wall.astimezone(settings.zone),
+            track_ref=ref,
+            track_url=settings.track_url.format(ref=ref),
+            masked_name=booking.masked_name if booking else None,
+            booking_id=booking.booking_id if booking else None,
+            party_size=booking.party_size if booking else 1,
+            people_ahead=self._people_ahead(service, checkin.klass, day, wall),
+            wait_outside=wait_outside,
+            notes=notes,
+        )
+        printed = self._deliver(ticket, issued.delivery)
+        self._current = None
+        self._finish(CheckinResult(checkin.checkin_id, Phase.TICKET, issued.number, printed))
+        self._show(screens.ticket(ticket, printed=printed), settings.ticket_screen_s)
+
+    def _deliver(self, ticket: Ticket, delivery: str | None) -> bool:
+        """Print the ticket once; on paper out or offline, show it on screen only."""
+        if delivery is not None:
+            return delivery == "printed"  # this check-in already has its ticket: never a second
+        status = self._printer.status()
+        fault_code: str | None = None
+        if status in (PaperStatus.OUT, PaperStatus.OFFLINE):
+            fault_code = status.value
+        else:
+            try:
+                self._printer.print_elements(layout(ticket, columns=self.settings.columns))
+            except PrinterError as exc:
+                fault_code = exc.code
+                self._set_fault("printer", exc.code, str(exc))
+        if fault_code is None:
+            self._set_fault("printer", "paper_low" if status is PaperStatus.LOW else None)
+        elif status in (PaperStatus.OUT, PaperStatus.OFFLINE):
+            self._set_fault("printer", fault_code, f"printer reports {status.value}")
+        how: Literal["printed", "screen_only"] = "printed" if fault_code is None else "screen_only"
+        self._book.mark_delivered(ticket.checkin_id, how)
+        self._record(
+            events.TICKET,
+            events.ticket(
+                checkin_id=ticket.checkin_id,
+                ticket_number=ticket.number,
+                delivery=how,
+                printer_status=status.value,
+                fault_code=fault_code,
+            ),
+        )
+        return how == "printed"
+
+    def _print_referral_slip(self) -> None:
+        if self._printer.status() in (PaperStatus.OUT, PaperStatus.OFFLINE):
+            return
+        try:
+            self._printer.print_elements(
+                referral_layout(screens.referral_slip_lines(), columns=self.settings.columns)
+            )
+        except PrinterError as exc:
+            self._set_fault("printer", exc.code, str(exc))
+
+    def _people_ahead(
+        self, service: str, klass: PriorityClass, day: str, wall: datetime
+    ) -> int | None:
+        report = self.occupancy.current(wall)
+        if report is not None and service in report.waiting:
+            return report.waiting[service]
+        window = self.settings.people_ahead_window_min
+        if window <= 0:
+            return None
+        ahead_classes = [k for k in PRIORITY_ORDER if priority_rank(k) <= priority_rank(klass)]
+        count = self._book.count_since(
+            day=day, service=service, classes=ahead_classes, since=wall - timedelta(minutes=window)
+        )
+        return max(0, count - 1)  # minus this participant's own ticket
+
+    def _go_idle(self) -> None:
+        if self._current is not None and self._current.gate is not None:
+            logger.info("check-in cancelled during the temperature gate")
+        self._current = None
+        wall = self._clock.now()
+        out_of_paper = self._faults.get("printer") in ("paper_out", "offline")
+        self._show(screens.idle(full=self.occupancy.is_full(wall), out_of_paper=out_of_paper), None)
+
+    def _show(self, screen: Screen, seconds: float | None) -> None:
+        self._screen_until = None if seconds is None else self._clock.monotonic() + seconds
+        if screen == self._screen:
+            return
+        self._screen = screen
+        for listener in self._listeners:
+            try:
+                listener(screen)
+            except Exception:  # a broken display must not stop check-ins
+                logger.exception("screen listener failed")
+
+    def _finish(self, outcome: CheckinResult) -> None:
+        self.outcomes.append(outcome)
+        del self.outcomes[:-1000]
+
+    def _today(self) -> str:
+        return self._clock.now().astimezone(self.settings.zone).date().isoformat()
+
+    def _record(self, type_name: str, payload: dict[str, Any]) -> None:
+        self._events.record(type_name, payload)
+
+    def _set_fault(self, component: str, code: str | None, detail: str = "") -> None:
+        """Record a fault event when a component's fault begins, changes or clears."""
+        previous = self._faults.get(component)
+        if previous == code:
+            return
+        try:
+            if previous is not None:
+                self._record(events.FAULT, events.fault(component, previous, False))
+            if code is not None:
+                self._record(events.FAULT, events.fault(component, code, True, detail))
+        except OutboxFull:
+            logger.error("cannot record %s fault %s: outbox full", component, code)
+        if code is None:
+            self._faults.pop(component, None)
+            logger.info("%s fault %s cleared", component, previous)
+        else:
+            self._faults[component] = code
+            logger.warning("%s fault: %s (%s)", component, code, detail)

@@ -1,0 +1,100 @@
+"""The kiosk's ports: small protocols every adapter (real or simulated) implements."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from kiosk.booking import Verdict
+from kiosk.domain.temperature import Reading
+from kiosk.domain.tickets import Element
+
+Frame = npt.NDArray[np.uint8]
+"""A camera frame: 8-bit grayscale (H, W) or BGR (H, W, 3)."""
+
+
+@dataclass(frozen=True)
+class FrameSample:
+    """A frame with its capture time (monotonic seconds) and a running number."""
+
+    image: Frame
+    captured_at: float
+    seq: int
+
+
+class FrameSource(Protocol):
+    """A camera. Only the newest frame is kept: nothing queues up while the kiosk is busy."""
+
+    name: str
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def latest(self, newer_than: int = -1) -> FrameSample | None:
+        """The newest frame if its `seq` is above `newer_than` and it is not stale, else None.
+
+        Raises:
+            CameraError: the camera stopped delivering frames (hung, unplugged).
+        """
+        ...
+
+
+class Thermometer(Protocol):
+    """A contactless thermometer."""
+
+    def read(self) -> Reading:
+        """One sample.
+
+        Raises:
+            ThermometerError: missing device, error flag, bad checksum.
+        """
+        ...
+
+
+class PaperStatus(StrEnum):
+    OK = "ok"
+    LOW = "paper_low"
+    OUT = "paper_out"
+    OFFLINE = "offline"
+    UNKNOWN = "unknown"  # the printer did not answer: not the same as "paper OK"
+
+
+class TicketPrinter(Protocol):
+    """A receipt printer taking our layout elements."""
+
+    def status(self) -> PaperStatus:
+        """Ask the printer; never blocks longer than the configured status timeout."""
+        ...
+
+    def print_elements(self, elements: Sequence[Element]) -> None:
+        """Print one ticket or slip.
+
+        Raises:
+            PrinterError: the printer is missing, offline, or the write failed.
+        """
+        ...
+
+
+class Verifier(Protocol):
+    """Checks a scanned or typed booking token (`kiosk.booking.BookingVerifier`)."""
+
+    def verify(self, text: str, now: datetime) -> Verdict: ...
+
+
+class Ledger(Protocol):
+    """The durable local record of check-ins (`kiosk.booking.CheckinLedger`)."""
+
+    def claim(self, booking_id: str, kiosk_id: str, at: datetime) -> bool: ...
+
+
+class EventSink(Protocol):
+    """Where events go: `uplink.Uplink` (durable before `record` returns)."""
+
+    def record(self, type_name: str, payload: Mapping[str, Any]) -> Any: ...

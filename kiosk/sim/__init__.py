@@ -1,0 +1,1 @@
+"""Simulated devices that ship with the kiosk: camera from images, thermometer, printer to PNG."""
