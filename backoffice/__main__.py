@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from backoffice import watch
+from backoffice.bookings import cli as booking_cli
 from backoffice.config import BackofficeConfig
 from backoffice.receiver import Receiver
 from backoffice.store import SqliteEventStore
@@ -41,7 +42,7 @@ def _register_builtin(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 # Other capabilities add their subcommands here (each module has `register(subparsers)`).
-COMMANDS: list[Register] = [_register_builtin]
+COMMANDS: list[Register] = [_register_builtin, booking_cli.register]
 
 
 def _receive(args: argparse.Namespace) -> int:

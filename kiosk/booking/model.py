@@ -63,3 +63,56 @@ class Verdict:
     next_step_id: str
     next_step_en: str
     booking: Booking | None
+
+
+def as_dict(verdict: Verdict) -> dict[str, object]:
+    """A Verdict as JSON-ready data (times in ISO 8601 with their UTC offset)."""
+    booking = verdict.booking
+    return {
+        "accepted": verdict.accepted,
+        "reason": verdict.reason,
+        "message_id": verdict.message_id,
+        "message_en": verdict.message_en,
+        "next_step_id": verdict.next_step_id,
+        "next_step_en": verdict.next_step_en,
+        "booking": None
+        if booking is None
+        else {
+            "booking_id": booking.booking_id,
+            "branch": booking.branch,
+            "service": booking.service,
+            "channel": booking.channel,
+            "party_size": booking.party_size,
+            "slot_start": booking.slot_start.isoformat(),
+            "slot_end": booking.slot_end.isoformat(),
+            "masked_name": booking.masked_name,
+        },
+    }
+
+
+_SERVICES: dict[str, Service] = {service: service for service in SERVICES}
+_CHANNELS: dict[str, Channel] = {channel: channel for channel in CHANNELS}
+
+
+def parse_service(value: str) -> Service:
+    """`value` as a Service.
+
+    Raises:
+        ValueError: not one of JHT, JKK, JKM, JP.
+    """
+    try:
+        return _SERVICES[value]
+    except KeyError:
+        raise ValueError(f"service {value!r} is not one of {', '.join(SERVICES)}") from None
+
+
+def parse_channel(value: str) -> Channel:
+    """`value` as a Channel.
+
+    Raises:
+        ValueError: not "online" or "collective".
+    """
+    try:
+        return _CHANNELS[value]
+    except KeyError:
+        raise ValueError(f"channel {value!r} is not one of {', '.join(CHANNELS)}") from None

@@ -1,0 +1,211 @@
+"""The booking API the kiosks sync from (stdlib ThreadingHTTPServer, JSON, strong ETags).
+
+Routes (all GET)::
+
+    /v1/trust-list                                   the signed trust list
+    /v1/branches/{branch}/cancellations[?from=D]     cancelled bookings, D .. D + horizon
+    /v1/branches/{branch}/bookings?date=D            the day list: tokens, cancellations, check-ins
+    /v1/bookings/{code}                              a typed code's token (404 when unknown)
+    /healthz                                         "ok"
+
+Every document answers If-None-Match with 304. Put TLS (the fleet PKI) in front in production.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+from datetime import date, timedelta
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from backoffice.bookings.checkins import CheckinImporter
+from backoffice.bookings.config import BookingsConfig
+from backoffice.bookings.issuer import IssueError, Issuer, cancellations_document, day_document
+from kiosk.booking import codes
+from uplink.clock import Clock
+
+logger = logging.getLogger(__name__)
+
+_BRANCH = r"(?P<branch>[a-z0-9-]{1,40})"
+_ROUTES = (
+    ("trust_list", re.compile(r"/v1/trust-list")),
+    ("cancellations", re.compile(rf"/v1/branches/{_BRANCH}/cancellations")),
+    ("bookings", re.compile(rf"/v1/branches/{_BRANCH}/bookings")),
+    ("lookup", re.compile(r"/v1/bookings/(?P<code>[0-9A-Za-z-]{1,20})")),
+    ("health", re.compile(r"/healthz")),
+)
+
+
+class _Problem(Exception):
+    def __init__(self, status: HTTPStatus, message: str) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class BookingApi:
+    """Serves the booking documents; `start()` runs it in a background thread."""
+
+    def __init__(
+        self,
+        config: BookingsConfig,
+        issuer: Issuer,
+        *,
+        importer: CheckinImporter | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.config = config
+        self.issuer = issuer
+        self.store = issuer.store
+        self.importer = importer
+        self.clock = clock or issuer.clock
+        self._server = ThreadingHTTPServer((config.api.host, config.api.port), self._handler())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+        self._import_lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. http://127.0.0.1:8470 (the kiosks' `api_base_url`)."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        """Serve in a background thread."""
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="booking-api", daemon=True
+        )
+        self._thread.start()
+        logger.info("booking API listening on %s", self.url)
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until `stop()` (from another thread or a signal handler)."""
+        logger.info("booking API listening on %s", self.url)
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    # -- routing ---------------------------------------------------------------------------
+
+    def answer(self, path: str, query: dict[str, list[str]]) -> tuple[bytes, str]:
+        """The body and content type for a GET (raises _Problem for 4xx)."""
+        for name, pattern in _ROUTES:
+            match = pattern.fullmatch(path)
+            if match:
+                result: tuple[bytes, str] = getattr(self, f"_get_{name}")(
+                    query, **match.groupdict()
+                )
+                return result
+        raise _Problem(HTTPStatus.NOT_FOUND, f"no route {path}")
+
+    def _get_health(self, query: dict[str, list[str]]) -> tuple[bytes, str]:
+        return b"ok\n", "text/plain"
+
+    def _get_trust_list(self, query: dict[str, list[str]]) -> tuple[bytes, str]:
+        try:
+            return self.issuer.trust_list(), "application/json"
+        except IssueError as exc:
+            raise _Problem(HTTPStatus.SERVICE_UNAVAILABLE, str(exc)) from None
+
+    def _get_cancellations(self, query: dict[str, list[str]], branch: str) -> tuple[bytes, str]:
+        first = _date(query, "from") or self._today(branch) - timedelta(days=1)
+        body = cancellations_document(
+            self.store, branch, first, self.config.cancellation_horizon_days
+        )
+        return body, "application/json"
+
+    def _get_bookings(self, query: dict[str, list[str]], branch: str) -> tuple[bytes, str]:
+        day = _date(query, "date")
+        if day is None:
+            raise _Problem(HTTPStatus.BAD_REQUEST, "add ?date=YYYY-MM-DD")
+        self._import_checkins()
+        return day_document(self.store, branch, day), "application/json"
+
+    def _get_lookup(self, query: dict[str, list[str]], code: str) -> tuple[bytes, str]:
+        try:
+            booking_id = codes.normalize(code)
+        except codes.BookingCodeError as exc:
+            raise _Problem(HTTPStatus.NOT_FOUND, str(exc)) from None
+        stored = self.store.booking(booking_id)
+        if stored is None:
+            raise _Problem(HTTPStatus.NOT_FOUND, "no such booking")
+        body = {"booking_id": booking_id, "token": stored.token}
+        return json.dumps(body).encode(), "application/json"
+
+    def _today(self, branch: str) -> date:
+        return self.clock.now().astimezone(self.config.zone_of(branch)).date()
+
+    def _import_checkins(self) -> None:
+        if self.importer is None:
+            return
+        with self._import_lock:
+            added = self.importer.import_new()
+        if added:
+            logger.info("%d check-in(s) imported from the event store", added)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            server_version = "lapak-bookings/1"
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                try:
+                    body, content_type = api.answer(parts.path, parse_qs(parts.query))
+                except _Problem as exc:
+                    self._send(exc.status, json.dumps({"error": str(exc)}).encode(), {})
+                    return
+                except Exception:
+                    logger.exception("booking API failed on %s", parts.path)
+                    self._send(HTTPStatus.INTERNAL_SERVER_ERROR, b'{"error":"internal"}', {})
+                    return
+                etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+                headers = {"ETag": etag, "Cache-Control": "no-cache"}
+                if etag in _etags(self.headers.get("If-None-Match", "")):
+                    self._send(HTTPStatus.NOT_MODIFIED, b"", headers)
+                    return
+                self._send(HTTPStatus.OK, body, {**headers, "Content-Type": content_type})
+
+            def _send(self, status: HTTPStatus, body: bytes, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                if status != HTTPStatus.OK and "Content-Type" not in headers and body:
+                    headers = {**headers, "Content-Type": "application/json"}
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                if status != HTTPStatus.NOT_MODIFIED:
+                    self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if status != HTTPStatus.NOT_MODIFIED:
+                    self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug("%s %s", self.address_string(), format % args)
+
+        return Handler
+
+
+def _etags(header: str) -> set[str]:
+    return {part.strip().removeprefix("W/") for part in header.split(",") if part.strip()}
+
+
+def _date(query: dict[str, list[str]], name: str) -> date | None:
+    values = query.get(name)
+    if not values:
+        return None
+    try:
+        return date.fromisoformat(values[0])
+    except ValueError:
+        raise _Problem(HTTPStatus.BAD_REQUEST, f"{name}={values[0]!r} is not YYYY-MM-DD") from None

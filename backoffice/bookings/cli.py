@@ -1,0 +1,163 @@
+"""`backoffice booking ...` (keys, issue, cancel, trust list, samples) and `backoffice api`.
+
+Exit codes: 0 ok, 1 the operation failed (message on stderr), 2 bad configuration or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from datetime import date, datetime, time
+from pathlib import Path
+from types import FrameType
+
+from backoffice.bookings.api import BookingApi
+from backoffice.bookings.checkins import CheckinImporter
+from backoffice.bookings.config import BookingsConfig
+from backoffice.bookings.issuer import IssueError, Issuer
+from backoffice.bookings.keys import KeyStoreError
+from backoffice.bookings.qr import write_qr_png
+from backoffice.bookings.sample import issue_sample_day
+from backoffice.bookings.store import BookingStore
+from backoffice.store import SqliteEventStore
+from configkit import check_command, load
+from kiosk.booking.codes import BookingCodeError
+
+logger = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `booking` (with its subcommands) and `api` to the back-office CLI."""
+    booking = sub.add_parser("booking", help="booking tokens: keys, issue, cancel, trust list")
+    commands = booking.add_subparsers(dest="booking_command", required=True)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        parser = commands.add_parser(name, help=help_text)
+        parser.add_argument("--config", required=True, help="booking back-office TOML file")
+        return parser
+
+    command("keygen", "new signing key (and root key on first use); prints the trust anchor")
+    command("withdraw-key", "withdraw a compromised key: its tokens are refused").add_argument(
+        "kid", help="key id (8 hex digits)"
+    )
+    trust = command("trust-list", "write the signed trust list (for provisioning kiosks)")
+    trust.add_argument("--out", type=Path, help="file to write (default: stdout)")
+
+    issue = command("issue", "issue a booking: prints the token, optionally writes a QR PNG")
+    issue.add_argument("--branch", required=True, help="branch id, e.g. jakarta-salemba")
+    issue.add_argument("--service", required=True, choices=["JHT", "JKK", "JKM", "JP"])
+    issue.add_argument("--date", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
+    issue.add_argument("--slot", required=True, type=_slot, help="HH:MM-HH:MM, branch time")
+    issue.add_argument("--name", required=True, help="full name (only the masked form is kept)")
+    issue.add_argument("--party", type=int, default=1, help="people covered (default 1)")
+    issue.add_argument("--channel", choices=["online", "collective"], default="online")
+    issue.add_argument("--qr", type=Path, help="write the QR code to this PNG file")
+
+    cancel = command("cancel", "cancel a booking (kiosks refuse it after their next sync)")
+    cancel.add_argument("code", help="booking code, e.g. 7K3-QX9-M2A")
+
+    sample = command("sample", "issue a day of sample bookings as tokens and QR PNGs")
+    sample.add_argument("--branch", required=True)
+    sample.add_argument("--date", required=True, type=date.fromisoformat)
+    sample.add_argument("--count", type=int, default=20)
+    sample.add_argument("--out", type=Path, required=True, help="output folder")
+    sample.add_argument("--seed", type=int, default=0)
+
+    check = commands.add_parser("check-config", help="validate a booking back-office TOML file")
+    check.add_argument("file")
+    check.set_defaults(func=lambda args: check_command(BookingsConfig, args.file))
+    booking.set_defaults(func=_booking)
+
+    api = sub.add_parser("api", help="serve the booking API the kiosks sync from")
+    api.add_argument("--config", required=True, help="booking back-office TOML file")
+    api.set_defaults(func=_api)
+
+
+def _booking(args: argparse.Namespace) -> int:
+    config = load(BookingsConfig, args.config)
+    store = BookingStore(config.database_path)
+    issuer = Issuer(config, store)
+    try:
+        return _run(args, issuer)
+    except (IssueError, KeyStoreError, BookingCodeError) as exc:
+        print(f"backoffice booking {args.booking_command}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+
+
+def _run(args: argparse.Namespace, issuer: Issuer) -> int:
+    name = args.booking_command
+    if name == "keygen":
+        info = issuer.keygen()
+        print(json.dumps({"kid": info.kid, "trust_anchor": info.root_public_key,
+                          "trust_list_sequence": info.trust_list_sequence}))  # fmt: skip
+    elif name == "withdraw-key":
+        sequence = issuer.withdraw(args.kid)
+        print(json.dumps({"withdrawn": args.kid, "trust_list_sequence": sequence}))
+    elif name == "trust-list":
+        document = issuer.trust_list()
+        if args.out:
+            args.out.write_bytes(document)
+        else:
+            sys.stdout.write(document.decode())
+    elif name == "issue":
+        start, end = args.slot
+        issued = issuer.issue(
+            branch=args.branch, service=args.service, day=args.date, start=start, end=end,
+            name=args.name, party_size=args.party, channel=args.channel,
+        )  # fmt: skip
+        print(issued.token)
+        print(f"booking code {issued.code}, {len(issued.token)} characters", file=sys.stderr)
+        if args.qr:
+            write_qr_png(issued.token, args.qr)
+            print(f"QR code written to {args.qr}", file=sys.stderr)
+    elif name == "cancel":
+        if not issuer.cancel(args.code):
+            print(f"booking {args.code} is unknown or already cancelled", file=sys.stderr)
+            return 1
+        print(f"booking {args.code} cancelled")
+    elif name == "sample":
+        day = issue_sample_day(args.out, args.branch, args.date, args.count, issuer=issuer,
+                               seed=args.seed)  # fmt: skip
+        print(json.dumps({"images": len(day.images), "directory": str(day.directory),
+                          "trust_anchor": day.trust_anchor}))  # fmt: skip
+    return 0
+
+
+def _api(args: argparse.Namespace) -> int:
+    config = load(BookingsConfig, args.config)
+    store = BookingStore(config.database_path)
+    issuer = Issuer(config, store)
+    importer = None
+    if config.event_store_path is not None:
+        importer = CheckinImporter(
+            SqliteEventStore(config.event_store_path), store, config.checkin_event_types
+        )
+    api = BookingApi(config, issuer, importer=importer)
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        threading.Thread(target=api.stop, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        api.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        store.close()
+    return 0
+
+
+def _slot(text: str) -> tuple[time, time]:
+    try:
+        first, last = (time.fromisoformat(part.strip()) for part in text.split("-"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HH:MM-HH:MM, e.g. 09:00-10:00") from None
+    if datetime.combine(date.min, last) <= datetime.combine(date.min, first):
+        raise argparse.ArgumentTypeError(f"slot {text!r} ends before it starts")
+    return first, last

@@ -1,0 +1,88 @@
+"""The booking back office's TOML file (`backoffice booking ... --config`, `backoffice api`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+
+from configkit import ConfigModel
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {value!r}; use Asia/Jakarta, Asia/Makassar or Asia/Jayapura"
+        ) from None
+    return value
+
+
+class ApiConfig(ConfigModel):
+    """Where the booking API listens."""
+
+    host: str = Field("127.0.0.1", description="Address to bind; loopback behind a TLS proxy.")
+    port: int = Field(8470, ge=0, le=65535, description="TCP port (0 picks a free one).")
+
+
+class BookingsConfig(ConfigModel):
+    """Everything the booking back office needs."""
+
+    database_path: Path = Field(description="SQLite file with bookings, keys and check-ins.")
+    keys_dir: Path = Field(
+        description="Directory of the private keys (created 0700, files 0600). Back it up."
+    )
+    default_timezone: str = Field(
+        "Asia/Jakarta", description="IANA zone of branches not listed in branch_timezones."
+    )
+    branch_timezones: dict[str, str] = Field(
+        default_factory=dict,
+        description='Branch id → IANA zone for WITA/WIT branches, e.g. {"denpasar" = '
+        '"Asia/Makassar"}.',
+    )
+    token_grace_h: int = Field(
+        12, ge=1, le=72, description="Hours after the slot end a token stays valid."
+    )
+    key_validity_days: int = Field(
+        365, ge=1, le=3650, description="Days a new signing key may sign (rotate before)."
+    )
+    key_retention_days: int = Field(
+        60,
+        ge=1,
+        le=3650,
+        description="Days a retired key stays in the trust list (its tokens keep verifying).",
+    )
+    cancellation_horizon_days: int = Field(
+        7, ge=1, le=60, description="Days ahead the cancellations list covers."
+    )
+    event_store_path: Path | None = Field(
+        None,
+        description="The receiver's event store; check-in events there are merged into the day "
+        "lists (cross-kiosk duplicates). Leave out when no receiver runs here.",
+    )
+    checkin_event_types: list[str] = Field(
+        default_factory=lambda: ["checkin.accepted", "kiosk.checkin.accepted"],
+        description="Event types that mean 'booking checked in' (payload has booking_id).",
+    )
+    api: ApiConfig = Field(default_factory=ApiConfig, description="The HTTP API's address.")
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _default_zone(cls, value: str) -> str:
+        return _zone(value)
+
+    @field_validator("branch_timezones")
+    @classmethod
+    def _zones(cls, value: dict[str, str]) -> dict[str, str]:
+        for branch, zone in value.items():
+            try:
+                _zone(zone)
+            except ValueError as exc:
+                raise ValueError(f"branch {branch!r}: {exc}") from None
+        return value
+
+    def zone_of(self, branch: str) -> ZoneInfo:
+        """The time zone of a branch."""
+        return ZoneInfo(self.branch_timezones.get(branch, self.default_timezone))

@@ -1,0 +1,280 @@
+"""Issuing bookings: signing tokens, rotating and withdrawing keys, publishing the trust list."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from backoffice.bookings.config import BookingsConfig
+from backoffice.bookings.keys import KeyStore
+from backoffice.bookings.store import BookingStore, KeyRow
+from kiosk.booking import codes, token, trustlist
+from kiosk.booking.model import Booking, parse_channel, parse_service
+from uplink.clock import Clock, SystemClock, utc_iso
+
+logger = logging.getLogger(__name__)
+
+_MAX_NAME_BYTES = 48
+
+
+class IssueError(ValueError):
+    """A booking cannot be issued as asked (the message says which field and why)."""
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """A new signing key and what the kiosks need to trust it."""
+
+    kid: str
+    root_public_key: str
+    trust_list_sequence: int
+
+
+@dataclass(frozen=True)
+class IssuedBooking:
+    """A booking just issued."""
+
+    booking: Booking
+    token: str
+
+    @property
+    def code(self) -> str:
+        """The code to type, grouped for reading: "7K3-QX9-M2A"."""
+        return codes.display(self.booking.booking_id)
+
+
+def mask_name(full_name: str) -> str:
+    """ "Budi Santoso" → "B*** S******": the first letter of each word (at most 48 bytes)."""
+    words = [w for w in full_name.split() if w.isprintable()]
+    masked = ""
+    for word in words:
+        candidate = f"{masked} {word[0]}{'*' * (len(word) - 1)}".strip()
+        if len(candidate.encode()) > _MAX_NAME_BYTES:
+            break
+        masked = candidate
+    return masked
+
+
+class Issuer:
+    """Signs bookings with the current key and keeps the trust list published."""
+
+    def __init__(
+        self,
+        config: BookingsConfig,
+        store: BookingStore,
+        keys: KeyStore | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.keys = keys or KeyStore(config.keys_dir)
+        self.clock = clock or SystemClock()
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def root_public_key(self) -> str:
+        """The trust anchor (base64 raw Ed25519 public key) to put in each kiosk's config."""
+        raw = trustlist.raw_public(self.keys.root(create=True).public_key())
+        return base64.b64encode(raw).decode()
+
+    def keygen(self) -> KeyInfo:
+        """Create a signing key (and the root on first use); older keys stop signing now.
+
+        Tokens signed by older keys keep verifying until they expire: those keys stay in the
+        trust list for `key_retention_days`.
+        """
+        now = self.clock.now()
+        anchor = self.root_public_key()
+        kid, key = self.keys.new_signing_key()
+        self.store.retire_keys(now)
+        self.store.add_key(
+            KeyRow(
+                kid=kid.hex(),
+                public_key=base64.b64encode(trustlist.raw_public(key.public_key())).decode(),
+                valid_from=now,
+                valid_until=now + timedelta(days=self.config.key_validity_days),
+                withdrawn_at=None,
+            )
+        )
+        sequence = self.publish_trust_list()
+        logger.info("signing key %s created; trust list %d published", kid.hex(), sequence)
+        return KeyInfo(kid=kid.hex(), root_public_key=anchor, trust_list_sequence=sequence)
+
+    def withdraw(self, kid: str) -> int:
+        """Withdraw a key (compromised): every token it signed is refused once kiosks sync.
+
+        Returns:
+            The new trust-list sequence.
+
+        Raises:
+            IssueError: no such key, or already withdrawn.
+        """
+        if not self.store.withdraw_key(kid.lower(), self.clock.now()):
+            raise IssueError(f"key {kid} is unknown or already withdrawn; see `keys` output")
+        logger.warning("signing key %s withdrawn", kid)
+        return self.publish_trust_list()
+
+    def publish_trust_list(self) -> int:
+        """Sign and store a new trust list from the key table; returns its sequence."""
+        now = self.clock.now()
+        sequence = int(self.store.meta("trust_list_sequence") or 0) + 1
+        horizon = now - timedelta(days=self.config.key_retention_days)
+        body = {
+            "sequence": sequence,
+            "issued_at": utc_iso(now),
+            "keys": [
+                {
+                    "kid": row.kid,
+                    "public_key": row.public_key,
+                    "valid_from": utc_iso(row.valid_from),
+                    "valid_until": utc_iso(row.valid_until),
+                    "withdrawn_at": None if row.withdrawn_at is None else utc_iso(row.withdrawn_at),
+                }
+                for row in self.store.keys()
+                if row.valid_until >= horizon
+            ],
+        }
+        document = trustlist.sign(body, self.keys.root(create=True))
+        self.store.set_meta("trust_list", document.decode())
+        self.store.set_meta("trust_list_sequence", str(sequence))
+        return sequence
+
+    def trust_list(self) -> bytes:
+        """The published trust-list document.
+
+        Raises:
+            IssueError: no key was ever generated.
+        """
+        document = self.store.meta("trust_list")
+        if document is None:
+            raise IssueError("no trust list yet; run `backoffice booking keygen` first")
+        return document.encode()
+
+    # -- bookings --------------------------------------------------------------------------
+
+    def issue(
+        self,
+        *,
+        branch: str,
+        service: str,
+        day: date,
+        start: time,
+        end: time,
+        name: str,
+        party_size: int = 1,
+        channel: str = "online",
+        booking_id: str | None = None,
+    ) -> IssuedBooking:
+        """Sign and store a booking.
+
+        Args:
+            branch: Branch id.
+            service: JHT, JKK, JKM or JP.
+            day: The branch-local day of the slot.
+            start: Slot start, branch-local time.
+            end: Slot end, branch-local time.
+            name: The participant's full name (only the masked form is stored and signed).
+            party_size: People covered (collective bookings: many).
+            channel: "online" or "collective".
+            booking_id: A given booking code (default: a fresh random one).
+
+        Raises:
+            IssueError: a field is invalid, or no signing key is usable.
+        """
+        try:
+            svc = parse_service(service.upper())
+            chan = parse_channel(channel.lower())
+        except ValueError as exc:
+            raise IssueError(str(exc)) from None
+        zone = self.config.zone_of(branch)
+        slot_start = datetime.combine(day, start, zone)
+        slot_end = datetime.combine(day, end, zone)
+        now = self.clock.now()
+        expires_at = slot_end + timedelta(hours=self.config.token_grace_h)
+        if slot_end <= slot_start or expires_at <= now:
+            raise IssueError(
+                f"slot {start:%H:%M}-{end:%H:%M} on {day} has ended or ends before it starts; "
+                "pick a future slot"
+            )
+        kid = self._current_kid(now)
+        booking = Booking(
+            booking_id=booking_id or codes.new_code(),
+            branch=branch,
+            service=svc,
+            channel=chan,
+            party_size=party_size,
+            slot_start=_fixed_offset(slot_start),
+            slot_end=_fixed_offset(slot_end),
+            masked_name=mask_name(name),
+        )
+        key = self.keys.signing_key(kid)
+        try:
+            text = token.encode(
+                booking,
+                kid=kid,
+                issued_at=now,
+                expires_at=expires_at,
+                sign=key.sign,
+            )
+        except ValueError as exc:
+            raise IssueError(f"cannot issue this booking: {exc}") from None
+        self.store.add_booking(booking, day, text, kid, now)
+        logger.info("booking %s issued for %s on %s", booking.booking_id, branch, day)
+        return IssuedBooking(booking=booking, token=text)
+
+    def cancel(self, booking_id: str) -> bool:
+        """Cancel a booking; False if it is unknown or already cancelled."""
+        code = codes.normalize(booking_id)
+        return self.store.cancel(code, self.clock.now())
+
+    def _current_kid(self, now: datetime) -> bytes:
+        usable = [
+            row
+            for row in self.store.keys()
+            if row.withdrawn_at is None and row.valid_from <= now <= row.valid_until
+        ]
+        if not usable:
+            raise IssueError("no signing key valid now; run `backoffice booking keygen`")
+        return bytes.fromhex(usable[-1].kid)
+
+
+def day_document(store: BookingStore, branch: str, day: date) -> bytes:
+    """The day list the kiosks sync: tokens, cancellations and check-ins, stable for ETags."""
+    bookings = store.day(branch, day)
+    checkins = store.checkins(b.booking.booking_id for b in bookings)
+    body = {
+        "branch": branch,
+        "date": day.isoformat(),
+        "bookings": [
+            {
+                "booking_id": b.booking.booking_id,
+                "token": b.token,
+                "cancelled_at": None if b.cancelled_at is None else utc_iso(b.cancelled_at),
+                "checkins": [
+                    {"kiosk_id": kiosk, "at": utc_iso(at)}
+                    for kiosk, at in checkins.get(b.booking.booking_id, [])
+                ],
+            }
+            for b in bookings
+        ],
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def cancellations_document(store: BookingStore, branch: str, first: date, days: int) -> bytes:
+    """The cancellations list for a branch, from `first` for `days` days."""
+    rows = store.cancellations(branch, first, first + timedelta(days=days))
+    body = {
+        "branch": branch,
+        "from": first.isoformat(),
+        "cancelled": [{"booking_id": b, "cancelled_at": utc_iso(at)} for b, at in rows],
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _fixed_offset(moment: datetime) -> datetime:
+    """Indonesia has no DST: keep the slot at its fixed UTC offset (as the token stores it)."""
+    return moment.astimezone(timezone(moment.utcoffset() or timedelta(0)))

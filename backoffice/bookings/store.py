@@ -1,0 +1,249 @@
+"""The back office's booking database: bookings, signing keys, check-ins, the trust list."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from kiosk.booking.model import Booking, parse_channel, parse_service
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS bookings (
+    booking_id   TEXT PRIMARY KEY,
+    branch       TEXT NOT NULL,
+    day          TEXT NOT NULL,
+    service      TEXT NOT NULL,
+    channel      TEXT NOT NULL,
+    party_size   INTEGER NOT NULL,
+    slot_start   TEXT NOT NULL,
+    slot_end     TEXT NOT NULL,
+    masked_name  TEXT NOT NULL,
+    token        TEXT NOT NULL,
+    kid          TEXT NOT NULL,
+    issued_at    TEXT NOT NULL,
+    cancelled_at TEXT
+);
+CREATE INDEX IF NOT EXISTS bookings_by_day ON bookings (branch, day);
+CREATE TABLE IF NOT EXISTS checkins (
+    booking_id TEXT NOT NULL,
+    kiosk_id   TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    PRIMARY KEY (booking_id, kiosk_id)
+);
+CREATE TABLE IF NOT EXISTS keys (
+    kid          TEXT PRIMARY KEY,
+    public_key   TEXT NOT NULL,
+    valid_from   TEXT NOT NULL,
+    valid_until  TEXT NOT NULL,
+    withdrawn_at TEXT
+);
+CREATE TABLE IF NOT EXISTS meta (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class StoredBooking:
+    """A booking as the back office holds it."""
+
+    booking: Booking
+    token: str
+    issued_at: datetime
+    cancelled_at: datetime | None
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    """A signing key's public half and its period."""
+
+    kid: str
+    public_key: str
+    valid_from: datetime
+    valid_until: datetime
+    withdrawn_at: datetime | None
+
+
+class BookingStore:
+    """SQLite (WAL, synchronous=FULL), safe to share between the API's threads."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.executescript(_SCHEMA)
+
+    # -- bookings --------------------------------------------------------------------------
+
+    def add_booking(
+        self, booking: Booking, day: date, token: str, kid: bytes, at: datetime
+    ) -> None:
+        """Store a newly issued booking."""
+        b = booking
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO bookings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                (b.booking_id, b.branch, day.isoformat(), b.service, b.channel, b.party_size,
+                 b.slot_start.isoformat(), b.slot_end.isoformat(), b.masked_name, token,
+                 kid.hex(), _iso(at)),
+            )  # fmt: skip
+
+    def booking(self, booking_id: str) -> StoredBooking | None:
+        """One booking by id, or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM bookings WHERE booking_id = ?", (booking_id,)
+            ).fetchone()
+        return None if row is None else _stored(row)
+
+    def day(self, branch: str, day: date) -> list[StoredBooking]:
+        """A branch's bookings for one local day, by slot then id."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM bookings WHERE branch = ? AND day = ? ORDER BY slot_start, "
+                "booking_id",
+                (branch, day.isoformat()),
+            ).fetchall()
+        return [_stored(r) for r in rows]
+
+    def cancel(self, booking_id: str, at: datetime) -> bool:
+        """Mark a booking cancelled; False if unknown or already cancelled."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE bookings SET cancelled_at = ? WHERE booking_id = ?"
+                " AND cancelled_at IS NULL",
+                (_iso(at), booking_id),
+            )
+        return cursor.rowcount == 1
+
+    def cancellations(self, branch: str, first: date, last: date) -> list[tuple[str, datetime]]:
+        """(booking id, cancelled at) for a branch's cancelled bookings on days first..last."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT booking_id, cancelled_at FROM bookings WHERE branch = ? AND day >= ? AND "
+                "day <= ? AND cancelled_at IS NOT NULL ORDER BY booking_id",
+                (branch, first.isoformat(), last.isoformat()),
+            ).fetchall()
+        return [(r[0], datetime.fromisoformat(r[1])) for r in rows]
+
+    # -- check-ins -------------------------------------------------------------------------
+
+    def add_checkins(self, checkins: Iterable[tuple[str, str, datetime]]) -> int:
+        """Record (booking id, kiosk id, at) check-ins reported by kiosks; returns how many new."""
+        with self._lock:
+            before = self._db.total_changes
+            self._db.executemany(
+                "INSERT INTO checkins VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                [(b, k, _iso(at)) for b, k, at in checkins],
+            )
+            return self._db.total_changes - before
+
+    def checkins(self, booking_ids: Iterable[str]) -> dict[str, list[tuple[str, datetime]]]:
+        """Check-ins per booking id: [(kiosk id, at)], earliest first."""
+        ids = list(booking_ids)
+        out: dict[str, list[tuple[str, datetime]]] = {}
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT booking_id, kiosk_id, at FROM checkins WHERE booking_id IN ({marks})"  # noqa: S608 (placeholders only)
+                    " ORDER BY at",
+                    chunk,
+                ).fetchall()
+                for booking_id, kiosk_id, at in rows:
+                    out.setdefault(booking_id, []).append((kiosk_id, datetime.fromisoformat(at)))
+        return out
+
+    # -- keys and the trust list -----------------------------------------------------------
+
+    def add_key(self, key: KeyRow) -> None:
+        """Record a new signing key's public half."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO keys VALUES (?, ?, ?, ?, ?)",
+                (key.kid, key.public_key, _iso(key.valid_from), _iso(key.valid_until),
+                 None if key.withdrawn_at is None else _iso(key.withdrawn_at)),
+            )  # fmt: skip
+
+    def keys(self) -> list[KeyRow]:
+        """Every signing key, oldest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM keys ORDER BY valid_from, kid").fetchall()
+        return [
+            KeyRow(r[0], r[1], datetime.fromisoformat(r[2]), datetime.fromisoformat(r[3]),
+                   None if r[4] is None else datetime.fromisoformat(r[4]))
+            for r in rows
+        ]  # fmt: skip
+
+    def retire_keys(self, at: datetime) -> None:
+        """End the signing period, at `at`, of every key still signing (rotation)."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE keys SET valid_until = ? WHERE valid_until > ?", (_iso(at), _iso(at))
+            )
+
+    def withdraw_key(self, kid: str, at: datetime) -> bool:
+        """Mark a key withdrawn; False if unknown or already withdrawn."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE keys SET withdrawn_at = ? WHERE kid = ? AND withdrawn_at IS NULL",
+                (_iso(at), kid),
+            )
+        return cursor.rowcount == 1
+
+    def meta(self, name: str) -> str | None:
+        """A stored value (trust list document, sequence, cursors)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, name: str, value: str) -> None:
+        """Store a value."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO meta VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = "
+                "excluded.value",
+                (name, value),
+            )
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("times must be timezone-aware")
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _stored(row: tuple[object, ...]) -> StoredBooking:
+    (booking_id, branch, _day, service, channel, party, start, end, name, token, _kid, issued,
+     cancelled) = row  # fmt: skip
+    booking = Booking(
+        booking_id=str(booking_id),
+        branch=str(branch),
+        service=parse_service(str(service)),
+        channel=parse_channel(str(channel)),
+        party_size=int(str(party)),
+        slot_start=datetime.fromisoformat(str(start)),
+        slot_end=datetime.fromisoformat(str(end)),
+        masked_name=str(name),
+    )
+    return StoredBooking(
+        booking=booking,
+        token=str(token),
+        issued_at=datetime.fromisoformat(str(issued)),
+        cancelled_at=None if cancelled is None else datetime.fromisoformat(str(cancelled)),
+    )

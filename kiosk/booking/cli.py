@@ -1,0 +1,116 @@
+"""`kiosk verify`: check one booking token (or typed code) against this kiosk's config.
+
+Exit codes: 0 the booking is accepted, 1 it is refused, 2 bad configuration or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+
+from configkit import ConfigError, Problem, parse
+from kiosk.booking.config import BookingConfig
+from kiosk.booking.model import Verdict, as_dict
+
+DEFAULT_CONFIG = Path("/etc/lapak-asik/kiosk.toml")
+EXIT_ACCEPTED, EXIT_REFUSED, EXIT_CONFIG = 0, 1, 2
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `verify` to the kiosk CLI."""
+    verify = sub.add_parser(
+        "verify",
+        help="check a booking token (JSON verdict; exit 0 valid, 1 invalid, 2 bad config)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    verify.add_argument(
+        "qr_text",
+        metavar="TOKEN",
+        help="the QR text (quote it: it contains spaces and $), or - to read stdin",
+    )
+    verify.add_argument(
+        "--config",
+        dest="verify_config",
+        type=Path,
+        help=f"kiosk TOML file with a [booking] table (default $KIOSK_CONFIG or {DEFAULT_CONFIG})",
+    )
+    verify.add_argument("--now", help="check as of this ISO 8601 time (default: now)")
+    verify.add_argument(
+        "--code",
+        action="store_true",
+        help="TOKEN is a typed booking code: look it up online (or in the synced day list)",
+    )
+    verify.set_defaults(func=run_verify)
+
+
+def load_booking_config(path: Path) -> BookingConfig:
+    """Read the `[booking]` table of a kiosk TOML file.
+
+    Raises:
+        ConfigError: unreadable file, bad TOML, no [booking] table, or invalid values.
+    """
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(
+            [Problem(str(path), "", "", f"cannot read the file ({exc.strerror}); check the path")]
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([Problem(str(path), "", "", f"not valid TOML: {exc}")]) from None
+    table = data.get("booking")
+    if not isinstance(table, dict):
+        raise ConfigError([Problem(str(path), "booking", "", "no [booking] table; add one")])
+    try:
+        return parse(BookingConfig, table, source=str(path))
+    except ConfigError as exc:
+        raise ConfigError(
+            [Problem(p.file, f"booking.{p.key}", p.value, p.message) for p in exc.problems]
+        ) from None
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """Body of `kiosk verify`."""
+    path = args.verify_config or getattr(args, "config", None)
+    path = Path(path or os.environ.get("KIOSK_CONFIG") or DEFAULT_CONFIG)
+    try:
+        config = load_booking_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        now = _now(args.now)
+    except ValueError as exc:
+        print(f"--now {args.now!r}: {exc}; use e.g. 2020-06-15T09:10:00+07:00", file=sys.stderr)
+        return EXIT_CONFIG
+    text = sys.stdin.read() if args.qr_text == "-" else args.qr_text
+    verdict = _check(config, text, now, typed=args.code)
+    print(json.dumps(as_dict(verdict), ensure_ascii=False))
+    return EXIT_ACCEPTED if verdict.accepted else EXIT_REFUSED
+
+
+def _check(config: BookingConfig, text: str, now: datetime, *, typed: bool) -> Verdict:
+    from kiosk.booking.factory import open_booking  # loads requests only for this command
+
+    services = open_booking(config)
+    try:
+        if typed:
+            return services.lookup.lookup(text, now)
+        return services.verifier.verify(text, now)
+    finally:
+        services.close()
+
+
+def _now(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError("the time needs a UTC offset")
+    return moment
