@@ -73,8 +73,8 @@ class ScriptedCamera:
 class FolderCamera(ScriptedCamera):
     """Shows each new image that appears in a folder once, like a participant holding up a phone.
 
-    `advance()` (called by the simulation's loop) shows the next unseen image, or an empty scene
-    when there is none. Files are taken in name order; a file is seen once per run.
+    `advance_image()` shows the next unseen image; `clear()` shows an empty scene. Files are
+    taken in name order; a file is seen once per run.
     """
 
     def __init__(self, folder: Path, monotonic: Callable[[], float] | None = None) -> None:
@@ -92,8 +92,8 @@ class FolderCamera(ScriptedCamera):
             if p.suffix.lower() in IMAGE_SUFFIXES and p.name not in self._seen
         )
 
-    def advance(self) -> Path | None:
-        """Show the next unseen image (returns its path) or an empty scene (returns None)."""
+    def advance_image(self) -> Path | None:
+        """Show the next unseen image and return its path; None (nothing shown) if none is new."""
         for path in self.pending():
             self._seen.add(path.name)
             try:
@@ -102,8 +102,11 @@ class FolderCamera(ScriptedCamera):
                 logger.warning("%s", exc)
                 continue
             return path
-        self.show(self._blank)
         return None
+
+    def clear(self) -> None:
+        """Show an empty scene (nobody holding up a code)."""
+        self.show(self._blank)
 
 
 def file_frames(paths: Sequence[Path]) -> list[tuple[Path, Frame]]:

@@ -1,0 +1,358 @@
+"""Wiring: the only module that chooses real or simulated devices and starts the kiosk's loop."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from kiosk.adapters.qr import LiveDecoder, QrDecoder
+from kiosk.booking import BookingVerifier, CheckinLedger, build_verifier, open_cache
+from kiosk.config import KioskConfig
+from kiosk.domain.capacity import OccupancyView, parse_occupancy
+from kiosk.domain.screens import Screen
+from kiosk.domain.temperature import TemperaturePolicy
+from kiosk.engine import CheckinEngine, CodeLookup, EngineSettings
+from kiosk.errors import CameraError
+from kiosk.ports import EventSink, FrameSource, Thermometer, TicketPrinter
+from kiosk.sim.camera import FolderCamera
+from kiosk.sim.clock import ScaledClock
+from kiosk.sim.driver import Participants
+from kiosk.sim.printer import SimulatedPrinter
+from kiosk.sim.thermometer import SimulatedThermometer
+from kiosk.store import TicketBook
+from uplink import Clock, SystemClock, Uplink, systemd, topics
+
+logger = logging.getLogger(__name__)
+LOOP_S = 0.02
+
+
+def policy_from(config: KioskConfig) -> TemperaturePolicy:
+    th = config.thermometer
+    return TemperaturePolicy(
+        threshold_c=th.threshold_c,
+        forehead_offset_c=th.forehead_offset_c,
+        stable_samples=th.stable_samples,
+        stable_span_c=th.stable_span_c,
+        sample_interval_s=th.sample_interval_s,
+        presence_min_c=th.presence_min_c,
+        plausible_max_c=th.plausible_max_c,
+        attempt_timeout_s=th.attempt_timeout_s,
+        retry_rest_s=th.retry_rest_s,
+    )
+
+
+def settings_from(config: KioskConfig) -> EngineSettings:
+    """The engine's settings from the whole config."""
+    letters = config.tickets.class_letters
+    return EngineSettings(
+        kiosk_id=config.booking.kiosk_id,
+        branch=config.booking.branch,
+        branch_name=config.tickets.branch_name,
+        zone=config.booking.zone,
+        kiosk_code=config.tickets.kiosk_code,
+        class_letters={
+            "online": letters.online,
+            "collective": letters.collective,
+            "walkin": letters.walkin,
+        },
+        track_url=config.tickets.track_url,
+        columns=config.printer.columns,
+        policy=policy_from(config),
+        on_unavailable=config.thermometer.on_unavailable,
+        store_readings=config.privacy.store_temperature_readings,
+        link_temperature=config.privacy.link_temperature_to_booking,
+        referral_slip=config.printer.referral_slip,
+        ticket_screen_s=config.flow.ticket_screen_s,
+        message_screen_s=config.flow.message_screen_s,
+        choice_timeout_s=config.flow.choice_timeout_s,
+        repeat_ignore_s=config.camera.repeat_ignore_s,
+        people_ahead_window_min=config.tickets.people_ahead_window_min,
+    )
+
+
+def build_camera(config: KioskConfig) -> FrameSource:
+    """The configured camera (hardware libraries are imported when it opens)."""
+    cam = config.camera
+    if cam.source == "picamera2":
+        from kiosk.adapters.picamera import picamera2_source
+
+        return picamera2_source(
+            cam.camera_num,
+            width=cam.width_px,
+            height=cam.height_px,
+            frame_timeout_s=cam.frame_timeout_s,
+            max_age_s=cam.max_frame_age_s,
+        )
+    if cam.source == "usb":
+        from kiosk.adapters.usbcam import usb_source
+
+        return usb_source(
+            cam.device,
+            width=cam.width_px,
+            height=cam.height_px,
+            frame_timeout_s=cam.frame_timeout_s,
+            max_age_s=cam.max_frame_age_s,
+        )
+    assert cam.folder is not None  # noqa: S101 - the config validator guarantees it
+    return FolderCamera(cam.folder)
+
+
+def build_thermometer(config: KioskConfig) -> Thermometer:
+    th = config.thermometer
+    if th.source == "simulated":
+        return SimulatedThermometer()
+    from kiosk.adapters.mlx90614 import Mlx90614, open_bus
+
+    return Mlx90614(open_bus(th.i2c_bus), th.address)
+
+
+def build_printer(config: KioskConfig) -> TicketPrinter:
+    pr = config.printer
+    if pr.transport == "simulated":
+        return SimulatedPrinter(pr.out_dir, columns=pr.columns, paper_dots=pr.paper_dots)
+    from kiosk.adapters.escpos_printer import EscposPrinter, open_printer
+
+    transport = pr.transport
+    return EscposPrinter(
+        lambda: open_printer(transport, pr.target, io_timeout_s=pr.print_timeout_s),
+        columns=pr.columns,
+        status_timeout_s=pr.status_timeout_s,
+        print_timeout_s=pr.print_timeout_s,
+        can_read=transport != "file",
+    )
+
+
+@dataclass
+class Kiosk:
+    """A wired kiosk: engine, camera, uplink and the background jobs around them."""
+
+    config: KioskConfig
+    engine: CheckinEngine
+    camera: FrameSource
+    uplink: Uplink
+    clock: Clock
+    book: TicketBook
+    ledger: CheckinLedger
+    background: list[Callable[[threading.Event], None]] = field(default_factory=list)
+    state_extra: list[Callable[[], dict[str, Any]]] = field(default_factory=list)
+    _last_seq: int = -1
+    _camera_down: bool = False
+    _next_state: float = 0.0
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self, stop: threading.Event) -> None:
+        """Start the uplink, the camera, the occupancy subscription and background jobs."""
+        self.uplink.start()
+        if self.config.capacity.enabled:
+            self.uplink.subscribe(topics.occupancy(self.config.booking.branch), self._occupancy)
+        self.camera.start()
+        for job in self.background:
+            thread = threading.Thread(target=job, args=(stop,), daemon=True, name="kiosk-bg")
+            thread.start()
+            self._threads.append(thread)
+
+    def step(self) -> None:
+        """One pass of the kiosk loop: intents and timers, the newest frame, the state message."""
+        engine = self.engine
+        engine.tick()
+        if engine.accepts_frames:
+            try:
+                sample = self.camera.latest(self._last_seq)
+            except CameraError as exc:
+                self._camera_down = True
+                engine.camera_fault("no_frames", str(exc))
+            else:
+                if sample is not None:
+                    if self._camera_down:
+                        self._camera_down = False
+                        engine.camera_fault(None)
+                    self._last_seq = sample.seq
+                    engine.process_frame(sample.image)
+        now = self.clock.monotonic()
+        if now >= self._next_state:
+            self._next_state = now + self.config.state_interval_s
+            self.uplink.publish_state(self.state())
+
+    def state(self) -> dict[str, Any]:
+        state = self.engine.state()
+        for extra in self.state_extra:
+            more = extra()
+            state["alerts"] = [*state["alerts"], *more.pop("alerts", [])]
+            state.update(more)
+        return state
+
+    def run(self, stop: threading.Event) -> None:
+        """The kiosk's loop until `stop` is set; tells systemd it is ready and alive."""
+        self.start(stop)
+        systemd.notify_ready()
+        try:
+            while not stop.is_set():
+                try:
+                    self.step()
+                except Exception:  # loop boundary: log, keep the entrance open
+                    logger.exception("kiosk loop step failed")
+                systemd.notify_watchdog()
+                stop.wait(LOOP_S)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.camera.stop()
+        self.uplink.stop()
+        self.book.close()
+        self.ledger.close()
+
+    def _occupancy(self, _topic: str, payload: bytes) -> None:
+        try:
+            report = parse_occupancy(payload)
+        except ValueError as exc:
+            logger.warning("ignoring occupancy message: %s", exc)
+            return
+        self.engine.occupancy.update(report, self.clock.now())
+        self.engine.refresh_idle()
+
+
+def build(
+    config: KioskConfig,
+    *,
+    clock: Clock | None = None,
+    camera: FrameSource | None = None,
+    thermometer: Thermometer | None = None,
+    printer: TicketPrinter | None = None,
+    uplink: Uplink | None = None,
+    events: EventSink | None = None,
+    online: bool = True,
+) -> Kiosk:
+    """Wire a kiosk from its config; any device may be passed in instead (simulation, tests).
+
+    `online=False` leaves out the booking sync and typed-code lookup (no HTTP).
+    """
+    clock = clock or SystemClock()
+    uplink = uplink or Uplink(config.uplink, clock=clock)
+    ledger = CheckinLedger(config.booking.ledger_path)
+    cache = open_cache(config.booking)
+    verifier: BookingVerifier = build_verifier(config.booking, ledger=ledger, cache=cache)
+    lookup: CodeLookup | None = None
+    background: list[Callable[[threading.Event], None]] = []
+    state_extra: list[Callable[[], dict[str, Any]]] = []
+    if online and config.booking.api_base_url:
+        # requests is loaded only here, for the sync and the typed-code lookup.
+        from kiosk.booking.lookup import CodeLookup as Lookup
+        from kiosk.booking.sync import BookingSync
+
+        sync = BookingSync(config.booking, cache, ledger, clock=clock)
+        lookup = Lookup(config.booking, verifier, cache).lookup
+        background.append(sync.run)
+        state_extra.append(sync.state)
+    book = TicketBook(config.tickets.book_path)
+    decoder = LiveDecoder(
+        QrDecoder(budget_ms=config.camera.scan_budget_ms),
+        fallback_every=config.camera.live_fallback_every,
+    )
+    engine = CheckinEngine(
+        settings_from(config),
+        verifier=verifier,
+        ledger=ledger,
+        thermometer=thermometer or build_thermometer(config),
+        printer=printer or build_printer(config),
+        events=events or uplink,
+        book=book,
+        clock=clock,
+        occupancy=OccupancyView(config.capacity.max_age_s),
+        lookup=lookup,
+        decoder=decoder,
+    )
+    return Kiosk(
+        config,
+        engine,
+        camera or build_camera(config),
+        uplink,
+        clock,
+        book,
+        ledger,
+        background=background,
+        state_extra=state_extra,
+    )
+
+
+def run(config: KioskConfig, stop: threading.Event) -> None:
+    """`kiosk run`: the appliance, headless until the touchscreen UI attaches to the engine."""
+    build(config).run(stop)
+
+
+def run_simulated(
+    config: KioskConfig,
+    images: Path,
+    out_dir: Path,
+    *,
+    speed: float = 1.0,
+    stop: threading.Event,
+    arrival_s: float = 20.0,
+    walkin_every: int = 4,
+    seed: int | None = None,
+) -> None:
+    """A simulated kiosk at the branch entrance, until `stop` is set.
+
+    Real parts: the Uplink from `config.uplink` (events reach the back office), the booking
+    verifier and ledger from `config.booking`, the ticket book from `config.tickets`. Simulated:
+    the camera shows each booking QR image that appears in `images` (name order, once each), the
+    thermometer gives each participant a temperature (a few high ones: rest and retry, some
+    referrals), and the printer writes every ticket as a PNG into `out_dir`; every 4th arrival is
+    a walk-in. Timers run `speed` times faster; arrivals come about every `arrival_s / speed`
+    seconds. Each screen change is appended to `out_dir/screens.jsonl`.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    clock = ScaledClock(speed)
+    camera = FolderCamera(images, monotonic=clock.monotonic)
+    thermometer = SimulatedThermometer()
+    printer = SimulatedPrinter(
+        out_dir, columns=config.printer.columns, paper_dots=config.printer.paper_dots
+    )
+    kiosk = build(
+        config, clock=clock, camera=camera, thermometer=thermometer, printer=printer, online=False
+    )
+    participants = Participants(
+        kiosk.engine,
+        camera,
+        thermometer,
+        arrival_s=arrival_s,
+        walkin_every=walkin_every,
+        rng=random.Random(seed),  # noqa: S311 - simulation
+    )
+    screens_log = (out_dir / "screens.jsonl").open("a", encoding="utf-8")
+    kiosk.engine.subscribe(lambda screen: _log_screen(screens_log, screen, clock.now()))
+    kiosk.start(stop)
+    logger.info("simulated kiosk %s running (speed %.1fx)", config.uplink.device_id, speed)
+    try:
+        while not stop.is_set():
+            try:
+                participants.step(clock.monotonic())
+                kiosk.step()
+            except Exception:  # loop boundary, as in the real kiosk
+                logger.exception("simulated kiosk step failed")
+            stop.wait(LOOP_S)
+    finally:
+        kiosk.uplink.publish_state(kiosk.state())
+        kiosk.uplink.wait_drained(2.0)
+        kiosk.close()
+        screens_log.close()
+
+
+def _log_screen(stream: Any, screen: Screen, at: datetime) -> None:
+    record = {
+        "at": at.isoformat(),
+        "phase": screen.phase.value,
+        "title": screen.title_id,
+        "number": screen.big_text,
+        "printed": screen.printed,
+        "wait_outside": screen.wait_outside,
+    }
+    stream.write(json.dumps(record) + "\n")
+    stream.flush()

@@ -1,0 +1,103 @@
+"""Simulated participants: they hold up booking QR codes, walk in, and have temperatures."""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Literal
+
+from kiosk.booking import Service
+from kiosk.domain.screens import Phase
+from kiosk.engine import SCAN_PHASES, CheckinEngine
+from kiosk.sim.camera import FolderCamera
+from kiosk.sim.thermometer import SimulatedThermometer
+from uplink import ManualClock
+
+logger = logging.getLogger(__name__)
+
+Profile = Literal["normal", "fever_once", "fever"]
+WAITING_PHASES = frozenset({Phase.MEASURING, Phase.RESTING, Phase.CHOOSE_SERVICE})
+# Claims by programme at one Jakarta branch, 1-25 June 2020 (domain brief): mostly JHT.
+SERVICE_WEIGHTS: dict[Service, int] = {"JHT": 2715, "JKK": 200, "JKM": 21, "JP": 54}
+
+
+def drive(engine: CheckinEngine, clock: ManualClock, *, max_s: float = 600.0) -> Phase:
+    """Run the engine on a manual clock until the current check-in has ended (no sleeping)."""
+    spent = 0.0
+    while True:
+        engine.settle()
+        phase = engine.screen.phase
+        if phase not in WAITING_PHASES or phase is Phase.CHOOSE_SERVICE:
+            return phase
+        wake = engine.wake_at()
+        if wake is None or spent > max_s:
+            return phase
+        step = max(wake - clock.monotonic(), 0.001)
+        clock.advance(step)
+        spent += step
+
+
+class Participants:
+    """Arrivals at the kiosk, paced by the engine's clock.
+
+    Each arrival either shows the next booking QR image from the folder or, every
+    `walkin_every`-th time, walks in and picks a programme. Temperatures: mostly normal, some
+    high once (normal after the rest), a few high twice (referred).
+    """
+
+    def __init__(
+        self,
+        engine: CheckinEngine,
+        camera: FolderCamera,
+        thermometer: SimulatedThermometer,
+        *,
+        arrival_s: float = 20.0,
+        walkin_every: int = 4,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.engine = engine
+        self.camera = camera
+        self.thermometer = thermometer
+        self.arrival_s = arrival_s
+        self.walkin_every = walkin_every
+        self.rng = rng or random.Random()  # noqa: S311 - simulation, not security
+        self.arrivals = 0
+        self.walkins = 0
+        self._next_arrival = 0.0
+        self._profile: Profile = "normal"
+        self._service: Service = "JHT"
+        self._shown_at: float | None = None
+
+    def step(self, now: float) -> None:
+        """Called from the kiosk loop with the engine clock's monotonic time."""
+        phase = self.engine.screen.phase
+        if phase is Phase.CHOOSE_SERVICE:
+            self.engine.choose_service(self._service)
+        elif phase is Phase.RESTING and self._profile == "fever_once":
+            self.thermometer.set_object(round(self.rng.uniform(36.4, 37.0), 1))
+        if self._shown_at is not None and (phase not in SCAN_PHASES or now - self._shown_at > 5):
+            self.camera.clear()  # the phone goes back in the pocket
+            self._shown_at = None
+        if phase in SCAN_PHASES and now >= self._next_arrival and self._shown_at is None:
+            self._arrive(now)
+
+    def _arrive(self, now: float) -> None:
+        self._next_arrival = now + self.arrival_s * self.rng.uniform(0.5, 1.5)
+        self._set_temperature()
+        walk_in = self.walkin_every > 0 and (self.arrivals + 1) % self.walkin_every == 0
+        if not walk_in and self.camera.advance_image() is not None:
+            self.arrivals += 1
+            self._shown_at = now
+            return
+        if walk_in:
+            self.arrivals += 1
+            self.walkins += 1
+            services, weights = zip(*SERVICE_WEIGHTS.items(), strict=True)
+            self._service = self.rng.choices(services, weights)[0]
+            self.engine.start_walkin()
+
+    def _set_temperature(self) -> None:
+        roll = self.rng.random()
+        self._profile = "fever" if roll < 0.03 else "fever_once" if roll < 0.08 else "normal"
+        value = 37.9 if self._profile != "normal" else self.rng.uniform(36.0, 37.0)
+        self.thermometer.set_object(round(value, 1))
