@@ -37,6 +37,7 @@ def render_broker_config(
     bind_address: str = "127.0.0.1",
     backoffice_user: str = BACKOFFICE_USER,
     run_as_root: bool = False,
+    crl_file: Path | None = None,
 ) -> Path:
     """Write mosquitto.conf and acl.conf into `directory`; returns the config path."""
     data_dir = directory / "data"
@@ -62,6 +63,7 @@ def render_broker_config(
         cert_file=server.cert_file,
         key_file=server.key_file,
         plain_listener=plain,
+        crl_line=f"crlfile {crl_file}" if crl_file else "",
     )
     if run_as_root:
         # Started as root, mosquitto drops to the `mosquitto` user, which cannot read our files.

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from provisioning.errors import ProvisionError, Refused
 
 PrivateKey = ec.EllipticCurvePrivateKey
 
@@ -165,3 +169,300 @@ def _san(name: str) -> x509.GeneralName:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+# -- A CA kept in a directory: issued-certificate index, rotation, revocation, CRL -------------
+
+CA_CERT = "ca.crt"
+CA_KEY = "ca.key"
+CA_INDEX = "index.json"
+CA_CRL = "crl.pem"
+DEFAULT_CRL_DAYS = 365
+
+RevocationReason = Literal["unspecified", "key_compromise", "superseded", "cessation_of_operation"]
+_REASON_FLAGS: dict[str, x509.ReasonFlags] = {
+    "unspecified": x509.ReasonFlags.unspecified,
+    "key_compromise": x509.ReasonFlags.key_compromise,
+    "superseded": x509.ReasonFlags.superseded,
+    "cessation_of_operation": x509.ReasonFlags.cessation_of_operation,
+}
+
+
+class PkiError(ProvisionError):
+    """A CA, key, CSR or certificate problem; the message says what to do."""
+
+
+class DuplicateIdentity(PkiError, Refused):
+    """The CA already has a valid certificate for this name."""
+
+
+class UnknownCertificate(PkiError, LookupError):
+    """No certificate with this name or serial in the CA's index."""
+
+
+@dataclass(frozen=True)
+class IssuedRecord:
+    """One line of a CA directory's index."""
+
+    serial: str
+    name: str
+    kind: Literal["client", "server"]
+    not_after: str
+    issued_at: str
+    revoked_at: str | None = None
+    reason: str | None = None
+
+    @property
+    def active(self) -> bool:
+        """Not revoked and not expired."""
+        return self.revoked_at is None and dt.datetime.fromisoformat(self.not_after) > _now()
+
+
+class CADirectory:
+    """A device CA kept in one directory: ca.crt, ca.key (0600), index.json, crl.pem.
+
+    For test benches and small deployments; an agency PKI can sign the same CSRs instead. Every
+    certificate issued is indexed so that duplicates are refused, rotation revokes what it
+    replaces, and the CRL (loaded by mosquitto's `crlfile`) lists every revoked serial.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        for name in (CA_CERT, CA_KEY):
+            if not (directory / name).exists():
+                raise PkiError(
+                    f"{directory}: no {name}; create the CA with "
+                    f"`provision ca init --dir {directory}`"
+                )
+        self.ca = CertificateAuthority.load(directory / CA_CERT, directory / CA_KEY)
+
+    @classmethod
+    def init(cls, directory: Path, name: str, *, days: int = 3650) -> CADirectory:
+        """Create a new CA in `directory` (refuses to overwrite an existing one)."""
+        if (directory / CA_KEY).exists() or (directory / CA_CERT).exists():
+            raise PkiError(
+                f"{directory} already holds a CA; use it, or choose another --dir "
+                "(replacing a CA cuts off every device it signed)"
+            )
+        directory.mkdir(parents=True, exist_ok=True)
+        os.chmod(directory, 0o700)
+        ca = CertificateAuthority.create(name, days=days)
+        ca.save(directory / CA_CERT, directory / CA_KEY)
+        (directory / CA_INDEX).write_text("[]\n")
+        made = cls(directory)
+        made.write_crl()
+        return made
+
+    @property
+    def cert_file(self) -> Path:
+        return self.directory / CA_CERT
+
+    @property
+    def crl_file(self) -> Path:
+        return self.directory / CA_CRL
+
+    def records(self) -> list[IssuedRecord]:
+        """Every certificate this CA issued, oldest first."""
+        path = self.directory / CA_INDEX
+        if not path.exists():
+            return []
+        return [IssuedRecord(**row) for row in json.loads(path.read_text())]
+
+    def active(self, name: str) -> list[IssuedRecord]:
+        """The valid (unrevoked, unexpired) certificates issued for `name`."""
+        return [r for r in self.records() if r.name == name and r.active]
+
+    def issue(
+        self,
+        csr: x509.CertificateSigningRequest,
+        *,
+        server_names: list[str] | None = None,
+        days: int = 825,
+        rotate: bool = False,
+    ) -> x509.Certificate:
+        """Sign a CSR and index the certificate.
+
+        Args:
+            csr: the request, made where the private key lives.
+            server_names: DNS names or addresses for a server certificate (a broker).
+            days: validity of the certificate.
+            rotate: replace the name's valid certificate(s), revoking them as superseded.
+
+        Raises:
+            DuplicateIdentity: the name already has a valid certificate and `rotate` is False.
+            PkiError: the CSR has no common name, or its signature is invalid.
+        """
+        name = common_name(csr.subject)
+        if name is None:
+            raise PkiError("the CSR has no common name (CN); make it with the device id as CN")
+        existing = self.active(name)
+        if existing and not rotate:
+            raise DuplicateIdentity(
+                f"{name!r} already has a valid certificate (serial {existing[-1].serial}); "
+                f"a second device with the same identity would take over its broker session. "
+                f"Choose another id, rotate it (`provision device rotate`), or revoke it first "
+                f"(`provision ca revoke --name {name}`)"
+            )
+        try:
+            cert = self.ca.sign(csr, server_names=server_names, days=days)
+        except ValueError as exc:
+            raise PkiError(f"cannot sign the CSR for {name!r}: {exc}") from exc
+        record = IssuedRecord(
+            serial=f"{cert.serial_number:x}",
+            name=name,
+            kind="server" if server_names else "client",
+            not_after=cert.not_valid_after_utc.isoformat(),
+            issued_at=_now().isoformat(),
+        )
+        records = self.records()
+        if rotate:
+            records = [
+                _revoked(r, "superseded") if r.name == name and r.active else r for r in records
+            ]
+        self._save([*records, record])
+        write_cert(self.directory / "issued" / f"{record.serial}.crt", cert)
+        if rotate and existing:
+            self.write_crl()
+        return cert
+
+    def revoke(
+        self,
+        *,
+        name: str | None = None,
+        serial: str | None = None,
+        reason: RevocationReason = "unspecified",
+    ) -> list[IssuedRecord]:
+        """Revoke by name (all its valid certificates) or by serial; rewrites the CRL.
+
+        Raises:
+            UnknownCertificate: nothing valid matches.
+        """
+        serial = serial.lower().lstrip("0") if serial else None
+        hit: list[IssuedRecord] = []
+        records = []
+        for record in self.records():
+            matches = (name is not None and record.name == name) or (
+                serial is not None and record.serial.lstrip("0") == serial
+            )
+            if matches and record.revoked_at is None:
+                record = _revoked(record, reason)
+                hit.append(record)
+            records.append(record)
+        if not hit:
+            what = f"name {name!r}" if name else f"serial {serial}"
+            raise UnknownCertificate(
+                f"no unrevoked certificate with {what} in {self.directory / CA_INDEX}; "
+                "see `provision ca list`"
+            )
+        self._save(records)
+        self.write_crl()
+        return hit
+
+    def crl(self, *, days: int = DEFAULT_CRL_DAYS) -> x509.CertificateRevocationList:
+        """A CRL signed by this CA listing every revoked certificate."""
+        now = _now()
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(self.ca.cert.subject)
+            .last_update(now - dt.timedelta(minutes=5))
+            .next_update(now + dt.timedelta(days=days))
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.ca.key.public_key()),
+                critical=False,
+            )
+            .add_extension(x509.CRLNumber(int(now.timestamp())), critical=False)
+        )
+        for record in self.records():
+            if record.revoked_at is None:
+                continue
+            revoked = (
+                x509.RevokedCertificateBuilder()
+                .serial_number(int(record.serial, 16))
+                .revocation_date(dt.datetime.fromisoformat(record.revoked_at))
+                .add_extension(
+                    x509.CRLReason(
+                        _REASON_FLAGS.get(record.reason or "", x509.ReasonFlags.unspecified)
+                    ),
+                    critical=False,
+                )
+                .build()
+            )
+            builder = builder.add_revoked_certificate(revoked)
+        return builder.sign(self.ca.key, hashes.SHA256())
+
+    def write_crl(self, *, days: int = DEFAULT_CRL_DAYS) -> Path:
+        """Write crl.pem (atomically: mosquitto may be reading it). Returns its path."""
+        pem = self.crl(days=days).public_bytes(serialization.Encoding.PEM)
+        tmp = self.crl_file.with_suffix(".tmp")
+        tmp.write_bytes(pem)
+        os.chmod(tmp, 0o644)
+        tmp.replace(self.crl_file)
+        return self.crl_file
+
+    def _save(self, records: list[IssuedRecord]) -> None:
+        path = self.directory / CA_INDEX
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps([asdict(r) for r in records], indent=1) + "\n")
+        tmp.replace(path)
+
+
+def common_name(name: x509.Name) -> str | None:
+    """The first CN of a subject, or None."""
+    values = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(values[0].value) if values else None
+
+
+def load_csr(path: Path) -> x509.CertificateSigningRequest:
+    """Read a PEM CSR.
+
+    Raises:
+        PkiError: the file is missing or not a PEM CSR.
+    """
+    try:
+        return x509.load_pem_x509_csr(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise PkiError(f"{path}: not a readable PEM certificate request ({exc})") from exc
+
+
+def load_cert(path: Path) -> x509.Certificate:
+    """Read a PEM certificate.
+
+    Raises:
+        PkiError: the file is missing or not a PEM certificate.
+    """
+    try:
+        return x509.load_pem_x509_certificate(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise PkiError(f"{path}: not a readable PEM certificate ({exc})") from exc
+
+
+def load_key(path: Path) -> PrivateKey:
+    """Read an unencrypted EC private key (PEM).
+
+    Raises:
+        PkiError: the file is missing, encrypted, or not an EC key.
+    """
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise PkiError(f"{path}: not a readable unencrypted PEM private key ({exc})") from exc
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise PkiError(f"{path}: expected an EC (P-256) private key")
+    return key
+
+
+def same_public_key(cert: x509.Certificate, key: PrivateKey) -> bool:
+    """True when `cert` certifies `key`'s public half."""
+    der = serialization.Encoding.DER
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    return cert.public_key().public_bytes(der, spki) == key.public_key().public_bytes(der, spki)
+
+
+def _revoked(record: IssuedRecord, reason: str) -> IssuedRecord:
+    return replace(record, revoked_at=_now().isoformat(), reason=reason)
+
+
+def write_csr(path: Path, csr: x509.CertificateSigningRequest) -> None:
+    """Write a CSR as PEM (it holds no secret)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(csr.public_bytes(serialization.Encoding.PEM))

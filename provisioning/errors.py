@@ -1,0 +1,17 @@
+"""The provisioning tool's exceptions.
+
+ProvisionError                      root of everything `provision` raises on purpose
+├── Refused                         a policy refusal (exit code 3): the message says what to do
+│   └── pki.DuplicateIdentity       the CA already has a valid certificate for this id
+├── pki.PkiError                    a CA, key, CSR or certificate problem
+│   └── pki.UnknownCertificate      nothing to revoke under that name or serial
+└── render.RenderError              a render cannot proceed
+"""
+
+
+class ProvisionError(Exception):
+    """Root of the provisioning tool's exceptions."""
+
+
+class Refused(ProvisionError):
+    """The request goes against a provisioning rule (duplicate identity, unsafe id, plain MQTT)."""
