@@ -87,7 +87,13 @@ TEXTS: dict[str, Text] = {
         "Type your booking code, or ask the officer at the entrance for help.",
     ),
     "unknown_key": _NOT_GENUINE,
-    "key_withdrawn": _NOT_GENUINE,
+    "key_withdrawn": Text(
+        "Kode QR pemesanan ini sudah diganti dengan yang baru.",
+        "This booking QR code has been replaced by a new one.",
+        "Buka aplikasi BPJAMSOSTEK untuk menampilkan kode QR terbaru, atau ketik kode "
+        "pemesanan Anda.",
+        "Open the BPJAMSOSTEK app to show the latest QR code, or type your booking code.",
+    ),
     "key_not_valid": _NOT_GENUINE,
     "bad_signature": _NOT_GENUINE,
     "bad_content": _NOT_GENUINE,
