@@ -1,0 +1,1 @@
+"""Real devices behind the agent's ports; each imports its hardware library lazily."""

@@ -1,0 +1,136 @@
+"""The box's own SQLite memory: its counters (ledger) and the rolling raw input log.
+
+Durability: the ledger is saved right after the deposit event it counts has been committed to
+the uplink's outbox (synchronous=FULL there). Here commits use WAL with synchronous=NORMAL:
+they survive a crashed or killed process; after a power cut the agent reconciles the ledger with
+the deposits still pending in the outbox (`app.reconcile_ledger`).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from dropbox_agent.domain.model import (
+    Authorization,
+    BookingScanned,
+    CountEntered,
+    Edge,
+    FaultReport,
+    FillReading,
+    Input,
+    Ledger,
+    MachineInput,
+)
+from uplink.clock import utc_iso
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS ledger (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS raw_log (
+    id   INTEGER PRIMARY KEY AUTOINCREMENT,
+    boot TEXT NOT NULL,
+    wall TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+"""
+_KINDS: dict[str, type[Any]] = {
+    "edge": Edge,
+    "auth": Authorization,
+    "count": CountEntered,
+    "fill": FillReading,
+    "booking": BookingScanned,
+    "fault": FaultReport,
+}
+_KIND_OF = {cls: kind for kind, cls in _KINDS.items()}
+TRIM_EVERY = 1000
+
+
+def encode_input(item: MachineInput) -> tuple[str, str]:
+    """(kind, JSON body) of one input, for the raw log."""
+    return _KIND_OF[type(item)], json.dumps(asdict(item), separators=(",", ":"))
+
+
+def decode_input(kind: str, body: str) -> MachineInput:
+    """The inverse of `encode_input`.
+
+    Raises:
+        ValueError: an unknown kind or a malformed body.
+    """
+    try:
+        cls = _KINDS[kind]
+        data = json.loads(body)
+        if cls is Edge:
+            data["input"] = Input(data["input"])
+        item: MachineInput = cls(**data)
+    except (KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"raw log row of kind {kind!r} is malformed: {exc}") from None
+    return item
+
+
+class SqliteLocalStore:
+    """Ledger and raw log in one SQLite file.
+
+    Args:
+        path: the file (on the persistent data partition).
+        boot_id: tags raw-log rows; monotonic times only compare within one boot.
+        max_rows: raw-log rows kept (the oldest are trimmed).
+    """
+
+    def __init__(self, path: str | Path, *, boot_id: str, max_rows: int = 200_000) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._boot = boot_id
+        self._max_rows = max_rows
+        self._appended = 0
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def load_ledger(self) -> Ledger | None:
+        with self._lock:
+            row = self._db.execute("SELECT body FROM ledger WHERE id = 1").fetchone()
+        return Ledger.from_dict(json.loads(row[0])) if row else None
+
+    def save_ledger(self, ledger: Ledger) -> None:
+        body = json.dumps(ledger.to_dict(), separators=(",", ":"))
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO ledger (id, body) VALUES (1, ?)", (body,))
+
+    def append_inputs(self, items: Sequence[tuple[MachineInput, datetime]]) -> None:
+        rows = [(self._boot, utc_iso(wall), *encode_input(item)) for item, wall in items]
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT INTO raw_log (boot, wall, kind, body) VALUES (?, ?, ?, ?)", rows
+            )
+            self._db.execute("COMMIT")
+            self._appended += len(rows)
+            if self._appended >= TRIM_EVERY:
+                self._appended = 0
+                self._db.execute(
+                    "DELETE FROM raw_log WHERE id <= (SELECT max(id) FROM raw_log) - ?",
+                    (self._max_rows,),
+                )
+
+    def recent_inputs(self, limit: int) -> list[tuple[str, MachineInput, str]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT boot, kind, body, wall FROM raw_log ORDER BY id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [(boot, decode_input(kind, body), wall) for boot, kind, body, wall in reversed(rows)]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,88 @@
+"""The seams between the agent and the outside world; only `app.py` picks what plugs in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from dropbox_agent.domain.model import Input, Ledger, MachineInput, Output, OutputMode
+from uplink.messages import Envelope
+
+# (input, active, monotonic time of the edge)
+EdgeSink = Callable[[Input, bool, float], None]
+SlipLines = Sequence[tuple[str, str]]
+
+
+class BoxIO(Protocol):
+    """The box's digital inputs and outputs (gpiozero on a Pi, MockFactory in simulation)."""
+
+    def levels(self) -> dict[Input, bool]:
+        """Each configured input's current level (True = blocked / open / tampered / on)."""
+        ...
+
+    def listen(self, sink: EdgeSink) -> None:
+        """Call `sink` from the GPIO thread for every raw edge, with the edge's time."""
+        ...
+
+    def set_output(self, output: Output, mode: OutputMode) -> None: ...
+
+    def pulse(self, output: Output, seconds: float) -> None:
+        """A short pulse (a beep) if the output is off; nothing if it is on or absent."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class FillSensor(Protocol):
+    """The ultrasonic fill-level sensor."""
+
+    def read_distance_cm(self) -> float | None:
+        """Distance to the paper, or None when no echo came back."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class ReceiptPrinter(Protocol):
+    """The deposit-slip printer."""
+
+    def print_slip(self, lines: SlipLines) -> None:
+        """Print one slip; raises `PrinterError` (with a fault code) when it cannot."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class LineSource(Protocol):
+    """Lines typed on the box's keypad or read by its code scanner."""
+
+    def start(self, sink: Callable[[str], None]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class LocalStore(Protocol):
+    """The box's own durable memory: counters and the rolling raw input log."""
+
+    def load_ledger(self) -> Ledger | None: ...
+
+    def save_ledger(self, ledger: Ledger) -> None: ...
+
+    def append_inputs(self, items: Sequence[tuple[MachineInput, datetime]]) -> None: ...
+
+    def recent_inputs(self, limit: int) -> list[tuple[str, MachineInput, str]]:
+        """(boot id, input, wall time ISO) rows, oldest first."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class EventSink(Protocol):
+    """What the agent needs from the uplink (`uplink.Uplink` fits)."""
+
+    def record(
+        self, type_name: str, payload: Mapping[str, Any], *, occurred_at: datetime | None = None
+    ) -> Envelope: ...
+
+    def publish_state(self, state: Mapping[str, Any]) -> None: ...
