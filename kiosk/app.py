@@ -6,14 +6,14 @@ import json
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from kiosk.adapters.qr import LiveDecoder, QrDecoder
-from kiosk.booking import BookingVerifier, CheckinLedger, build_verifier, open_cache
+from kiosk.booking import BookingVerifier, CheckinLedger, Service, build_verifier, open_cache
 from kiosk.config import KioskConfig
 from kiosk.domain.capacity import OccupancyView, parse_occupancy
 from kiosk.domain.screens import Screen
@@ -21,13 +21,14 @@ from kiosk.domain.temperature import TemperaturePolicy
 from kiosk.engine import CheckinEngine, CodeLookup, EngineSettings
 from kiosk.errors import CameraError
 from kiosk.ports import EventSink, FrameSource, Thermometer, TicketPrinter
-from kiosk.sim.camera import FolderCamera
+from kiosk.sim.camera import FolderCamera, load_image
 from kiosk.sim.clock import ScaledClock
-from kiosk.sim.driver import Participants
+from kiosk.sim.driver import Participants, drive
+from kiosk.sim.events import EventLog
 from kiosk.sim.printer import SimulatedPrinter
 from kiosk.sim.thermometer import SimulatedThermometer
 from kiosk.store import TicketBook
-from uplink import Clock, SystemClock, Uplink, systemd, topics
+from uplink import Clock, ManualClock, Outbox, SystemClock, Uplink, systemd, topics
 
 logger = logging.getLogger(__name__)
 LOOP_S = 0.02
@@ -219,6 +220,40 @@ class Kiosk:
         self.engine.refresh_idle()
 
 
+def build_engine(
+    config: KioskConfig,
+    *,
+    clock: Clock,
+    thermometer: Thermometer,
+    printer: TicketPrinter,
+    events: EventSink,
+    ledger: CheckinLedger,
+    book: TicketBook,
+    verifier: BookingVerifier | None = None,
+    lookup: CodeLookup | None = None,
+) -> CheckinEngine:
+    """The check-in engine over the given devices, with the config's verifier and decoder."""
+    if verifier is None:
+        verifier = build_verifier(config.booking, ledger=ledger, cache=open_cache(config.booking))
+    decoder = LiveDecoder(
+        QrDecoder(budget_ms=config.camera.scan_budget_ms),
+        fallback_every=config.camera.live_fallback_every,
+    )
+    return CheckinEngine(
+        settings_from(config),
+        verifier=verifier,
+        ledger=ledger,
+        thermometer=thermometer,
+        printer=printer,
+        events=events,
+        book=book,
+        clock=clock,
+        occupancy=OccupancyView(config.capacity.max_age_s),
+        lookup=lookup,
+        decoder=decoder,
+    )
+
+
 def build(
     config: KioskConfig,
     *,
@@ -252,22 +287,16 @@ def build(
         background.append(sync.run)
         state_extra.append(sync.state)
     book = TicketBook(config.tickets.book_path)
-    decoder = LiveDecoder(
-        QrDecoder(budget_ms=config.camera.scan_budget_ms),
-        fallback_every=config.camera.live_fallback_every,
-    )
-    engine = CheckinEngine(
-        settings_from(config),
-        verifier=verifier,
-        ledger=ledger,
+    engine = build_engine(
+        config,
+        clock=clock,
         thermometer=thermometer or build_thermometer(config),
         printer=printer or build_printer(config),
         events=events or uplink,
+        ledger=ledger,
         book=book,
-        clock=clock,
-        occupancy=OccupancyView(config.capacity.max_age_s),
+        verifier=verifier,
         lookup=lookup,
-        decoder=decoder,
     )
     return Kiosk(
         config,
@@ -343,6 +372,125 @@ def run_simulated(
         kiosk.uplink.wait_drained(2.0)
         kiosk.close()
         screens_log.close()
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One participant of a headless run (`checkin_simulated`).
+
+    Attributes:
+        image: a photo of the booking QR they show, or None for a walk-in.
+        service: the programme a walk-in picks (ignored with an image).
+        temperatures_c: the forehead reading of the first measurement and, if that one is high,
+            of the second after the rest.
+    """
+
+    image: Path | None = None
+    service: Service = "JHT"
+    temperatures_c: tuple[float, ...] = (36.6,)
+
+
+def checkin_simulated(
+    config: KioskConfig,
+    arrivals: Sequence[Arrival],
+    out_dir: Path,
+    *,
+    now: datetime | None = None,
+    paper_left: int | None = None,
+    gap_s: float = 60.0,
+) -> list[dict[str, Any]]:
+    """`kiosk checkin --simulate`: check `arrivals` in one after another, headless, offline.
+
+    Real parts: the booking verifier (the config's trust anchors and trust list), the decoder, the
+    engine, a durable outbox. Simulated: the thermometer, the printer (tickets and slips as PNGs
+    in `out_dir`) and time (a manual clock from `now`, `gap_s` between arrivals). The ledger,
+    ticket book and outbox are fresh files in `out_dir`, never the kiosk's own, so a simulation
+    on a kiosk claims no real booking. Every event is appended to `out_dir/events.jsonl` as the
+    envelope the uplink would send.
+
+    Returns:
+        One record per arrival: input, phase, reason, ticket number, printed, png, qr_ms.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    clock = ManualClock(now or datetime.now(UTC))
+    thermometer = SimulatedThermometer()
+    printer = SimulatedPrinter(
+        out_dir,
+        columns=config.printer.columns,
+        paper_dots=config.printer.paper_dots,
+        paper_left=paper_left,
+    )
+    events = EventLog(
+        outbox=Outbox(out_dir / "outbox.db", config.uplink.device_id, clock=clock),
+        jsonl=out_dir / "events.jsonl",
+    )
+    ledger = CheckinLedger(out_dir / "ledger.db")
+    book = TicketBook(out_dir / "tickets.db")
+    engine = build_engine(
+        config,
+        clock=clock,
+        thermometer=thermometer,
+        printer=printer,
+        events=events,
+        ledger=ledger,
+        book=book,
+    )
+    decoder = QrDecoder(budget_ms=config.camera.scan_budget_ms)
+    records: list[dict[str, Any]] = []
+    try:
+        for arrival in arrivals:
+            records.append(_one_arrival(engine, clock, thermometer, printer, decoder, arrival))
+            engine.cancel()
+            engine.settle()
+            clock.advance(gap_s)
+    finally:
+        book.close()
+        ledger.close()
+        if events.outbox is not None:
+            events.outbox.close()
+    return records
+
+
+def _one_arrival(
+    engine: CheckinEngine,
+    clock: ManualClock,
+    thermometer: SimulatedThermometer,
+    printer: SimulatedPrinter,
+    decoder: QrDecoder,
+    arrival: Arrival,
+) -> dict[str, Any]:
+    readings = list(arrival.temperatures_c) or [36.6]
+    thermometer.set_object(readings[0])
+    record: dict[str, Any] = {"input": str(arrival.image) if arrival.image else "walkin"}
+    outcomes, jobs = len(engine.outcomes), len(printer.jobs)
+    if arrival.image is not None:
+        decoded = decoder.decode(load_image(arrival.image))
+        record["qr_ms"] = decoded.ms
+        if not decoded.texts:
+            record.update(phase="no_code", reason="no_qr_code_found")
+            return record
+        engine.scan(decoded.texts[0])
+    else:
+        record["input"] = f"walkin:{arrival.service}"
+        engine.start_walkin()
+        engine.settle()
+        engine.choose_service(arrival.service)
+    drive(engine, clock, on_rest=lambda: thermometer.set_object(readings[-1]))
+    if len(engine.outcomes) > outcomes:
+        outcome = engine.outcomes[-1]
+        record.update(
+            phase=outcome.phase.value,
+            reason=outcome.reason,
+            ticket_number=outcome.ticket_number,
+            printed=outcome.printed,
+            checkin_id=outcome.checkin_id,
+        )
+    else:
+        record.update(phase=engine.screen.phase.value, reason="unfinished")
+    pngs = [str(job.png_path) for job in printer.jobs[jobs:] if job.png_path is not None]
+    if pngs:
+        record["png"] = pngs
+    return record
 
 
 def _log_screen(stream: Any, screen: Screen, at: datetime) -> None:

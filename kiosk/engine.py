@@ -10,8 +10,12 @@ Order of a check-in, so that nothing is lost and nothing is doubled:
 2. the ledger claims the booking (durable; a second claim fails: "already checked in");
 3. the ticket book takes the next number for this check-in (durable, idempotent per check-in);
 4. `kiosk.checkin.accepted` is recorded in the uplink outbox (durable);
-5. only then the ticket prints; if the printer is out of paper or offline the number is shown on
-   screen and a fault is recorded. The check-in's delivery is stored, so it never prints twice.
+5. the ticket book marks the ticket as printing (durable), and only then the ticket prints; if the
+   printer is out of paper or offline the number is shown on screen and a fault is recorded.
+
+A kiosk that stops anywhere in 2-5 loses nobody: when the participant shows the QR again, a
+booking claimed here without a number is measured and numbered, a number not yet delivered is
+printed, and a ticket that was (or may have been) printed is shown on screen, never printed twice.
 """
 
 from __future__ import annotations
@@ -22,13 +26,14 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal
 
 from kiosk.adapters.qr import DecodeResult, LiveDecoder
 from kiosk.booking import Booking, Service, Verdict
 from kiosk.booking.model import SERVICES
+from kiosk.booking.reasons import verdict as reason_verdict
 from kiosk.domain import events, screens
 from kiosk.domain.capacity import OccupancyView
 from kiosk.domain.screens import Phase, Screen
@@ -88,6 +93,7 @@ class _Checkin:
     service: Service | None
     booking: Booking | None = None
     gate: TemperatureGate | None = None
+    claimed: bool = False  # the ledger already holds this kiosk's claim (resumed after a stop)
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,10 @@ class CheckinResult:
     ticket_number: str = ""
     printed: bool = False
     reason: str = ""
+
+
+def _class_of(booking: Booking) -> PriorityClass:
+    return "collective" if booking.channel == "collective" else "online"
 
 
 class CheckinEngine:
@@ -281,13 +291,15 @@ class CheckinEngine:
         self._recent[text] = now
         wall = self._clock.now()
         if typed:
-            if self._lookup is None:
-                return
-            verdict = self._lookup(text, wall)
+            lookup = self._lookup
+            verdict = lookup(text, wall) if lookup else reason_verdict("lookup_offline")
         else:
             verdict = self._verifier.verify(text, wall)
-        if not verdict.accepted or verdict.booking is None:
-            booking = verdict.booking
+        booking = verdict.booking
+        if verdict.reason == "already_checked_in" and booking is not None:
+            if self._resume(booking):
+                return
+        if not verdict.accepted or booking is None:
             self._record(
                 events.REFUSED,
                 events.refused(
@@ -299,10 +311,56 @@ class CheckinEngine:
             self._finish(CheckinResult("", Phase.REFUSED, reason=verdict.reason))
             self._show(screens.refused(verdict), self.settings.message_screen_s)
             return
-        booking = verdict.booking
-        klass: PriorityClass = "collective" if booking.channel == "collective" else "online"
-        checkin = _Checkin(uuid.uuid4().hex, "booking", klass, booking.service, booking)
+        checkin = _Checkin(
+            uuid.uuid4().hex, "booking", _class_of(booking), booking.service, booking
+        )
         self._begin_measuring(checkin)
+
+    def _resume(self, booking: Booking) -> bool:
+        """Finish a check-in of `booking` this kiosk began before it stopped; False if none."""
+        booked = self._book.for_booking(booking.booking_id)
+        klass = _class_of(booking)
+        if booked is not None and booked.delivery is None:
+            logger.info("check-in %s resumed: numbered, ticket not delivered", booked.checkin_id)
+            temperature: Literal["passed", "staff_check"] = (
+                "staff_check" if booked.temperature == "staff_check" else "passed"
+            )
+            notes = (STAFF_CHECK_NOTE,) if temperature == "staff_check" else ()
+            checkin = _Checkin(
+                booked.checkin_id, "booking", klass, booking.service, booking, claimed=True
+            )
+            self._issue(checkin, temperature, notes)
+            return True
+        if booked is not None:
+            # It has its ticket (or was printing when the kiosk stopped): show the number again,
+            # never print a second ticket.
+            self._record(
+                events.REFUSED,
+                events.refused(
+                    reason="already_checked_in",
+                    booking_id=booking.booking_id,
+                    service=booking.service,
+                ),
+            )
+            self._finish(
+                CheckinResult(
+                    booked.checkin_id, Phase.REFUSED, booked.number, reason="already_checked_in"
+                )
+            )
+            self._show(
+                screens.already_claimed(booked.checkin_id, number=booked.number),
+                self.settings.message_screen_s,
+            )
+            return True
+        record = self._ledger.record(booking.booking_id)
+        if record is not None and record.local and record.kiosk_id == self.settings.kiosk_id:
+            logger.info("check-in of a booking claimed here without a number resumed")
+            checkin = _Checkin(
+                uuid.uuid4().hex, "booking", klass, booking.service, booking, claimed=True
+            )
+            self._begin_measuring(checkin)
+            return True
+        return False
 
     @property
     def _repeat_s(self) -> float:
@@ -379,16 +437,7 @@ class CheckinEngine:
                 CheckinResult(checkin.checkin_id, Phase.REFUSED, reason="temperature_unavailable")
             )
             self._show(
-                replace(
-                    screens.already_claimed(checkin.checkin_id),
-                    title_id="Suhu Anda belum dapat diukur",
-                    title_en="Your temperature could not be measured",
-                    body_id=("Petugas di pintu masuk akan mengukur suhu Anda.",),
-                    body_en=("The officer at the entrance will take your temperature.",),
-                    next_id="Silakan menuju petugas",
-                    next_en="Please go to the officer",
-                ),
-                settings.message_screen_s,
+                screens.temperature_unavailable(checkin.checkin_id), settings.message_screen_s
             )
         else:
             self._current = None
@@ -412,8 +461,10 @@ class CheckinEngine:
         wait_outside = self.occupancy.is_full(wall)
         letter = settings.class_letters[checkin.klass]
         try:
-            if booking is not None and not self._ledger.claim(
-                booking.booking_id, settings.kiosk_id, wall
+            if (
+                booking is not None
+                and not checkin.claimed
+                and not self._ledger.claim(booking.booking_id, settings.kiosk_id, wall)
             ):
                 self._current = None
                 self._record(
@@ -436,21 +487,11 @@ class CheckinEngine:
                 klass=checkin.klass,
                 number_of=lambda seq: format_number(service, letter, settings.kiosk_code, seq),
                 at=wall,
+                booking_id=booking.booking_id if booking else None,
+                temperature=temperature,
             )
-            self._record(
-                events.ACCEPTED,
-                events.accepted(
-                    checkin_id=checkin.checkin_id,
-                    kind=checkin.kind,
-                    klass=checkin.klass,
-                    service=service,
-                    ticket_number=issued.number,
-                    party_size=booking.party_size if booking else 1,
-                    wait_outside=wait_outside,
-                    temperature=temperature,
-                    booking_id=booking.booking_id if booking else None,
-                ),
-            )
+            if not issued.reported:
+                self._report_accepted(checkin, issued.number, wait_outside, temperature)
         except (OutboxFull, sqlite3.Error) as exc:
             # Nothing durable can be written: checking people in would lose them.
             logger.error("cannot store the check-in (%s); kiosk out of service", exc)
@@ -485,9 +526,34 @@ class CheckinEngine:
         self._finish(CheckinResult(checkin.checkin_id, Phase.TICKET, issued.number, printed))
         self._show(screens.ticket(ticket, printed=printed), settings.ticket_screen_s)
 
+    def _report_accepted(
+        self,
+        checkin: _Checkin,
+        number: str,
+        wait_outside: bool,
+        temperature: Literal["passed", "staff_check"],
+    ) -> None:
+        booking = checkin.booking
+        assert checkin.service is not None  # noqa: S101 - set before measuring starts
+        self._record(
+            events.ACCEPTED,
+            events.accepted(
+                checkin_id=checkin.checkin_id,
+                kind=checkin.kind,
+                klass=checkin.klass,
+                service=checkin.service,
+                ticket_number=number,
+                party_size=booking.party_size if booking else 1,
+                wait_outside=wait_outside,
+                temperature=temperature,
+                booking_id=booking.booking_id if booking else None,
+            ),
+        )
+        self._book.mark_reported(checkin.checkin_id)
+
     def _deliver(self, ticket: Ticket, delivery: str | None) -> bool:
         """Print the ticket once; on paper out or offline, show it on screen only."""
-        if delivery is not None:
+        if delivery is not None or not self._book.begin_printing(ticket.checkin_id):
             return delivery == "printed"  # this check-in already has its ticket: never a second
         status = self._printer.status()
         fault_code: str | None = None
@@ -566,7 +632,14 @@ class CheckinEngine:
         del self.outcomes[:-1000]
 
     def _today(self) -> str:
-        return self._clock.now().astimezone(self.settings.zone).date().isoformat()
+        """The branch's date. Without a synced clock (a Pi has no RTC) the date never goes back
+        behind the last day numbers were issued on, so a number of today is never reissued."""
+        day = self._clock.now().astimezone(self.settings.zone).date().isoformat()
+        if not self._clock.synced():
+            last = self._book.last_day()
+            if last is not None and last > day:
+                return last
+        return day
 
     def _record(self, type_name: str, payload: dict[str, Any]) -> None:
         self._events.record(type_name, payload)

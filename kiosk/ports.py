@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from kiosk.booking import Verdict
+from kiosk.booking import CheckinRecord, Verdict
 from kiosk.domain.temperature import Reading
 from kiosk.domain.tickets import Element
 
@@ -92,6 +92,8 @@ class Ledger(Protocol):
     """The durable local record of check-ins (`kiosk.booking.CheckinLedger`)."""
 
     def claim(self, booking_id: str, kiosk_id: str, at: datetime) -> bool: ...
+
+    def record(self, booking_id: str) -> CheckinRecord | None: ...
 
 
 class EventSink(Protocol):

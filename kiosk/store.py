@@ -2,7 +2,9 @@
 
 A queue number is taken and its check-in row written in one transaction with
 ``synchronous=FULL``: after a power cut the counter never goes back, so no number repeats, and a
-check-in that already has a number keeps it (never two tickets for one check-in).
+check-in that already has a number keeps it (never two tickets for one check-in). A booking's
+check-in can be found again by booking id, so a kiosk that restarted between taking the number
+and printing it delivers that number instead of refusing the participant.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ CREATE TABLE IF NOT EXISTS checkins (
     seq        INTEGER NOT NULL,
     number     TEXT    NOT NULL,
     issued_at  TEXT    NOT NULL,
+    booking_id TEXT    UNIQUE,
+    temperature TEXT   NOT NULL DEFAULT 'passed',
+    reported   INTEGER NOT NULL DEFAULT 0,
     delivery   TEXT,
     UNIQUE (day, number)
 );
@@ -44,8 +49,24 @@ class Issued:
     checkin_id: str
     seq: int
     number: str
-    delivery: str | None  # None until printed or shown: "printed" or "screen_only"
+    delivery: str | None  # None until delivered: "printing", then "printed" or "screen_only"
     new: bool  # False when the check-in already had this number
+    reported: bool = False  # its kiosk.checkin.accepted event is in the outbox
+
+
+@dataclass(frozen=True)
+class BookedCheckin:
+    """The check-in of one booking as the ticket book has it (see `TicketBook.for_booking`)."""
+
+    checkin_id: str
+    day: str
+    service: str
+    klass: str
+    number: str
+    issued_at: datetime
+    temperature: str
+    reported: bool
+    delivery: str | None
 
 
 class TicketBook:
@@ -56,6 +77,7 @@ class TicketBook:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -72,14 +94,21 @@ class TicketBook:
         klass: str,
         number_of: Callable[[int], str],
         at: datetime,
+        booking_id: str | None = None,
+        temperature: str = "passed",
     ) -> Issued:
-        """Take the next number of (day, service, class) for `checkin_id`, or return its number."""
+        """Take the next number of (day, service, class) for `checkin_id`, or return its number.
+
+        Raises:
+            sqlite3.IntegrityError: `booking_id` already has a check-in under another id.
+        """
         with self._lock:
             row = self._db.execute(
-                "SELECT seq, number, delivery FROM checkins WHERE checkin_id = ?", (checkin_id,)
+                "SELECT seq, number, delivery, reported FROM checkins WHERE checkin_id = ?",
+                (checkin_id,),
             ).fetchone()
             if row:
-                return Issued(checkin_id, row[0], row[1], row[2], new=False)
+                return Issued(checkin_id, row[0], row[1], row[2], new=False, reported=bool(row[3]))
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.execute(
@@ -93,9 +122,19 @@ class TicketBook:
                 ).fetchone()
                 number = number_of(seq)
                 self._db.execute(
-                    "INSERT INTO checkins (checkin_id, day, service, klass, seq, number, issued_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (checkin_id, day, service, klass, seq, number, at.isoformat()),
+                    "INSERT INTO checkins (checkin_id, day, service, klass, seq, number, "
+                    "issued_at, booking_id, temperature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        checkin_id,
+                        day,
+                        service,
+                        klass,
+                        seq,
+                        number,
+                        at.isoformat(),
+                        booking_id,
+                        temperature,
+                    ),
                 )
                 self._db.execute("COMMIT")
             except BaseException:
@@ -103,11 +142,62 @@ class TicketBook:
                 raise
             return Issued(checkin_id, seq, number, None, new=True)
 
-    def mark_delivered(self, checkin_id: str, delivery: str) -> bool:
-        """Record how the number reached the participant; False if it already had (no reprint)."""
+    def mark_reported(self, checkin_id: str) -> None:
+        """Note that the check-in's accepted event is durably in the outbox."""
+        with self._lock:
+            self._db.execute("UPDATE checkins SET reported = 1 WHERE checkin_id = ?", (checkin_id,))
+
+    def for_booking(self, booking_id: str) -> BookedCheckin | None:
+        """The check-in this kiosk made for `booking_id`, if any."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT checkin_id, day, service, klass, number, issued_at, temperature, "
+                "reported, delivery FROM checkins WHERE booking_id = ?",
+                (booking_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        return BookedCheckin(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            datetime.fromisoformat(row[5]),
+            row[6],
+            bool(row[7]),
+            row[8],
+        )
+
+    def last_day(self) -> str | None:
+        """The latest day a number was issued on (ISO date), if any."""
+        with self._lock:
+            (day,) = self._db.execute("SELECT MAX(day) FROM counters").fetchone()
+        return str(day) if day is not None else None
+
+    def begin_printing(self, checkin_id: str) -> bool:
+        """Claim the one print of a check-in's ticket, durably, before sending it to the printer.
+
+        Returns False if the check-in was already printed, shown, or being printed when the
+        kiosk stopped: whether that ticket came out is unknown, so it is never printed again.
+        """
         with self._lock:
             cursor = self._db.execute(
-                "UPDATE checkins SET delivery = ? WHERE checkin_id = ? AND delivery IS NULL",
+                "UPDATE checkins SET delivery = 'printing' WHERE checkin_id = ? "
+                "AND delivery IS NULL",
+                (checkin_id,),
+            )
+            return cursor.rowcount == 1
+
+    def mark_delivered(self, checkin_id: str, delivery: str) -> bool:
+        """Record how the number reached the participant (``printed`` or ``screen_only``).
+
+        Returns False if the check-in already had a final delivery (nothing changes).
+        """
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE checkins SET delivery = ? WHERE checkin_id = ? "
+                "AND (delivery IS NULL OR delivery = 'printing')",
                 (delivery, checkin_id),
             )
             return cursor.rowcount == 1

@@ -4,7 +4,9 @@ The kiosk never waits on the camera. The capture thread overwrites one slot; the
 the newest frame when it is ready for one (so nothing queues up and no stale frame is decoded).
 If no frame arrives for `frame_timeout_s`, `latest()` raises `CameraError` and the thread is
 replaced by a fresh one that reopens the camera (a thread stuck inside a driver call is left
-behind: it cannot be killed, and it exits on its own if the call ever returns).
+behind: it cannot be killed, it exits on its own if the call ever returns, and its frames are
+dropped). At most `MAX_STUCK` such threads are left behind; after that the source only reports
+the fault until one of them returns.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from kiosk.errors import CameraError
 from kiosk.ports import Frame, FrameSample
 
 logger = logging.getLogger(__name__)
+MAX_STUCK = 3
 
 
 class Device(Protocol):
@@ -89,6 +92,7 @@ class CaptureSource:
         self._last_progress = 0.0
         self._last_error = ""
         self._thread: threading.Thread | None = None
+        self._abandoned: list[threading.Thread] = []
 
     def start(self) -> None:
         self._stop.clear()
@@ -101,11 +105,26 @@ class CaptureSource:
             self._thread.join(self._frame_timeout + 1.0)
             self._thread = None
 
+    @property
+    def stuck_threads(self) -> int:
+        """Capture threads abandoned inside a hung driver call that have not returned yet."""
+        self._abandoned = [thread for thread in self._abandoned if thread.is_alive()]
+        return len(self._abandoned)
+
     def latest(self, newer_than: int = -1) -> FrameSample | None:
+        """The newest fresh frame above `newer_than`, else None; never waits on the camera.
+
+        Raises:
+            CameraError: no frame for `frame_timeout_s` (the capture thread is replaced).
+        """
         now = self._now()
         if now - self._last_progress > self._frame_timeout:
             self._last_progress = now  # give the replacement thread a full timeout
-            self._spawn()
+            thread = self._thread
+            if thread is not None and thread.is_alive() and thread not in self._abandoned:
+                self._abandoned.append(thread)
+            if self.stuck_threads < MAX_STUCK:
+                self._spawn()
             raise CameraError(
                 f"camera {self.name} delivered no frame for {self._frame_timeout:g} s"
                 f"{': ' + self._last_error if self._last_error else ''}; reopening it. If this "
@@ -127,6 +146,7 @@ class CaptureSource:
         self._thread.start()
 
     def _current(self, generation: int) -> bool:
+        """Whether the thread of `generation` is still the source's live capture thread."""
         return generation == self._generation and not self._stop.is_set()
 
     def _run(self, generation: int) -> None:
@@ -141,6 +161,8 @@ class CaptureSource:
             try:
                 while self._current(generation):
                     image = device.grab(self._frame_timeout)
+                    if not self._current(generation):
+                        break  # abandoned while the driver hung: this frame is stale
                     now = self._now()
                     self._slot.put(image, now)
                     self._last_progress = now

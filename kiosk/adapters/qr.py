@@ -12,12 +12,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, cast
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 import zxingcpp
+from PIL import Image
 
 Gray = npt.NDArray[np.uint8]
 Formats = Literal["qr", "all"]
@@ -33,13 +35,28 @@ def _u8(image: Any) -> Gray:
     return cast(Gray, image)
 
 
-def to_gray(image: npt.NDArray[Any]) -> Gray:
-    """8-bit grayscale view of a grayscale, BGR or BGRA frame."""
+def to_gray(image: npt.NDArray[Any], *, rgb: bool = False) -> Gray:
+    """8-bit grayscale view of a grayscale, BGR(A) frame, or RGB(A) photo with `rgb`."""
     if image.ndim == 2:
         return image if image.dtype == np.uint8 else image.astype(np.uint8)
     if image.shape[2] == 4:
-        return _u8(cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY))
-    return _u8(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
+        return _u8(cv2.cvtColor(image, cv2.COLOR_RGBA2GRAY if rgb else cv2.COLOR_BGRA2GRAY))
+    return _u8(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY if rgb else cv2.COLOR_BGR2GRAY))
+
+
+def load_photo(path: str | Path) -> npt.NDArray[np.uint8]:
+    """An image file as Pillow reads it: RGB (H, W, 3) or grayscale (H, W), pixels untouched.
+
+    This is exactly what a plain ``zxingcpp.read_barcodes(PIL.Image.open(path))`` decodes, so
+    `QrDecoder.decode(photo, rgb=True)` with ``formats="all"`` reads at least what that call does.
+
+    Raises:
+        OSError: the file is missing or not an image Pillow can read.
+    """
+    with Image.open(path) as image:
+        image.load()
+        converted = image if image.mode in ("L", "RGB") else image.convert("RGB")
+        return np.asarray(converted, dtype=np.uint8)
 
 
 def _clahe(gray: Gray) -> Gray:
@@ -127,23 +144,30 @@ class QrDecoder:
         self.budget_ms = budget_ms
         self._timer = timer
 
-    def read(self, gray: Gray, *, all_formats: bool = False, errors: bool = False) -> list[Any]:
+    def read(
+        self, gray: npt.NDArray[Any], *, all_formats: bool = False, errors: bool = False
+    ) -> list[Any]:
         """One zxing-cpp call. `all_formats` uses zxing-cpp's defaults exactly."""
         if all_formats:
             return list(zxingcpp.read_barcodes(gray, return_errors=errors))
         return list(zxingcpp.read_barcodes(gray, formats=QR_ONLY, return_errors=errors))
 
-    def decode(self, image: npt.NDArray[Any], *, exhaustive: bool = False) -> DecodeResult:
+    def decode(
+        self, image: npt.NDArray[Any], *, exhaustive: bool = False, rgb: bool = False
+    ) -> DecodeResult:
         """Plain call, then fallbacks until a QR code is read or the budget is spent.
 
         Args:
-            image: grayscale or BGR image of any size.
+            image: grayscale, BGR, or (with `rgb`) RGB image of any size.
             exhaustive: keep trying every fallback (within the budget) even after a hit, and
                 return the union (for photos with several codes).
+            rgb: `image` is an RGB photo (`load_photo`); with ``formats="all"`` the plain call
+                gets it unchanged, as a bare zxing-cpp call would.
         """
         start = self._timer()
-        gray = to_gray(image)
-        found = self.read(gray, all_formats=self.formats == "all", errors=True)
+        gray = to_gray(image, rgb=rgb)
+        plain_input = image if rgb and self.formats == "all" else gray
+        found = self.read(plain_input, all_formats=self.formats == "all", errors=True)
         texts = _texts(found)
         qr_hit = any(b.valid and b.format == zxingcpp.BarcodeFormat.QRCode for b in found)
         tried, strategy = 1, "plain" if texts else "none"

@@ -169,15 +169,36 @@ def refused(verdict: Verdict) -> Screen:
     )
 
 
-def already_claimed(checkin_id: str) -> Screen:
+def already_claimed(checkin_id: str, *, number: str = "") -> Screen:
+    """The booking was checked in before; with `number`, this kiosk gave it that number."""
+    body_id = ["Satu booking hanya untuk satu tiket antrean."]
+    body_en = ["One booking gives one queue ticket."]
+    if number:
+        body_id.insert(0, f"Nomor antrean Anda: {number}")
+        body_en.insert(0, f"Your queue number: {number}")
     return Screen(
         Phase.REFUSED,
         "Booking ini sudah dipakai untuk check-in",
         "This booking has already been checked in",
-        ("Satu booking hanya untuk satu tiket antrean.",),
-        ("One booking gives one queue ticket.",),
+        tuple(body_id),
+        tuple(body_en),
         "Tanyakan kepada petugas bila Anda belum menerima tiket",
         "Ask an officer if you did not get a ticket",
+        big_text=number,
+        checkin_id=checkin_id,
+    )
+
+
+def temperature_unavailable(checkin_id: str) -> Screen:
+    """The sensor gave no usable reading and the config says an officer measures by hand."""
+    return Screen(
+        Phase.REFUSED,
+        "Suhu Anda belum dapat diukur",
+        "Your temperature could not be measured",
+        ("Petugas di pintu masuk akan mengukur suhu Anda.",),
+        ("The officer at the entrance will take your temperature.",),
+        "Silakan menuju petugas",
+        "Please go to the officer",
         checkin_id=checkin_id,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from typing import Literal
 
 from kiosk.booking import Service
@@ -21,12 +22,33 @@ WAITING_PHASES = frozenset({Phase.MEASURING, Phase.RESTING, Phase.CHOOSE_SERVICE
 SERVICE_WEIGHTS: dict[Service, int] = {"JHT": 2715, "JKK": 200, "JKM": 21, "JP": 54}
 
 
-def drive(engine: CheckinEngine, clock: ManualClock, *, max_s: float = 600.0) -> Phase:
-    """Run the engine on a manual clock until the current check-in has ended (no sleeping)."""
+def drive(
+    engine: CheckinEngine,
+    clock: ManualClock,
+    *,
+    max_s: float = 600.0,
+    on_rest: Callable[[], None] | None = None,
+) -> Phase:
+    """Run the engine on a manual clock until the current check-in has ended (no sleeping).
+
+    Args:
+        engine: the engine, driven on this thread.
+        clock: the engine's clock; advanced straight to each timer.
+        max_s: give up after this much simulated time.
+        on_rest: called once when the participant is sent to rest (e.g. to cool down).
+
+    Returns:
+        The phase the engine stopped in (a result screen, or CHOOSE_SERVICE waiting for a pick).
+    """
     spent = 0.0
+    rested = False
     while True:
         engine.settle()
         phase = engine.screen.phase
+        if phase is Phase.RESTING and not rested:
+            rested = True
+            if on_rest is not None:
+                on_rest()
         if phase not in WAITING_PHASES or phase is Phase.CHOOSE_SERVICE:
             return phase
         wake = engine.wake_at()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.adapters.escpos_printer import ticket_bytes
-from kiosk.domain.tickets import Element
+from kiosk.domain.tickets import Element, QrCode
 from kiosk.errors import PrinterError
 from kiosk.ports import PaperStatus
 from kiosk.sim.render import render_png
@@ -23,7 +23,8 @@ class Printed:
 
 
 class SimulatedPrinter:
-    """A `TicketPrinter` that keeps each job's bytes and, with `out_dir`, writes it as a PNG.
+    """A `TicketPrinter` that keeps each job's bytes and, with `out_dir`, writes it as a PNG
+    (``ticket-NNNN.png`` or ``slip-NNNN.png``, numbered in print order).
 
     Drive it: `paper_left` (None = endless), `set_status(PaperStatus.OFFLINE)`, `fail_next(code)`
     (the next print raises), `silent=True` (status answers nothing: unknown).
@@ -78,7 +79,9 @@ class SimulatedPrinter:
             data = ticket_bytes(elements, columns=self.columns)
             path = None
             if self.render and self.out_dir is not None:
-                path = self.out_dir / f"ticket-{len(self.jobs) + 1:04d}.png"
+                # Tickets carry a tracking QR; referral slips do not.
+                kind = "ticket" if any(isinstance(e, QrCode) for e in elements) else "slip"
+                path = self.out_dir / f"{kind}-{len(self.jobs) + 1:04d}.png"
                 path.write_bytes(render_png(data, paper_dots=self.paper_dots))
             self.jobs.append(Printed(data, path))
             if self.paper_left is not None:

@@ -1,0 +1,232 @@
+"""`kiosk`: the branch entrance kiosk: run it, check in headless, scan QR images, verify tokens.
+
+Commands::
+
+    kiosk run --config FILE                 the appliance (systemd runs this)
+    kiosk checkin --simulate ...            the check-in flow headless: images in, tickets out
+    kiosk scan IMAGE...                     one JSON line per image: {"file", "texts", "ms"}
+    kiosk verify TOKEN [--config FILE]      JSON verdict of one booking token
+    kiosk config check FILE                 validate a kiosk TOML file
+
+Exit codes: 0 ok (verify: accepted), 1 failure (verify: refused; scan: an unreadable file),
+2 bad configuration or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from configkit import ConfigError, check_command, load
+from kiosk.booking import cli as booking_cli
+from kiosk.booking.model import parse_service
+from kiosk.config import KioskConfig
+
+Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+logger = logging.getLogger(__name__)
+
+
+def _register_builtin(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = sub.add_parser("run", help="run the kiosk (camera, thermometer, printer, uplink)")
+    run.add_argument("--config", required=True, type=Path, help="kiosk TOML file")
+    run.set_defaults(func=_run)
+
+    scan = sub.add_parser("scan", help="decode QR codes in image files (one JSON line per image)")
+    scan.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    scan.add_argument(
+        "--budget-ms",
+        type=float,
+        default=250.0,
+        help="time for preprocessing fallbacks per image after the plain call misses (ms)",
+    )
+    scan.set_defaults(func=_scan)
+
+    checkin = sub.add_parser(
+        "checkin",
+        help="check participants in headless: QR images in, ticket PNGs and events out",
+        description="Runs the real engine and verifier with a simulated thermometer, printer "
+        "and clock. Prints one JSON line per arrival; tickets and slips go to OUT as PNGs, "
+        "events to OUT/events.jsonl.",
+    )
+    checkin.add_argument("images", nargs="*", type=Path, metavar="IMAGE", help="booking QRs")
+    checkin.add_argument(
+        "--simulate", action="store_true", required=True, help="simulated devices (required)"
+    )
+    checkin.add_argument("--out", required=True, type=Path, help="output folder")
+    source = checkin.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--config", type=Path, help="kiosk TOML file (its [booking] trust list verifies)"
+    )
+    source.add_argument(
+        "--demo",
+        type=int,
+        metavar="N",
+        help="no config: make a throwaway issuer and N sample booking QRs in OUT/demo",
+    )
+    checkin.add_argument(
+        "--walkin",
+        action="append",
+        default=[],
+        metavar="SERVICE",
+        help="a walk-in choosing SERVICE (JHT, JKK, JKM, JP) after the images; repeatable",
+    )
+    checkin.add_argument(
+        "--temperature",
+        action="append",
+        default=[],
+        metavar="C[,C]",
+        help="forehead reading(s) of one arrival, first and after the rest (e.g. 38.2,36.9); "
+        "repeat for the next arrivals, the last one applies to the rest (default 36.6)",
+    )
+    checkin.add_argument("--now", help="ISO 8601 time with UTC offset (default: now)")
+    checkin.add_argument(
+        "--paper", type=int, metavar="N", help="the printer runs out of paper after N prints"
+    )
+    checkin.set_defaults(func=_checkin)
+
+    config = sub.add_parser("config", help="configuration tools")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    check = config_sub.add_parser("check", help="validate a kiosk TOML file")
+    check.add_argument("file", type=Path)
+    check.set_defaults(func=lambda args: check_command(KioskConfig, args.file))
+
+
+# Other capabilities add their subcommands here (each module has `register(subparsers)`).
+COMMANDS: list[Register] = [_register_builtin, booking_cli.register]
+
+
+def _run(args: argparse.Namespace) -> int:
+    from kiosk import app
+
+    config = load(KioskConfig, args.config)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    app.run(config, stop)
+    return EXIT_OK
+
+
+def _scan(args: argparse.Namespace) -> int:
+    from kiosk.adapters.qr import QrDecoder, load_photo
+
+    decoder = QrDecoder(formats="all", budget_ms=args.budget_ms)
+    status = EXIT_OK
+    for path in args.images:
+        record: dict[str, object] = {"file": str(path)}
+        try:
+            photo = load_photo(path)
+        except OSError as exc:
+            record.update(texts=[], ms=0.0, error=f"cannot read the image: {exc}")
+            status = EXIT_FAILED
+        else:
+            result = decoder.decode(photo, rgb=True)
+            record.update(texts=list(result.texts), ms=result.ms, strategy=result.strategy)
+        print(json.dumps(record, ensure_ascii=False), flush=True)
+    return status
+
+
+def _checkin(args: argparse.Namespace) -> int:
+    from kiosk.app import Arrival, checkin_simulated
+
+    try:
+        now = _parse_now(args.now)
+        temperatures = [_parse_temperatures(text) for text in args.temperature] or [(36.6,)]
+        services = [parse_service(text.upper()) for text in args.walkin]
+        if args.demo is not None and not 0 <= args.demo <= 500:
+            raise ValueError(f"--demo {args.demo}: make between 0 and 500 sample bookings")
+    except ValueError as exc:
+        print(f"kiosk checkin: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    images: list[Path] = list(args.images)
+    if args.config is not None:
+        config = load(KioskConfig, args.config)
+    else:
+        config, demo_images = _demo(args.out / "demo", args.demo, now)
+        images = demo_images + images
+    missing = [str(path) for path in images if not path.is_file()]
+    if missing:
+        print(f"kiosk checkin: no such image file: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
+    arrivals = [Arrival(image=path) for path in images]
+    arrivals += [Arrival(service=service) for service in services]
+    arrivals = [
+        Arrival(a.image, a.service, temperatures[min(i, len(temperatures) - 1)])
+        for i, a in enumerate(arrivals)
+    ]
+    records = checkin_simulated(config, arrivals, args.out, now=now, paper_left=args.paper)
+    for record in records:
+        print(json.dumps(record, ensure_ascii=False))
+    tickets = sum(1 for record in records if record.get("phase") == "ticket")
+    print(
+        f"{len(records)} arrivals, {tickets} tickets; PNGs and events.jsonl in {args.out}",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _demo(directory: Path, count: int, now: datetime | None) -> tuple[KioskConfig, list[Path]]:
+    from kiosk.sim.bookings import SimIssuer
+    from kiosk.sim.demo import demo_bookings, demo_config
+
+    issuer = SimIssuer()
+    config = demo_config(directory, issuer)
+    moment = now or datetime.now(UTC)
+    made = demo_bookings(directory / "qr", issuer, config, at=moment, count=count)
+    return config, [booking.image for booking in made]
+
+
+def _parse_now(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"--now {text!r} needs a UTC offset, e.g. 2020-06-15T09:10:00+07:00")
+    return moment
+
+
+def _parse_temperatures(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"--temperature {text!r}: use degrees C, e.g. 36.6 or 38.2,36.9") from None
+    if not values or len(values) > 2 or not all(20.0 <= v <= 45.0 for v in values):
+        raise ValueError(f"--temperature {text!r}: one or two readings between 20 and 45 C")
+    return values
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The `kiosk` console script."""
+    parser = argparse.ArgumentParser(
+        prog="kiosk", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for register in COMMANDS:
+        register(sub)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if args.command == "run":
+        logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
