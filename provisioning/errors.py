@@ -2,6 +2,7 @@
 
 ProvisionError                      root of everything `provision` raises on purpose
 ├── Refused                         a policy refusal (exit code 3): the message says what to do
+├── InvalidSetup                    the device's config would not validate (exit code 2)
 │   └── pki.DuplicateIdentity       the CA already has a valid certificate for this id
 ├── pki.PkiError                    a CA, key, CSR or certificate problem
 │   └── pki.UnknownCertificate      nothing to revoke under that name or serial
@@ -15,3 +16,7 @@ class ProvisionError(Exception):
 
 class Refused(ProvisionError):
     """The request goes against a provisioning rule (duplicate identity, unsafe id, plain MQTT)."""
+
+
+class InvalidSetup(ProvisionError, ValueError):
+    """The options given would make an invalid device config; the message lists each problem."""

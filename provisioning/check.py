@@ -1,0 +1,379 @@
+"""`provision check`: the device self-test, as small checks behind one protocol."""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+import stat
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import paho.mqtt.client as mqtt
+import requests
+from cryptography.exceptions import InvalidSignature
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from provisioning import pki
+from uplink import Clock, Uplink, UplinkConfig
+from uplink.config import BrokerConfig
+
+logger = logging.getLogger(__name__)
+
+Status = Literal["pass", "fail", "skip"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one check: what was seen and, on failure, what to do about it."""
+
+    status: Status
+    detail: str
+    fix: str = ""
+
+    @classmethod
+    def ok(cls, detail: str) -> Outcome:
+        return cls("pass", detail)
+
+    @classmethod
+    def fail(cls, detail: str, fix: str) -> Outcome:
+        return cls("fail", detail, fix)
+
+    @classmethod
+    def skip(cls, detail: str) -> Outcome:
+        return cls("skip", detail)
+
+
+class Usable(Protocol):
+    """What every adapter of the apps can say about itself."""
+
+    def is_usable(self) -> tuple[bool, str]: ...
+
+
+@dataclass
+class Hardware:
+    """A role's adapters by name ("camera", "thermometer", "printer", "gpio"...).
+
+    `probes` are the functional tests of each adapter (frame, decode, reading, ticket, inputs),
+    written next to the adapters' construction in `provisioning.hardware` because they speak
+    each app's port. `close` releases the devices.
+    """
+
+    adapters: dict[str, Usable] = field(default_factory=dict)
+    probes: list[Check] = field(default_factory=list)
+    close: Callable[[], None] = lambda: None
+
+
+@dataclass
+class CheckContext:
+    """What checks can look at. Built by `provision check` from the device's files."""
+
+    role: str
+    device_id: str
+    uplink: UplinkConfig
+    broker: BrokerConfig  # the broker to test against (the simulated branch's when simulating)
+    clock: Clock
+    hardware: Hardware
+    api_url: str | None = None
+    simulate: bool = False
+    timeout_s: float = 10.0
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+class Check(Protocol):
+    """One row of the self-test table."""
+
+    @property
+    def name(self) -> str:
+        """Short id, as used by `--fail`."""
+        ...
+
+    @property
+    def title(self) -> str:
+        """What the table shows."""
+        ...
+
+    def __call__(self, ctx: CheckContext) -> Outcome: ...
+
+
+@dataclass(frozen=True)
+class FunctionCheck:
+    """A check made from a small function."""
+
+    name: str
+    title: str
+    fn: Callable[[CheckContext], Outcome]
+
+    def __call__(self, ctx: CheckContext) -> Outcome:
+        return self.fn(ctx)
+
+
+def check(name: str, title: str) -> Callable[[Callable[[CheckContext], Outcome]], FunctionCheck]:
+    """Decorator: turn `fn(ctx) -> Outcome` into a named check."""
+
+    def wrap(fn: Callable[[CheckContext], Outcome]) -> FunctionCheck:
+        return FunctionCheck(name, title, fn)
+
+    return wrap
+
+
+@dataclass(frozen=True)
+class Result:
+    """One row of the table."""
+
+    name: str
+    title: str
+    outcome: Outcome
+
+
+def run(
+    checks: Iterable[Check],
+    ctx: CheckContext,
+    on_start: Callable[[Check], None] = lambda _c: None,
+) -> list[Result]:
+    """Run every check in order; a check that raises is a failure, never the end of the run."""
+    results = []
+    for item in checks:
+        on_start(item)
+        try:
+            outcome = item(ctx)
+        except Exception as exc:  # one broken check must not hide the others
+            logger.exception("check %s raised", item.name)
+            outcome = Outcome.fail(
+                f"unexpected error: {type(exc).__name__}: {exc}",
+                "see the log above (provision -v check) and report it",
+            )
+        results.append(Result(item.name, item.title, outcome))
+    return results
+
+
+def plan(ctx: CheckContext) -> list[Check]:
+    """The checks for this device: its adapters, their probes, then clock and network."""
+    checks: list[Check] = [_usable_check(name) for name in ctx.hardware.adapters]
+    checks += ctx.hardware.probes
+    checks += [identity, clock_synced, data_dir, broker_tls, backoffice_ack, backend_api]
+    return checks
+
+
+# -- adapters ----------------------------------------------------------------------------------
+
+
+def _usable_check(name: str) -> FunctionCheck:
+    def usable(ctx: CheckContext) -> Outcome:
+        ok, why = ctx.hardware.adapters[name].is_usable()
+        if ok:
+            return Outcome.ok(why or "usable")
+        return Outcome.fail(why, f"see docs/hardware.md ({name}): wiring, power and drivers")
+
+    return FunctionCheck(f"{name}-usable", f"{name}: adapter usable", usable)
+
+
+# -- device, clock and network -----------------------------------------------------------------
+
+
+@check("identity", "device certificate and key")
+def identity(ctx: CheckContext) -> Outcome:
+    """The key is private (0600), the certificate certifies it, names this device and is valid."""
+    b = ctx.uplink.broker
+    if not b.tls or b.cert_file is None or b.key_file is None or b.ca_file is None:
+        return Outcome.fail(
+            "no TLS identity configured", "run `provision device init` with a CA or a CSR flow"
+        )
+    for path in (b.ca_file, b.cert_file, b.key_file):
+        if not path.exists():
+            return Outcome.fail(
+                f"{path} is missing",
+                "install the signed certificate: `provision device install-cert --cert FILE "
+                "--ca-cert FILE`",
+            )
+    mode = stat.S_IMODE(b.key_file.stat().st_mode)
+    if mode & 0o077:
+        return Outcome.fail(
+            f"{b.key_file} has mode {mode:o}: others can read the private key",
+            f"chmod 600 {b.key_file}",
+        )
+    cert = pki.load_cert(b.cert_file)
+    if not pki.same_public_key(cert, pki.load_key(b.key_file)):
+        return Outcome.fail(
+            "the certificate does not match this device's key",
+            "install the certificate signed for this device's CSR",
+        )
+    name = pki.common_name(cert.subject)
+    if name != ctx.device_id:
+        return Outcome.fail(
+            f"the certificate is for {name!r}, this device is {ctx.device_id!r}",
+            "install the certificate issued for this device id",
+        )
+    now = ctx.clock.now()
+    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+        return Outcome.fail(
+            f"the certificate is valid {cert.not_valid_before_utc:%Y-%m-%d} to "
+            f"{cert.not_valid_after_utc:%Y-%m-%d}, not now",
+            "check the clock, or rotate: `provision device rotate`",
+        )
+    try:
+        cert.verify_directly_issued_by(pki.load_cert(b.ca_file))
+    except (ValueError, TypeError, InvalidSignature) as exc:
+        return Outcome.fail(
+            f"the certificate was not signed by {b.ca_file} ({exc})",
+            "install the CA certificate that signed this device",
+        )
+    days = (cert.not_valid_after_utc - now).days
+    return Outcome.ok(f"CN {name}, key 0600, valid {days} more days")
+
+
+@check("clock", "clock synchronized")
+def clock_synced(ctx: CheckContext) -> Outcome:
+    if not ctx.clock.synced():
+        return Outcome.fail(
+            "the clock has not been synchronized since boot",
+            "connect the network and check `timedatectl timesync-status` (NTP, UDP port 123)",
+        )
+    return Outcome.ok(f"synchronized, {ctx.clock.now():%Y-%m-%d %H:%M} UTC")
+
+
+@check("data-dir", "outbox directory writable")
+def data_dir(ctx: CheckContext) -> Outcome:
+    directory = ctx.uplink.outbox_path.parent
+    if not directory.is_dir():
+        return Outcome.fail(
+            f"{directory} does not exist",
+            "mount the data partition (var-lib-lapak.mount) or re-run `provision device init`",
+        )
+    if not os.access(directory, os.W_OK):
+        return Outcome.fail(f"{directory} is not writable", f"check the owner of {directory}")
+    usage = os.statvfs(directory)
+    free_mb = usage.f_bavail * usage.f_frsize / 2**20
+    if free_mb < 64:
+        return Outcome.fail(f"only {free_mb:.0f} MiB free in {directory}", "free some space")
+    return Outcome.ok(f"{directory}, {free_mb:,.0f} MiB free")
+
+
+@check("broker", "broker reachable over TLS with this certificate")
+def broker_tls(ctx: CheckContext) -> Outcome:
+    broker = ctx.broker
+    where = f"{broker.host}:{broker.port}"
+    if not broker.tls:
+        return Outcome.fail(
+            f"{where} is configured without TLS",
+            "re-run `provision device init` with TLS (plain MQTT is for loopback tests only)",
+        )
+    reason = mqtt_connect(ctx.device_id, broker, ctx.timeout_s)
+    if reason is None:
+        ctx.facts["broker_ok"] = True
+        return Outcome.ok(f"{where}: TLS handshake and CONNACK accepted as {ctx.device_id}")
+    return Outcome.fail(f"{where}: {reason}", _BROKER_FIX)
+
+
+_BROKER_FIX = (
+    "check the broker host and port in the config, the network, and that the broker's CA "
+    "signed this device (and has not revoked it: `provision ca list`)"
+)
+
+
+def mqtt_connect(device_id: str, broker: BrokerConfig, timeout_s: float) -> str | None:
+    """Connect once with the device's certificate; None when the broker accepted, else why not.
+
+    Uses its own client id so the device's persistent session on the broker is left alone.
+    """
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=f"{device_id}-check",
+        protocol=MQTTProtocolVersion.MQTTv5,
+    )
+    client.tls_set(
+        ca_certs=str(broker.ca_file), certfile=str(broker.cert_file), keyfile=str(broker.key_file)
+    )
+    answered = threading.Event()
+    verdict: list[str | None] = []
+
+    def on_connect(_c: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
+        verdict.append(f"broker refused: {reason}" if reason.is_failure else None)
+        answered.set()
+
+    client.on_connect = on_connect
+    try:
+        client.connect(broker.host, broker.port, keepalive=30)
+    except ssl.SSLError as exc:
+        return f"TLS refused: {exc.reason or exc}"
+    except OSError as exc:
+        return f"cannot connect: {exc.strerror or exc}"
+    client.loop_start()
+    try:
+        if not answered.wait(timeout_s):
+            return f"no CONNACK within {timeout_s:g} s (TLS rejected, or the broker is not MQTT)"
+        return verdict[0]
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+@check("backoffice", "back-office ack received")
+def backoffice_ack(ctx: CheckContext) -> Outcome:
+    if not ctx.facts.get("broker_ok"):
+        return Outcome.fail("not tried: the broker is not reachable", "fix the broker check first")
+    config = ctx.uplink.model_copy(update={"broker": ctx.broker, "heartbeat_interval_s": 0})
+    if not config.outbox_path.parent.is_dir():
+        return Outcome.fail("not tried: no outbox directory", "fix the outbox directory first")
+    acked = threading.Event()
+    wanted: set[str] = set()
+    uplink = Uplink(config, clock=ctx.clock)
+
+    def on_ack(event_ids: list[str]) -> None:
+        if wanted.intersection(event_ids):
+            acked.set()
+
+    uplink.add_ack_listener(on_ack)
+    uplink.start()
+    try:
+        envelope = uplink.record("device.probe", {"purpose": "self_test"})
+        wanted.add(envelope.event_id)
+        got = acked.wait(ctx.timeout_s)
+    finally:
+        uplink.stop()
+        _match_owner(config.outbox_path)
+    if got:
+        return Outcome.ok(f"device.probe {envelope.event_id} stored and acked")
+    return Outcome.fail(
+        f"no ack for device.probe {envelope.event_id} within {ctx.timeout_s:g} s "
+        "(it stays in the outbox and will be delivered later)",
+        "check that the back-office receiver runs and that the broker ACL lets it read this "
+        "device's events (`provision fleet acl`)",
+    )
+
+
+def _match_owner(outbox: Path) -> None:
+    """Give outbox files created by a root-run check to the state directory's owner."""
+    if os.geteuid() != 0:
+        return
+    st = outbox.parent.stat()
+    for path in outbox.parent.glob(outbox.name + "*"):
+        os.chown(path, st.st_uid, st.st_gid)
+
+
+@check("api", "backend API reachable")
+def backend_api(ctx: CheckContext) -> Outcome:
+    if ctx.api_url is None:
+        return Outcome.skip(f"the {ctx.role} has no backend API in its config")
+    try:
+        response = requests.get(ctx.api_url, timeout=(3.05, ctx.timeout_s))
+    except requests.RequestException as exc:
+        return Outcome.fail(f"{ctx.api_url}: {type(exc).__name__}", _API_FIX)
+    if response.status_code >= 500:
+        return Outcome.fail(f"{ctx.api_url}: HTTP {response.status_code}", _API_FIX)
+    return Outcome.ok(f"{ctx.api_url}: HTTP {response.status_code}")
+
+
+_API_FIX = "check the API URL in the config, DNS and the branch's internet connection"
+
+
+def summary(results: Iterable[Result]) -> Mapping[Status, int]:
+    """How many checks passed, failed and were skipped."""
+    counts: dict[Status, int] = {"pass": 0, "fail": 0, "skip": 0}
+    for result in results:
+        counts[result.outcome.status] += 1
+    return counts

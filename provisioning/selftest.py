@@ -1,0 +1,122 @@
+"""`provision check` end to end: load the device, pick real or simulated parts, run, print."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from provisioning import check, device, hardware, pki, roles
+from provisioning.errors import ProvisionError
+from provisioning.simbranch import SimulatedBranch
+from uplink import Clock, ManualClock, SystemClock
+
+NETWORK_FAULTS = frozenset({"clock", "broker", "backoffice", "api"})
+INJECTABLE = NETWORK_FAULTS | hardware.INJECTABLE
+
+_MARK = {"pass": "[green]PASS[/]", "fail": "[bold red]FAIL[/]", "skip": "[yellow]skip[/]"}
+
+
+def run_self_test(
+    layout: device.Layout,
+    *,
+    simulate: bool,
+    ca_dir: Path | None,
+    inject: frozenset[str],
+    timeout_s: float,
+    console: Console,
+) -> list[check.Result]:
+    """Run every check for the device under `layout` and print the table and the fixes."""
+    record = device.load_record(layout)
+    config = roles.load_config(record)
+    uplink = roles.uplink_of(config)
+    with _branch(simulate, ca_dir, inject) as branch:
+        if branch is not None:
+            # An injected broker fault leaves the simulated broker stopped: its port is closed.
+            broker = branch.device_broker(uplink.broker)
+            api_url: str | None = branch.api_url if roles.api_url_of(config) else None
+            clock: Clock = (
+                ManualClock(dt.datetime.now(dt.UTC), synced=False)
+                if "clock" in inject
+                else SystemClock(assume_synced=True)
+            )
+        else:
+            broker, api_url, clock = uplink.broker, roles.api_url_of(config), SystemClock()
+        with console.status("opening the hardware"):
+            parts = hardware.build(record.role, config, simulate=simulate, inject=inject)
+        ctx = check.CheckContext(
+            role=record.role,
+            device_id=record.device_id,
+            uplink=uplink,
+            broker=broker,
+            clock=clock,
+            hardware=parts,
+            api_url=api_url,
+            simulate=simulate,
+            timeout_s=timeout_s,
+        )
+        try:
+            with console.status("checking") as status:
+                results = check.run(
+                    check.plan(ctx), ctx, on_start=lambda c: status.update(f"checking {c.title}")
+                )
+        finally:
+            parts.close()
+    _print(console, record, results, simulate=simulate, inject=inject)
+    return results
+
+
+@contextlib.contextmanager
+def _branch(
+    simulate: bool, ca_dir: Path | None, inject: frozenset[str]
+) -> Iterator[SimulatedBranch | None]:
+    if not simulate:
+        yield None
+        return
+    if ca_dir is None:
+        raise ProvisionError(
+            "--simulate needs --ca DIR: the simulated broker's certificate must come from the "
+            "CA that signed this device"
+        )
+    ca = pki.CADirectory(ca_dir)
+    with SimulatedBranch(
+        ca,
+        broker="broker" not in inject,
+        backoffice="backoffice" not in inject,
+        api="api" not in inject,
+    ) as branch:
+        yield branch
+
+
+def _print(
+    console: Console,
+    record: device.DeviceRecord,
+    results: list[check.Result],
+    *,
+    simulate: bool,
+    inject: frozenset[str],
+) -> None:
+    mode = "simulated hardware and branch" if simulate else "real hardware"
+    if inject:
+        mode += f", injected failures: {', '.join(sorted(inject))}"
+    table = Table(title=f"provision check: {record.device_id} ({record.role}, {mode})")
+    table.add_column("check")
+    table.add_column("result")
+    table.add_column("detail")
+    for result in results:
+        table.add_row(result.title, _MARK[result.outcome.status], result.outcome.detail)
+    console.print(table)
+    counts = check.summary(results)
+    failed = [r for r in results if r.outcome.status == "fail"]
+    if not failed:
+        console.print(
+            f"[bold green]all {counts['pass']} checks passed[/] ({counts['skip']} skipped)"
+        )
+        return
+    console.print(f"[bold red]{len(failed)} of {len(results)} checks failed.[/] To fix:")
+    for result in failed:
+        console.print(f"  - {result.title} → {result.outcome.fix}", markup=False, highlight=False)

@@ -1,0 +1,109 @@
+"""A simulated branch for `provision check --simulate`: broker, back office, backend API."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+
+from backoffice.config import BackofficeConfig
+from backoffice.receiver import Receiver
+from backoffice.store import SqliteEventStore
+from provisioning.broker import LocalBroker, free_port, render_broker_config
+from provisioning.pki import CADirectory, IssuedFiles
+from uplink import BrokerConfig
+
+logger = logging.getLogger(__name__)
+
+
+class SimulatedBranch:
+    """mosquitto with the fleet config (its server certificate and CRL from the device's CA),
+    the back-office receiver, and a stand-in backend API, all on loopback.
+
+    Each part can be left out to simulate its failure: `broker=False` leaves the device's
+    broker port closed, `backoffice=False` leaves probe events unacked, `api=False` leaves the
+    API port closed.
+    """
+
+    def __init__(
+        self, ca: CADirectory, *, broker: bool = True, backoffice: bool = True, api: bool = True
+    ) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="lapak-simbranch-")
+        self.directory = Path(self._tmp.name)
+        self._want = {"broker": broker, "backoffice": backoffice, "api": api}
+        self.broker = LocalBroker(self.directory / "broker", ca=ca.ca)
+        # Re-render with the CA's CRL, as a production broker has it: revoked devices are refused.
+        pki_dir = self.broker.directory / "pki"
+        render_broker_config(
+            self.broker.directory,
+            server=IssuedFiles(pki_dir / "ca.crt", pki_dir / "broker.crt", pki_dir / "broker.key"),
+            tls_port=self.broker.tls_port,
+            plain_port=self.broker.plain_port,
+            run_as_root=os.geteuid() == 0,
+            crl_file=ca.crl_file,
+        )
+        self._receiver: Receiver | None = None
+        self._store: SqliteEventStore | None = None
+        self._http: ThreadingHTTPServer | None = None
+        self.api_port = free_port()
+
+    def device_broker(self, device: BrokerConfig) -> BrokerConfig:
+        """The device's broker settings pointed at this branch, with the device's own files."""
+        return device.model_copy(update={"host": "127.0.0.1", "port": self.broker.tls_port})
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}/"
+
+    def __enter__(self) -> SimulatedBranch:
+        if self._want["broker"]:
+            self.broker.start()
+        if self._want["broker"] and self._want["backoffice"]:
+            self._store = SqliteEventStore(self.directory / "backoffice.db")
+            config = BackofficeConfig(
+                broker=self.broker.client_config("backoffice"), database_path=self._store.path
+            )
+            self._receiver = Receiver(config, self._store)
+            self._receiver.start()
+            if not self._receiver.wait_ready(10):
+                logger.warning("the simulated back office did not subscribe in 10 s")
+        if self._want["api"]:
+            self._http = ThreadingHTTPServer(("127.0.0.1", self.api_port), _ApiHandler)
+            threading.Thread(target=self._http.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(
+        self,
+        _type: type[BaseException] | None,
+        _value: BaseException | None,
+        _tb: TracebackType | None,
+    ) -> None:
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+        if self._receiver is not None:
+            self._receiver.stop()
+        if self._store is not None:
+            self._store.close()
+        self.broker.stop()
+        self._tmp.cleanup()
+
+
+class _ApiHandler(BaseHTTPRequestHandler):
+    """Answers like the booking API's health endpoint."""
+
+    def do_GET(self) -> None:
+        body = json.dumps({"status": "ok", "simulated": True}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        logger.debug("simulated API: %s", format % args)
