@@ -12,7 +12,7 @@ Public surface::
 
 from backoffice.bookings.api import BookingApi
 from backoffice.bookings.config import BookingsConfig
-from backoffice.bookings.issuer import IssuedBooking, Issuer, KeyInfo, mask_name
+from backoffice.bookings.issuer import IssuedBooking, Issuer, KeyInfo, Withdrawal, mask_name
 from backoffice.bookings.keys import KeyStore, KeyStoreError
 from backoffice.bookings.sample import SampleDay, issue_sample_day
 from backoffice.bookings.store import BookingStore
@@ -27,6 +27,7 @@ __all__ = [
     "KeyStore",
     "KeyStoreError",
     "SampleDay",
+    "Withdrawal",
     "issue_sample_day",
     "mask_name",
 ]

@@ -5,7 +5,8 @@ Routes (all GET)::
     /v1/trust-list                                   the signed trust list
     /v1/branches/{branch}/cancellations[?from=D]     cancelled bookings, D .. D + horizon
     /v1/branches/{branch}/bookings?date=D            the day list: tokens, cancellations, check-ins
-    /v1/bookings/{code}                              a typed code's token (404 when unknown)
+    /v1/bookings/{code}                              a typed code's token, cancellation and
+                                                     check-ins (404 when unknown)
     /healthz                                         "ok"
 
 Every document answers If-None-Match with 304. Put TLS (the fleet PKI) in front in production.
@@ -28,7 +29,7 @@ from backoffice.bookings.checkins import CheckinImporter
 from backoffice.bookings.config import BookingsConfig
 from backoffice.bookings.issuer import IssueError, Issuer, cancellations_document, day_document
 from kiosk.booking import codes
-from uplink.clock import Clock
+from uplink.clock import Clock, utc_iso
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +78,12 @@ class BookingApi:
 
     def start(self) -> None:
         """Serve in a background thread."""
+        # A short poll interval makes stop() quick (serve_forever checks for shutdown per poll).
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="booking-api", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="booking-api",
+            daemon=True,
         )
         self._thread.start()
         logger.info("booking API listening on %s", self.url)
@@ -139,7 +144,14 @@ class BookingApi:
         stored = self.store.booking(booking_id)
         if stored is None:
             raise _Problem(HTTPStatus.NOT_FOUND, "no such booking")
-        body = {"booking_id": booking_id, "token": stored.token}
+        self._import_checkins()
+        checkins = self.store.checkins([booking_id]).get(booking_id, [])
+        body = {
+            "booking_id": booking_id,
+            "token": stored.token,
+            "cancelled_at": None if stored.cancelled_at is None else utc_iso(stored.cancelled_at),
+            "checkins": [{"kiosk_id": kiosk, "at": utc_iso(at)} for kiosk, at in checkins],
+        }
         return json.dumps(body).encode(), "application/json"
 
     def _today(self, branch: str) -> date:

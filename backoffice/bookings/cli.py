@@ -97,8 +97,9 @@ def _run(args: argparse.Namespace, issuer: Issuer) -> int:
         print(json.dumps({"kid": info.kid, "trust_anchor": info.root_public_key,
                           "trust_list_sequence": info.trust_list_sequence}))  # fmt: skip
     elif name == "withdraw-key":
-        sequence = issuer.withdraw(args.kid)
-        print(json.dumps({"withdrawn": args.kid, "trust_list_sequence": sequence}))
+        done = issuer.withdraw(args.kid)
+        print(json.dumps({"withdrawn": done.kid, "trust_list_sequence": done.trust_list_sequence,
+                          "reissued": done.reissued, "new_kid": done.new_kid}))  # fmt: skip
     elif name == "trust-list":
         document = issuer.trust_list()
         if args.out:

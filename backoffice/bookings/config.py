@@ -63,7 +63,7 @@ class BookingsConfig(ConfigModel):
         "lists (cross-kiosk duplicates). Leave out when no receiver runs here.",
     )
     checkin_event_types: list[str] = Field(
-        default_factory=lambda: ["checkin.accepted", "kiosk.checkin.accepted"],
+        default_factory=lambda: ["kiosk.checkin.accepted"],
         description="Event types that mean 'booking checked in' (payload has booking_id).",
     )
     api: ApiConfig = Field(default_factory=ApiConfig, description="The HTTP API's address.")

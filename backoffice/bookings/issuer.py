@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -31,6 +32,16 @@ class KeyInfo:
     kid: str
     root_public_key: str
     trust_list_sequence: int
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """What withdrawing a key did."""
+
+    kid: str
+    trust_list_sequence: int
+    reissued: int
+    new_kid: str | None
 
 
 @dataclass(frozen=True)
@@ -103,19 +114,52 @@ class Issuer:
         logger.info("signing key %s created; trust list %d published", kid.hex(), sequence)
         return KeyInfo(kid=kid.hex(), root_public_key=anchor, trust_list_sequence=sequence)
 
-    def withdraw(self, kid: str) -> int:
+    def withdraw(self, kid: str) -> Withdrawal:
         """Withdraw a key (compromised): every token it signed is refused once kiosks sync.
 
-        Returns:
-            The new trust-list sequence.
+        Bookings it signed whose slot has not ended are re-signed with the current key (a new
+        one is generated when the withdrawn key was the only one signing), so participants get
+        a fresh QR in the app, typed codes keep working, and the kiosks' day lists carry the
+        new tokens.
 
         Raises:
             IssueError: no such key, or already withdrawn.
         """
-        if not self.store.withdraw_key(kid.lower(), self.clock.now()):
-            raise IssueError(f"key {kid} is unknown or already withdrawn; see `keys` output")
-        logger.warning("signing key %s withdrawn", kid)
-        return self.publish_trust_list()
+        now = self.clock.now()
+        try:
+            raw_kid = bytes.fromhex(kid)
+        except ValueError:
+            raise IssueError(f"key id {kid!r} is not 8 hex digits") from None
+        if not self.store.withdraw_key(raw_kid.hex(), now):
+            raise IssueError(
+                f"key {kid} is unknown or already withdrawn; see `backoffice booking trust-list`"
+            )
+        logger.warning("signing key %s withdrawn", raw_kid.hex())
+        new_kid = None
+        try:
+            current = self._current_kid(now)
+        except IssueError:
+            new_kid = self.keygen().kid
+            current = bytes.fromhex(new_kid)
+        key = self.keys.signing_key(current)
+        affected = self.store.signed_by(raw_kid, now)
+        for stored in affected:
+            text = token.encode(
+                stored.booking,
+                kid=current,
+                issued_at=now,
+                expires_at=stored.booking.slot_end + timedelta(hours=self.config.token_grace_h),
+                sign=key.sign,
+            )
+            self.store.replace_token(stored.booking.booking_id, text, current, now)
+        if affected:
+            logger.warning("%d booking(s) re-signed with key %s", len(affected), current.hex())
+        return Withdrawal(
+            kid=raw_kid.hex(),
+            trust_list_sequence=self.publish_trust_list(),
+            reissued=len(affected),
+            new_kid=new_kid,
+        )
 
     def publish_trust_list(self) -> int:
         """Sign and store a new trust list from the key table; returns its sequence."""
@@ -221,7 +265,10 @@ class Issuer:
             )
         except ValueError as exc:
             raise IssueError(f"cannot issue this booking: {exc}") from None
-        self.store.add_booking(booking, day, text, kid, now)
+        try:
+            self.store.add_booking(booking, day, text, kid, now)
+        except sqlite3.IntegrityError:
+            raise IssueError(f"booking code {booking.booking_id} is already taken") from None
         logger.info("booking %s issued for %s on %s", booking.booking_id, branch, day)
         return IssuedBooking(booking=booking, token=text)
 
@@ -234,11 +281,11 @@ class Issuer:
         usable = [
             row
             for row in self.store.keys()
-            if row.withdrawn_at is None and row.valid_from <= now <= row.valid_until
+            if row.withdrawn_at is None and row.valid_from <= now < row.valid_until
         ]
         if not usable:
             raise IssueError("no signing key valid now; run `backoffice booking keygen`")
-        return bytes.fromhex(usable[-1].kid)
+        return bytes.fromhex(max(usable, key=lambda row: row.valid_from).kid)
 
 
 def day_document(store: BookingStore, branch: str, day: date) -> bytes:

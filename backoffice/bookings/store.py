@@ -115,6 +115,24 @@ class BookingStore:
             ).fetchall()
         return [_stored(r) for r in rows]
 
+    def signed_by(self, kid: bytes, ending_after: datetime) -> list[StoredBooking]:
+        """Bookings whose token was signed by `kid` and whose slot ends after `ending_after`."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM bookings WHERE kid = ? ORDER BY slot_start, booking_id",
+                (kid.hex(),),
+            ).fetchall()
+        stored = [_stored(r) for r in rows]
+        return [s for s in stored if s.booking.slot_end > ending_after]
+
+    def replace_token(self, booking_id: str, token: str, kid: bytes, at: datetime) -> None:
+        """Store a booking's re-signed token (after its key was withdrawn)."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE bookings SET token = ?, kid = ?, issued_at = ? WHERE booking_id = ?",
+                (token, kid.hex(), _iso(at), booking_id),
+            )
+
     def cancel(self, booking_id: str, at: datetime) -> bool:
         """Mark a booking cancelled; False if unknown or already cancelled."""
         with self._lock:

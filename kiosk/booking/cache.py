@@ -201,14 +201,18 @@ class BookingCache:
 def _cancellations(body: bytes) -> frozenset[str]:
     try:
         data = json.loads(body)
+        if not isinstance(data, dict):
+            raise TypeError("the document is not a JSON object")
         return frozenset(str(entry["booking_id"]) for entry in data["cancelled"])
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise CacheError(f"not a cancellations document: {exc}") from None
 
 
 def _day_bookings(body: bytes) -> DayBookings:
     try:
         data = json.loads(body)
+        if not isinstance(data, dict):
+            raise TypeError("the document is not a JSON object")
         tokens: dict[str, str] = {}
         cancelled: set[str] = set()
         checkins: list[CheckinRecord] = []
@@ -218,10 +222,8 @@ def _day_bookings(body: bytes) -> DayBookings:
             if entry.get("cancelled_at"):
                 cancelled.add(booking_id)
             checkins.extend(
-                CheckinRecord(
-                    booking_id, str(c["kiosk_id"]), datetime.fromisoformat(c["at"]), local=False
-                )
-                for c in entry.get("checkins", ())
+                CheckinRecord(booking_id, str(c["kiosk_id"]), _aware(c["at"]), local=False)
+                for c in entry.get("checkins") or ()
             )
         return DayBookings(
             day=date.fromisoformat(data["date"]),
@@ -229,8 +231,15 @@ def _day_bookings(body: bytes) -> DayBookings:
             cancelled=frozenset(cancelled),
             checkins=tuple(checkins),
         )
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise CacheError(f"not a day-bookings document: {exc}") from None
+
+
+def _aware(value: object) -> datetime:
+    moment = datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        raise ValueError(f"check-in time {value!r} has no UTC offset")
+    return moment
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -1,5 +1,9 @@
 """`kiosk verify`: check one booking token (or typed code) against this kiosk's config.
 
+Prints one JSON object: the verdict (`accepted`, `reason`, the participant's texts in Bahasa
+Indonesia and English, the booking once its signature verified) and `cache_age_s`, the age of
+the synced booking data (null: never synced).
+
 Exit codes: 0 the booking is accepted, 1 it is refused, 2 bad configuration or usage.
 """
 
@@ -90,19 +94,22 @@ def run_verify(args: argparse.Namespace) -> int:
         print(f"--now {args.now!r}: {exc}; use e.g. 2020-06-15T09:10:00+07:00", file=sys.stderr)
         return EXIT_CONFIG
     text = sys.stdin.read() if args.qr_text == "-" else args.qr_text
-    verdict = _check(config, text, now, typed=args.code)
-    print(json.dumps(as_dict(verdict), ensure_ascii=False))
+    verdict, age = _check(config, text, now, typed=args.code)
+    print(json.dumps({**as_dict(verdict), "cache_age_s": age}, ensure_ascii=False))
     return EXIT_ACCEPTED if verdict.accepted else EXIT_REFUSED
 
 
-def _check(config: BookingConfig, text: str, now: datetime, *, typed: bool) -> Verdict:
+def _check(
+    config: BookingConfig, text: str, now: datetime, *, typed: bool
+) -> tuple[Verdict, float | None]:
     from kiosk.booking.factory import open_booking  # loads requests only for this command
 
     services = open_booking(config)
     try:
+        age = services.cache.cache_age_s(now)
         if typed:
-            return services.lookup.lookup(text, now)
-        return services.verifier.verify(text, now)
+            return services.lookup.lookup(text, now), age
+        return services.verifier.verify(text, now), age
     finally:
         services.close()
 
@@ -114,3 +121,15 @@ def _now(text: str | None) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("the time needs a UTC offset")
     return moment
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m kiosk.booking.cli verify ...`: the command without the rest of the kiosk CLI."""
+    parser = argparse.ArgumentParser(prog="kiosk", description="booking token tools")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

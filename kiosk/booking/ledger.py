@@ -158,10 +158,9 @@ class CheckinLedger:
 
     def count(self, *, local_only: bool = False) -> int:
         """How many check-ins the ledger holds."""
-        sources = ("local",) if local_only else ("local", "remote")
         with self._lock:
             row = self._db.execute(
-                "SELECT count(*) FROM checkins WHERE source IN (?, ?)", (*sources, sources[-1])
+                "SELECT count(*) FROM checkins WHERE ? OR source = 'local'", (not local_only,)
             ).fetchone()
         return int(row[0])
 

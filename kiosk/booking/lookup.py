@@ -51,17 +51,44 @@ class CodeLookup:
             return self._offline(code, now)
         if response.status_code == 404:
             return reasons.verdict("code_not_found")
-        try:
-            text = str(response.json()["token"]) if response.status_code == 200 else None
-        except (ValueError, KeyError, TypeError):
-            text = None
-        if text is None:
+        answer = _answer(response) if response.status_code == 200 else None
+        if answer is None:
             logger.warning("code lookup got HTTP %s without a token", response.status_code)
             return self._offline(code, now)
-        return self.verifier.verify(text, now)
+        text, cancelled, checkins = answer
+        verdict = self.verifier.verify(text, now)
+        # The back office may know more than this kiosk's last sync: a fresh cancellation, or a
+        # check-in at another kiosk. Both only narrow an acceptance, never widen a refusal.
+        if not verdict.accepted or verdict.booking is None:
+            return verdict
+        if cancelled:
+            return reasons.verdict("cancelled", verdict.booking)
+        if checkins:
+            at = min(checkins).astimezone(verdict.booking.slot_start.tzinfo)
+            return reasons.verdict(
+                "already_checked_in",
+                verdict.booking,
+                checked_in_id=f" pukul {reasons.time_id(at)}",
+                checked_in_en=f" at {reasons.time_en(at)}",
+            )
+        return verdict
 
     def _offline(self, code: str, now: datetime) -> Verdict:
         text = self.cache.token_for(code)
         if text is None:
             return reasons.verdict("lookup_offline")
         return self.verifier.verify(text, now)
+
+
+def _answer(response: requests.Response) -> tuple[str, bool, list[datetime]] | None:
+    """(token, cancelled, check-in times) from a lookup answer; None when it is malformed."""
+    try:
+        data = response.json()
+        text = data["token"]
+        checkins = [datetime.fromisoformat(c["at"]) for c in data.get("checkins") or ()]
+        cancelled = data.get("cancelled_at") is not None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if not isinstance(text, str) or any(at.tzinfo is None for at in checkins):
+        return None
+    return text, cancelled, checkins

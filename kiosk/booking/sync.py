@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -53,12 +54,25 @@ class BookingSync:
         *,
         session: requests.Session | None = None,
         clock: Clock | None = None,
+        on_duplicate: Callable[[Duplicate], None] | None = None,
     ) -> None:
+        """Build the sync; nothing is fetched until `sync_once` or `run`.
+
+        Args:
+            config: The kiosk's `[booking]` table (API address, timeouts, retries, interval).
+            cache: Where documents are installed.
+            ledger: Receives other kiosks' check-ins from the day list.
+            session: A requests session (default: one with the config's retries).
+            clock: Time for cache ages (default: the system clock).
+            on_duplicate: Called once per booking found checked in here and at another kiosk,
+                e.g. to record an uplink event; an exception it raises is logged, not raised.
+        """
         self.config = config
         self.cache = cache
         self.ledger = ledger
         self._session = session or http.make_session(config)
         self._clock = clock or SystemClock()
+        self._on_duplicate = on_duplicate
         self.last_report: SyncReport | None = None
 
     def sync_once(self) -> SyncReport:
@@ -104,10 +118,17 @@ class BookingSync:
             stop.wait(self.config.sync_interval_s)
 
     def state(self) -> dict[str, Any]:
-        """Cache facts for the kiosk's retained state: `cache_age_s`, sequence, alerts."""
+        """Cache facts for the kiosk's retained state and screen.
+
+        Returns:
+            `cache_age_s` (None: never synced), `cache_age_id`/`cache_age_en` (the line a kiosk
+            screen shows), `trust_list_sequence`, `duplicates` (cross-kiosk, so far) and
+            `alerts` (short strings for `backoffice watch`).
+        """
         now = self._clock.now()
         age = self.cache.cache_age_s(now)
         trust = self.cache.trust_list()
+        duplicates = len(self.ledger.duplicates())
         alerts = []
         if trust is None:
             alerts.append("no booking trust list: QR codes cannot be verified")
@@ -115,9 +136,15 @@ class BookingSync:
             alerts.append("booking cache never synced")
         elif age > self.config.cache_stale_after_s:
             alerts.append(f"booking cache is {int(age // 60)} min old")
+        if duplicates:
+            alerts.append(f"{duplicates} booking(s) checked in at two kiosks")
+        age_id, age_en = describe_age(age)
         return {
             "cache_age_s": None if age is None else round(age, 1),
+            "cache_age_id": age_id,
+            "cache_age_en": age_en,
             "trust_list_sequence": None if trust is None else trust.sequence,
+            "duplicates": duplicates,
             "alerts": alerts,
         }
 
@@ -139,3 +166,29 @@ class BookingSync:
         merged = self.ledger.merge_remote(day.checkins, self.config.kiosk_id)
         report.remote_checkins += merged.added
         report.duplicates.extend(merged.duplicates)
+        for duplicate in merged.duplicates:
+            if self._on_duplicate is None:
+                continue
+            try:
+                self._on_duplicate(duplicate)
+            except Exception:
+                logger.exception("duplicate check-in handler failed")
+
+
+def describe_age(age_s: float | None) -> tuple[str, str]:
+    """How old the booking data is, for the kiosk screen (Bahasa Indonesia, English)."""
+    if age_s is None:
+        return ("Data pemesanan belum pernah diperbarui.", "Booking data has never been updated.")
+    minutes = int(max(age_s, 0) // 60)
+    if minutes < 1:
+        return ("Data pemesanan baru saja diperbarui.", "Booking data updated just now.")
+    if minutes < 120:
+        return (
+            f"Data pemesanan diperbarui {minutes} menit lalu.",
+            f"Booking data updated {minutes} min ago.",
+        )
+    hours = minutes // 60
+    return (
+        f"Data pemesanan diperbarui {hours} jam lalu.",
+        f"Booking data updated {hours} hours ago.",
+    )

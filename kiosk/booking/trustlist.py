@@ -121,7 +121,7 @@ def parse(
     if len(document) > MAX_DOCUMENT_BYTES:
         raise TrustListError(f"trust list of {len(document)} bytes is too large")
     try:
-        outer = json.loads(document)
+        outer = _json(document)
         if not isinstance(outer, dict) or outer.get("format") != FORMAT:
             raise TrustListError(f"not a {FORMAT} document")
         payload = base64.b64decode(str(outer["payload"]), validate=True)
@@ -139,7 +139,7 @@ def parse(
     except InvalidSignature:
         raise TrustListError("trust list signature does not verify; it was altered") from None
     try:
-        body = json.loads(payload)
+        body = _json(payload)
         sequence = int(body["sequence"])
         issued_at = _time(body["issued_at"])
         keys = {key.kid: key for key in (_key(entry) for entry in body["keys"])}
@@ -148,6 +148,14 @@ def parse(
     if sequence < min_sequence:
         raise TrustListError(f"trust list sequence {sequence} is older than held ({min_sequence})")
     return TrustList(sequence=sequence, issued_at=issued_at, keys=keys, document=document)
+
+
+def _json(data: bytes) -> Any:
+    """`json.loads`, with absurd nesting reported as ValueError instead of RecursionError."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def _key(entry: Mapping[str, Any]) -> TrustedKey:

@@ -1,0 +1,96 @@
+"""A reference back office for tests: issuer on a manual clock, the booking API on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from backoffice.bookings import BookingApi, BookingsConfig, BookingStore, Issuer
+from backoffice.bookings.checkins import CheckinImporter
+from backoffice.bookings.config import ApiConfig
+from backoffice.store import SqliteEventStore
+from kiosk.booking import BookingConfig
+from uplink.clock import ManualClock
+
+BRANCH = "jakarta-salemba"
+DAY = date(2020, 6, 15)
+# 06:00 WIB on the day: bookings for the day can still be issued.
+MORNING = datetime(2020, 6, 14, 23, 0, tzinfo=UTC)
+
+
+@dataclass
+class BackOffice:
+    """The parts of a running reference back office."""
+
+    config: BookingsConfig
+    store: BookingStore
+    issuer: Issuer
+    clock: ManualClock
+
+    def issue(self, start: int = 9, **changes: Any) -> str:
+        """Issue a one-hour JHT booking at `start` o'clock on DAY; returns the token."""
+        fields: dict[str, Any] = {
+            "branch": BRANCH,
+            "service": "JHT",
+            "day": DAY,
+            "start": time(start),
+            "end": time(start + 1),
+            "name": "Budi Santoso",
+        }
+        fields.update(changes)
+        return self.issuer.issue(**fields).token
+
+
+def make_backoffice(tmp_path: Path, clock: ManualClock | None = None) -> BackOffice:
+    """A back office with a root and one signing key, its clock at MORNING."""
+    config = BookingsConfig(
+        database_path=tmp_path / "bo" / "bookings.db",
+        keys_dir=tmp_path / "bo" / "keys",
+        api=ApiConfig(port=0),
+    )
+    clock = clock or ManualClock(MORNING)
+    store = BookingStore(config.database_path)
+    issuer = Issuer(config, store, clock=clock)
+    issuer.keygen()
+    return BackOffice(config, store, issuer, clock)
+
+
+@contextmanager
+def serving(office: BackOffice, events: SqliteEventStore | None = None) -> Iterator[BookingApi]:
+    """The booking API on a free loopback port, stopped afterwards."""
+    importer = None
+    if events is not None:
+        importer = CheckinImporter(events, office.store, office.config.checkin_event_types)
+    api = BookingApi(office.config, office.issuer, importer=importer)
+    api.start()
+    try:
+        yield api
+    finally:
+        api.stop()
+
+
+def kiosk_config(
+    tmp_path: Path, office: BackOffice, *, kiosk_id: str = "kiosk-1", **changes: Any
+) -> BookingConfig:
+    """A kiosk `[booking]` table trusting the office's root, with its trust list installed."""
+    where = tmp_path / kiosk_id
+    where.mkdir(parents=True, exist_ok=True)
+    trust = where / "trust-list.json"
+    trust.write_bytes(office.issuer.trust_list())
+    fields: dict[str, Any] = {
+        "kiosk_id": kiosk_id,
+        "branch": BRANCH,
+        "trust_anchors": [office.issuer.root_public_key()],
+        "trust_list_path": trust,
+        "cache_dir": where / "cache",
+        "ledger_path": where / "ledger.db",
+        "retry_backoff_s": 0,
+        "connect_timeout_s": 2,
+        "read_timeout_s": 2,
+    }
+    fields.update(changes)
+    return BookingConfig.model_validate(fields)
