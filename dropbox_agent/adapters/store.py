@@ -1,9 +1,10 @@
 """The box's own SQLite memory: its counters (ledger) and the rolling raw input log.
 
 Durability: the ledger is saved right after the deposit event it counts has been committed to
-the uplink's outbox (synchronous=FULL there). Here commits use WAL with synchronous=NORMAL:
-they survive a crashed or killed process; after a power cut the agent reconciles the ledger with
-the deposits still pending in the outbox (`app.reconcile_ledger`).
+the uplink's outbox; both commits use synchronous=FULL, so a power cut loses neither. If the
+process dies between the two commits, the agent reconciles the ledger with the deposits still
+pending in the outbox at start-up (`app.reconcile_ledger`). Raw-log rows use synchronous=NORMAL
+(WAL): they survive a killed process; a power cut may lose the last few.
 """
 
 from __future__ import annotations
@@ -106,9 +107,15 @@ class SqliteLocalStore:
     def save_ledger(self, ledger: Ledger) -> None:
         body = json.dumps(ledger.to_dict(), separators=(",", ":"))
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO ledger (id, body) VALUES (1, ?)", (body,))
+            self._db.execute("PRAGMA synchronous=FULL")
+            try:
+                self._db.execute("INSERT OR REPLACE INTO ledger (id, body) VALUES (1, ?)", (body,))
+            finally:
+                self._db.execute("PRAGMA synchronous=NORMAL")
 
     def append_inputs(self, items: Sequence[tuple[MachineInput, datetime]]) -> None:
+        if not items:
+            return
         rows = [(self._boot, utc_iso(wall), *encode_input(item)) for item, wall in items]
         with self._lock:
             self._db.execute("BEGIN")

@@ -1,6 +1,7 @@
 """The dropbox's pure core: debounced inputs, deposits, collections, alarms, fill, UV-C."""
 
 from dropbox_agent.domain.debounce import Debouncer, Settled
+from dropbox_agent.domain.ledger import reconcile_ledger
 from dropbox_agent.domain.machine import BoxMachine
 from dropbox_agent.domain.model import (
     Authorization,
@@ -49,4 +50,5 @@ __all__ = [
     "SaveLedger",
     "SetOutput",
     "Settled",
+    "reconcile_ledger",
 ]

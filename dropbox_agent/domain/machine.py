@@ -109,10 +109,14 @@ class BoxMachine:
             self._on_tamper(Settled(t0, True))
         if Input.KEY in self._deb and self._deb[Input.KEY].stable:
             self._on_key(Settled(t0, True))
-        if self._deb[Input.DOOR].stable and self.ledger.open_collection is None:
+        oc = self.ledger.open_collection
+        if self._deb[Input.DOOR].stable and oc is None:
             self._forced_open(t0)
-        elif self.ledger.open_collection is not None and not self._deb[Input.DOOR].stable:
-            self._door_closed_at = t0  # restarted while the count was awaited
+        elif oc is not None and not self._deb[Input.DOOR].stable:
+            if oc.counted is None:
+                self._door_closed_at = t0  # restarted while the count was awaited
+            else:
+                self._set_ledger(replace(self.ledger, open_collection=None))
         if self.s.heartbeat_interval_s > 0:
             self._next_heartbeat = t0 + self.s.heartbeat_interval_s
         if self.s.uv_enabled and self.s.uv_schedule_interval_s > 0:

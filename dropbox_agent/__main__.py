@@ -1,0 +1,137 @@
+"""`dropbox-agent`: run the box on real pins, simulate it, check its config, hash a secret.
+
+Exit codes: 0 ok, 1 failure (hardware missing, runtime error), 2 bad configuration or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from configkit import ConfigError, check_command, load
+from dropbox_agent.config import DropboxConfig
+from dropbox_agent.errors import DropboxError, HardwareUnavailable, ScenarioError
+
+logger = logging.getLogger("dropbox_agent")
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dropbox-agent", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the box on its real GPIO pins")
+    run.add_argument("--config", required=True, type=Path, help="dropbox TOML file")
+    run.set_defaults(func=_run)
+
+    sim = sub.add_parser(
+        "simulate",
+        help="run the box on simulated pins (MockFactory): a scenario file, or the keyboard",
+    )
+    sim.add_argument("--config", required=True, type=Path, help="dropbox TOML file")
+    sim.add_argument(
+        "--scenario",
+        type=Path,
+        help="scenario TOML (timed sensor actions); without it, type commands on the keyboard",
+    )
+    sim.add_argument("--speed", type=float, default=1.0, help="time factor (default 1)")
+    sim.add_argument("--slips", type=Path, help="write printed slips to this folder")
+    sim.set_defaults(func=_simulate)
+
+    config = sub.add_parser("config", help="configuration tools")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    check = config_sub.add_parser("check", help="validate a dropbox TOML file")
+    check.add_argument("file", type=Path)
+    check.set_defaults(func=lambda args: check_command(DropboxConfig, args.file))
+
+    secret = sub.add_parser(
+        "hash-secret", help="hash an officer PIN or badge code for [[collection.officers]]"
+    )
+    secret.add_argument(
+        "--stdin", action="store_true", help="read the secret from standard input (scripts)"
+    )
+    secret.set_defaults(func=_hash_secret)
+    return parser
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def _run(args: argparse.Namespace) -> int:
+    from dropbox_agent import app
+    from dropbox_agent.adapters import gpio
+
+    config = load(DropboxConfig, args.config)
+    usable, why = gpio.is_usable()
+    if not usable:
+        raise HardwareUnavailable(why)
+    app.run(config, _stop_on_signals())
+    return EXIT_OK
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from dropbox_agent import app
+
+    if args.speed <= 0:
+        raise ScenarioError(f"--speed {args.speed}: give a positive factor, e.g. 1 or 10")
+    config = load(DropboxConfig, args.config)
+    stop = _stop_on_signals()
+    if args.scenario is not None:
+        app.run_simulated(config, args.scenario, speed=args.speed, stop=stop, slips_dir=args.slips)
+    else:
+        app.run_interactive(config, speed=args.speed, stop=stop, slips_dir=args.slips)
+    return EXIT_OK
+
+
+def _hash_secret(args: argparse.Namespace) -> int:
+    from dropbox_agent.domain.auth import hash_secret
+
+    if args.stdin:
+        secret = sys.stdin.readline().strip()
+    else:
+        secret = getpass.getpass("PIN / kode badge: ")
+        if getpass.getpass("Ulangi / repeat: ") != secret:
+            print("tidak sama / the two entries differ", file=sys.stderr)
+            return EXIT_USAGE
+    if not secret:
+        print("kosong / empty secret", file=sys.stderr)
+        return EXIT_USAGE
+    print(hash_secret(secret))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `dropbox-agent` console script."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        code: int = args.func(args)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    except ScenarioError as exc:
+        print(f"scenario: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (HardwareUnavailable, DropboxError) as exc:
+        print(f"dropbox-agent: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

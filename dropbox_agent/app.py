@@ -1,0 +1,665 @@
+"""Wiring: the only module that picks real or simulated devices, and the agent's event loop."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import random
+import re
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
+
+from dropbox_agent.config import DropboxConfig
+from dropbox_agent.domain.auth import find_officer, parse_line
+from dropbox_agent.domain.codes import random_code
+from dropbox_agent.domain.ledger import reconcile_ledger
+from dropbox_agent.domain.machine import BoxMachine
+from dropbox_agent.domain.model import (
+    Authorization,
+    BookingScanned,
+    CountEntered,
+    Edge,
+    Effect,
+    FaultReport,
+    FillReading,
+    Input,
+    Ledger,
+    MachineInput,
+    Notice,
+    PrintReceipt,
+    Pulse,
+    Record,
+    SaveLedger,
+    SetOutput,
+)
+from dropbox_agent.domain.text import slip_lines
+from dropbox_agent.errors import PrinterError
+from dropbox_agent.ports import BoxIO, EventSink, FillSensor, LineSource, LocalStore, ReceiptPrinter
+from uplink import Clock, Envelope, OutboxFull, SystemClock, Uplink, systemd
+from uplink.outbox import Outbox
+
+logger = logging.getLogger(__name__)
+
+STATE_INTERVAL_S = 0.5  # real seconds between retained state messages, at most
+SETTLE_S = 0.1  # real seconds a simulation keeps pumping after its end
+BATCH = 256  # inputs handled per loop pass before the raw log is written
+_STOP = object()
+_WAKE = object()
+_SAFE_BOOKING = re.compile(r"^[A-Za-z0-9-]{4,64}$")  # what the deposit schema accepts
+
+RecordListener = Callable[[Record, Envelope], None]
+
+
+class DropboxAgent:
+    """The box's event loop: GPIO edges, keypad lines and sensor readings in, effects out.
+
+    Inputs arrive on one queue from the adapters' threads; a single thread (`run`, or a test
+    calling `pump`) feeds them to the pure `BoxMachine` and carries out its effects in order:
+    events are committed to the outbox before any feedback, then the ledger is saved. The loop
+    sleeps until the next input or the machine's next deadline; it never polls.
+
+    Args:
+        config: the whole agent config.
+        box: the GPIO inputs and outputs.
+        events: where events go (the `Uplink`).
+        store: the box's ledger and raw log.
+        clock: dates inputs and drives timeouts (a `ManualClock` in tests).
+        fill, printer, keypad: optional devices (None when not fitted).
+        uplink: the uplink to start, reconcile with and stop (None when `events` is a fake).
+        speed: simulated seconds per real second (1 outside simulations).
+    """
+
+    def __init__(
+        self,
+        config: DropboxConfig,
+        *,
+        box: BoxIO,
+        events: EventSink,
+        store: LocalStore,
+        clock: Clock,
+        fill: FillSensor | None = None,
+        printer: ReceiptPrinter | None = None,
+        keypad: LineSource | None = None,
+        uplink: Uplink | None = None,
+        speed: float = 1.0,
+    ) -> None:
+        self.config = config
+        self.box, self.events, self.store, self.clock = box, events, store, clock
+        self.fill, self.printer, self.keypad, self.uplink = fill, printer, keypad, uplink
+        self.speed = speed
+        self._machine: BoxMachine | None = None
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._officers = config.collection.officer_list()
+        self._booking_re = re.compile(config.collection.booking_ref_pattern)
+        self._zone = ZoneInfo(config.timezone)
+        self._record_listeners: list[RecordListener] = []
+        self._storage_full = False
+        self._printer_fault: str | None = None
+        self._print_jobs: queue.SimpleQueue[PrintReceipt | None] = queue.SimpleQueue()
+        self._fill_wake = threading.Event()
+        self._closing = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._published: dict[str, Any] | None = None
+        self._last_publish = -float("inf")
+        self._state_due: float | None = None
+        watchdog_usec = int(os.environ.get("WATCHDOG_USEC", "0") or 0)
+        self._watchdog_s = watchdog_usec / 3e6 if watchdog_usec > 0 else None
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    @property
+    def machine(self) -> BoxMachine:
+        """The state machine (after `start`)."""
+        if self._machine is None:
+            raise RuntimeError("DropboxAgent.start() has not been called")
+        return self._machine
+
+    def start(self) -> None:
+        """Restore the ledger, arm the inputs, start the devices' threads and the uplink."""
+        ledger = self.store.load_ledger() or Ledger()
+        if self.uplink is not None:
+            reconciled = reconcile_ledger(ledger, pending_events(self.uplink.outbox))
+            if reconciled != ledger:
+                logger.warning(
+                    "ledger was behind the outbox (process stopped mid-deposit); now at deposit "
+                    "%d, %d pending collection",
+                    reconciled.last_deposit_no,
+                    reconciled.pending_count,
+                )
+                self.store.save_ledger(reconciled)
+                ledger = reconciled
+            self.uplink.start()
+        # Listen before reading the levels: an edge in between is queued, not lost.
+        self.box.listen(self._on_edge)
+        self._machine = BoxMachine(
+            self.config.machine_settings(),
+            ledger=ledger,
+            initial=self.box.levels(),
+            t0=self.clock.monotonic(),
+            code_source=random_code,
+        )
+        if self.keypad is not None:
+            self.keypad.start(self._on_line)
+        if self.printer is not None:
+            self._spawn("dropbox-printer", self._print_loop)
+        if self.fill is not None and self.config.fill.enabled:
+            self._spawn("dropbox-fill", self._fill_loop)
+        self._apply(self._machine.start())
+        self._publish_state(force=True)
+        logger.info(
+            "dropbox %s armed: %d deposits pending collection",
+            self.config.box_id,
+            ledger.pending_count,
+        )
+
+    def run(self, stop: threading.Event) -> None:
+        """Start (if needed) and run the loop until `stop` is set; then close."""
+        if self._machine is None:
+            self.start()
+        _when_set(stop, lambda: self._queue.put(_STOP))
+        systemd.notify_ready()
+        try:
+            while not stop.is_set():
+                try:
+                    running = self.pump(self.wait_s())
+                except Exception:  # loop boundary: log, keep counting deposits
+                    logger.exception("dropbox loop pass failed")
+                    running = not stop.wait(0.1)
+                systemd.notify_watchdog()
+                if not running:
+                    break
+        finally:
+            self.close()
+
+    def close(self, drain_s: float = 0.0) -> None:
+        """Publish the final state, stop the threads and devices (and the uplink it owns).
+
+        Args:
+            drain_s: wait up to this long for the outbox to empty first (simulations).
+        """
+        if self._closing.is_set():
+            return
+        if self._machine is not None:
+            self._publish_state(force=True)
+        self._closing.set()
+        self._fill_wake.set()
+        self._print_jobs.put(None)
+        for thread in self._threads:
+            thread.join(5.0)
+        for device in (self.keypad, self.fill, self.printer):
+            if device is not None:
+                device.close()
+        self.box.close()
+        if self.uplink is not None:
+            if drain_s > 0 and not self.uplink.wait_drained(drain_s):
+                logger.info(
+                    "%d events still in the outbox; sent on next start", self.uplink.pending()
+                )
+            self.uplink.stop()
+        self.store.close()
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def submit(self, item: MachineInput) -> None:
+        """Hand one input to the loop (any thread)."""
+        self._queue.put(item)
+
+    def wake(self) -> None:
+        """Make the loop re-check its deadlines now (after a `ManualClock` moved, for instance)."""
+        self._queue.put(_WAKE)
+
+    def pump(self, timeout_s: float | None = 0.0) -> bool:
+        """Handle the queued inputs and the deadlines due, waiting up to `timeout_s` for input.
+
+        Returns:
+            False once `run`'s stop was seen, else True.
+        """
+        machine = self.machine
+        items: list[object] = []
+        try:
+            if timeout_s is not None and timeout_s <= 0:
+                items.append(self._queue.get_nowait())
+            else:
+                items.append(self._queue.get(timeout=timeout_s))
+            while len(items) < BATCH:
+                items.append(self._queue.get_nowait())
+        except queue.Empty:
+            pass
+        running = True
+        raw: list[tuple[MachineInput, datetime]] = []
+        for item in items:
+            if item is _STOP:
+                running = False
+            elif item is not _WAKE:
+                inp: MachineInput = item  # type: ignore[assignment]
+                raw.append((inp, self._wall(inp.t)))
+                self._apply(machine.feed(inp))
+        self._apply(machine.advance(self.clock.monotonic()))
+        self.store.append_inputs(raw)
+        self._publish_state()
+        return running
+
+    def wait_s(self) -> float | None:
+        """Real seconds until the loop has something to do without input (None: nothing)."""
+        waits: list[float] = []
+        deadline = self.machine.next_deadline()
+        if deadline is not None:
+            waits.append((deadline - self.clock.monotonic()) / self.speed)
+        if self._state_due is not None:
+            waits.append(self._state_due - time.monotonic())
+        if self._watchdog_s is not None:
+            waits.append(self._watchdog_s)
+        return max(0.0, min(waits)) if waits else None
+
+    def state(self) -> dict[str, Any]:
+        """The retained state message (see `BoxMachine.state`), with the agent's own alerts."""
+        state = self.machine.state()
+        if self._storage_full:
+            state["alerts"] = ["PENYIMPANAN PENUH / storage full", *state["alerts"]]
+        return state
+
+    def add_record_listener(self, listener: RecordListener) -> None:
+        """Call `listener(record, envelope)` after each event is committed (loop thread)."""
+        self._record_listeners.append(listener)
+
+    def request_fill_reading(self) -> None:
+        """Read the fill sensor now instead of at the next interval."""
+        self._fill_wake.set()
+
+    # -- effects -------------------------------------------------------------------------------
+
+    def _apply(self, effects: Iterable[Effect]) -> None:
+        for effect in effects:
+            if isinstance(effect, Record):
+                self._record(effect)
+            elif isinstance(effect, SaveLedger):
+                self.store.save_ledger(effect.ledger)
+            elif isinstance(effect, SetOutput):
+                self.box.set_output(effect.output, effect.mode)
+            elif isinstance(effect, Pulse):
+                self.box.pulse(effect.output, effect.seconds / self.speed)
+            elif isinstance(effect, PrintReceipt):
+                if self.printer is not None:
+                    self._print_jobs.put(effect)
+            elif isinstance(effect, Notice):
+                logger.info("%s", effect.text)
+
+    def _record(self, record: Record) -> None:
+        try:
+            envelope = self.events.record(
+                record.type, record.payload, occurred_at=self._wall(record.t)
+            )
+        except OutboxFull:
+            if not self._storage_full:
+                logger.error(
+                    "outbox full: %s not stored; free space on the data partition or restore the "
+                    "uplink so the back office can acknowledge the backlog",
+                    record.type,
+                )
+            self._storage_full = True
+            return
+        self._storage_full = False
+        for listener in self._record_listeners:
+            listener(record, envelope)
+
+    def _publish_state(self, *, force: bool = False) -> None:
+        state = self.state()
+        if not force and state == self._published:
+            self._state_due = None
+            return
+        now = time.monotonic()
+        if not force and now - self._last_publish < STATE_INTERVAL_S:
+            self._state_due = self._last_publish + STATE_INTERVAL_S  # coalesce bursts
+            return
+        self.events.publish_state(state)
+        self._published, self._last_publish, self._state_due = state, now, None
+
+    def _wall(self, t: float) -> datetime:
+        """The UTC wall time of monotonic time `t`."""
+        return self.clock.now() - timedelta(seconds=(self.clock.monotonic() - t) / self.speed)
+
+    # -- inputs from adapter threads -----------------------------------------------------------
+
+    def _on_edge(self, name: Input, active: bool, t: float) -> None:
+        self._queue.put(Edge(t, name, active))
+
+    def _on_line(self, line: str) -> None:
+        t = self.clock.monotonic()
+        parsed = parse_line(line, self._booking_re)
+        if parsed.kind == "pin" or parsed.kind == "badge":
+            # PBKDF2 takes a moment: done here, in the keypad's thread, not in the loop.
+            officer = find_officer(self._officers, parsed.kind, parsed.value)
+            self.submit(Authorization(t, parsed.kind, officer))
+        elif parsed.kind == "count":
+            self.submit(CountEntered(t, int(parsed.value), "keypad"))
+        elif parsed.kind == "booking" and _SAFE_BOOKING.match(parsed.value):
+            self.submit(BookingScanned(t, parsed.value))
+        else:
+            logger.info("keypad/scanner line not recognized; ignored")
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _print_loop(self) -> None:
+        printer = self.printer
+        while printer is not None and (job := self._print_jobs.get()) is not None:
+            lines = slip_lines(
+                deposit_no=job.deposit_no,
+                box_id=self.config.box_id,
+                when=self._wall(job.t).astimezone(self._zone).strftime("%d-%m-%Y %H:%M"),
+                code=job.code,
+                booking_ref=job.booking_ref,
+                box_full=job.box_full,
+            )
+            try:
+                printer.print_slip(lines)
+            except PrinterError as exc:
+                logger.warning("slip for deposit %d not printed: %s", job.deposit_no, exc)
+                if self._printer_fault != exc.code:
+                    if self._printer_fault is not None:
+                        self._fault("printer", self._printer_fault, False)
+                    self._printer_fault = exc.code
+                    self._fault("printer", exc.code, True)
+            except Exception:  # thread boundary: a printer bug must not stop the slips
+                logger.exception("slip for deposit %d failed", job.deposit_no)
+            else:
+                if self._printer_fault is not None:
+                    self._fault("printer", self._printer_fault, False)
+                    self._printer_fault = None
+
+    def _fault(self, component: str, code: str, active: bool) -> None:
+        self.submit(FaultReport(self.clock.monotonic(), component, code, active))
+
+    def _fill_loop(self) -> None:
+        fill = self.fill
+        interval_s = self.config.fill.sample_interval_s / self.speed
+        while fill is not None and not self._closing.is_set():
+            try:
+                reading = fill.read_distance_cm()
+            except OSError as exc:
+                logger.warning("fill sensor read failed: %s", exc)
+                reading = None
+            if self._closing.is_set():
+                return
+            self.submit(FillReading(self.clock.monotonic(), reading))
+            self._fill_wake.wait(interval_s)
+            self._fill_wake.clear()
+
+
+def pending_events(outbox: Outbox) -> list[tuple[str, Mapping[str, Any]]]:
+    """The outbox's unacknowledged events as (type, payload), oldest first."""
+    out: list[tuple[str, Mapping[str, Any]]] = []
+    seq = 0
+    while rows := outbox.after(seq, 1000):
+        for row in rows:
+            data = json.loads(row.body)
+            out.append((data["type"], data["payload"]))
+        seq = rows[-1].seq
+    return out
+
+
+def boot_id() -> str:
+    """This boot's id (raw-log rows compare monotonic times only within one boot)."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return uuid.uuid4().hex
+
+
+def build(
+    config: DropboxConfig,
+    *,
+    clock: Clock | None = None,
+    box: BoxIO | None = None,
+    uplink: Uplink | None = None,
+    events: EventSink | None = None,
+    store: LocalStore | None = None,
+    fill: FillSensor | None = None,
+    printer: ReceiptPrinter | None = None,
+    keypad: LineSource | None = None,
+    speed: float = 1.0,
+    uplink_clock: Clock | None = None,
+) -> DropboxAgent:
+    """Wire an agent from its config; any device may be passed in instead (simulation, tests).
+
+    Real devices are opened only for what the config enables and nothing was passed for.
+    `events` replaces the uplink entirely (unit tests); otherwise an `Uplink` is made from
+    `config.uplink` (on `uplink_clock`, the real clock by default) and owned by the agent.
+
+    Raises:
+        HardwareUnavailable: a real device was needed and cannot be opened here.
+    """
+    clock = clock or SystemClock()
+    if events is None and uplink is None:
+        uplink = Uplink(config.uplink, clock=uplink_clock or SystemClock())
+    if box is None:
+        from dropbox_agent.adapters.gpio import GpioBox
+
+        box = GpioBox(config.pins, config.polarity, clock)
+    if fill is None and config.fill.enabled:
+        from dropbox_agent.adapters.gpio import GpioFillSensor
+
+        trigger, echo = config.pins.fill_trigger, config.pins.fill_echo
+        if trigger is not None and echo is not None:  # the config validator ensures both
+            fill = GpioFillSensor(trigger, echo)
+    if printer is None and config.printer.enabled:
+        from dropbox_agent.adapters.receipt import EscposPrinter
+
+        printer = EscposPrinter(config.printer)
+    if keypad is None and config.collection.input_path is not None:
+        from dropbox_agent.adapters.lines import DeviceLineSource
+
+        keypad = DeviceLineSource(config.collection.input_path)
+    if store is None:
+        from dropbox_agent.adapters.store import SqliteLocalStore
+
+        store = SqliteLocalStore(
+            config.local_db_path, boot_id=boot_id(), max_rows=config.raw_log_max_rows
+        )
+    return DropboxAgent(
+        config,
+        box=box,
+        events=events if events is not None else uplink,  # type: ignore[arg-type]
+        store=store,
+        clock=clock,
+        fill=fill,
+        printer=printer,
+        keypad=keypad,
+        uplink=uplink if events is None else None,
+        speed=speed,
+    )
+
+
+def run(config: DropboxConfig, stop: threading.Event) -> None:
+    """`dropbox-agent run`: the appliance on real pins, until `stop` is set."""
+    build(config).run(stop)
+
+
+# -- simulation -----------------------------------------------------------------------------------
+
+
+class SimulatedBoxKit:
+    """A simulated box wired to a real uplink: the agent plus the hands that drive it."""
+
+    def __init__(
+        self,
+        config: DropboxConfig,
+        *,
+        speed: float = 1.0,
+        slips_dir: Path | None = None,
+        seed: int | None = None,
+    ) -> None:
+        from dropbox_agent.sim.box import SimulatedBox
+        from dropbox_agent.sim.clock import ScaledClock
+        from dropbox_agent.sim.devices import SimulatedFillSensor, SimulatedKeypad, SimulatedPrinter
+        from dropbox_agent.sim.scenario import Hands
+
+        clock = ScaledClock(speed)
+        box = SimulatedBox(config.pins, config.polarity, clock)
+        keypad = SimulatedKeypad()
+        fill = SimulatedFillSensor() if config.fill.enabled else None
+        printer = SimulatedPrinter(slips_dir) if config.printer.enabled else None
+        self.agent = build(
+            config,
+            clock=clock,
+            box=box,
+            fill=fill,
+            printer=printer,
+            keypad=keypad,
+            speed=speed,
+            uplink_clock=SystemClock(assume_synced=True),
+        )
+        self.hands = Hands(
+            box=box,
+            keypad=keypad,
+            fill=fill,
+            printer=printer,
+            request_fill_reading=self.agent.request_fill_reading,
+            speed=speed,
+            rng=random.Random(seed),  # noqa: S311 - contact chatter, not security
+        )
+
+
+def run_simulated(
+    config: DropboxConfig,
+    scenario: Path,
+    *,
+    speed: float,
+    stop: threading.Event,
+    slips_dir: Path | None = None,
+    drain_s: float = 5.0,
+) -> None:
+    """Run one simulated dropbox through a scenario, against the real uplink.
+
+    Contract (used by the whole-branch simulation):
+      - Real parts: the `Uplink` from `config.uplink` (events reach the back office through the
+        broker it names; the outbox at `config.uplink.outbox_path`), the local ledger and raw log
+        at `config.local_db_path`, the state machine and the gpiozero adapter.
+      - Simulated: the pins (gpiozero `MockFactory`), keypad, fill sensor and printer (slips are
+        written to `slips_dir` as text when given and the config enables the printer). The
+        scenario file (see `dropbox_agent.sim.scenario`) moves the sensors at its times; timers
+        (debounce, jam limit, UV-C cycle) and the scenario run `speed` times faster.
+      - The retained state message (`publish_state`) carries "summary" (pending count, door,
+        fill) and "alerts" (short Bahasa Indonesia / English strings), updated at most every
+        0.5 s and on close, so `backoffice watch` shows the box.
+      - Returns when the scenario has ended (after its `end_after_s`) or when `stop` is set,
+        after waiting up to `drain_s` for the outbox to drain; undelivered events stay in the
+        outbox for the next start. The ledger persists: a second run continues the numbering.
+
+    Raises:
+        ScenarioError: the scenario file is not valid (raised before anything starts).
+        HardwareUnavailable: never for the pins (they are mocks).
+    """
+    from dropbox_agent.sim.scenario import load_scenario, run_scenario
+
+    plan = load_scenario(scenario)
+    kit = SimulatedBoxKit(config, speed=speed, slips_dir=slips_dir, seed=plan.seed)
+    halt = threading.Event()
+
+    def drive() -> None:
+        try:
+            finished = run_scenario(plan, kit.hands, halt, speed=speed)
+            logger.info("scenario %s %s", scenario.name, "ended" if finished else "stopped")
+        except Exception:  # thread boundary: end the run rather than hang
+            logger.exception("scenario %s failed", scenario.name)
+        finally:
+            halt.set()
+
+    _when_set(stop, halt.set)
+    kit.agent.start()
+    driver = threading.Thread(target=drive, name="dropbox-scenario", daemon=True)
+    driver.start()
+    logger.info("simulated dropbox %s running %s (speed %.1fx)", config.box_id, scenario, speed)
+    _loop_then_close(kit.agent, halt, drain_s)
+    driver.join(5.0)
+
+
+def run_interactive(
+    config: DropboxConfig,
+    *,
+    speed: float = 1.0,
+    stop: threading.Event,
+    commands: TextIO = sys.stdin,
+    out: TextIO = sys.stdout,
+    slips_dir: Path | None = None,
+) -> None:
+    """A simulated dropbox driven from the keyboard (`dropbox-agent simulate` without a file).
+
+    One command per line (type `?` for the list); ends on `q`, end of input, or `stop`.
+    """
+    from dropbox_agent.errors import ScenarioError
+    from dropbox_agent.sim.scenario import HELP, parse_command
+
+    kit = SimulatedBoxKit(config, speed=speed, slips_dir=slips_dir)
+    kit.agent.start()
+    halt = threading.Event()
+    loop = threading.Thread(
+        target=_loop_then_close, args=(kit.agent, halt, 5.0), name="dropbox-loop", daemon=True
+    )
+    loop.start()
+    out.write(HELP)
+    out.flush()
+    try:
+        for line in commands:
+            if stop.is_set():
+                break
+            try:
+                command = parse_command(line)
+            except ScenarioError as exc:
+                out.write(f"{exc}\n")
+                out.flush()
+                continue
+            if command == "quit":
+                break
+            if command == "help":
+                out.write(HELP)
+            elif command == "status":
+                state = kit.agent.state()
+                out.write(state["summary"] + "\n")
+                for alert in state["alerts"]:
+                    out.write(f"  ! {alert}\n")
+            elif command is not None:
+                kit.hands.perform(command, stop)
+            out.flush()
+    finally:
+        halt.set()
+        loop.join(15.0)
+
+
+def _loop_then_close(agent: DropboxAgent, halt: threading.Event, drain_s: float) -> None:
+    """`agent.run`'s loop, closing with a drain wait (the simulations' ending)."""
+    _when_set(halt, agent.wake)
+    try:
+        while not halt.is_set():
+            try:
+                agent.pump(agent.wait_s())
+            except Exception:  # loop boundary, as in the real agent
+                logger.exception("simulated dropbox loop pass failed")
+                halt.wait(0.1)
+        # Let a deposit whose last edge came just before the end settle and be recorded.
+        settle_until = time.monotonic() + SETTLE_S
+        while (left := settle_until - time.monotonic()) > 0:
+            agent.pump(min(left, agent.wait_s() or left))
+    finally:
+        agent.close(drain_s=drain_s)
+
+
+def _when_set(event: threading.Event, action: Callable[[], None]) -> None:
+    """Call `action` (in a daemon thread) once `event` is set."""
+
+    def watch() -> None:
+        event.wait()
+        action()
+
+    threading.Thread(target=watch, name="dropbox-watch", daemon=True).start()

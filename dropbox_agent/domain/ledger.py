@@ -1,0 +1,57 @@
+"""Bring the persisted counters up to date with events the outbox holds but the ledger missed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any, cast
+
+from dropbox_agent.domain.model import AuthMethod, Ledger, OpenCollection
+
+_COLLECTION_NO = re.compile(r"-c(\d+)$")
+
+
+def reconcile_ledger(ledger: Ledger, pending: Iterable[tuple[str, Mapping[str, Any]]]) -> Ledger:
+    """Apply recorded-but-uncounted events to `ledger`.
+
+    The agent records an event in the outbox, then saves the ledger; a process killed between
+    the two leaves the outbox one step ahead. `pending` is the outbox's unacknowledged events as
+    (type, payload), oldest first; events the ledger already reflects change nothing, so the
+    function is idempotent.
+    """
+    for type_name, payload in pending:
+        if type_name == "dropbox.deposit":
+            number = int(payload["deposit_no"])
+            if number <= ledger.last_deposit_no:
+                continue
+            count = int(payload["pending_collection"])
+            ledger = replace(
+                ledger,
+                last_deposit_no=number,
+                pending_count=count,
+                pending_first_no=number - count + 1 if count > 0 else None,
+            )
+        elif type_name == "dropbox.collection_started":
+            match = _COLLECTION_NO.search(str(payload["collection_id"]))
+            if match is None or int(match.group(1)) <= ledger.collection_no:
+                continue
+            ledger = replace(
+                ledger,
+                collection_no=int(match.group(1)),
+                pending_count=0,
+                pending_first_no=None,
+                open_collection=OpenCollection(
+                    str(payload["collection_id"]),
+                    str(payload["officer_id"]),
+                    cast(AuthMethod, payload["method"]),
+                    int(payload["deposits_logged"]),
+                ),
+            )
+        elif type_name in ("dropbox.collection_confirmed", "dropbox.collection_mismatch"):
+            oc = ledger.open_collection
+            if oc is not None and oc.collection_id == payload["collection_id"]:
+                ledger = replace(
+                    ledger, open_collection=replace(oc, counted=int(payload["counted"]))
+                )
+    return ledger

@@ -1,0 +1,1 @@
+"""Simulated box hardware shipped with the agent: MockFactory pins, keypad, printer, scenarios."""
