@@ -26,6 +26,7 @@ from backoffice.bookings.store import BookingStore
 from backoffice.store import SqliteEventStore
 from configkit import check_command, load
 from kiosk.booking.codes import BookingCodeError
+from uplink.clock import utc_iso
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sample.add_argument("--count", type=int, default=20)
     sample.add_argument("--out", type=Path, required=True, help="output folder")
     sample.add_argument("--seed", type=int, default=0)
+
+    duplicates = command("duplicates", "bookings checked in at more than one kiosk (JSON)")
+    duplicates.add_argument("--branch", required=True)
+    duplicates.add_argument("--date", required=True, type=date.fromisoformat)
 
     check = commands.add_parser("check-config", help="validate a booking back-office TOML file")
     check.add_argument("file")
@@ -122,6 +127,13 @@ def _run(args: argparse.Namespace, issuer: Issuer) -> int:
             print(f"booking {args.code} is unknown or already cancelled", file=sys.stderr)
             return 1
         print(f"booking {args.code} cancelled")
+    elif name == "duplicates":
+        if issuer.config.event_store_path is not None:
+            events = SqliteEventStore(issuer.config.event_store_path)
+            CheckinImporter(events, issuer.store, issuer.config.checkin_event_types).import_new()
+        found = issuer.store.duplicate_checkins(args.branch, args.date)
+        print(json.dumps({booking: [{"kiosk_id": kiosk, "at": utc_iso(at)} for kiosk, at in rows]
+                          for booking, rows in found.items()}))  # fmt: skip
     elif name == "sample":
         day = issue_sample_day(args.out, args.branch, args.date, args.count, issuer=issuer,
                                seed=args.seed)  # fmt: skip

@@ -60,13 +60,10 @@ class IssuedBooking:
 def mask_name(full_name: str) -> str:
     """ "Budi Santoso" → "B*** S******": the first letter of each word (at most 48 bytes)."""
     words = [w for w in full_name.split() if w.isprintable()]
-    masked = ""
-    for word in words:
-        candidate = f"{masked} {word[0]}{'*' * (len(word) - 1)}".strip()
-        if len(candidate.encode()) > _MAX_NAME_BYTES:
-            break
-        masked = candidate
-    return masked
+    masked = " ".join(word[0] + "*" * (len(word) - 1) for word in words)
+    while len(masked.encode()) > _MAX_NAME_BYTES:
+        masked = masked[:-1]
+    return masked.rstrip()
 
 
 class Issuer:

@@ -182,6 +182,21 @@ class BookingStore:
                     out.setdefault(booking_id, []).append((kiosk_id, datetime.fromisoformat(at)))
         return out
 
+    def duplicate_checkins(self, branch: str, day: date) -> dict[str, list[tuple[str, datetime]]]:
+        """Bookings of a branch's day checked in at more than one kiosk: id → [(kiosk, at)]."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT c.booking_id, c.kiosk_id, c.at FROM checkins c JOIN bookings b"
+                " ON b.booking_id = c.booking_id WHERE b.branch = ? AND b.day = ? AND"
+                " c.booking_id IN (SELECT booking_id FROM checkins GROUP BY booking_id"
+                " HAVING count(*) > 1) ORDER BY c.booking_id, c.at",
+                (branch, day.isoformat()),
+            ).fetchall()
+        out: dict[str, list[tuple[str, datetime]]] = {}
+        for booking_id, kiosk_id, at in rows:
+            out.setdefault(booking_id, []).append((kiosk_id, datetime.fromisoformat(at)))
+        return out
+
     # -- keys and the trust list -----------------------------------------------------------
 
     def add_key(self, key: KeyRow) -> None:

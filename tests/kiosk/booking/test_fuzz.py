@@ -16,9 +16,17 @@ GOOD = k.make_token()
 GOOD_RAW = base45.decode(GOOD[len(token.PREFIX) :])
 NOW = datetime(2020, 6, 15, 2, 10, tzinfo=UTC)
 SIGNED_REASONS = {
-    "ok", "key_not_valid", "not_yet_valid", "cancelled", "wrong_branch", "wrong_day",
-    "already_checked_in", "expired", "too_early", "too_late",
-}  # fmt: skip
+    "ok",
+    "key_not_valid",
+    "not_yet_valid",
+    "cancelled",
+    "wrong_branch",
+    "wrong_day",
+    "already_checked_in",
+    "expired",
+    "too_early",
+    "too_late",
+}
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 moments = st.datetimes(
     min_value=datetime(1970, 1, 2), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
@@ -88,9 +96,13 @@ def test_every_encodable_booking_round_trips(
         timezone(timedelta(minutes=15 * offset_q))
     )
     booking = k.standard_booking(
-        service=service, channel=channel, party_size=party, masked_name=name,
-        slot_start=zone_start, slot_end=zone_start + timedelta(hours=1),
-    )  # fmt: skip
+        service=service,
+        channel=channel,
+        party_size=party,
+        masked_name=name,
+        slot_start=zone_start,
+        slot_end=zone_start + timedelta(hours=1),
+    )
     text = k.make_token(booking)
     assert len(text) <= 300
     claims = token.parse_claims(token.split(text).signed)

@@ -128,8 +128,10 @@ def test_cache_age_is_reported_and_reset_by_a_304(
 
 
 def test_age_wording() -> None:
-    assert describe_age(30) == ("Data pemesanan baru saja diperbarui.",
-                                "Booking data updated just now.")  # fmt: skip
+    assert describe_age(30) == (
+        "Data pemesanan baru saja diperbarui.",
+        "Booking data updated just now.",
+    )
     assert describe_age(3 * 3600 + 5)[0] == "Data pemesanan diperbarui 3 jam lalu."
 
 
@@ -227,8 +229,9 @@ def test_an_older_or_forged_trust_list_is_not_installed(tmp_path: Path, office: 
     old = make_backoffice(tmp_path / "other").issuer.trust_list()  # another root, sequence 1
     script = ScriptedServer(Step(200, old), Step(200, b"{not json"), Step(200, b"{not json"))
     with script.running():
-        kiosk = _services(config.model_copy(update={"api_base_url": script.url}),
-                          ManualClock(AT_DOOR))  # fmt: skip
+        kiosk = _services(
+            config.model_copy(update={"api_base_url": script.url}), ManualClock(AT_DOOR)
+        )
         report = kiosk.sync.sync_once()
     assert report.outcomes == dict.fromkeys(("trust_list", "cancellations", "bookings"), "failed")
     assert "not a known anchor" in report.errors["trust_list"]

@@ -16,9 +16,14 @@ from tests.kiosk.booking import testkeys as k
 
 @pytest.mark.parametrize(
     ("data", "text"),
-    [(b"AB", "BB8"), (b"Hello!!", "%69 VD92EX0"), (b"base-45", "UJCLQE7W581"),
-     (b"ietf!", "QED8WEX0"), (b"", "")],
-)  # fmt: skip
+    [
+        (b"AB", "BB8"),
+        (b"Hello!!", "%69 VD92EX0"),
+        (b"base-45", "UJCLQE7W581"),
+        (b"ietf!", "QED8WEX0"),
+        (b"", ""),
+    ],
+)
 def test_base45_matches_rfc_9285_examples(data: bytes, text: str) -> None:
     assert base45.encode(data) == text
     assert base45.decode(text) == data

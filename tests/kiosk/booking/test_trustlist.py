@@ -57,11 +57,13 @@ def test_altered_list_is_refused() -> None:
 
 
 def test_key_id_must_match_its_key() -> None:
-    entry = k.key_entry(k.KEY_CURRENT, datetime(2020, 1, 1, tzinfo=UTC),
-                        datetime(2021, 1, 1, tzinfo=UTC))  # fmt: skip
+    entry = k.key_entry(
+        k.KEY_CURRENT, datetime(2020, 1, 1, tzinfo=UTC), datetime(2021, 1, 1, tzinfo=UTC)
+    )
     entry["kid"] = k.kid(k.KEY_RETIRED).hex()
-    document = trustlist.sign({"sequence": 1, "issued_at": "2020-06-01T00:00:00Z",
-                               "keys": [entry]}, k.ROOT)  # fmt: skip
+    document = trustlist.sign(
+        {"sequence": 1, "issued_at": "2020-06-01T00:00:00Z", "keys": [entry]}, k.ROOT
+    )
     with pytest.raises(TrustListError, match="does not match"):
         trustlist.parse(document, ROOTS)
 

@@ -15,10 +15,21 @@ from tests.kiosk.booking import make_vectors
 VECTORS = make_vectors.HERE
 FILES = sorted(VECTORS.glob("[0-9][0-9]-*.json"))
 REQUIRED = (
-    "valid", "broken-qr", "wrong-prefix", "bad-encoding", "bad-signature", "unknown-key",
-    "withdrawn-key", "expired", "not-yet-valid", "wrong-branch", "wrong-day", "replay",
-    "oversized", "malicious",
-)  # fmt: skip
+    "valid",
+    "broken-qr",
+    "wrong-prefix",
+    "bad-encoding",
+    "bad-signature",
+    "unknown-key",
+    "withdrawn-key",
+    "expired",
+    "not-yet-valid",
+    "wrong-branch",
+    "wrong-day",
+    "replay",
+    "oversized",
+    "malicious",
+)
 
 
 def _load(path: Path) -> dict[str, object]:
@@ -49,9 +60,17 @@ def test_every_outcome_tells_the_participant_what_to_do(path: Path) -> None:
     assert expected["message_id"] != expected["message_en"]
     # A booking is shown only once its signature verified.
     signed_reasons = {
-        "ok", "key_not_valid", "not_yet_valid", "cancelled", "wrong_branch", "wrong_day",
-        "already_checked_in", "expired", "too_early", "too_late",
-    }  # fmt: skip
+        "ok",
+        "key_not_valid",
+        "not_yet_valid",
+        "cancelled",
+        "wrong_branch",
+        "wrong_day",
+        "already_checked_in",
+        "expired",
+        "too_early",
+        "too_late",
+    }
     assert (expected["booking"] is not None) == (expected["reason"] in signed_reasons)
 
 

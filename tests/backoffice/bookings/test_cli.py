@@ -1,0 +1,218 @@
+"""`backoffice booking ...`: keygen, issue (token on stdout, QR PNG zxing-cpp reads back), more."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from backoffice.__main__ import main
+from kiosk.booking import token
+from kiosk.booking.codes import normalize
+from tests.kiosk.booking.testkeys import MemoryCheckins, StaticFacts
+
+
+def _config(tmp_path: Path) -> Path:
+    path = tmp_path / "bookings.toml"
+    path.write_text(
+        f'database_path = "{tmp_path / "bookings.db"}"\n'
+        f'keys_dir = "{tmp_path / "keys"}"\n'
+        "[branch_timezones]\n"
+        'denpasar = "Asia/Makassar"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_keygen_issue_and_qr_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = str(_config(tmp_path))
+    code, out, _ = _run(capsys, "booking", "keygen", "--config", config)
+    assert code == 0
+    keys = json.loads(out)
+    assert len(keys["kid"]) == 8 and keys["trust_list_sequence"] == 1
+
+    png = tmp_path / "qr" / "booking.png"
+    code, out, err = _run(
+        capsys,
+        "booking",
+        "issue",
+        "--config",
+        config,
+        "--branch",
+        "denpasar",
+        "--service",
+        "JKK",
+        "--date",
+        "2099-06-15",
+        "--slot",
+        "08:00-09:00",
+        "--name",
+        "Made Suartini",
+        "--party",
+        "2",
+        "--qr",
+        str(png),
+    )
+    assert code == 0
+    text = out.strip()
+    assert text.startswith(token.PREFIX) and len(text) <= 300
+    assert f"{len(text)} characters" in err and "booking code" in err
+    read = zxingcpp.read_barcodes(Image.open(png))
+    assert [r.text for r in read] == [text]
+    assert read[0].format == zxingcpp.BarcodeFormat.QRCode
+
+    claims = token.parse_claims(token.split(text).signed)
+    assert claims.booking.branch == "denpasar" and claims.booking.party_size == 2
+    assert claims.booking.slot_start.isoformat() == "2099-06-15T08:00:00+08:00"
+    assert claims.booking.masked_name == "M*** S*******"
+    assert claims.kid.hex() == keys["kid"]
+
+    trust = tmp_path / "trust.json"
+    assert _run(capsys, "booking", "trust-list", "--config", config, "--out", str(trust))[0] == 0
+    from kiosk.booking import trustlist
+    from kiosk.booking.verifier import BookingVerifier, Rules
+
+    held = trustlist.parse(trust.read_bytes(), [trustlist.load_anchor(keys["trust_anchor"])])
+    verifier = BookingVerifier(
+        Rules("denpasar", claims.booking.slot_start.tzinfo),  # type: ignore[arg-type]
+        StaticFacts(held),
+        MemoryCheckins(),
+    )
+    now = datetime(2099, 6, 15, 0, 10, tzinfo=UTC)  # 08:10 WITA
+    assert verifier.verify(text, now).reason == "ok"
+
+
+def test_cancel_withdraw_and_duplicates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = str(_config(tmp_path))
+    keys = json.loads(_run(capsys, "booking", "keygen", "--config", config)[1])
+    _, out, err = _run(
+        capsys,
+        "booking",
+        "issue",
+        "--config",
+        config,
+        "--branch",
+        "jakarta-pusat",
+        "--service",
+        "JHT",
+        "--date",
+        "2099-01-02",
+        "--slot",
+        "09:00-10:00",
+        "--name",
+        "Budi",
+    )
+    code = err.split("booking code ")[1].split(",")[0]
+    assert normalize(code) == token.parse_claims(token.split(out.strip()).signed).booking.booking_id
+
+    assert _run(capsys, "booking", "cancel", "--config", config, code)[:2] == (
+        0,
+        f"booking {code} cancelled\n",
+    )
+    again = _run(capsys, "booking", "cancel", "--config", config, code)
+    assert again[0] == 1 and "already cancelled" in again[2]
+    bad = _run(capsys, "booking", "cancel", "--config", config, "7K3-QX9-M2B")
+    assert bad[0] == 1 and "check character" in bad[2]
+
+    code_w, out_w, _ = _run(capsys, "booking", "withdraw-key", "--config", config, keys["kid"])
+    withdrawn = json.loads(out_w)
+    assert code_w == 0 and withdrawn["withdrawn"] == keys["kid"]
+    assert withdrawn["reissued"] == 1 and withdrawn["new_kid"] not in (None, keys["kid"])
+
+    dup = _run(
+        capsys,
+        "booking",
+        "duplicates",
+        "--config",
+        config,
+        "--branch",
+        "jakarta-pusat",
+        "--date",
+        "2099-01-02",
+    )
+    assert dup[:2] == (0, "{}\n")
+
+
+def test_usage_and_config_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = str(_config(tmp_path))
+    with pytest.raises(SystemExit) as exited:
+        main(
+            [
+                "booking",
+                "issue",
+                "--config",
+                config,
+                "--branch",
+                "b",
+                "--service",
+                "JHT",
+                "--date",
+                "2099-01-02",
+                "--slot",
+                "10:00-09:00",
+                "--name",
+                "x",
+            ]
+        )
+    assert exited.value.code == 2
+    assert "ends before it starts" in capsys.readouterr().err
+    no_key = _run(
+        capsys,
+        "booking",
+        "issue",
+        "--config",
+        config,
+        "--branch",
+        "b",
+        "--service",
+        "JHT",
+        "--date",
+        "2099-01-02",
+        "--slot",
+        "09:00-10:00",
+        "--name",
+        "x",
+    )
+    assert no_key[0] == 1 and "keygen" in no_key[2]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('database_path = "x.db"\nkeys_dir = "k"\ntoken_grace_h = 0\n')
+    assert _run(capsys, "booking", "check-config", str(bad))[0] == 2
+    assert _run(capsys, "booking", "check-config", config)[0] == 0
+
+
+def test_sample_day(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = str(_config(tmp_path))
+    _run(capsys, "booking", "keygen", "--config", config)
+    code, out, _ = _run(
+        capsys,
+        "booking",
+        "sample",
+        "--config",
+        config,
+        "--branch",
+        "jakarta-pusat",
+        "--date",
+        "2099-03-04",
+        "--count",
+        "3",
+        "--out",
+        str(tmp_path / "s"),
+    )
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["images"] == 3
+    manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    assert len(manifest["bookings"]) == 3
+    first = manifest["bookings"][0]
+    read = zxingcpp.read_barcodes(Image.open(tmp_path / "s" / first["image"]))
+    assert [r.text for r in read] == [first["token"]]
