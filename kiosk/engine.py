@@ -229,7 +229,8 @@ class CheckinEngine:
         """Decode a camera frame and act on the first QR text (engine thread)."""
         result = self.decoder.decode(frame)
         if result.texts and self.accepts_frames:
-            self._handle_text(result.texts[0], typed=False)
+            text = result.texts[0]
+            self._guarded(lambda: self._handle_text(text, typed=False))
         return result
 
     def tick(self) -> None:
@@ -239,11 +240,12 @@ class CheckinEngine:
                 command = self._commands.get_nowait()
             except queue.Empty:
                 break
-            command()
+            self._guarded(command)
         now = self._clock.monotonic()
         current = self._current
         if current is not None and current.gate is not None:
-            self._step_gate(current, current.gate, now)
+            gate = current.gate
+            self._guarded(lambda: self._step_gate(current, gate, now))
         elif self._screen_until is not None and now >= self._screen_until:
             self._go_idle()
 
@@ -493,16 +495,7 @@ class CheckinEngine:
             if not issued.reported:
                 self._report_accepted(checkin, issued.number, wait_outside, temperature)
         except (OutboxFull, sqlite3.Error) as exc:
-            # Nothing durable can be written: checking people in would lose them.
-            logger.error("cannot store the check-in (%s); kiosk out of service", exc)
-            self._current = None
-            self.out_of_service_reason = f"storage: {exc}"
-            self._show(
-                screens.out_of_service(
-                    "Penyimpanan kios penuh atau rusak.", "The kiosk's storage is full or broken."
-                ),
-                None,
-            )
+            self._out_of_service(exc)
             return
         ref = booking.booking_id if booking else checkin.checkin_id
         ticket = Ticket(
@@ -608,7 +601,27 @@ class CheckinEngine:
         )
         return max(0, count - 1)  # minus this participant's own ticket
 
+    def _guarded(self, step: Callable[[], None]) -> None:
+        try:
+            step()
+        except (OutboxFull, sqlite3.Error) as exc:
+            self._out_of_service(exc)
+
+    def _out_of_service(self, exc: Exception) -> None:
+        """Nothing durable can be written: checking people in would lose them."""
+        logger.error("cannot store check-ins (%s); kiosk out of service until restarted", exc)
+        self._current = None
+        self.out_of_service_reason = f"storage: {exc}"
+        self._show(
+            screens.out_of_service(
+                "Penyimpanan kios penuh atau rusak.", "The kiosk's storage is full or broken."
+            ),
+            None,
+        )
+
     def _go_idle(self) -> None:
+        if self.out_of_service_reason:
+            return  # stays out of service: an officer restarts it once storage is fixed
         if self._current is not None and self._current.gate is not None:
             logger.info("check-in cancelled during the temperature gate")
         self._current = None

@@ -1,0 +1,156 @@
+"""A kiosk engine on simulated devices, a manual clock and real SQLite files, for the tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from kiosk.app import build_engine
+from kiosk.booking import Channel, CheckinLedger, Service
+from kiosk.config import KioskConfig
+from kiosk.domain.screens import Phase, Screen
+from kiosk.engine import CheckinEngine
+from kiosk.ports import EventSink, TicketPrinter
+from kiosk.sim.bookings import SimIssuer
+from kiosk.sim.demo import DEMO_BRANCH, demo_config
+from kiosk.sim.driver import drive
+from kiosk.sim.events import EventLog
+from kiosk.sim.printer import SimulatedPrinter
+from kiosk.sim.thermometer import SimulatedThermometer
+from kiosk.store import TicketBook
+from uplink import ManualClock
+
+# Monday 15 June 2026, 09:30 WIB: inside the 09:00-10:00 slot the tokens below are for.
+NOW = datetime(2026, 6, 15, 2, 30, tzinfo=UTC)
+
+_ISSUER = SimIssuer()  # key generation is the slow part: one issuer for the whole session
+
+
+@dataclass
+class Rig:
+    """One kiosk under test. `restart()` builds a new engine over the same files."""
+
+    directory: Path
+    config: KioskConfig
+    issuer: SimIssuer
+    clock: ManualClock
+    thermometer: SimulatedThermometer
+    printer: SimulatedPrinter
+    events: EventLog
+    ledger: CheckinLedger
+    book: TicketBook
+    engine: CheckinEngine
+    screens: list[Screen] = field(default_factory=list)
+
+    def token(
+        self,
+        booking_id: str = "B0000001",
+        *,
+        branch: str = DEMO_BRANCH,
+        service: Service = "JHT",
+        channel: Channel = "online",
+        party_size: int = 1,
+        slot_start: datetime | None = None,
+    ) -> str:
+        zone = self.config.booking.zone
+        start = slot_start or NOW.astimezone(zone).replace(minute=0, second=0, microsecond=0)
+        return self.issuer.issue(
+            booking_id,
+            branch=branch,
+            slot_start=start,
+            zone=zone,
+            service=service,
+            channel=channel,
+            party_size=party_size,
+            issued_at=start - timedelta(days=1),
+        )
+
+    def checkin(self, text: str) -> Screen:
+        """Scan `text` and run the flow to its end on the manual clock."""
+        self.engine.scan(text)
+        drive(self.engine, self.clock, on_rest=self._cool_down)
+        return self.engine.screen
+
+    def walkin(self, service: Service = "JHT") -> Screen:
+        self.engine.start_walkin()
+        self.engine.settle()
+        self.engine.choose_service(service)
+        drive(self.engine, self.clock, on_rest=self._cool_down)
+        return self.engine.screen
+
+    def next_participant(self, seconds: float = 30.0) -> None:
+        """The result screen times out; time passes before the next arrival."""
+        self.clock.advance(seconds)
+        self.engine.settle()
+        assert self.engine.screen.phase is Phase.IDLE
+
+    after_rest_c: float | None = None
+
+    def _cool_down(self) -> None:
+        if self.after_rest_c is not None:
+            self.thermometer.set_object(self.after_rest_c)
+
+    def restart(
+        self,
+        *,
+        printer: TicketPrinter | None = None,
+        events: EventSink | None = None,
+        book: TicketBook | None = None,
+    ) -> CheckinEngine:
+        """A power cut: new engine, ledger and ticket book over the same files."""
+        self.ledger.close()
+        self.book.close()
+        self.ledger = CheckinLedger(self.config.booking.ledger_path)
+        self.book = book or TicketBook(self.config.tickets.book_path)
+        self.engine = build_engine(
+            self.config,
+            clock=self.clock,
+            thermometer=self.thermometer,
+            printer=printer or self.printer,
+            events=events or self.events,
+            ledger=self.ledger,
+            book=self.book,
+        )
+        self.engine.subscribe(self.screens.append)
+        return self.engine
+
+    def close(self) -> None:
+        self.ledger.close()
+        self.book.close()
+
+
+def make_rig(
+    directory: Path,
+    *,
+    printer: TicketPrinter | None = None,
+    events: EventSink | None = None,
+    book: TicketBook | None = None,
+    **tables: dict[str, Any],
+) -> Rig:
+    """A rig whose config is `demo_config` plus `tables` (e.g. ``privacy={...}``)."""
+    tables.setdefault("thermometer", {})
+    tables["thermometer"] = {"source": "simulated", **tables["thermometer"]}
+    config = demo_config(directory, _ISSUER, **tables)
+    clock = ManualClock(NOW)
+    thermometer = SimulatedThermometer(36.6)
+    sim_printer = SimulatedPrinter(columns=config.printer.columns, render=False)
+    log = EventLog()
+    ledger = CheckinLedger(config.booking.ledger_path)
+    ticket_book = book or TicketBook(config.tickets.book_path)
+    engine = build_engine(
+        config,
+        clock=clock,
+        thermometer=thermometer,
+        printer=printer or sim_printer,
+        events=events or log,
+        ledger=ledger,
+        book=ticket_book,
+    )
+    rig = Rig(
+        directory, config, _ISSUER, clock, thermometer, sim_printer, log, ledger, ticket_book,
+        engine,
+    )  # fmt: skip
+    engine.subscribe(rig.screens.append)
+    return rig
