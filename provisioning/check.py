@@ -295,7 +295,18 @@ def mqtt_connect(device_id: str, broker: BrokerConfig, timeout_s: float) -> str 
         verdict.append(f"broker refused: {reason}" if reason.is_failure else None)
         answered.set()
 
+    def on_disconnect(_c: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
+        if not answered.is_set():
+            # With TLS 1.3 the broker checks our certificate after the handshake: a refused or
+            # revoked certificate shows up as a connection closed before any CONNACK.
+            verdict.append(
+                "the broker closed the connection before CONNACK: it refused this device's "
+                "certificate (revoked, or signed by another CA)"
+            )
+            answered.set()
+
     client.on_connect = on_connect
+    client.on_disconnect = on_disconnect
     try:
         client.connect(broker.host, broker.port, keepalive=30)
     except ssl.SSLError as exc:

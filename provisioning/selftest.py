@@ -119,4 +119,9 @@ def _print(
         return
     console.print(f"[bold red]{len(failed)} of {len(results)} checks failed.[/] To fix:")
     for result in failed:
-        console.print(f"  - {result.title} → {result.outcome.fix}", markup=False, highlight=False)
+        console.print(
+            f"  - {result.title} — {result.outcome.detail}\n    → {result.outcome.fix}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )

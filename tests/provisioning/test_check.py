@@ -42,7 +42,7 @@ def _check(capsys: pytest.CaptureFixture[str], fleet: Path, role: str, *more: st
 def _failed_titles(out: str) -> set[str]:
     """The checks listed under 'To fix:' (one '  - title: fix' line each)."""
     after = out.split("To fix:", 1)[1] if "To fix:" in out else ""
-    return {line[4:].split(" → ", 1)[0] for line in after.splitlines() if line.startswith("  - ")}
+    return {line[4:].split(" — ", 1)[0] for line in after.splitlines() if line.startswith("  - ")}
 
 
 @pytest.mark.parametrize("role", ["kiosk", "dropbox"])
@@ -130,6 +130,7 @@ def test_a_revoked_device_fails_the_broker_check(
 
     assert run.code == EXIT_FAILED
     assert "broker reachable over TLS with this certificate" in _failed_titles(run.out)
+    assert "refused this device's certificate" in run.out.split("To fix:")[1]
 
 
 # -- the identity check on its own --------------------------------------------------------------
