@@ -59,6 +59,10 @@ class CodeLookup:
         verdict = self.verifier.verify(text, now)
         # The back office may know more than this kiosk's last sync: a fresh cancellation, or a
         # check-in at another kiosk. Both only narrow an acceptance, never widen a refusal.
+        if verdict.booking is not None and verdict.booking.booking_id != code:
+            # A genuine token, but for another booking: a server fault, or someone else's QR.
+            logger.warning("code lookup answered with the token of another booking")
+            return reasons.verdict("code_not_found")
         if not verdict.accepted or verdict.booking is None:
             return verdict
         if cancelled:

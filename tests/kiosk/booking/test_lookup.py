@@ -148,6 +148,18 @@ def test_a_malformed_answer_is_treated_as_offline(
         assert kiosk.lookup.lookup(codes.new_code(), AT_DOOR).reason == "lookup_offline"
 
 
+def test_an_answer_for_another_booking_is_not_accepted(tmp_path: Path, office: BackOffice) -> None:
+    code = _code(office)
+    stored = office.store.booking(code)
+    assert stored is not None
+    answer = ('{"token": "%s"}' % stored.token).encode()  # noqa: UP031
+    script = ScriptedServer(Step(200, answer))
+    with script.running():
+        kiosk = _kiosk(tmp_path, office, script.url)
+        assert kiosk.lookup.lookup(code, AT_DOOR).reason == "ok"
+        assert kiosk.lookup.lookup(codes.new_code(), AT_DOOR).reason == "code_not_found"
+
+
 def test_a_forged_answer_is_still_verified(tmp_path: Path, office: BackOffice) -> None:
     """The lookup answer is not trusted: its token goes through the same verifier."""
     script = ScriptedServer(Step(200, b'{"token": "LA1:ABC"}'))
