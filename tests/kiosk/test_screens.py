@@ -1,0 +1,97 @@
+"""What participants read: Bahasa Indonesia first, English second, always a next step."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from kiosk.booking import REASONS, Booking
+from kiosk.booking.reasons import verdict
+from kiosk.domain import screens
+from kiosk.domain.screens import Phase, Screen
+from kiosk.domain.temperature import GateResult, Outcome
+from kiosk.domain.tickets import Ticket
+
+# Words that only appear in the Indonesian texts; each screen's Indonesian side uses some.
+INDONESIAN = ("anda", "silakan", "tiket", "nomor", "suhu", "booking", "petugas", "layanan",
+              "mohon", "kios", "pilih", "dahi", "tunggu", "tunjukkan", "selamat")  # fmt: skip
+
+TICKET = Ticket("c1", "JHT A1-001", "JHT", "online", "KCP Demo", datetime(2026, 6, 15, 9, 30),
+                "B1", "https://x.example/lacak?ref=B1", people_ahead=3)  # fmt: skip
+REFERRED = GateResult(Outcome.REFERRED, 2, 38.1)
+SLOT = datetime(2026, 6, 16, 9, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
+BOOKING = Booking("B1", "other-branch", "JHT", "online", 1, SLOT, SLOT + timedelta(hours=1),
+                  "B*** S******")  # fmt: skip
+EXTRA = {"checked_in_id": "", "checked_in_en": "", "earliest_id": "08.30", "earliest_en": "8:30"}
+
+
+def every_screen() -> list[Screen]:
+    return [
+        screens.idle(full=False),
+        screens.idle(full=True, out_of_paper=True),
+        screens.choose_service("c1"),
+        screens.measuring("c1", present=False, attempt=1),
+        screens.measuring("c1", present=True, attempt=2),
+        screens.resting("c1"),
+        screens.referred("c1", REFERRED),
+        screens.refused(verdict("wrong_branch", BOOKING)),
+        screens.already_claimed("c1", number="JHT A1-001"),
+        screens.temperature_unavailable("c1"),
+        screens.ticket(TICKET, printed=True),
+        screens.ticket(TICKET, printed=False),
+        screens.out_of_service("Penyimpanan kios penuh.", "Storage full."),
+    ]
+
+
+@pytest.mark.parametrize("screen", every_screen(), ids=lambda s: s.phase.value)
+def test_every_screen_is_in_bahasa_indonesia_with_english_and_a_next_step(screen: Screen) -> None:
+    indonesian = " ".join([screen.title_id, *screen.body_id, screen.next_id]).lower()
+
+    assert screen.title_id and screen.title_en and screen.title_id != screen.title_en
+    assert screen.next_id and screen.next_en
+    assert len(screen.body_id) >= len(screen.body_en)
+    assert any(word in indonesian for word in INDONESIAN)
+
+
+def test_a_refusal_shows_the_verifiers_words_and_next_step() -> None:
+    for reason in REASONS:
+        if reason == "ok":
+            continue
+        variant = "tomorrow" if reason == "wrong_day" else ""
+        found = verdict(reason, BOOKING, variant, **EXTRA)
+        screen = screens.refused(found)
+        assert screen.body_id == (found.message_id,)
+        assert screen.next_id == found.next_step_id
+
+
+def test_the_ticket_screen_without_paper_tells_what_to_do_with_the_number() -> None:
+    screen = screens.ticket(TICKET, printed=False)
+
+    assert screen.big_text == "JHT A1-001"
+    assert not screen.printed
+    assert "Printer tiket sedang bermasalah." in screen.body_id
+    assert "nomor" in screen.next_id.lower()
+
+
+def test_the_referral_screen_names_online_dropbox_and_175() -> None:
+    text = " ".join(screens.referred("c1", REFERRED).body_id)
+
+    assert "online" in text and "dropbox" in text and "175" in text
+    assert "38" not in text  # the reading is not put on screen for others to see
+
+
+def test_a_full_office_is_said_on_the_welcome_screen() -> None:
+    screen = screens.idle(full=True)
+
+    assert screen.wait_outside
+    assert screens.FULL_ID in screen.body_id
+
+
+def test_the_slip_carries_no_name_and_no_reading() -> None:
+    lines = screens.referral_slip_lines()
+
+    assert any("175" in line for line in lines)
+    assert all("°" not in line for line in lines)
+    assert screens.choose_service("c").phase is Phase.CHOOSE_SERVICE
