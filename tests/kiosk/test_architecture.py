@@ -1,4 +1,4 @@
-"""The kiosk's layers: a pure domain, hardware libraries only inside their adapters, imported late."""
+"""The kiosk's layers: a pure domain; device libraries only in their adapters, imported late."""
 
 from __future__ import annotations
 

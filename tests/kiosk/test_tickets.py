@@ -194,7 +194,7 @@ def test_a_ticket_is_printed_at_most_once(tmp_path: Path) -> None:
             st.sampled_from(["JHT", "JKK"]),
             st.sampled_from(["online", "walkin"]),
             st.booleans(),
-        ),  # fmt: skip
+        ),
         min_size=1,
         max_size=40,
     )
