@@ -139,6 +139,17 @@ def _key(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _test_card(args: argparse.Namespace) -> int:
+    from provisioning import hardware
+
+    path = hardware.test_card_png(Path(args.out))
+    console.print(
+        f"QR test card written to {path}: print it and hold it 20-40 cm in front of the kiosk "
+        "camera during `provision check`"
+    )
+    return EXIT_OK
+
+
 # -- device --------------------------------------------------------------------------------------
 
 
@@ -434,6 +445,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--key", required=True, help="private key file to create (0600)")
     p.add_argument("--csr", required=True, help="CSR file to write")
     p.set_defaults(func=_key)
+
+    p = sub.add_parser("test-card", help="write the QR test card for the camera check (PNG)")
+    p.add_argument("--out", required=True, help="PNG file to write")
+    p.set_defaults(func=_test_card)
 
     dev = sub.add_parser("device", help="this device's identity: init, install-cert, rotate")
     dev_sub = dev.add_subparsers(dest="device_command", required=True, metavar="ACTION")

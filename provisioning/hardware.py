@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 # What `provision check --simulate --fail ...` can break in the simulated hardware.
 INJECTABLE = frozenset({"camera", "qr", "thermometer", "printer", "gpio"})
-# The QR test card: print docs/test-card (`provision test-card`) and hold it in front of the camera.
+# The QR test card: `provision test-card --out card.png` (print it), or the printer test ticket.
 TEST_CARD_TEXT = "LAPAK-ASIK-TEST-CARD"
 # Plausible MLX90614 readings in a branch lobby with nobody in front of the sensor, °C.
 AMBIENT_RANGE_C = (5.0, 50.0)
@@ -45,6 +45,17 @@ def build(role: str, config: BaseModel, *, simulate: bool, inject: frozenset[str
     if role == "kiosk":
         return _kiosk(config, simulate=simulate, inject=inject)
     return _dropbox(config, simulate=simulate, inject=inject)
+
+
+def test_card_png(path: Path, *, module_px: int = 12) -> Path:
+    """Write the QR test card as a PNG to print (about 5 cm wide at 300 dpi)."""
+    from PIL import Image
+
+    from kiosk.sim.frames import qr_image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(qr_image(TEST_CARD_TEXT, module_px=module_px, quiet_modules=4)).save(path)
+    return path
 
 
 def test_card_frame() -> Any:

@@ -192,3 +192,19 @@ def test_a_check_that_raises_is_a_failure_and_the_others_still_run() -> None:
 
     assert [r.outcome.status for r in results] == ["fail", "pass"]
     assert "RuntimeError: boom" in results[0].outcome.detail
+
+
+def test_the_printed_test_card_is_what_the_camera_check_looks_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from kiosk.adapters.qr import QrDecoder
+    from provisioning.hardware import TEST_CARD_TEXT
+
+    run = provision(capsys, "test-card", "--out", tmp_path / "card.png")
+
+    assert run.code == EXIT_OK
+    image = np.asarray(Image.open(tmp_path / "card.png").convert("L"))
+    assert TEST_CARD_TEXT in QrDecoder().decode(image, exhaustive=True).texts
