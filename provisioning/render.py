@@ -17,7 +17,8 @@ from cryptography.exceptions import InvalidSignature
 
 import firmware_config
 from provisioning import pki
-from provisioning.errors import ProvisionError
+from provisioning.errors import ProvisionError, Refused
+from uplink.errors import TopicError
 from uplink.topics import check_id
 
 logger = logging.getLogger(__name__)
@@ -62,11 +63,14 @@ class RenderOptions:
     def __post_init__(self) -> None:
         if self.rotation_deg not in (0, 90, 180, 270):
             raise RenderError(f"rotation {self.rotation_deg} is not one of 0, 90, 180, 270")
-        for name in (self.branch, *self.bridge_branches):
-            if name is not None:
-                check_id(name, "branch id")
-        for device in self.bridge_devices:
-            check_id(device)
+        try:
+            for name in (self.branch, *self.bridge_branches):
+                if name is not None:
+                    check_id(name, "branch id")
+            for device in self.bridge_devices:
+                check_id(device)
+        except TopicError as exc:
+            raise Refused(str(exc)) from None
         if self.central_host and not self.branch:
             raise RenderError("a bridge to the central broker needs --branch (the bridge's name)")
 

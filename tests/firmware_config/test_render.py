@@ -180,3 +180,37 @@ def test_escpos_udev_rules_are_well_formed(tmp_path: Path) -> None:
         assert keys[0] == "SUBSYSTEM", line
         assert any(k in ("GROUP", "MODE") for k in keys), line
         assert line.count('"') % 2 == 0, line
+
+
+def test_fleet_acl_prints_the_acl_and_listener_and_lets_each_named_bridge_in(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["fleet", "acl", "--bridge-branch", "jkt-01", "--bridge-branch", "dps-01"]) == 0
+    out = capsys.readouterr().out
+
+    assert "pattern write lapak/v1/dev/%u/evt" in out
+    assert "user bridge-jkt-01" in out and "user bridge-dps-01" in out
+    assert "topic read lapak/v1/branch/dps-01/occupancy" in out
+    assert "require_certificate true" in out and "use_identity_as_username true" in out
+    assert "crlfile /etc/mosquitto/lapak/crl.pem" in out
+    assert "allow_anonymous false" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["fleet", "acl", "--bridge-branch", "jkt/01"],
+        ["render", "--role", "broker", "--root", "ROOT", "--branch", "jkt+", "--central-host", "c"],
+        ["render", "--role", "kiosk", "--root", "ROOT", "--ca", "CA"],
+        ["render", "--role", "broker", "--root", "ROOT", "--ca", "CA"],
+    ],
+)
+def test_render_and_fleet_refusals_exit_3_and_write_nothing(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [str(tmp_path / "root") if a == "ROOT" else a for a in argv]
+    argv = [str(tmp_path / "ca") if a == "CA" else a for a in argv]
+
+    assert main(argv) == 3
+    assert "refused:" in capsys.readouterr().err
+    assert not (tmp_path / "root").exists()

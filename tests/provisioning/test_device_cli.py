@@ -255,3 +255,31 @@ def test_install_cert_refuses_a_certificate_for_another_key(
     assert run.code == EXIT_REFUSED
     assert "does not certify this device's key" in run.err
     assert not device.Layout(root).cert_file.exists()
+
+
+def test_rotation_through_an_outside_pki_keeps_the_old_key_until_the_new_cert_arrives(
+    tmp_path: Path, ca_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "dev"
+    assert provision(capsys, *init_args("dropbox", "dropbox-1", root, ca_dir)).code == 0
+    layout = device.Layout(root)
+    old_key = layout.key_file.read_bytes()
+
+    pending = provision(capsys, "device", "rotate", "--root", root)
+    assert pending.code == EXIT_OK and "have" in pending.out
+    assert layout.key_file.read_bytes() == old_key  # the device keeps working meanwhile
+    assert layout.new_key_file.exists()
+
+    signed = tmp_path / "new.crt"
+    issue = ["ca", "issue", "--dir", ca_dir, "--csr", layout.csr_file, "--out", signed, "--rotate"]
+    assert provision(capsys, *issue).code == EXIT_OK
+    run = provision(
+        capsys,
+        *["device", "install-cert", "--root", root, "--cert", signed],
+        *["--ca-cert", ca_dir / pki.CA_CERT],
+    )
+
+    assert run.code == EXIT_OK and "rotated" in run.out
+    assert layout.key_file.read_bytes() != old_key and not layout.new_key_file.exists()
+    assert pki.same_public_key(pki.load_cert(layout.cert_file), pki.load_key(layout.key_file))
+    assert stat.S_IMODE(layout.key_file.stat().st_mode) == 0o600
