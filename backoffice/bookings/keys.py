@@ -41,11 +41,18 @@ class KeyStore:
         return self._read(path)
 
     def new_signing_key(self) -> tuple[bytes, Ed25519PrivateKey]:
-        """Generate and store a signing key; returns (key id, key)."""
-        key = Ed25519PrivateKey.generate()
-        kid = key_id(key.public_key())
-        self._write(self.directory / f"signing-{kid.hex()}.pem", key)
-        return kid, key
+        """Generate and store a signing key; returns (key id, key).
+
+        The 4-byte key id is derived from the key; one that collides with a stored key's id is
+        discarded and another key generated, so ids stay unique.
+        """
+        while True:
+            key = Ed25519PrivateKey.generate()
+            kid = key_id(key.public_key())
+            path = self.directory / f"signing-{kid.hex()}.pem"
+            if not path.exists():
+                self._write(path, key)
+                return kid, key
 
     def signing_key(self, kid: bytes) -> Ed25519PrivateKey:
         """The signing key with this id.

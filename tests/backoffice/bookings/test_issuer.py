@@ -161,3 +161,14 @@ def test_key_files_are_private(tmp_path: Path) -> None:
         store.root()
     root = store.root(create=True)
     assert len(base64.b64encode(trustlist.raw_public(root.public_key()))) == 44
+
+
+def test_a_colliding_key_id_is_generated_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = iter([b"\x00\x00\x00\x01", b"\x00\x00\x00\x01", b"\x00\x00\x00\x02"])
+    monkeypatch.setattr("backoffice.bookings.keys.key_id", lambda public: next(ids))
+    store = KeyStore(tmp_path / "keys")
+    assert store.new_signing_key()[0] == b"\x00\x00\x00\x01"
+    assert store.new_signing_key()[0] == b"\x00\x00\x00\x02"
+    assert len(list((tmp_path / "keys").glob("signing-*.pem"))) == 2
