@@ -7,6 +7,7 @@ has only one app's hardware libraries (and never imports picamera2 off a Pi).
 from __future__ import annotations
 
 import logging
+import stat
 import tempfile
 import time
 from collections.abc import Callable
@@ -131,6 +132,9 @@ def _kiosk(config: Any, *, simulate: bool, inject: frozenset[str]) -> Hardware:
     def printer_status(_ctx: CheckContext) -> Outcome:
         from kiosk.ports import PaperStatus
 
+        ok, why = usable["printer"]()
+        if not ok:
+            return Outcome.fail(f"not tried: {why}", "fix the printer first")
         if not can_read_status:
             return Outcome.skip("transport 'file' cannot read the printer's status")
         status = printer.status()
@@ -144,6 +148,10 @@ def _kiosk(config: Any, *, simulate: bool, inject: frozenset[str]) -> Hardware:
     def printer_ticket(ctx: CheckContext) -> Outcome:
         from kiosk.domain.tickets import Cut, Feed, QrCode, Text
         from kiosk.errors import PrinterError
+
+        ok, why = usable["printer"]()
+        if not ok:
+            return Outcome.fail(f"not tried: {why}", "fix the printer first")
 
         elements = [
             Text("TES PRINTER", align="center", size="double", bold=True),
@@ -250,13 +258,29 @@ def _kiosk_real(config: Any) -> tuple[Any, Any, Any, UsableMap]:
         print_timeout_s=pr.print_timeout_s,
         can_read=pr.transport != "file",
     )
-    printer_usable = lambda: escpos_printer.is_usable(pr.transport, pr.target)  # noqa: E731
+
+    def printer_usable() -> tuple[bool, str]:
+        if pr.transport == "file" and not _is_char_device(Path(pr.target)):
+            # Writing to a missing node would create a plain file and "print" into it.
+            return False, (
+                f"{pr.target} is not a printer device: plug the USB printer in and switch it on "
+                "(the udev rule makes /dev/lapak-printer)"
+            )
+        return escpos_printer.is_usable(pr.transport, pr.target)
+
     return (
         camera,
         thermometer,
         printer,
         {"camera": camera_usable, "thermometer": thermometer_usable, "printer": printer_usable},
     )
+
+
+def _is_char_device(path: Path) -> bool:
+    try:
+        return stat.S_ISCHR(path.stat().st_mode)
+    except OSError:
+        return False
 
 
 class _LazyThermometer:
@@ -314,6 +338,9 @@ def _dropbox(config: Any, *, simulate: bool, inject: frozenset[str]) -> Hardware
     def gpio_inputs(_ctx: CheckContext) -> Outcome:
         from dropbox_agent.errors import HardwareUnavailable
 
+        ok, why = gpio_usable()
+        if not ok:
+            return Outcome.fail(f"not tried: {why}", "fix the GPIO first")
         try:
             levels = open_box().levels()
         except HardwareUnavailable as exc:

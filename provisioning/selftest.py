@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from provisioning import check, device, hardware, pki, roles
@@ -108,7 +109,9 @@ def _print(
     table.add_column("result")
     table.add_column("detail")
     for result in results:
-        table.add_row(result.title, _MARK[result.outcome.status], result.outcome.detail)
+        table.add_row(
+            escape(result.title), _MARK[result.outcome.status], escape(result.outcome.detail)
+        )
     console.print(table)
     counts = check.summary(results)
     failed = [r for r in results if r.outcome.status == "fail"]
