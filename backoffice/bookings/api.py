@@ -68,6 +68,7 @@ class BookingApi:
         self._server = ThreadingHTTPServer((config.api.host, config.api.port), self._handler())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
+        self._serving = False
         self._import_lock = threading.Lock()
 
     @property
@@ -85,17 +86,21 @@ class BookingApi:
             name="booking-api",
             daemon=True,
         )
+        self._serving = True
         self._thread.start()
         logger.info("booking API listening on %s", self.url)
 
     def serve_forever(self) -> None:
         """Serve in this thread until `stop()` (from another thread or a signal handler)."""
         logger.info("booking API listening on %s", self.url)
+        self._serving = True
         self._server.serve_forever()
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self._server.shutdown()
+        """Stop serving (if it was) and close the socket."""
+        if self._serving:  # shutdown() would wait forever for a loop that never ran
+            self._server.shutdown()
+            self._serving = False
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -188,3 +188,10 @@ def test_check_in_events_are_imported_from_the_event_store(
     assert len(again["checkins"]) == 2  # imported once, not twice
     assert list(office.store.duplicate_checkins(BRANCH, DAY)) == [booking_id]
     assert json.loads(office.store.meta("event_store_cursor") or "0") == 3
+
+
+def test_stopping_an_api_that_never_started_returns(office: BackOffice) -> None:
+    api = BookingApi(office.config, office.issuer)
+    api.stop()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(api.url + "/healthz", timeout=2)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import requests
 import zxingcpp
 from PIL import Image
 
@@ -14,6 +18,8 @@ from backoffice.__main__ import main
 from kiosk.booking import token
 from kiosk.booking.codes import normalize
 from tests.kiosk.booking.testkeys import MemoryCheckins, StaticFacts
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _config(tmp_path: Path) -> Path:
@@ -216,3 +222,35 @@ def test_sample_day(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     first = manifest["bookings"][0]
     read = zxingcpp.read_barcodes(Image.open(tmp_path / "s" / first["image"]))
     assert [r.text for r in read] == [first["token"]]
+
+
+def test_api_command_serves_until_sigterm(tmp_path: Path) -> None:
+    """`backoffice api --config F` serves the booking API and exits 0 on SIGTERM."""
+    config = _config(tmp_path)
+    with config.open("a", encoding="utf-8") as handle:
+        handle.write("[api]\nport = 0\n")
+    assert main(["booking", "keygen", "--config", str(config)]) == 0
+    process = subprocess.Popen(
+        [sys.executable, "-m", "backoffice", "api", "--config", str(config)],
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        url = ""
+        for line in process.stderr:
+            if "listening on" in line:
+                url = line.rsplit(" ", 1)[1].strip()
+                break
+        assert url.startswith("http://127.0.0.1:")
+        assert requests.get(url + "/healthz", timeout=5).text == "ok\n"
+        assert requests.get(url + "/v1/trust-list", timeout=5).json()["format"]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
