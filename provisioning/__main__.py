@@ -33,12 +33,15 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
 EXAMPLES = """\
 A new device in simulation, from nothing to a green self-test (three commands):
   provision ca init --dir demo/ca --name "Lapak Asik demo CA"
-  provision device init --role kiosk --branch jkt-01 --id kiosk-1 --root demo/kiosk-1 --ca demo/ca
-  provision check --root demo/kiosk-1 --simulate --ca demo/ca
+  provision device init --role dropbox --branch jkt-01 --id dropbox-1 --root demo/dropbox-1 \\
+      --ca demo/ca
+  provision check --root demo/dropbox-1 --simulate --ca demo/ca
+A kiosk also needs --trust-anchor KEY (`backoffice booking keygen` prints it).
 
 On a Pi (as root), see docs/install-pi.md:
   provision render --role kiosk --root / --dry-run
-  provision device init --role kiosk --branch jkt-01 --id kiosk-1 --broker-host broker.jkt-01.lan
+  provision device init --role kiosk --branch jkt-01 --id kiosk-1 --broker-host broker.jkt-01.lan \\
+      --ca /media/usb/lapak-ca --trust-anchor KEY
   provision check
 
 Exit codes: 0 ok, 1 a check or operation failed, 2 usage or config error,
@@ -450,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="PNG file to write")
     p.set_defaults(func=_test_card)
 
-    dev = sub.add_parser("device", help="this device's identity: init, install-cert, rotate")
+    dev = sub.add_parser("device", help="this device's identity: init, install-cert, rotate, show")
     dev_sub = dev.add_subparsers(dest="device_command", required=True, metavar="ACTION")
     p = dev_sub.add_parser(
         "init",
