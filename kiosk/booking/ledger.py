@@ -108,7 +108,8 @@ class CheckinLedger:
 
         Args:
             checkins: Check-ins from the back office's day list (any kiosk of the branch).
-            own_kiosk_id: This kiosk's id; its own check-ins echoed back are skipped.
+            own_kiosk_id: This kiosk's id. Its own check-ins echoed back are skipped, unless
+                the ledger lacks them (a replaced SD card): then they are restored as local.
 
         Returns:
             How many were new, and the cross-kiosk duplicates found (each reported once).
@@ -118,19 +119,21 @@ class CheckinLedger:
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
             for remote in checkins:
-                if remote.kiosk_id == own_kiosk_id:
-                    continue
                 row = self._db.execute(
                     "SELECT booking_id, kiosk_id, at, source FROM checkins WHERE booking_id = ?",
                     (remote.booking_id,),
                 ).fetchone()
                 if row is None:
+                    own = remote.kiosk_id == own_kiosk_id
                     self._db.execute(
                         "INSERT INTO checkins (booking_id, kiosk_id, at, source)"
-                        " VALUES (?, ?, ?, 'remote')",
-                        (remote.booking_id, remote.kiosk_id, _iso(remote.at)),
-                    )
+                        " VALUES (?, ?, ?, ?)",
+                        (remote.booking_id, remote.kiosk_id, _iso(remote.at),
+                         "local" if own else "remote"),
+                    )  # fmt: skip
                     added += 1
+                    continue
+                if remote.kiosk_id == own_kiosk_id:
                     continue
                 mine = _record(row)
                 if not mine.local or mine.kiosk_id == remote.kiosk_id:

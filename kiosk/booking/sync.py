@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -19,6 +19,9 @@ from kiosk.booking.trustlist import TrustListError
 from uplink.clock import Clock, SystemClock
 
 logger = logging.getLogger(__name__)
+
+LEDGER_KEEP_DAYS = 7
+"""Check-ins older than this are pruned at each sync: tokens that old fail the day rule anyway."""
 
 
 @dataclass
@@ -105,6 +108,9 @@ class BookingSync:
                 report.outcomes[kind] = "failed"
                 report.errors[kind] = str(exc)
                 logger.warning("booking sync of %s failed: %s", kind, exc)
+        pruned = self.ledger.prune(now - timedelta(days=LEDGER_KEEP_DAYS))
+        if pruned:
+            logger.info("%d check-in(s) older than %d days pruned", pruned, LEDGER_KEEP_DAYS)
         self.last_report = report
         return report
 

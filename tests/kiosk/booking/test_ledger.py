@@ -65,10 +65,11 @@ def test_merge_adds_other_kiosks_and_finds_duplicates_once(tmp_path: Path) -> No
     remote = [
         CheckinRecord("AAAAAAAA0", "kiosk-2", AT + timedelta(minutes=2), local=False),
         CheckinRecord("BBBBBBBB0", "kiosk-2", AT, local=False),
-        CheckinRecord("CCCCCCCC0", "kiosk-1", AT, local=False),  # own echo: skipped
+        CheckinRecord("AAAAAAAA0", "kiosk-1", AT, local=False),  # own echo: skipped
+        CheckinRecord("CCCCCCCC0", "kiosk-1", AT, local=False),  # own, lost here: restored
     ]
     first = ledger.merge_remote(remote, "kiosk-1")
-    assert first.added == 1
+    assert first.added == 2
     assert [(d.booking_id, d.local_kiosk, d.remote_kiosk) for d in first.duplicates] == [
         ("AAAAAAAA0", "kiosk-1", "kiosk-2")
     ]
@@ -76,8 +77,8 @@ def test_merge_adds_other_kiosks_and_finds_duplicates_once(tmp_path: Path) -> No
     assert again.added == 0 and again.duplicates == []
     assert len(ledger.duplicates()) == 1
     assert ledger.record("BBBBBBBB0") == CheckinRecord("BBBBBBBB0", "kiosk-2", AT, local=False)
-    assert not ledger.is_checked_in("CCCCCCCC0")
-    assert ledger.count() == 2 and ledger.count(local_only=True) == 1
+    assert ledger.record("CCCCCCCC0") == CheckinRecord("CCCCCCCC0", "kiosk-1", AT, local=True)
+    assert ledger.count() == 3 and ledger.count(local_only=True) == 2
     # A remote record never overwrites the local one, and a third kiosk is a second duplicate.
     third = ledger.merge_remote([CheckinRecord("AAAAAAAA0", "kiosk-3", AT, False)], "kiosk-1")
     assert len(third.duplicates) == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -125,6 +125,15 @@ def test_cache_age_is_reported_and_reset_by_a_304(
     assert set(kiosk.sync.sync_once().outcomes.values()) == {"not_modified"}
     assert kiosk.sync.state()["cache_age_s"] == 0.0
     assert kiosk.sync.state()["alerts"] == []
+
+
+def test_sync_prunes_old_check_ins(tmp_path: Path, office: BackOffice) -> None:
+    kiosk = _services(kiosk_config(tmp_path, office), ManualClock(AT_DOOR))
+    kiosk.ledger.claim("AAAAAAAA0", "kiosk-1", AT_DOOR - timedelta(days=8))
+    kiosk.ledger.claim("BBBBBBBB0", "kiosk-1", AT_DOOR - timedelta(days=6))
+    kiosk.sync.sync_once()  # no API configured: every document fails, pruning still runs
+    assert not kiosk.ledger.is_checked_in("AAAAAAAA0")
+    assert kiosk.ledger.is_checked_in("BBBBBBBB0")
 
 
 def test_age_wording() -> None:
