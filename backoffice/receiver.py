@@ -25,13 +25,18 @@ from uplink.session import connect_properties, make_client
 logger = logging.getLogger(__name__)
 
 ACK_CHUNK = 5000
+# The broker keeps a receiver's share of the events while it restarts (or while the broker
+# itself restarts). A receiver that never returns strands its share until this expires; devices
+# re-send whatever is not acked, so nothing is lost either way.
+SESSION_EXPIRY_S = 120
 _EVENT_ID = re.compile(r'"event_id"\s*:\s*"([0-9A-HJKMNP-TV-Z]{26})"')
 _Message = tuple[str, bytes]
 
 
 class Receiver:
     """Subscribes to all device events (shared subscription), stores them idempotently in
-    batches, and publishes one application ack per device per batch after the commit."""
+    batches, and publishes one application ack per device per batch after the commit.
+    """
 
     def __init__(self, config: BackofficeConfig, store: EventStore) -> None:
         self.config = config
@@ -42,7 +47,9 @@ class Receiver:
         self._queue: queue.Queue[_Message | None] = queue.Queue()
         self._ready = threading.Event()
         self._client = make_client(f"backoffice-{config.receiver.receiver_id}", config.broker)
-        self._client.reconnect_delay_set(1, 10)
+        # A few receivers per fleet: retrying every second costs nothing, and devices that
+        # reconnected first are waiting for us (their first events were dropped, see Pacing).
+        self._client.reconnect_delay_set(1, 1)
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
@@ -60,7 +67,7 @@ class Receiver:
             broker.port,
             keepalive=broker.keepalive_s,
             clean_start=False,
-            properties=connect_properties(3600),
+            properties=connect_properties(SESSION_EXPIRY_S),
         )
         self._client.loop_start()
 

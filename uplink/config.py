@@ -76,7 +76,10 @@ class UplinkConfig(ConfigModel):
     ack_timeout_s: float = Field(
         10.0,
         gt=0,
-        description="Re-send an event not acked by the back office after this many seconds.",
+        description=(
+            "Longest wait for the back office's ack before re-sending an event, seconds "
+            "(the wait adapts to measured ack times, from 1 s up to this)."
+        ),
     )
     inflight_window: int = Field(
         32, ge=1, le=1000, description="MQTT publishes awaiting PUBACK at once."

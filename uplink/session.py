@@ -12,9 +12,11 @@ Threads (both owned here; callbacks never block on a lock the publisher holds):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
+import socket
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -34,6 +36,7 @@ from uplink.config import BrokerConfig, UplinkConfig
 from uplink.errors import MessageError
 from uplink.messages import Envelope, validate
 from uplink.outbox import Outbox
+from uplink.pacing import Pacing
 
 logger = logging.getLogger(__name__)
 
@@ -84,10 +87,18 @@ def make_client(client_id: str, broker: BrokerConfig) -> mqtt.Client:
         )
     elif broker.username:
         client.username_pw_set(broker.username)
+    # Events and acks are small and latency-bound: without this, Nagle's algorithm holds each
+    # one back until the peer's delayed ACK (tens of ms per hop).
+    client.on_socket_open = _no_delay
     # Publishing threads must not write to the socket themselves (two writers would interleave
     # packets); with this hook set, paho only queues and wakes our network thread.
     client.on_socket_register_write = lambda *_: None
     return client
+
+
+def _no_delay(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:
+    with contextlib.suppress(OSError, AttributeError):  # not a TCP socket (unix, websocket)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def connect_properties(session_expiry_s: int) -> Properties:
@@ -258,8 +269,13 @@ class Uplink:
         if mid != self._ack_sub_mid:
             return
         if any(code.is_failure for code in codes):
-            logger.error("broker refused our ack subscription (%s); check the ACL", codes[0])
-            return
+            # Keep going: events still leave, and the ACL's verdict on them shows in the log.
+            logger.error(
+                "broker refused our ack subscription (%s): device_id %r must equal the "
+                "certificate's CN",
+                codes[0],
+                self.device_id,
+            )
         # Only now can acks reach us: start sending.
         status = _status(True, pending=self.outbox.pending(), storage_full=self.outbox.storage_full)
         client.publish(topics.status(self.device_id), status, qos=1, retain=True)
@@ -332,6 +348,11 @@ class Uplink:
                 self._stopping.wait(1.0)
 
 
+# Until acks have been timed, re-send after this long (an event sent just before the back office
+# subscribed is gone; waiting the full ack_timeout_s for it would stall a drain).
+FIRST_ACK_TIMEOUT_S = 1.0
+
+
 class _Sender:
     """State of the sender thread: what was sent this session and awaits PUBACK or app ack."""
 
@@ -341,10 +362,19 @@ class _Sender:
         self.cursor = 0
         self.awaiting_puback: dict[int, str] = {}
         self.sent_at: dict[str, float] = {}  # event id -> monotonic send time, oldest first
+        self.resent: set[str] = set()  # in sent_at, sent more than once
+        cfg = uplink.config
+        self.pacing = Pacing(
+            initial_window=cfg.inflight_window,
+            max_window=cfg.max_unacked,
+            min_timeout_s=FIRST_ACK_TIMEOUT_S,
+            max_timeout_s=cfg.ack_timeout_s,
+        )
         self.next_heartbeat = uplink._clock.monotonic()
+        self.last_resend_log = -1e9
 
     def next_wakeup(self) -> float:
-        return min(1.0, self.up.config.ack_timeout_s / 4)
+        return min(1.0, self.pacing.timeout_s / 4)
 
     def pump(self) -> None:
         up = self.up
@@ -364,17 +394,22 @@ class _Sender:
                     reason,
                     reason.value,
                 )
+        now = up._clock.monotonic()
         while up._acked:
-            self.sent_at.pop(up._acked.popleft(), None)
+            event_id = up._acked.popleft()
+            sent = self.sent_at.pop(event_id, None)
+            if sent is not None:
+                resent = event_id in self.resent
+                self.resent.discard(event_id)
+                self.pacing.on_ack(None if resent else now - sent)
         if up._ready:
             self._resend_expired()
             self._send_new()
 
     def _room(self) -> int:
-        cfg = self.up.config
         return min(
-            cfg.inflight_window - len(self.awaiting_puback),
-            cfg.max_unacked - len(self.sent_at),
+            self.up.config.inflight_window - len(self.awaiting_puback),
+            self.pacing.window - len(self.sent_at),
         )
 
     def _new_session(self) -> None:
@@ -383,26 +418,40 @@ class _Sender:
         self.cursor = 0
         self.awaiting_puback.clear()
         self.sent_at.clear()
+        self.resent.clear()
+        self.pacing.restart()
 
     def _resend_expired(self) -> None:
-        deadline = self.up._clock.monotonic() - self.up.config.ack_timeout_s
+        deadline = self.up._clock.monotonic() - self.pacing.timeout_s
+        # A re-send reuses its event's unacked slot, so only the in-flight window limits it
+        # (counting max_unacked here would stall forever once every slot has expired).
+        room = self.up.config.inflight_window - len(self.awaiting_puback)
         expired: list[str] = []
         for event_id, sent in self.sent_at.items():
-            if sent > deadline or len(expired) >= self._room():
+            if sent > deadline or len(expired) >= room:
                 break
             expired.append(event_id)
         if not expired:
             return
+        waited_s = self.pacing.timeout_s
+        self.pacing.on_expiry()
         for event_id in expired:
             del self.sent_at[event_id]
         rows = self.up.outbox.get(expired)
         for row in rows:
             if not self._publish(row.event_id, row.body):
                 return
+            self.resent.add(row.event_id)
             self.up.stats.resent += 1
-        logger.info(
-            "re-sent %d events not acked within %.0f s", len(rows), self.up.config.ack_timeout_s
-        )
+        logger.debug("re-sent %d events not acked in time", len(rows))
+        now = self.up._clock.monotonic()
+        if now - self.last_resend_log >= 10:
+            self.last_resend_log = now
+            logger.info(
+                "re-sending events not acked within %.1f s (%d re-sent so far)",
+                waited_s,
+                self.up.stats.resent,
+            )
 
     def _send_new(self) -> None:
         while (room := self._room()) > 0:

@@ -1,0 +1,122 @@
+"""Uplink benchmark: event recorded -> back-office ack latency, and drain rate after an outage.
+
+    python tests/bench/uplink.py [--samples 1000] [--drain 10000]
+
+Loopback mosquitto with the fleet's TLS config, the back-office receiver in its own process,
+durability settings as shipped (outbox WAL + synchronous=FULL, store synchronous=FULL).
+Last line: one JSON object with ack_p50_ms, ack_p99_ms, drain_events_per_s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from backoffice.config import BackofficeConfig  # noqa: E402
+from configkit import dump_toml  # noqa: E402
+from provisioning.broker import LocalBroker  # noqa: E402
+from uplink import Uplink, UplinkConfig  # noqa: E402
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--drain", type=int, default=10_000)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-uplink-"))
+    broker = LocalBroker(work / "broker")
+    broker.start()
+    bo_file = work / "backoffice.toml"
+    bo_file.write_text(
+        dump_toml(
+            BackofficeConfig(
+                broker=broker.client_config("backoffice"), database_path=work / "backoffice.db"
+            )
+        )
+    )
+    receiver = subprocess.Popen(
+        [sys.executable, "-m", "backoffice", "receive", "--config", str(bo_file)],
+        cwd=ROOT,
+        stderr=subprocess.DEVNULL,
+    )
+    uplink = Uplink(
+        UplinkConfig(
+            device_id="bench-1",
+            broker=broker.client_config("bench-1"),
+            outbox_path=work / "outbox.db",
+            heartbeat_interval_s=0,
+            ack_timeout_s=10,
+            reconnect_min_s=0.05,
+            reconnect_max_s=0.2,
+        )
+    )
+    acked = threading.Event()
+    uplink.add_ack_listener(lambda _ids: acked.set())
+    uplink.start()
+    try:
+        # Warm up until the receiver is subscribed (the first probe is acked).
+        uplink.record("device.probe", {"purpose": "benchmark"})
+        if not uplink.wait_drained(30):
+            raise SystemExit("no ack from the back office within 30 s")
+
+        latencies = []
+        for n in range(args.samples):
+            acked.clear()
+            start = time.perf_counter()
+            uplink.record("device.probe", {"purpose": "benchmark", "n": n})
+            if not acked.wait(10):
+                raise SystemExit(f"sample {n} was not acked within 10 s")
+            latencies.append((time.perf_counter() - start) * 1000)
+
+        broker.stop()
+        record_start = time.perf_counter()
+        for n in range(args.drain):
+            uplink.record("device.probe", {"purpose": "benchmark", "n": n})
+        record_s = time.perf_counter() - record_start
+        drain_start = time.perf_counter()
+        broker.start()
+        if not uplink.wait_drained(300):
+            raise SystemExit(f"drain incomplete: {uplink.pending()} still pending")
+        drain_s = time.perf_counter() - drain_start
+    finally:
+        uplink.stop()
+        receiver.send_signal(signal.SIGTERM)
+        receiver.wait(30)
+        broker.stop()
+
+    print(
+        json.dumps(
+            {
+                "ack_p50_ms": round(statistics.median(latencies), 3),
+                "ack_p99_ms": round(percentile(latencies, 99), 3),
+                "ack_max_ms": round(max(latencies), 3),
+                "samples": len(latencies),
+                "record_during_outage_events_per_s": round(args.drain / record_s),
+                "drain_events": args.drain,
+                "drain_s": round(drain_s, 3),
+                "drain_events_per_s": round(args.drain / drain_s),
+                "resent": uplink.stats.resent,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
