@@ -180,8 +180,8 @@ class EscposPrinter:
 
     def _read_status(self) -> tuple[bool | None, PaperStatus]:
         device = self._device_or_open()
-        online = decode_online(device.query_status(STATUS_PRINTER))
-        paper = decode_paper_status(device.query_status(STATUS_PAPER))
+        online = decode_online(_query(device, STATUS_PRINTER))
+        paper = decode_paper_status(_query(device, STATUS_PAPER))
         return online, paper
 
     def _call(self, fn: Callable[[], Any], timeout: float) -> Any:
@@ -203,3 +203,16 @@ class EscposPrinter:
             raise PrinterError(
                 f"printer unreachable: {exc}; check power, cable and printer.target", "offline"
             ) from exc
+
+
+def _query(device: Any, command: bytes) -> bytes:
+    """One real-time status query; no answer (a read timeout, a transport that cannot read) is an
+    empty reply, which the decoders read as unknown. Other errors mean the printer is gone."""
+    try:
+        return bytes(device.query_status(command))
+    except (TimeoutError, NotImplementedError):
+        return b""
+    except Exception as exc:
+        if "Timeout" in type(exc).__name__:  # pyusb's USBTimeoutError is not a TimeoutError
+            return b""
+        raise
