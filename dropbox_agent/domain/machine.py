@@ -263,10 +263,16 @@ class BoxMachine:
         for settled in debouncer.edge(edge.t, edge.active):
             self._on_settled(edge.input, settled)
         # The UV-C interlock acts on the raw level, before any debouncing.
-        if edge.active and edge.input in (Input.DOOR, Input.TAMPER):
+        if edge.input not in (Input.DOOR, Input.TAMPER):
+            return
+        if edge.active:
             self._uv_start_at = None
             if self.uv_running is not None:
                 self._uv_abort("door_open" if edge.input is Input.DOOR else "tamper", edge.t)
+        elif self._uv_wanted is not None and self._uv_start_at is None:
+            # A bounce that never settled aborted a cycle: rearm once everything reads shut.
+            if self._uv_safe() and not self.tamper_active:
+                self._uv_start_at = edge.t + self.s.uv_start_delay_s
 
     def _on_settled(self, name: Input, settled: Settled) -> None:
         if name is Input.BEAM:
