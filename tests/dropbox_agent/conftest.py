@@ -1,0 +1,173 @@
+"""Fixtures for the dropbox agent: configs, a fake event sink, and a wired agent on MockFactory."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dropbox_agent import app
+from dropbox_agent.adapters.store import SqliteLocalStore
+from dropbox_agent.config import DropboxConfig
+from dropbox_agent.domain.auth import hash_secret
+from dropbox_agent.domain.model import Input
+from dropbox_agent.sim.box import SimulatedBox
+from dropbox_agent.sim.devices import SimulatedFillSensor, SimulatedKeypad, SimulatedPrinter
+from uplink import Envelope, ManualClock, catalog
+from uplink.clock import utc_iso
+
+PIN = "2468"
+BADGE = "LAPAK-BADGE:OFC-0042"
+# Cheap hashes: the tests check the logic, not PBKDF2's cost.
+PIN_HASH = hash_secret(PIN, iterations=1000, salt=b"0123456789abcdef")
+BADGE_HASH = hash_secret(BADGE, iterations=1000, salt=b"fedcba9876543210")
+
+PINS = {
+    "beam": 17,
+    "door": 27,
+    "tamper": 22,
+    "key_switch": 23,
+    "ready_led": 5,
+    "full_led": 6,
+    "alarm_led": 13,
+    "buzzer": 19,
+    "uv_relay": 26,
+    "fill_trigger": 24,
+    "fill_echo": 25,
+}
+
+
+def config_data(tmp_path: Path, broker: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A full config as plain data (tests override parts of it)."""
+    return {
+        "box_id": "dropbox-t",
+        "branch": "jakarta-salemba",
+        "local_db_path": str(tmp_path / "box.db"),
+        "uplink": {
+            "device_id": "dropbox-t",
+            "outbox_path": str(tmp_path / "outbox.db"),
+            "broker": dict(broker or {"host": "127.0.0.1", "port": 1, "tls": False}),
+            "heartbeat_interval_s": 0,
+            "reconnect_min_s": 0.05,
+            "reconnect_max_s": 0.5,
+        },
+        "pins": dict(PINS),
+        "timings": {"heartbeat_interval_s": 0},
+        "fill": {"enabled": True},
+        "uv": {"enabled": True, "cycle_s": 60, "start_delay_s": 5},
+        "printer": {"enabled": True},
+        "collection": {
+            "officers": [{"officer_id": "ofc-0042", "pin_hash": PIN_HASH, "badge_hash": BADGE_HASH}]
+        },
+    }
+
+
+def make_config(tmp_path: Path, **sections: Any) -> DropboxConfig:
+    data = config_data(tmp_path)
+    for key, value in sections.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    return DropboxConfig.model_validate(data)
+
+
+@dataclass
+class FakeEvents:
+    """An EventSink that validates each payload against its schema, like the outbox does."""
+
+    records: list[tuple[str, dict[str, Any], datetime | None]] = field(default_factory=list)
+    states: list[dict[str, Any]] = field(default_factory=list)
+
+    def record(
+        self, type_name: str, payload: Mapping[str, Any], *, occurred_at: datetime | None = None
+    ) -> Envelope:
+        event_type = catalog().get(type_name)
+        catalog().validate_payload(event_type, payload)
+        self.records.append((type_name, dict(payload), occurred_at))
+        return Envelope(
+            event_id=f"e{len(self.records):05d}",
+            device_id="dropbox-t",
+            seq=len(self.records),
+            type=type_name,
+            type_version=event_type.version,
+            occurred_at=utc_iso(occurred_at) if occurred_at else "",
+            clock_synced=True,
+            payload=dict(payload),
+        )
+
+    def publish_state(self, state: Mapping[str, Any]) -> None:
+        self.states.append(dict(state))
+
+    def of(self, type_name: str) -> list[dict[str, Any]]:
+        return [payload for name, payload, _ in self.records if name == type_name]
+
+
+@dataclass
+class Kit:
+    """A wired agent on a ManualClock and MockFactory pins; tests drive it step by step."""
+
+    config: DropboxConfig
+    clock: ManualClock
+    box: SimulatedBox
+    events: FakeEvents
+    keypad: SimulatedKeypad
+    printer: SimulatedPrinter
+    fill: SimulatedFillSensor
+    agent: app.DropboxAgent
+    rng: random.Random
+
+    def advance(self, seconds: float) -> None:
+        """Move time on and let the agent handle what fell due."""
+        self.clock.advance(seconds)
+        self.agent.pump(0)
+
+    def drive(self, name: Input, active: bool) -> None:
+        self.box.drive(name, active)
+        self.agent.pump(0)
+
+    def deposit(self, hold_s: float = 0.2) -> None:
+        """One envelope through the slot with random chatter on both edges."""
+        self.box.chatter(Input.BEAM, True, self.rng)
+        self.advance(hold_s)
+        self.box.chatter(Input.BEAM, False, self.rng)
+        self.advance(0.05)
+
+    def type_line(self, line: str) -> None:
+        self.keypad.type_line(line)
+        self.agent.pump(0)
+
+
+def make_kit(tmp_path: Path, config: DropboxConfig | None = None, seed: int = 1) -> Kit:
+    config = config or make_config(tmp_path)
+    clock = ManualClock()
+    box = SimulatedBox(config.pins, config.polarity, clock)
+    events = FakeEvents()
+    keypad = SimulatedKeypad()
+    printer = SimulatedPrinter()
+    fill = SimulatedFillSensor()
+    store = SqliteLocalStore(config.local_db_path, boot_id="test-boot")
+    agent = app.build(
+        config,
+        clock=clock,
+        box=box,
+        events=events,
+        store=store,
+        fill=fill,
+        printer=printer,
+        keypad=keypad,
+    )
+    agent.start()
+    return Kit(config, clock, box, events, keypad, printer, fill, agent, random.Random(seed))
+
+
+@pytest.fixture
+def kit(tmp_path: Path) -> Iterator[Kit]:
+    made = make_kit(tmp_path)
+    yield made
+    made.agent.close()

@@ -1,0 +1,185 @@
+"""The wired agent on MockFactory pins and a manual clock: pins, keypad, printer, fill, restart."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from dropbox_agent.adapters.store import SqliteLocalStore
+from dropbox_agent.domain.model import Input, Output
+from tests.dropbox_agent.conftest import BADGE, PIN, FakeEvents, Kit, make_config, make_kit
+from uplink import OutboxFull
+
+
+def until(kit: Kit, condition: Callable[[], bool], what: str) -> None:
+    """Pump the agent until `condition` holds (other threads are involved); fail after 10 s."""
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        kit.agent.pump(0.01)
+
+
+def test_a_deposit_on_the_pins_is_recorded_with_its_wall_time_and_printed(kit: Kit) -> None:
+    kit.deposit(hold_s=0.25)
+    [(_name, payload, occurred_at)] = [r for r in kit.events.records if r[0] == "dropbox.deposit"]
+    assert payload["deposit_no"] == 1
+    # The deposit is dated at the beam's last edge (0.05 s before "now" on the manual clock).
+    assert occurred_at == kit.clock.now() - timedelta(seconds=0.05)
+    until(kit, lambda: len(kit.printer.slips) == 1, "the slip")
+    text = [content for _, content in kit.printer.slips[0]]
+    assert "No. 000001" in text
+    assert payload["code"] in text
+    assert any(line.startswith("Waktu / Time: 05-01-2026 08:0") for line in text)  # Jakarta
+
+
+def test_a_thousand_chattering_envelopes_are_a_thousand_deposits(kit: Kit) -> None:
+    for _ in range(1000):
+        kit.deposit(hold_s=kit.rng.uniform(0.01, 0.5))
+    numbers = [p["deposit_no"] for p in kit.events.of("dropbox.deposit")]
+    assert numbers == list(range(1, 1001))
+
+
+def test_keypad_lines_authorize_count_and_link_bookings_without_logging_secrets(
+    kit: Kit, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    kit.type_line("BK-7QX2M9")
+    kit.deposit()
+    kit.type_line("9999")
+    kit.type_line(PIN + "\n")
+    kit.drive(Input.DOOR, True)
+    kit.advance(0.1)
+    kit.type_line("*1#")
+    kit.drive(Input.DOOR, False)
+    kit.advance(0.1)
+    kit.type_line(BADGE)
+    kit.type_line("hello")
+
+    assert kit.events.of("dropbox.deposit")[0]["booking_ref"] == "BK-7QX2M9"
+    auths = [
+        (a["method"], a["granted"], a.get("officer_id"))
+        for a in kit.events.of("dropbox.authorization")
+    ]
+    assert auths == [("pin", False, None), ("pin", True, "ofc-0042"), ("badge", True, "ofc-0042")]
+    assert kit.events.of("dropbox.collection_confirmed")[0]["counted"] == 1
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert PIN not in logged and "9999" not in logged and "OFC-0042" not in logged
+
+
+def test_uv_relay_pin_drops_on_the_first_raw_door_edge(kit: Kit) -> None:
+    """GIVEN a disinfection running after a collection WHEN the door reed opens
+    THEN the relay pin is de-energized by the very pass that sees the edge."""
+    kit.type_line(PIN)
+    kit.drive(Input.DOOR, True)
+    kit.advance(0.1)
+    kit.type_line("*0#")
+    kit.drive(Input.DOOR, False)
+    kit.advance(0.1)
+    assert not kit.box.output_on(Output.UV_RELAY)
+    kit.advance(5.0)  # the configured start delay
+    assert kit.box.output_on(Output.UV_RELAY)
+
+    kit.drive(Input.DOOR, True)  # no time passes: the raw edge alone
+    assert not kit.box.output_on(Output.UV_RELAY)
+    assert kit.events.of("dropbox.disinfection")[-1]["outcome"] == "aborted"
+
+
+def test_printer_faults_are_reported_and_cleared_by_the_next_good_slip(kit: Kit) -> None:
+    kit.printer.fail("paper_out")
+    kit.deposit()
+    until(kit, lambda: bool(kit.events.of("device.fault")), "the printer fault")
+    assert kit.events.of("device.fault") == [
+        {"component": "printer", "code": "paper_out", "active": True}
+    ]
+    assert "KERTAS STRUK HABIS / receipt paper out" in kit.agent.state()["alerts"]
+    kit.printer.fail(None)
+    kit.deposit()
+    until(kit, lambda: len(kit.events.of("device.fault")) == 2, "the fault to clear")
+    assert kit.events.of("device.fault")[1]["active"] is False
+    assert len(kit.events.of("dropbox.deposit")) == 2  # no slip, but every deposit counted
+
+
+def test_fill_readings_on_request_become_fill_events(kit: Kit) -> None:
+    kit.fill.set_distance(9.0)
+    kit.agent.request_fill_reading()
+    until(kit, lambda: bool(kit.events.of("dropbox.fill")), "a fill event")
+    assert kit.events.of("dropbox.fill")[0]["level"] == "full"
+    assert kit.agent.state()["summary"].endswith("isi 98%")
+
+
+def test_state_is_published_with_summary_and_alerts(kit: Kit) -> None:
+    kit.deposit()
+    until(kit, lambda: kit.events.states[-1]["deposits_pending_collection"] == 1, "state")
+    state = kit.events.states[-1]
+    assert state["summary"].startswith("1 titipan menunggu · pintu tertutup")
+    assert state["alerts"] == []
+    kit.drive(Input.TAMPER, True)
+    kit.advance(0.1)
+    until(kit, lambda: "SABOTASE KOTAK / tamper" in kit.events.states[-1]["alerts"], "alert")
+
+
+def test_numbering_continues_after_a_restart(tmp_path: Path) -> None:
+    first = make_kit(tmp_path)
+    first.deposit()
+    first.deposit()
+    first.agent.close()
+    second = make_kit(tmp_path)
+    second.deposit()
+    second.agent.close()
+    assert second.events.of("dropbox.deposit")[0]["deposit_no"] == 3
+    assert second.events.of("dropbox.deposit")[0]["pending_collection"] == 3
+    store = SqliteLocalStore(tmp_path / "box.db", boot_id="x")
+    edges = [item for _, item, _ in store.recent_inputs(100)]
+    store.close()
+    assert sum(1 for e in edges if getattr(e, "input", None) is Input.BEAM) >= 6
+
+
+class FullOutbox(FakeEvents):
+    full = True
+
+    def record(self, type_name, payload, *, occurred_at=None):  # type: ignore[no-untyped-def]
+        if self.full:
+            raise OutboxFull("no room")
+        return super().record(type_name, payload, occurred_at=occurred_at)
+
+
+def test_a_full_outbox_is_an_alert_and_the_box_keeps_counting(tmp_path: Path) -> None:
+    kit = make_kit(tmp_path)
+    events = FullOutbox()
+    kit.agent.events = events
+    kit.deposit()
+    assert kit.agent.state()["alerts"][0] == "PENYIMPANAN PENUH / storage full"
+    assert kit.agent.machine.ledger.last_deposit_no == 1
+    events.full = False
+    kit.deposit()
+    assert events.of("dropbox.deposit")[0]["deposit_no"] == 2
+    assert "PENYIMPANAN PENUH / storage full" not in kit.agent.state()["alerts"]
+    kit.agent.close()
+
+
+def test_an_idle_agent_sleeps_without_a_deadline_and_run_stops_on_request(tmp_path: Path) -> None:
+    config = make_config(tmp_path, fill={"enabled": False}, uv={"enabled": False})
+    kit = make_kit(tmp_path, config)
+    kit.agent.pump(0)
+    assert kit.agent.wait_s() is None  # nothing to do until an edge arrives: no polling
+    stop = threading.Event()
+    recorded = threading.Event()
+    kit.agent.add_record_listener(lambda record, _env: recorded.set())
+    loop = threading.Thread(target=kit.agent.run, args=(stop,))
+    loop.start()
+    kit.box.chatter(Input.BEAM, True, kit.rng)
+    kit.clock.advance(0.2)
+    kit.box.chatter(Input.BEAM, False, kit.rng)
+    kit.clock.advance(0.2)
+    kit.agent.wake()
+    assert recorded.wait(10), "the loop did not record the deposit"
+    stop.set()
+    loop.join(10)
+    assert not loop.is_alive()
+    assert len(kit.events.of("dropbox.deposit")) == 1
