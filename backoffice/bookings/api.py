@@ -18,6 +18,8 @@ import hashlib
 import json
 import logging
 import re
+import ssl
+import sys
 import threading
 from datetime import date, timedelta
 from http import HTTPStatus
@@ -49,6 +51,15 @@ class _Problem(Exception):
         super().__init__(message)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A refused TLS handshake or a dropped connection is the client's problem: one log line,
+        # not a traceback on stderr.
+        logger.info("connection from %s failed: %s", client_address[0], sys.exc_info()[1])
+
+
 class BookingApi:
     """Serves the booking documents; `start()` runs it in a background thread."""
 
@@ -65,8 +76,17 @@ class BookingApi:
         self.store = issuer.store
         self.importer = importer
         self.clock = clock or issuer.clock
-        self._server = ThreadingHTTPServer((config.api.host, config.api.port), self._handler())
+        self._server = _Server((config.api.host, config.api.port), self._handler())
         self._server.daemon_threads = True
+        self._tls = config.api.tls_cert_file is not None
+        if self._tls:
+            self._server.socket = _tls_context(config).wrap_socket(
+                # The handshake runs in each connection's own thread (on its first read), so a
+                # client that connects and stalls cannot hold up the accept loop.
+                self._server.socket,
+                server_side=True,
+                do_handshake_on_connect=False,
+            )
         self._thread: threading.Thread | None = None
         self._serving = False
         self._import_lock = threading.Lock()
@@ -75,7 +95,7 @@ class BookingApi:
     def url(self) -> str:
         """The base URL, e.g. http://127.0.0.1:8470 (the kiosks' `api_base_url`)."""
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{'https' if self._tls else 'http'}://{host!s}:{port}"
 
     def start(self) -> None:
         """Serve in a background thread."""
@@ -176,6 +196,7 @@ class BookingApi:
         class Handler(BaseHTTPRequestHandler):
             server_version = "lapak-bookings/1"
             protocol_version = "HTTP/1.1"
+            timeout = 30  # seconds a connection may stall (TLS handshake included)
 
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
@@ -212,6 +233,17 @@ class BookingApi:
                     logger.debug("%s %s", self.address_string(), format % args)
 
         return Handler
+
+
+def _tls_context(config: BookingsConfig) -> ssl.SSLContext:
+    api = config.api
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(api.tls_cert_file), str(api.tls_key_file))
+    if api.client_ca_file is not None:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(str(api.client_ca_file))
+    return context
 
 
 def _etags(header: str) -> set[str]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from configkit import ConfigModel
 
@@ -21,10 +22,27 @@ def _zone(value: str) -> str:
 
 
 class ApiConfig(ConfigModel):
-    """Where the booking API listens."""
+    """Where the booking API listens, and its TLS (mutual TLS with the fleet PKI)."""
 
-    host: str = Field("127.0.0.1", description="Address to bind; loopback behind a TLS proxy.")
+    host: str = Field("127.0.0.1", description="Address to bind.")
     port: int = Field(8470, ge=0, le=65535, description="TCP port (0 picks a free one).")
+    tls_cert_file: Path | None = Field(
+        None, description="Server certificate (PEM); with it the API speaks HTTPS only."
+    )
+    tls_key_file: Path | None = Field(None, description="Private key (PEM) of tls_cert_file.")
+    client_ca_file: Path | None = Field(
+        None,
+        description="CA (PEM) that kiosk client certificates must chain to; when set, a client "
+        "without a valid certificate is refused (mutual TLS). Use the fleet CA.",
+    )
+
+    @model_validator(mode="after")
+    def _tls_files(self) -> Self:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("set api.tls_cert_file and api.tls_key_file together (or neither)")
+        if self.client_ca_file is not None and self.tls_cert_file is None:
+            raise ValueError("api.client_ca_file needs api.tls_cert_file and api.tls_key_file")
+        return self
 
 
 class BookingsConfig(ConfigModel):

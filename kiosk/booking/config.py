@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from configkit import ConfigModel
 from kiosk.booking.trustlist import load_anchor
@@ -54,6 +55,19 @@ class BookingConfig(ConfigModel):
         pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
         description="Back-office booking API, e.g. https://backoffice.example/api; "
         "leave out to run on provisioned files only (no sync, no typed-code lookup).",
+    )
+    tls_ca_file: Path | None = Field(
+        None,
+        description="CA certificate (PEM) the API's server certificate must chain to; leave out "
+        "to use the system CAs. Usually the fleet CA (the uplink's ca_file).",
+    )
+    tls_cert_file: Path | None = Field(
+        None,
+        description="Client certificate (PEM) presented to the API (mutual TLS); usually the "
+        "kiosk's uplink certificate.",
+    )
+    tls_key_file: Path | None = Field(
+        None, description="Private key (PEM) of tls_cert_file; set both or neither."
     )
     connect_timeout_s: float = Field(
         3.0, gt=0, le=60, description="Seconds to wait for the API's TCP/TLS connection."
@@ -105,6 +119,15 @@ class BookingConfig(ConfigModel):
                     "keygen` printed"
                 ) from None
         return value
+
+    @model_validator(mode="after")
+    def _tls_pairs(self) -> Self:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("set tls_cert_file and tls_key_file together (or neither)")
+        uses_tls = self.tls_ca_file is not None or self.tls_cert_file is not None
+        if uses_tls and not (self.api_base_url or "").startswith("https://"):
+            raise ValueError("TLS files are set, so api_base_url must start with https://")
+        return self
 
     @property
     def zone(self) -> ZoneInfo:

@@ -39,6 +39,10 @@ def make_session(config: BookingConfig, retries: int | None = None) -> requests.
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["Accept"] = "application/json"
+    if config.tls_ca_file is not None:
+        session.verify = str(config.tls_ca_file)
+    if config.tls_cert_file is not None and config.tls_key_file is not None:
+        session.cert = (str(config.tls_cert_file), str(config.tls_key_file))
     return session
 
 
@@ -68,6 +72,8 @@ def get(
             headers=headers,
             params=params,
             timeout=(config.connect_timeout_s, config.read_timeout_s),
+            # Passed per request: requests lets REQUESTS_CA_BUNDLE override a session's verify.
+            verify=str(config.tls_ca_file) if config.tls_ca_file is not None else True,
         )
     except requests.RequestException as exc:
         raise ApiUnavailable(f"{path}: {type(exc).__name__}") from exc
