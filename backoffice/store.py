@@ -230,6 +230,14 @@ class SqliteEventStore:
     def count(self, type_name: str | None = None) -> int:
         return len(self.event_ids(type_name))
 
+    def count_by_type(self) -> dict[str, int]:
+        """Stored events per type, by type name."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT type, count(*) FROM events GROUP BY type ORDER BY type"
+            ).fetchall()
+        return {str(name): int(n) for name, n in rows}
+
     def rejected_count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM rejected").fetchone()[0])

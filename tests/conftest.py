@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,3 +67,58 @@ def make_uplink(broker: LocalBroker, tmp_path: Path) -> Iterator[UplinkFactory]:
     yield make
     for uplink in made:
         uplink.stop()
+
+
+class RawDevice:
+    """A bare MQTT client holding a device's certificate: publishes whatever a test hands it
+    (bypassing the uplink) and collects the acks the back office sends to that device."""
+
+    def __init__(self, broker: LocalBroker, device_id: str) -> None:
+        from uplink import topics
+        from uplink.session import make_client
+
+        self.device_id = device_id
+        self.acked: list[str] = []
+        self._changed = threading.Condition()
+        self.client = make_client(device_id, broker.client_config(device_id))
+        self.client.on_socket_register_write = None  # paho's own loop thread writes here
+        self.client.on_message = self._on_message
+        subscribed = threading.Event()
+        self.client.on_subscribe = lambda *_: subscribed.set()
+        self.client.connect("127.0.0.1", broker.tls_port)
+        self.client.subscribe(topics.ack(device_id), qos=1)
+        self.client.loop_start()
+        assert subscribed.wait(10), "ack subscription not confirmed"
+
+    def publish(self, payload: bytes, *, topic: str | None = None) -> None:
+        from uplink import topics
+
+        info = self.client.publish(topic or topics.events(self.device_id), payload, qos=1)
+        info.wait_for_publish(10)
+
+    def wait_acks(self, count: int, timeout: float = 10) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: len(self.acked) >= count, timeout)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def _on_message(self, _c: object, _u: object, message: Any) -> None:
+        with self._changed:
+            self.acked.extend(json.loads(message.payload)["acked"])
+            self._changed.notify_all()
+
+
+@pytest.fixture
+def raw_device(broker: LocalBroker) -> Iterator[Callable[[str], RawDevice]]:
+    """raw_device("kiosk-9") -> a connected RawDevice (closed after the test)."""
+    made: list[RawDevice] = []
+
+    def make(device_id: str) -> RawDevice:
+        made.append(RawDevice(broker, device_id))
+        return made[-1]
+
+    yield make
+    for device in made:
+        device.close()

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
-
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from backoffice.receiver import Receiver
 from provisioning.broker import LocalBroker
 from tests.conftest import UplinkFactory
 from uplink import topics
-from uplink.messages import Envelope
 from uplink.session import Backoff, make_client
 
 
@@ -62,47 +57,6 @@ def test_raw_cross_device_publish_gets_reason_code_135(broker: LocalBroker) -> N
         client.loop_stop()
     assert codes[0] == 135  # not authorised: someone else's prefix
     assert codes[1] in (0, 16)  # own prefix: accepted (16 = no subscribers matched)
-
-
-def test_duplicates_are_stored_once_and_acked_every_time(
-    broker: LocalBroker, backoffice: Receiver, tmp_path: Path
-) -> None:
-    acks: list[list[str]] = []
-    got = threading.Condition()
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id="kiosk-5", protocol=MQTTProtocolVersion.MQTTv5
-    )
-    cfg = broker.client_config("kiosk-5")
-    client.tls_set(
-        ca_certs=str(cfg.ca_file), certfile=str(cfg.cert_file), keyfile=str(cfg.key_file)
-    )
-
-    def on_message(_c: object, _u: object, message: mqtt.MQTTMessage) -> None:
-        with got:
-            acks.append(json.loads(message.payload)["acked"])
-            got.notify_all()
-
-    client.on_message = on_message
-    client.connect("127.0.0.1", broker.tls_port)
-    client.subscribe(topics.ack("kiosk-5"), qos=1)
-    client.loop_start()
-    from uplink import Outbox
-
-    envelope: Envelope = Outbox(tmp_path / "o.db", "kiosk-5").record(
-        "device.probe", {"purpose": "test"}
-    )
-    try:
-        for _ in range(3):
-            client.publish(topics.events("kiosk-5"), envelope.to_json(), qos=1)
-            with got:
-                assert got.wait_for(lambda: len(acks) >= 1, 10)
-        with got:
-            assert got.wait_for(lambda: sum(len(a) for a in acks) >= 3, 10)
-    finally:
-        client.disconnect()
-        client.loop_stop()
-    assert backoffice.store.event_ids("device.probe") == [envelope.event_id]  # type: ignore[attr-defined]
-    assert backoffice.duplicates == 2
 
 
 def test_events_recorded_while_the_broker_is_down_arrive_after_it_returns(

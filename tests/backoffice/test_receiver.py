@@ -1,0 +1,86 @@
+"""The reference receiver: idempotent storage, acks only after the commit, bad input kept aside."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from backoffice.receiver import Receiver
+from backoffice.store import SqliteEventStore
+from tests.conftest import RawDevice
+from uplink import Outbox, topics
+
+DeviceFactory = Callable[[str], RawDevice]
+
+
+def probe(tmp_path: Path, device_id: str, n: int = 0) -> bytes:
+    """A valid envelope, as the device's outbox would have recorded it."""
+    return (
+        Outbox(tmp_path / f"{device_id}.db", device_id)
+        .record("device.probe", {"purpose": "test", "n": n})
+        .to_json()
+    )
+
+
+def store_of(receiver: Receiver) -> SqliteEventStore:
+    assert isinstance(receiver.store, SqliteEventStore)
+    return receiver.store
+
+
+def test_duplicates_are_stored_once_and_acked_every_time(
+    backoffice: Receiver, raw_device: DeviceFactory, tmp_path: Path
+) -> None:
+    device = raw_device("kiosk-5")
+    body = probe(tmp_path, "kiosk-5")
+    event_id = json.loads(body)["event_id"]
+    for _ in range(3):
+        device.publish(body)
+    assert device.wait_acks(3)
+    assert device.acked == [event_id] * 3
+    assert store_of(backoffice).event_ids("device.probe") == [event_id]
+    assert backoffice.duplicates == 2
+
+
+def test_an_envelope_off_its_schema_is_kept_aside_and_acked_so_it_is_not_resent(
+    backoffice: Receiver, raw_device: DeviceFactory, tmp_path: Path
+) -> None:
+    device = raw_device("kiosk-8")
+    envelope = json.loads(probe(tmp_path, "kiosk-8"))
+    envelope["payload"] = {"purpose": "test", "unexpected": True}
+    device.publish(json.dumps(envelope).encode())
+    assert device.wait_acks(1)
+    assert device.acked == [envelope["event_id"]]
+    assert store_of(backoffice).count() == 0
+    assert store_of(backoffice).rejected_count() == 1
+
+
+def test_garbage_and_impersonation_are_kept_aside_and_never_acked(
+    backoffice: Receiver, raw_device: DeviceFactory, tmp_path: Path
+) -> None:
+    device = raw_device("kiosk-9")
+    device.publish(b"\xff not json")
+    # An envelope naming another device, sent on this device's own topic.
+    device.publish(probe(tmp_path, "kiosk-10"))
+    # The receiver keeps serving: a good event after the bad ones is stored and acked.
+    good = probe(tmp_path, "kiosk-9", n=1)
+    device.publish(good)
+    assert device.wait_acks(1)
+    assert device.acked == [json.loads(good)["event_id"]]
+    assert store_of(backoffice).rejected_count() == 2
+    assert store_of(backoffice).event_ids() == [json.loads(good)["event_id"]]
+
+
+def test_status_and_state_messages_update_the_device_table(
+    backoffice: Receiver, raw_device: DeviceFactory, tmp_path: Path
+) -> None:
+    device = raw_device("dropbox-9")
+    state = {"summary": "3 dokumen menunggu / 3 waiting", "alerts": ["tamper"]}
+    device.publish(json.dumps(state).encode(), topic=topics.state("dropbox-9"))
+    device.publish(json.dumps({"schema_version": 1, "online": True}).encode(),
+                   topic=topics.status("dropbox-9"))  # fmt: skip
+    device.publish(probe(tmp_path, "dropbox-9"))  # its ack proves the batch before it was handled
+    assert device.wait_acks(1)
+    (row,) = [d for d in store_of(backoffice).devices() if d.device_id == "dropbox-9"]
+    assert row.online is True
+    assert row.state == state

@@ -1,0 +1,89 @@
+"""The config convention: TOML in, one clear line per problem out, exit code 2, no secrets shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import Field, SecretStr
+
+from configkit import ConfigError, ConfigModel, check_command, dump_toml, load
+
+
+class Broker(ConfigModel):
+    host: str = Field(description="Broker host name.")
+    port: int = Field(8883, ge=1, le=65535, description="TCP port.")
+    password: SecretStr | None = Field(None, description="Password (loopback only).")
+
+
+class App(ConfigModel):
+    device_id: str = Field(pattern=r"^[a-z0-9-]+$", description="Device id.")
+    heartbeat_interval_s: float = Field(60.0, gt=0, description="Heartbeat period, seconds.")
+    broker: Broker
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "app.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_valid_file_loads_into_a_frozen_model(tmp_path: Path) -> None:
+    config = load(App, write(tmp_path, 'device_id = "kiosk-1"\n[broker]\nhost = "mqtt.local"\n'))
+    assert config.broker.port == 8883
+    with pytest.raises(ValueError, match="frozen"):
+        config.device_id = "other"  # type: ignore[misc]
+
+
+def test_each_problem_names_file_key_value_and_fix(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        'device_id = "Kiosk 1"\nheartbeat_intervl_s = 5\n[broker]\nport = 0\n',
+    )
+    with pytest.raises(ConfigError) as caught:
+        load(App, path)
+    lines = str(caught.value).splitlines()
+    assert len(lines) == 4
+    assert f"{path}: device_id = 'Kiosk 1': String should match pattern" in lines[0]
+    text = "\n".join(lines)
+    assert "broker.host: required key is missing; add it" in text
+    assert "broker.port = 0: Input should be greater than or equal to 1" in text
+    assert (
+        "heartbeat_intervl_s = 5: unknown key (did you mean 'heartbeat_interval_s'?); "
+        "remove or rename it"
+    ) in text
+
+
+def test_secrets_are_never_printed(tmp_path: Path) -> None:
+    path = write(tmp_path, 'device_id = "k"\n[broker]\nhost = "h"\npassword = ["hunter2"]\n')
+    with pytest.raises(ConfigError) as caught:
+        load(App, path)
+    assert "hunter2" not in str(caught.value)
+    assert "broker.password = '***'" in str(caught.value)
+
+
+def test_unreadable_and_malformed_files_say_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"cannot read the file .*; check the path"):
+        load(App, tmp_path / "missing.toml")
+    with pytest.raises(ConfigError, match=r"not valid TOML: .*; fix the syntax there"):
+        load(App, write(tmp_path, "device_id = \n"))
+
+
+def test_check_command_exits_0_or_2_with_one_line_per_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = write(tmp_path, 'device_id = "k"\n[broker]\nhost = "h"\n')
+    assert check_command(App, good) == 0
+    assert capsys.readouterr().out.strip() == f"{good}: OK"
+    bad = tmp_path / "bad.toml"
+    bad.write_text('device_id = "k"\ncolour = 1\n[broker]\n', encoding="utf-8")
+    assert check_command(App, bad) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith(f"{bad}: ") for line in err)
+
+
+def test_dump_toml_round_trips(tmp_path: Path) -> None:
+    config = App(device_id="kiosk-2", heartbeat_interval_s=2.5, broker=Broker(host="h", port=1883))
+    path = tmp_path / "out.toml"
+    path.write_text(dump_toml(config), encoding="utf-8")
+    assert load(App, path) == config

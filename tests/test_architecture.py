@@ -1,0 +1,88 @@
+"""The house rules that keep the layers apart, checked on the source (no imports executed)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HARDWARE = {"gpiozero", "picamera2", "libcamera", "kivy", "escpos", "smbus2", "cv2", "zxingcpp"}
+NETWORK = {"paho", "requests"}
+
+
+def modules(package: str) -> Iterator[Path]:
+    yield from sorted((ROOT / package).rglob("*.py"))
+
+
+def imports(path: Path, *, top_level_only: bool = False) -> set[str]:
+    """Module names imported by `path` (top-level statements only if asked)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    found: set[str] = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def roots(names: set[str]) -> set[str]:
+    return {name.split(".")[0] for name in names}
+
+
+@pytest.mark.parametrize("package", ["kiosk/domain", "dropbox_agent/domain", "kiosk/booking"])
+def test_domains_import_no_hardware_ui_or_network_library(package: str) -> None:
+    for path in modules(package):
+        bad = roots(imports(path)) & (HARDWARE | NETWORK)
+        # The booking package talks HTTP only in its adapter modules and their wiring.
+        if package == "kiosk/booking" and path.name in {
+            "http.py",
+            "sync.py",
+            "lookup.py",
+            "factory.py",
+        }:
+            bad -= {"requests"}
+        assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
+
+
+def test_hardware_libraries_are_imported_lazily_inside_adapters() -> None:
+    for package in ("kiosk", "dropbox_agent", "uplink", "backoffice", "provisioning"):
+        for path in modules(package):
+            eager = roots(imports(path, top_level_only=True)) & (HARDWARE - {"zxingcpp", "cv2"})
+            assert not eager, f"{path.relative_to(ROOT)} imports {sorted(eager)} at module level"
+
+
+def test_dependencies_point_one_way() -> None:
+    allowed = {
+        "configkit": set(),
+        "uplink": {"configkit"},
+        "kiosk": {"configkit", "uplink"},
+        "dropbox_agent": {"configkit", "uplink"},
+        # The back office shares the uplink's message contract and the booking-token contract.
+        "backoffice": {"configkit", "uplink", "kiosk"},
+        "provisioning": {
+            "configkit",
+            "uplink",
+            "kiosk",
+            "dropbox_agent",
+            "backoffice",
+            "firmware_config",
+        },
+    }
+    ours = set(allowed) | {"firmware_config"}
+    for package, may_use in allowed.items():
+        for path in modules(package):
+            used = (roots(imports(path)) & ours) - {package}
+            assert used <= may_use, f"{path.relative_to(ROOT)} imports {sorted(used - may_use)}"
+
+
+def test_the_back_office_uses_only_the_kiosks_pure_booking_contract() -> None:
+    contract = {"kiosk.booking", "kiosk.booking.model", "kiosk.booking.codes",
+                "kiosk.booking.token", "kiosk.booking.trustlist"}  # fmt: skip
+    for path in modules("backoffice"):
+        used = {name for name in imports(path) if name.split(".")[0] == "kiosk"}
+        assert used <= contract, f"{path.relative_to(ROOT)} imports {sorted(used - contract)}"
