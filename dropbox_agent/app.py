@@ -109,6 +109,11 @@ class DropboxAgent:
         self._closing = threading.Event()
         self._threads: list[threading.Thread] = []
         self._published: dict[str, Any] | None = None
+        self._passes = threading.Condition()
+        self._queued = 0  # inputs put on the queue (under _passes), and handled (loop thread)
+        self._handled = 0
+        self._idle = False  # set at the end of a pass that left nothing queued or settling
+        self.latest_state: dict[str, Any] = {}  # set by the loop thread on every pass
         self._last_publish = -float("inf")
         self._state_due: float | None = None
         watchdog_usec = int(os.environ.get("WATCHDOG_USEC", "0") or 0)
@@ -211,6 +216,9 @@ class DropboxAgent:
 
     def submit(self, item: MachineInput) -> None:
         """Hand one input to the loop (any thread)."""
+        with self._passes:
+            self._queued += 1
+            self._idle = False
         self._queue.put(item)
 
     def wake(self) -> None:
@@ -243,10 +251,20 @@ class DropboxAgent:
                 inp: MachineInput = item  # type: ignore[assignment]
                 raw.append((inp, self._wall(inp.t)))
                 self._apply(machine.feed(inp))
+                self._handled += 1
         self._apply(machine.advance(self.clock.monotonic()))
         self.store.append_inputs(raw)
         self._publish_state()
+        with self._passes:
+            self._idle = self._handled == self._queued and not machine.settling
+            self._passes.notify_all()
         return running
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        """Wait until every queued input is handled and no input is still settling (another
+        thread runs the loop); for simulators and tests. Returns False on timeout."""
+        with self._passes:
+            return self._passes.wait_for(lambda: self._idle, timeout_s)
 
     def wait_s(self) -> float | None:
         """Real seconds until the loop has something to do without input (None: nothing)."""
@@ -313,6 +331,7 @@ class DropboxAgent:
 
     def _publish_state(self, *, force: bool = False) -> None:
         state = self.state()
+        self.latest_state = state
         if not force and state == self._published:
             self._state_due = None
             return
@@ -330,7 +349,7 @@ class DropboxAgent:
     # -- inputs from adapter threads -----------------------------------------------------------
 
     def _on_edge(self, name: Input, active: bool, t: float) -> None:
-        self._queue.put(Edge(t, name, active))
+        self.submit(Edge(t, name, active))
 
     def _on_line(self, line: str) -> None:
         t = self.clock.monotonic()
@@ -625,12 +644,13 @@ def run_interactive(
             if command == "help":
                 out.write(HELP)
             elif command == "status":
-                state = kit.agent.state()
+                state = kit.agent.latest_state
                 out.write(state["summary"] + "\n")
                 for alert in state["alerts"]:
                     out.write(f"  ! {alert}\n")
             elif command is not None:
                 kit.hands.perform(command, stop)
+                kit.agent.wait_idle(5.0)
             out.flush()
     finally:
         halt.set()

@@ -172,6 +172,11 @@ class BoxMachine:
         return min(due) if due else None
 
     @property
+    def settling(self) -> bool:
+        """True while a raw change waits out its debounce time."""
+        return any(d.deadline() is not None for d in self._deb.values())
+
+    @property
     def door_open(self) -> bool:
         return self._deb[Input.DOOR].stable
 
