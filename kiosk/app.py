@@ -146,6 +146,7 @@ class Kiosk:
     _last_seq: int = -1
     _camera_down: bool = False
     _next_state: float = 0.0
+    _state_signature: tuple[Any, ...] = ()
     _threads: list[threading.Thread] = field(default_factory=list)
 
     def start(self, stop: threading.Event) -> None:
@@ -177,8 +178,15 @@ class Kiosk:
                     self._last_seq = sample.seq
                     engine.process_frame(sample.image)
         now = self.clock.monotonic()
-        if now >= self._next_state:
+        signature = (
+            engine.screen.phase,
+            tuple(sorted(engine.faults.items())),
+            engine.out_of_service_reason,
+            len(engine.outcomes),
+        )
+        if now >= self._next_state or signature != self._state_signature:
             self._next_state = now + self.config.state_interval_s
+            self._state_signature = signature
             self.uplink.publish_state(self.state())
 
     def state(self) -> dict[str, Any]:

@@ -1,0 +1,179 @@
+"""A kiosk against the real broker and back-office receiver: events, state and occupancy."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from paho.mqtt.client import Client
+
+from backoffice.receiver import Receiver
+from kiosk.app import Kiosk, build, run_simulated
+from kiosk.domain import events
+from kiosk.domain.screens import Phase
+from kiosk.sim.bookings import SimIssuer, token_qr
+from kiosk.sim.camera import ScriptedCamera
+from kiosk.sim.demo import demo_bookings, demo_config
+from kiosk.sim.driver import drive
+from kiosk.sim.frames import place
+from kiosk.sim.printer import SimulatedPrinter
+from kiosk.sim.thermometer import SimulatedThermometer
+from provisioning.broker import LocalBroker
+from tests.conftest import UplinkFactory
+from tests.kiosk.rig import NOW
+from uplink import BrokerConfig, ManualClock, topics
+from uplink.session import make_client
+
+DEADLINE_S = 20.0  # a safety net: every wait below ends as soon as its condition holds
+
+
+def eventually(condition: Callable[[], bool], what: str) -> None:
+    end = time.monotonic() + DEADLINE_S
+    ready = threading.Event()
+    while not condition():
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        ready.wait(0.05)
+
+
+def publish_retained(broker: BrokerConfig, topic: str, payload: dict[str, object]) -> None:
+    """Publish as the back office (the only identity allowed to write occupancy)."""
+    client: Client = make_client("backoffice-occupancy-test", broker)
+    client.on_socket_register_write = None
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        info = client.publish(topic, json.dumps(payload), qos=1, retain=True)
+        info.wait_for_publish(DEADLINE_S)
+        assert info.is_published()
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def kiosk_on_broker(
+    broker: LocalBroker, make_uplink: UplinkFactory, directory: Path, device: str
+) -> tuple[Kiosk, SimIssuer, ManualClock, ScriptedCamera, SimulatedPrinter]:
+    issuer = SimIssuer()
+    config = demo_config(
+        directory / "kiosk",
+        issuer,
+        kiosk_id=device,
+        broker=broker.client_config(device).model_dump(),
+    )
+    clock = ManualClock(datetime.now(UTC))
+    camera = ScriptedCamera()
+    printer = SimulatedPrinter(directory / "tickets")
+    kiosk = build(
+        config,
+        clock=clock,
+        camera=camera,
+        thermometer=SimulatedThermometer(36.6),
+        printer=printer,
+        uplink=make_uplink(device),
+        online=False,
+    )
+    return kiosk, issuer, clock, camera, printer
+
+
+def test_a_check_in_reaches_the_back_office_with_the_kiosk_state(
+    broker: LocalBroker, backoffice: Receiver, make_uplink: UplinkFactory, tmp_path: Path
+) -> None:
+    device = "kiosk-e2e-1"
+    kiosk, issuer, clock, camera, printer = kiosk_on_broker(broker, make_uplink, tmp_path, device)
+    stop = threading.Event()
+    kiosk.start(stop)
+    try:
+        # WHEN a participant shows a booking QR to the camera
+        booking = kiosk.config.booking
+        slot = clock.now().astimezone(booking.zone).replace(minute=0, second=0, microsecond=0)
+        token = issuer.issue("E2E0001", branch=booking.branch, slot_start=slot, zone=booking.zone)
+        camera.show(place(token_qr(token), background=140))
+        kiosk.step()
+        drive(kiosk.engine, clock)
+        kiosk.step()
+
+        # THEN a ticket prints, and the back office has every event and the kiosk's state
+        assert kiosk.engine.screen.phase is Phase.TICKET
+        assert len(printer.jobs) == 1
+        assert kiosk.uplink.wait_drained(DEADLINE_S)
+        store = backoffice.store
+        for type_name in (events.TEMPERATURE, events.ACCEPTED, events.TICKET):
+            assert store.count(type_name) == 1, type_name  # type: ignore[attr-defined]
+
+        def state() -> dict[str, object] | None:
+            rows = [d for d in store.devices() if d.device_id == device]  # type: ignore[attr-defined]
+            return rows[0].state if rows else None
+
+        summary = "ticket, 1 tickets today"
+        eventually(lambda: (state() or {}).get("summary") == summary, "the kiosk's state")
+        assert (state() or {})["alerts"] == []
+    finally:
+        stop.set()
+        kiosk.close()
+
+
+def test_the_branch_occupancy_reaches_the_kiosk_and_says_wait_outside(
+    broker: LocalBroker, backoffice: Receiver, make_uplink: UplinkFactory, tmp_path: Path
+) -> None:
+    kiosk, _, clock, _, _ = kiosk_on_broker(broker, make_uplink, tmp_path, "kiosk-e2e-2")
+    # GIVEN the back office says the branch is full (retained: kiosks get it when they connect)
+    publish_retained(
+        broker.client_config("backoffice"),
+        topics.occupancy(kiosk.config.booking.branch),
+        {"inside": 37, "capacity": 37, "at": datetime.now(UTC).isoformat()},
+    )
+    stop = threading.Event()
+    kiosk.start(stop)
+    try:
+        # WHEN the kiosk is connected
+        eventually(lambda: kiosk.engine.occupancy.is_full(clock.now()), "the occupancy message")
+        kiosk.step()
+
+        # THEN the welcome screen tells people to wait outside
+        assert kiosk.engine.screen.phase is Phase.IDLE
+        assert kiosk.engine.screen.wait_outside
+    finally:
+        stop.set()
+        kiosk.close()
+
+
+def test_run_simulated_checks_sample_bookings_in_against_the_real_broker(
+    broker: LocalBroker, backoffice: Receiver, tmp_path: Path
+) -> None:
+    device = "kiosk-sim-1"
+    issuer = SimIssuer()
+    config = demo_config(
+        tmp_path / "kiosk",
+        issuer,
+        kiosk_id=device,
+        broker=broker.client_config(device).model_dump(),
+    )
+    images = tmp_path / "qr"
+    demo_bookings(images, issuer, config, at=datetime.now(UTC), count=3)
+    out = tmp_path / "out"
+    stop = threading.Event()
+    runner = threading.Thread(
+        target=run_simulated,
+        args=(config, images, out),
+        kwargs={"speed": 200.0, "stop": stop, "arrival_s": 20.0, "walkin_every": 4, "seed": 1},
+    )
+    runner.start()
+    try:
+        eventually(lambda: len(list(out.glob("ticket-*.png"))) >= 3, "three tickets")
+        eventually(
+            lambda: backoffice.store.count(events.ACCEPTED) >= 3,  # type: ignore[attr-defined]
+            "the accepted events at the back office",
+        )
+    finally:
+        stop.set()
+        runner.join(DEADLINE_S)
+    assert not runner.is_alive()
+    screens = [json.loads(line) for line in (out / "screens.jsonl").read_text().splitlines()]
+    assert any(s["phase"] == "ticket" for s in screens)
+    rows = [d for d in backoffice.store.devices() if d.device_id == device]  # type: ignore[attr-defined]
+    assert rows and rows[0].state is not None and "summary" in rows[0].state
+    assert NOW.tzinfo is UTC
