@@ -603,6 +603,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ProvisionError as exc:
         errors.print(f"error: {exc}", markup=False, highlight=False)
         return EXIT_FAILED
+    except PermissionError as exc:
+        errors.print(f"error: {exc}; on a device, run provision with sudo", markup=False)
+        return EXIT_FAILED
     except OSError as exc:
         errors.print(f"error: {exc}", markup=False, highlight=False)
         return EXIT_FAILED
