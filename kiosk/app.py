@@ -109,9 +109,9 @@ def build_thermometer(config: KioskConfig) -> Thermometer:
     th = config.thermometer
     if th.source == "simulated":
         return SimulatedThermometer()
-    from kiosk.adapters.mlx90614 import Mlx90614, open_bus
+    from kiosk.adapters.mlx90614 import LazyBus, Mlx90614
 
-    return Mlx90614(open_bus(th.i2c_bus), th.address)
+    return Mlx90614(LazyBus(th.i2c_bus), th.address)
 
 
 def build_printer(config: KioskConfig) -> TicketPrinter:

@@ -107,6 +107,10 @@ class CheckinResult:
     reason: str = ""
 
 
+def _in_thread(job: Callable[[], None]) -> None:
+    threading.Thread(target=job, name="kiosk-lookup", daemon=True).start()
+
+
 def _class_of(booking: Booking) -> PriorityClass:
     return "collective" if booking.channel == "collective" else "online"
 
@@ -125,6 +129,8 @@ class CheckinEngine:
         occupancy: the branch's occupancy reports, if subscribed.
         lookup: typed booking-code lookup (online), if available.
         decoder: live QR decoder for `process_frame`.
+        background: runs slow work (the online code lookup) off the engine's thread; its
+            result comes back as a queued command (default: a daemon thread per job).
     """
 
     def __init__(
@@ -141,6 +147,7 @@ class CheckinEngine:
         occupancy: OccupancyView | None = None,
         lookup: CodeLookup | None = None,
         decoder: LiveDecoder | None = None,
+        background: Callable[[Callable[[], None]], None] | None = None,
     ) -> None:
         self.settings = settings
         self._verifier = verifier
@@ -153,6 +160,7 @@ class CheckinEngine:
         self.occupancy = occupancy or OccupancyView(max_age_s=600)
         self._lookup = lookup
         self.decoder = decoder or LiveDecoder()
+        self._background = background or _in_thread
         self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._listeners: list[ScreenListener] = []
         self._current: _Checkin | None = None
@@ -292,11 +300,27 @@ class CheckinEngine:
             return
         self._recent[text] = now
         wall = self._clock.now()
-        if typed:
-            lookup = self._lookup
-            verdict = lookup(text, wall) if lookup else reason_verdict("lookup_offline")
-        else:
-            verdict = self._verifier.verify(text, wall)
+        if not typed:
+            self._after_verdict(self._verifier.verify(text, wall))
+            return
+        lookup = self._lookup
+        if lookup is None:
+            self._after_verdict(reason_verdict("lookup_offline"))
+            return
+        # The lookup goes over the network (seconds, with retries): never on the engine's thread.
+        self._show(screens.checking_code(), None)
+
+        def work() -> None:
+            try:
+                verdict = lookup(text, wall)
+            except Exception:  # the lookup must always answer the participant
+                logger.exception("booking code lookup failed")
+                verdict = reason_verdict("lookup_offline")
+            self._commands.put(lambda: self._after_verdict(verdict))
+
+        self._background(work)
+
+    def _after_verdict(self, verdict: Verdict) -> None:
         booking = verdict.booking
         if verdict.reason == "already_checked_in" and booking is not None:
             if self._resume(booking):

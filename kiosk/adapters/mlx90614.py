@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import importlib.util
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -55,6 +56,38 @@ def open_bus(bus_number: int = 1) -> Any:
     return bus
 
 
+class LazyBus:
+    """`/dev/i2c-N`, opened on first use and again after a failure: a missing bus is then a
+    thermometer fault (the gate falls back to the officer) rather than a kiosk that cannot start.
+
+    Args:
+        bus_number: N in /dev/i2c-N.
+        opener: opens the bus (default `open_bus`, PEC on).
+    """
+
+    def __init__(self, bus_number: int = 1, opener: Callable[[int], Bus] | None = None) -> None:
+        self.bus_number = bus_number
+        self._opener = opener or open_bus
+        self._bus: Bus | None = None
+
+    def read_word_data(self, i2c_addr: int, register: int) -> int:
+        if self._bus is None:
+            try:
+                self._bus = self._opener(self.bus_number)
+            except OSError as exc:
+                raise ThermometerError(
+                    f"cannot open I2C bus /dev/i2c-{self.bus_number} ({exc.strerror or exc}); "
+                    "enable I2C (dtparam=i2c_arm=on in config.txt) and reboot",
+                    "missing",
+                ) from exc
+        try:
+            return self._bus.read_word_data(i2c_addr, register)
+        except OSError:
+            if not Path(f"/dev/i2c-{self.bus_number}").exists():
+                self._bus = None  # the adapter went away: reopen next time
+            raise
+
+
 class Mlx90614:
     """A `Thermometer` reading object and ambient temperature from one MLX90614.
 
@@ -73,6 +106,8 @@ class Mlx90614:
     def _register(self, register: int) -> float:
         try:
             raw = self._bus.read_word_data(self.address, register)
+        except ThermometerError:
+            raise
         except OSError as exc:
             if exc.errno in (errno.EREMOTEIO, errno.ENXIO):
                 raise ThermometerError(

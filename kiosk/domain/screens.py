@@ -38,6 +38,7 @@ class Phase(StrEnum):
     REFUSED = "refused"  # booking not accepted (reason + next step)
     REFERRED = "referred"  # temperature too high twice: no ticket, what to do instead
     TICKET = "ticket"  # the number, printed or shown on screen only
+    CHECKING = "checking"  # a typed booking code is being looked up online
     OUT_OF_SERVICE = "out_of_service"  # cannot check anyone in (e.g. outbox full)
 
 
@@ -107,6 +108,19 @@ def choose_service(checkin_id: str) -> Screen:
         "Touch the service you need",
         options=SERVICES,
         checkin_id=checkin_id,
+    )
+
+
+def checking_code() -> Screen:
+    """A typed booking code is being looked up (a few seconds at most)."""
+    return Screen(
+        Phase.CHECKING,
+        "Memeriksa kode booking Anda...",
+        "Checking your booking code...",
+        ("Mohon tunggu sebentar.",),
+        ("Please wait a moment.",),
+        "Tunggu hasilnya di layar ini",
+        "Wait for the result on this screen",
     )
 
 

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from kiosk.app import settings_from
+from kiosk.booking import Verdict, build_verifier
 from kiosk.domain import events
 from kiosk.domain.capacity import Occupancy
 from kiosk.domain.screens import Phase
 from kiosk.domain.tickets import Element, QrCode
+from kiosk.engine import CheckinEngine, CodeLookup
 from kiosk.errors import PrinterError
 from kiosk.ports import PaperStatus
+from kiosk.sim.driver import drive
 from kiosk.sim.events import EventLog
 from kiosk.store import Issued, TicketBook
 from tests.kiosk.rig import NOW, Rig, make_rig
@@ -536,3 +540,58 @@ def test_ticket_layout_has_a_tracking_qr_for_the_booking(rig: Rig) -> None:
 
     (qr,) = [e for e in captured[0] if isinstance(e, QrCode)]
     assert qr.content.endswith("ref=B0000065")
+
+
+# -- typed booking codes ----------------------------------------------------------------------
+
+
+def engine_with_lookup(rig: Rig, lookup: CodeLookup, jobs: list[Callable[[], None]]) -> None:
+    rig.engine = CheckinEngine(
+        settings_from(rig.config),
+        verifier=build_verifier(rig.config.booking, ledger=rig.ledger),
+        ledger=rig.ledger,
+        thermometer=rig.thermometer,
+        printer=rig.printer,
+        events=rig.events,
+        book=rig.book,
+        clock=rig.clock,
+        lookup=lookup,
+        background=jobs.append,
+    )
+
+
+def test_a_typed_code_is_looked_up_off_the_engine_thread_then_checked_in(rig: Rig) -> None:
+    token = rig.token("B0000070")
+    verifier = build_verifier(rig.config.booking, ledger=rig.ledger)
+    jobs: list[Callable[[], None]] = []
+    engine_with_lookup(rig, lambda code, now: verifier.verify(token, now), jobs)
+
+    rig.engine.enter_code("B0000070")
+    rig.engine.settle()
+    assert rig.engine.screen.phase is Phase.CHECKING  # the network call has not answered yet
+    rig.engine.scan(rig.token("B0000071"))  # a QR shown meanwhile is not acted on
+    rig.engine.settle()
+    assert rig.engine.screen.phase is Phase.CHECKING
+
+    (job,) = jobs
+    job()  # the lookup answers
+    drive(rig.engine, rig.clock)
+    screen = rig.engine.screen
+
+    assert screen.phase is Phase.TICKET
+    assert rig.events.of(events.ACCEPTED)[0]["booking_id"] == "B0000070"
+
+
+def test_a_failing_lookup_still_answers_the_participant(rig: Rig) -> None:
+    def broken(code: str, now: object) -> Verdict:
+        raise ConnectionError("no route to host")
+
+    jobs: list[Callable[[], None]] = []
+    engine_with_lookup(rig, broken, jobs)  # type: ignore[arg-type]
+    rig.engine.enter_code("B0000072")
+    rig.engine.settle()
+    jobs[0]()
+    rig.engine.settle()
+
+    assert rig.engine.screen.phase is Phase.REFUSED
+    assert rig.events.of(events.REFUSED)[0]["reason"] == "lookup_offline"

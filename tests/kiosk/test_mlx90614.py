@@ -12,6 +12,7 @@ from kiosk.adapters.mlx90614 import (
     DEFAULT_ADDRESS,
     REG_AMBIENT,
     REG_OBJECT,
+    LazyBus,
     Mlx90614,
     is_usable,
     open_bus,
@@ -144,3 +145,22 @@ def test_the_bus_is_opened_with_pec_on(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_usable_only_with_an_i2c_bus() -> None:
     ok, why = is_usable(29)
     assert not ok and ("/dev/i2c-29" in why or "smbus2" in why)
+
+
+def test_a_missing_bus_is_a_sensor_fault_and_is_opened_again_later() -> None:
+    opened: list[int] = []
+
+    def opener(number: int) -> FakeSmbus:
+        opened.append(number)
+        if len(opened) == 1:
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory")
+        return FakeSmbus()
+
+    sensor = Mlx90614(LazyBus(7, opener))
+
+    with pytest.raises(ThermometerError) as raised:
+        sensor.read()
+    assert raised.value.code == "missing"
+    assert "dtparam=i2c_arm=on" in str(raised.value)
+    assert sensor.read().object_c == pytest.approx(36.5, abs=0.02)
+    assert opened == [7, 7]
