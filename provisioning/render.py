@@ -86,7 +86,8 @@ class Entry:
     mode: int | None = 0o644  # None: leave it to the file system (FAT has none)
     owner: str = "root"
     group: str = "root"
-    # Only for kind == "file": keep the file's other lines, ensure these are present.
+    # Only for kind == "file": keep the file as it is, and append `content` as a block unless
+    # its last line is already there.
     ensure_lines: bool = False
 
 
@@ -221,8 +222,14 @@ def _device_common(role: Role, options: RenderOptions) -> list[Entry]:
     )
     entries = [
         Entry(BOOT_DIR / "lapak.txt", content=fragment, mode=None),
-        # config.txt belongs to the OS image: only make sure it includes our fragment.
-        Entry(BOOT_DIR / "config.txt", content=BOOT_INCLUDE + "\n", mode=None, ensure_lines=True),
+        # config.txt belongs to the OS image: only make sure it includes our fragment, from an
+        # [all] section (a line under [cm4] or [pi4] would apply to that board only).
+        Entry(
+            BOOT_DIR / "config.txt",
+            content=f"[all]\n{BOOT_INCLUDE}\n",
+            mode=None,
+            ensure_lines=True,
+        ),
         Entry(
             PurePosixPath("/etc/systemd/system.conf.d/lapak-watchdog.conf"),
             content=_data("system/lapak-watchdog.conf"),
@@ -457,15 +464,14 @@ def _fix_mode_owner(
 
 
 def _merged(old: str | None, wanted: str) -> str:
-    """`old` with every line of `wanted` it lacks appended."""
+    """`old` with the block `wanted` appended, unless the block's last line is already there."""
     text = old or ""
-    have = set(text.splitlines())
-    missing = [line for line in wanted.splitlines() if line not in have]
-    if not missing:
+    lines = wanted.splitlines()
+    if not lines or lines[-1] in text.splitlines():
         return text
     if text and not text.endswith("\n"):
         text += "\n"
-    return text + "\n".join(missing) + "\n"
+    return text + "\n".join(lines) + "\n"
 
 
 def _write_atomic(path: Path, text: str, mode: int | None) -> None:

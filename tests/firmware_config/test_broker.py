@@ -30,6 +30,7 @@ from uplink import BrokerConfig, topics
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 NOT_AUTHORIZED = 135
 NO_MATCHING_SUBSCRIBERS = 16
+ALL_ACKS = "lapak/v1/dev/+/ack"
 
 
 @pytest.fixture
@@ -209,8 +210,9 @@ def test_devices_connect_with_their_rendered_credentials_and_the_acl_keeps_them_
     with running(broker), connected("backoffice", office) as back:
         assert back.subscribe(topics.all_events(None)) == 1
         with connected("dropbox-1", kiosk_side) as one, connected("dropbox-2", other_side):
-            for topic in (topics.occupancy("jkt-01"), topics.ack("dropbox-2"), "lapak/v1/dev/+/ack"):
-                one.subscribe(topic)  # mosquitto grants these; its ACL filters on delivery
+            # mosquitto grants every subscription; its ACL filters on delivery.
+            for topic in (topics.occupancy("jkt-01"), topics.ack("dropbox-2"), ALL_ACKS):
+                one.subscribe(topic)
             own = one.publish(topics.events("dropbox-1"), b"mine")
             forged = one.publish(topics.events("dropbox-2"), b"forged")
             forged_ack = one.publish(topics.ack("dropbox-1"), b"forged ack")

@@ -84,14 +84,16 @@ def test_kiosk_session_has_no_escape(tmp_path: Path) -> None:
 def test_boot_fragment_enables_i2c_camera_and_the_hardware_watchdog(tmp_path: Path) -> None:
     config_txt = tmp_path / "boot/firmware/config.txt"
     config_txt.parent.mkdir(parents=True)
-    config_txt.write_text("# from the OS image\narm_64bit=1")
+    config_txt.write_text("# from the OS image\n[cm4]\narm_64bit=1")
 
     _render("kiosk", tmp_path)
 
     fragment = (tmp_path / "boot/firmware/lapak.txt").read_text()
     for line in ("dtparam=watchdog=on", "dtparam=i2c_arm=on", "camera_auto_detect=1"):
         assert line in fragment.splitlines()
-    assert config_txt.read_text() == "# from the OS image\narm_64bit=1\ninclude lapak.txt\n"
+    assert config_txt.read_text() == (
+        "# from the OS image\n[cm4]\narm_64bit=1\n[all]\ninclude lapak.txt\n"
+    ), "the include goes at the end, under [all], and the image's lines stay"
     watchdog = tmp_path / "etc/systemd/system.conf.d/lapak-watchdog.conf"
     assert "RuntimeWatchdogSec=15" in watchdog.read_text()
 
