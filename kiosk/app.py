@@ -334,26 +334,48 @@ def run_simulated(
     arrival_s: float = 20.0,
     walkin_every: int = 4,
     seed: int | None = None,
+    start_at: datetime | None = None,
 ) -> None:
-    """A simulated kiosk at the branch entrance, until `stop` is set.
+    """A simulated kiosk at the branch entrance, until `stop` is set (blocks; run it in a thread).
 
-    Real parts: the Uplink from `config.uplink` (events reach the back office), the booking
-    verifier and ledger from `config.booking`, the ticket book from `config.tickets`. Simulated:
-    the camera shows each booking QR image that appears in `images` (name order, once each), the
-    thermometer gives each participant a temperature (a few high ones: rest and retry, some
-    referrals), and the printer writes every ticket as a PNG into `out_dir`; every 4th arrival is
-    a walk-in. Timers run `speed` times faster; arrivals come about every `arrival_s / speed`
-    seconds. Each screen change is appended to `out_dir/screens.jsonl`.
+    Real parts: the Uplink from `config.uplink` (events reach the back office through the broker;
+    the retained state carries ``summary`` and ``alerts`` for `backoffice watch`, and is
+    published again on every change and at stop), the occupancy subscription, the booking
+    verifier and ledger from `config.booking`, the ticket book from `config.tickets`. Simulated
+    whatever `config` says: the camera shows each QR image that appears in `images` (name order,
+    once each; files may be added while it runs), the thermometer gives each participant a
+    temperature (about 5 % high once: rest and retry; 3 % high twice: referral and slip), the
+    printer writes ``ticket-NNNN.png`` / ``slip-NNNN.png`` into `out_dir`; every `walkin_every`-th
+    arrival is a walk-in choosing a programme. No HTTP (no booking sync or code lookup).
+
+    Args:
+        config: the kiosk's config (its `[camera]`, `[thermometer]`, `[printer]` are ignored).
+        images: folder of booking QR images (e.g. `issue_sample_day(...).images`' folder).
+        out_dir: created; tickets and slips as PNGs, and ``screens.jsonl`` (one line per screen).
+        speed: kiosk timers (temperature samples, rest, screen timeouts) run this much faster.
+        stop: set it to end the run; the state is published and the outbox drained for up to 2 s.
+        arrival_s: mean time between arrivals in kiosk time (real time: ``arrival_s / speed``).
+        walkin_every: every n-th arrival is a walk-in (0: none).
+        seed: makes temperatures, services and arrival times reproducible.
+        start_at: the kiosk's wall clock starts here and runs `speed` times faster (to play a
+            sample day whose slots are not now); default: the real time, so bookings must be
+            for the current slot to be accepted. Events are stamped with the real time.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    clock = ScaledClock(speed)
+    clock = ScaledClock(speed, start_at=start_at)
     camera = FolderCamera(images, monotonic=clock.monotonic)
     thermometer = SimulatedThermometer()
     printer = SimulatedPrinter(
         out_dir, columns=config.printer.columns, paper_dots=config.printer.paper_dots
     )
     kiosk = build(
-        config, clock=clock, camera=camera, thermometer=thermometer, printer=printer, online=False
+        config,
+        clock=clock,
+        camera=camera,
+        thermometer=thermometer,
+        printer=printer,
+        uplink=Uplink(config.uplink),  # real time: ack timeouts and retries as on a kiosk
+        online=False,
     )
     participants = Participants(
         kiosk.engine,

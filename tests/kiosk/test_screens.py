@@ -32,6 +32,7 @@ def every_screen() -> list[Screen]:
         screens.idle(full=False),
         screens.idle(full=True, out_of_paper=True),
         screens.choose_service("c1"),
+        screens.checking_code(),
         screens.measuring("c1", present=False, attempt=1),
         screens.measuring("c1", present=True, attempt=2),
         screens.resting("c1"),
