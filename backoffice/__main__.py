@@ -12,7 +12,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 
-from backoffice import watch
+from backoffice import occupancy, watch
 from backoffice.bookings import cli as booking_cli
 from backoffice.config import BackofficeConfig
 from backoffice.receiver import Receiver
@@ -42,7 +42,7 @@ def _register_builtin(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 # Other capabilities add their subcommands here (each module has `register(subparsers)`).
-COMMANDS: list[Register] = [_register_builtin, booking_cli.register]
+COMMANDS: list[Register] = [_register_builtin, booking_cli.register, occupancy.register]
 
 
 def _receive(args: argparse.Namespace) -> int:

@@ -71,6 +71,10 @@ class Receiver:
         )
         self._client.loop_start()
 
+    def publish_retained(self, topic: str, body: bytes) -> None:
+        """Publish a retained message as the back office (e.g. a branch's occupancy)."""
+        self._client.publish(topic, body, qos=1, retain=True)
+
     def wait_ready(self, timeout: float) -> bool:
         """Block until the event subscription is confirmed by the broker."""
         return self._ready.wait(timeout)

@@ -185,7 +185,12 @@ class Uplink:
         return envelope
 
     def publish_state(self, state: Mapping[str, Any]) -> None:
-        """Set the device's retained state message; re-published after every reconnect."""
+        """Set the device's retained state message; re-published after every reconnect.
+
+        Raises:
+            MessageError: `state` lacks `summary` or `alerts` (see state.v1.json).
+        """
+        validate("state.v1.json", state)
         self._state = json.dumps(dict(state), separators=(",", ":")).encode()
         if self._ready:
             self._client.publish(topics.state(self.device_id), self._state, qos=1, retain=True)

@@ -1,0 +1,331 @@
+"""A whole branch office in simulation: broker, back office, kiosks and a dropbox, live.
+
+    python -m provisioning.branch [--speed 10] [--duration-s 120] [--kiosks 2] [--dir DIR]
+
+Real parts: mosquitto with the fleet's TLS and ACL config (certificates from a fresh branch CA),
+the back-office receiver with its SQLite store, every device's uplink with its durable outbox,
+booking tokens signed and verified with Ed25519. Simulated: cameras, thermometers, printers
+(tickets become PNGs), the dropbox's pins (gpiozero MockFactory) and the people using them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+
+from backoffice.config import BackofficeConfig
+from backoffice.occupancy import occupancy_message
+from backoffice.receiver import Receiver
+from backoffice.store import SqliteEventStore
+from backoffice.watch import snapshot
+from provisioning.broker import LocalBroker
+from uplink import topics
+
+logger = logging.getLogger(__name__)
+
+BRANCH = "jakarta-salemba"
+TIMEZONE = "Asia/Jakarta"
+TICK_S = 0.5
+
+
+@dataclass
+class Device:
+    """One simulated device running in its own thread until the branch stops."""
+
+    device_id: str
+    run: Callable[[threading.Event], None]
+    thread: threading.Thread | None = None
+    error: BaseException | None = None
+
+    def start(self, stop: threading.Event) -> None:
+        def target() -> None:
+            try:
+                self.run(stop)
+            except BaseException as exc:  # shown in the summary; the branch keeps running
+                logger.exception("%s stopped with an error", self.device_id)
+                self.error = exc
+
+        self.thread = threading.Thread(target=target, name=self.device_id, daemon=True)
+        self.thread.start()
+
+
+@dataclass
+class ServiceCounters:
+    """The branch's service counters, modelled just enough to publish a live occupancy:
+    everyone with a ticket is inside until a counter has served them."""
+
+    capacity: int = 25
+    counters: int = 6
+    service_s: float = 90.0  # simulated seconds per participant at a counter
+    served: float = 0.0
+    last_inside: int | None = None
+
+    def tick(self, elapsed_sim_s: float, ticketed: int) -> int | None:
+        """Advance the counters; the new number inside when it changed, else None."""
+        self.served = min(
+            float(ticketed), self.served + elapsed_sim_s * self.counters / self.service_s
+        )
+        inside = ticketed - int(self.served)
+        if inside == self.last_inside:
+            return None
+        self.last_inside = inside
+        return inside
+
+
+@dataclass
+class Branch:
+    """The parts of a simulated branch, started by `start()` and stopped by `stop()`."""
+
+    directory: Path
+    speed: float
+    kiosks: int
+    dropbox: bool
+    broker: LocalBroker = field(init=False)
+    store: SqliteEventStore = field(init=False)
+    receiver: Receiver = field(init=False)
+    devices: list[Device] = field(default_factory=list)
+    counters: ServiceCounters = field(default_factory=ServiceCounters)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def start(self, progress: Callable[[str], None]) -> None:
+        progress("Menyiapkan CA cabang dan broker MQTT (TLS + ACL) / CA and broker")
+        self.broker = LocalBroker(self.directory / "broker")
+        self.broker.start()
+        progress("Menjalankan penerima kantor belakang / back-office receiver")
+        self.store = SqliteEventStore(self.directory / "backoffice" / "events.db")
+        config = BackofficeConfig(
+            broker=self.broker.client_config("backoffice"), database_path=self.store.path
+        )
+        self.receiver = Receiver(config, self.store)
+        self.receiver.start()
+        if not self.receiver.wait_ready(30):
+            raise RuntimeError(f"the receiver did not subscribe; see {self.broker.directory}")
+        if self.kiosks:
+            progress("Menerbitkan booking contoh hari ini / issuing today's sample bookings")
+            self.devices += kiosk_devices(self, self.kiosks)
+        if self.dropbox:
+            self.devices.append(dropbox_device(self))
+        for device in self.devices:
+            progress(f"Menyalakan {device.device_id} / starting {device.device_id}")
+            device.start(self.stopping)
+
+    def update_occupancy(self, elapsed_s: float) -> None:
+        """Publish the occupancy (retained) whenever it changes, as a queue system would."""
+        ticketed = self.store.count("kiosk.ticket.issued")
+        inside = self.counters.tick(elapsed_s * self.speed, ticketed)
+        if inside is not None:
+            body = occupancy_message(inside, self.counters.capacity)
+            self.receiver.publish_retained(topics.occupancy(BRANCH), body)
+
+    @property
+    def running(self) -> bool:
+        return any(d.thread is not None and d.thread.is_alive() for d in self.devices)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for device in self.devices:
+            if device.thread is not None:
+                device.thread.join(30)
+        self.receiver.stop()
+        self.broker.stop()
+
+
+def kiosk_devices(branch: Branch, count: int) -> list[Device]:
+    """`count` kiosks at the entrance sharing one set of today's sample bookings."""
+    from backoffice.bookings.sample import issue_sample_day
+    from kiosk.app import run_simulated
+    from kiosk.booking import BookingConfig
+    from kiosk.config import KioskConfig, PrinterConfig, ThermometerConfig, TicketsConfig
+    from uplink import UplinkConfig
+
+    now = datetime.now(ZoneInfo(TIMEZONE))
+    # Slots around now, so the day's bookings are inside their check-in window whenever
+    # the simulation runs (a few are for later today and are told when to come back).
+    first = (now - timedelta(minutes=30)).replace(minute=0, second=0, microsecond=0)
+    sample = issue_sample_day(
+        branch.directory / "bookings",
+        BRANCH,
+        first.date(),
+        count=12 * count,
+        timezone=TIMEZONE,
+        first_slot=first.time(),
+        slot_minutes=60,
+        slots=2,
+    )
+    devices = []
+    for n in range(1, count + 1):
+        device_id = f"kiosk-{n}"
+        home = branch.directory / device_id
+        images = home / "camera"
+        images.mkdir(parents=True)
+        # Each kiosk sees its own share of the participants.
+        for image in sample.images[n - 1 :: count]:
+            shutil.copy(image, images / image.name)
+        config = KioskConfig(
+            uplink=UplinkConfig(
+                device_id=device_id,
+                broker=branch.broker.client_config(device_id),
+                outbox_path=home / "outbox.db",
+            ),
+            booking=BookingConfig(
+                kiosk_id=device_id,
+                branch=BRANCH,
+                timezone=TIMEZONE,
+                trust_anchors=[sample.trust_anchor],
+                trust_list_path=sample.trust_list_path,
+                cache_dir=home / "cache",
+                ledger_path=home / "ledger.db",
+            ),
+            tickets=TicketsConfig(
+                branch_name="Kantor Cabang Jakarta Salemba",
+                kiosk_code=str(n),
+                book_path=home / "tickets.db",
+            ),
+            thermometer=ThermometerConfig(source="simulated"),
+            printer=PrinterConfig(transport="simulated", out_dir=home / "tickets"),
+        )
+
+        def run(stop: threading.Event, config: KioskConfig = config, home: Path = home) -> None:
+            run_simulated(
+                config,
+                home / "camera",
+                home / "tickets",
+                speed=branch.speed,
+                stop=stop,
+                arrival_s=20.0,
+            )
+
+        devices.append(Device(device_id, run))
+    return devices
+
+
+def dropbox_device(branch: Branch) -> Device:
+    """The dropbox outside the branch, running the scripted day (deposits and a collection)."""
+    import dropbox_agent
+    from configkit import load
+    from dropbox_agent.app import run_simulated
+    from dropbox_agent.config import DropboxConfig
+    from uplink import UplinkConfig
+
+    package = Path(dropbox_agent.__file__).parent
+    example = load(DropboxConfig, package / "examples" / "dropbox.toml")
+    device_id = example.uplink.device_id
+    home = branch.directory / device_id
+    home.mkdir(parents=True)
+    uplink = UplinkConfig(
+        device_id=device_id,
+        broker=branch.broker.client_config(device_id),
+        outbox_path=home / "outbox.db",
+    )
+    config = example.model_copy(update={"uplink": uplink, "local_db_path": home / "box.db"})
+    scenario = package / "sim" / "scenarios" / "branch-day.toml"
+
+    def run(stop: threading.Event) -> None:
+        run_simulated(config, scenario, speed=branch.speed, stop=stop, slips_dir=home / "slips")
+
+    return Device(device_id, run)
+
+
+def summary(branch: Branch) -> Table:
+    table = Table(title="Ringkasan simulasi / Simulation summary")
+    table.add_column("jenis peristiwa / event type")
+    table.add_column("jumlah / count", justify="right")
+    for type_name, count in branch.store.count_by_type().items():
+        table.add_row(type_name, str(count))
+    return table
+
+
+@contextmanager
+def quiet_logs(path: Path) -> Iterator[None]:
+    """Send log lines to a file so they do not tear through the live view."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="branch",
+        description="Run a whole branch office in simulation (Ctrl-C to stop).",
+    )
+    parser.add_argument("--speed", type=float, default=10.0, help="time runs this much faster")
+    parser.add_argument("--duration-s", type=float, help="stop after this many real seconds")
+    parser.add_argument("--kiosks", type=int, default=2, choices=range(5))
+    parser.add_argument("--no-dropbox", action="store_true", help="leave the dropbox out")
+    parser.add_argument(
+        "--dir", type=Path, default=Path("branch-sim"), help="work folder (emptied first)"
+    )
+    args = parser.parse_args(argv)
+    if args.speed <= 0:
+        parser.error("--speed must be positive")
+
+    console = Console()
+    shutil.rmtree(args.dir, ignore_errors=True)
+    args.dir.mkdir(parents=True)
+    branch = Branch(args.dir.resolve(), args.speed, args.kiosks, not args.no_dropbox)
+    with quiet_logs(args.dir / "branch.log"):
+        try:
+            branch.start(lambda step: console.print(f"[bold]•[/] {step}"))
+        except Exception as exc:
+            console.print(f"[red]Simulasi gagal dimulai / could not start:[/] {exc}")
+            console.print(f"Lihat / see {args.dir / 'branch.log'}")
+            return 1
+        deadline = None if args.duration_s is None else time.monotonic() + args.duration_s
+        console.print(
+            f"Cabang berjalan (kecepatan ×{args.speed:g}); Ctrl-C untuk berhenti. / "
+            f"Branch running; Ctrl-C to stop. Log: {args.dir / 'branch.log'}"
+        )
+        try:
+            with Live(view(branch), console=console, refresh_per_second=2) as live:
+                while branch.running and (deadline is None or time.monotonic() < deadline):
+                    time.sleep(TICK_S)
+                    branch.update_occupancy(TICK_S)
+                    live.update(view(branch))
+        except KeyboardInterrupt:
+            pass
+        console.print("Menghentikan perangkat / stopping devices...")
+        branch.stop()
+    console.print(summary(branch))
+    failed = [d for d in branch.devices if d.error is not None]
+    for device in failed:
+        console.print(f"[red]{device.device_id}: {device.error}[/]")
+    console.print(
+        f"Tiket (PNG) / tickets: {args.dir}/kiosk-*/tickets/  ·  log: {args.dir}/branch.log"
+    )
+    return 1 if failed else 0
+
+
+def view(branch: Branch) -> Group:
+    inside = branch.counters.last_inside or 0
+    capacity = branch.counters.capacity
+    full = " [red bold]PENUH / FULL[/]" if inside >= capacity else ""
+    header = (
+        f"[bold]Cabang {BRANCH}[/] · di dalam / inside {inside}/{capacity}{full} · "
+        f"peristiwa tersimpan / events stored {branch.store.count()}"
+    )
+    return Group(header, snapshot(branch.store, events=10))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
