@@ -18,6 +18,7 @@ from backoffice.config import BackofficeConfig
 from backoffice.receiver import Receiver
 from backoffice.store import SqliteEventStore
 from configkit import ConfigError, check_command, load
+from uplink import systemd
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -48,11 +49,16 @@ COMMANDS: list[Register] = [_register_builtin, booking_cli.register, occupancy.r
 def _receive(args: argparse.Namespace) -> int:
     config = load(BackofficeConfig, args.config)
     store = SqliteEventStore(config.database_path)
-    receiver = Receiver(config, store)
+    receiver = Receiver(config, store, on_progress=systemd.notify_watchdog)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     receiver.start()
     try:
+        # Ready for systemd (Type=notify) once the broker confirmed the subscription.
+        while not stop.is_set():
+            if receiver.wait_ready(1.0):
+                systemd.notify_ready()
+                break
         stop.wait()
     except KeyboardInterrupt:
         pass

@@ -8,6 +8,7 @@ import queue
 import re
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ from uplink.session import connect_properties, make_client
 logger = logging.getLogger(__name__)
 
 ACK_CHUNK = 5000
+PROGRESS_S = 5.0
 # The broker keeps a receiver's share of the events while it restarts (or while the broker
 # itself restarts). A receiver that never returns strands its share until this expires; devices
 # re-send whatever is not acked, so nothing is lost either way.
@@ -38,9 +40,18 @@ class Receiver:
     batches, and publishes one application ack per device per batch after the commit.
     """
 
-    def __init__(self, config: BackofficeConfig, store: EventStore) -> None:
+    def __init__(
+        self,
+        config: BackofficeConfig,
+        store: EventStore,
+        *,
+        on_progress: Callable[[], object] | None = None,
+    ) -> None:
+        """`on_progress` is called from the store loop at least every PROGRESS_S seconds while
+        it is healthy (the service's systemd watchdog)."""
         self.config = config
         self.store = store
+        self._on_progress = on_progress
         self.stored = 0
         self.duplicates = 0
         self.rejected = 0
@@ -115,7 +126,12 @@ class Receiver:
 
     def _store_loop(self) -> None:
         while True:
-            first = self._queue.get()
+            if self._on_progress is not None:
+                self._on_progress()
+            try:
+                first = self._queue.get(timeout=PROGRESS_S)
+            except queue.Empty:
+                continue
             if first is None:
                 return
             batch = [first]

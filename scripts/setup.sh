@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 
 # mosquitto: the real broker for the simulated branch and the tests.
 # libgl1 libgl1-mesa-dri libegl1 libmtdev1: Kivy's offscreen rendering (touchscreen UI).
-# systemd: `systemd-analyze verify` checks the rendered units.
-APT_PACKAGES=(mosquitto libgl1 libgl1-mesa-dri libegl1 libmtdev1 systemd)
+# systemd, cage: `systemd-analyze verify` checks the rendered units (the kiosk session runs cage).
+APT_PACKAGES=(mosquitto libgl1 libgl1-mesa-dri libegl1 libmtdev1 systemd cage)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

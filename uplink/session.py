@@ -297,7 +297,10 @@ class Uplink:
 
     def _session_down(self) -> None:
         if self._ready:
-            logger.warning("uplink disconnected; events stay in the outbox")
+            if self._stopping.is_set():
+                logger.debug("uplink disconnected (stopping)")
+            else:
+                logger.warning("uplink disconnected; events stay in the outbox")
             self._ready = False
             self._session += 1
             self._wake.set()

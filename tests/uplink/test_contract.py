@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -87,3 +89,10 @@ def test_topics_put_each_device_under_its_own_prefix() -> None:
     for bad in ("kiosk/1", "+", "#", "Kiosk", "-a", "", "a" * 65):
         with pytest.raises(TopicError):
             topics.check_id(bad)
+
+
+def test_the_contract_document_lists_every_event_type_with_its_delivery_class() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "mqtt-contract.md").read_text()
+    rows = dict(re.findall(r"^\| `([a-z_.]+)` \| (critical|telemetry) \|", doc, re.MULTILINE))
+    shipped = {t.name: t.delivery for t in catalog()}
+    assert rows == shipped
