@@ -342,8 +342,9 @@ def run_simulated(
     the retained state carries ``summary`` and ``alerts`` for `backoffice watch`, and is
     published again on every change and at stop), the occupancy subscription, the booking
     verifier and ledger from `config.booking`, the ticket book from `config.tickets`. Simulated
-    whatever `config` says: the camera shows each QR image that appears in `images` (name order,
-    once each; files may be added while it runs), the thermometer gives each participant a
+    whatever `config` says: the camera shows each QR image that appears in `images` once (files
+    may be added while it runs), when its booking's slot is about to open (20 min before; other
+    images in name order), the thermometer gives each participant a
     temperature (about 5 % high once: rest and retry; 3 % high twice: referral and slip), the
     printer writes ``ticket-NNNN.png`` / ``slip-NNNN.png`` into `out_dir`; every `walkin_every`-th
     arrival is a walk-in choosing a programme. No HTTP (no booking sync or code lookup).
@@ -384,6 +385,7 @@ def run_simulated(
         arrival_s=arrival_s,
         walkin_every=walkin_every,
         rng=random.Random(seed),  # noqa: S311 - simulation
+        wall=clock.now,
     )
     screens_log = (out_dir / "screens.jsonl").open("a", encoding="utf-8")
     kiosk.engine.subscribe(lambda screen: _log_screen(screens_log, screen, clock.now()))

@@ -95,14 +95,19 @@ class FolderCamera(ScriptedCamera):
     def advance_image(self) -> Path | None:
         """Show the next unseen image and return its path; None (nothing shown) if none is new."""
         for path in self.pending():
-            self._seen.add(path.name)
-            try:
-                self.show(load_image(path))
-            except CameraError as exc:
-                logger.warning("%s", exc)
-                continue
-            return path
+            if self.show_file(path):
+                return path
         return None
+
+    def show_file(self, path: Path) -> bool:
+        """Show one image of the folder (marked seen); False if it cannot be read."""
+        self._seen.add(path.name)
+        try:
+            self.show(load_image(path))
+        except CameraError as exc:
+            logger.warning("%s", exc)
+            return False
+        return True
 
     def clear(self) -> None:
         """Show an empty scene (nobody holding up a code)."""

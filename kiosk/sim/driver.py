@@ -5,12 +5,17 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Literal
 
+from kiosk.adapters.qr import QrDecoder
 from kiosk.booking import Service
+from kiosk.booking import token as booking_token
 from kiosk.domain.screens import Phase
 from kiosk.engine import SCAN_PHASES, CheckinEngine
-from kiosk.sim.camera import FolderCamera
+from kiosk.errors import CameraError
+from kiosk.sim.camera import FolderCamera, load_image
 from kiosk.sim.thermometer import SimulatedThermometer
 from uplink import ManualClock
 
@@ -62,9 +67,11 @@ def drive(
 class Participants:
     """Arrivals at the kiosk, paced by the engine's clock.
 
-    Each arrival either shows the next booking QR image from the folder or, every
-    `walkin_every`-th time, walks in and picks a programme. Temperatures: mostly normal, some
-    high once (normal after the rest), a few high twice (referred).
+    Each arrival either shows a booking QR image from the folder or, every `walkin_every`-th
+    time, walks in and picks a programme. With `wall` (the kiosk's wall clock), participants are
+    punctual: an image is shown once its booking's slot is about to open (`early_min` before;
+    images that are not bookings, in name order, whenever reached); without it, in name order.
+    Temperatures: mostly normal, some high once (normal after the rest), a few high twice.
     """
 
     def __init__(
@@ -76,6 +83,8 @@ class Participants:
         arrival_s: float = 20.0,
         walkin_every: int = 4,
         rng: random.Random | None = None,
+        wall: Callable[[], datetime] | None = None,
+        early_min: float = 20.0,
     ) -> None:
         self.engine = engine
         self.camera = camera
@@ -89,6 +98,10 @@ class Participants:
         self._profile: Profile = "normal"
         self._service: Service = "JHT"
         self._shown_at: float | None = None
+        self._wall = wall
+        self._early = timedelta(minutes=early_min)
+        self._slots: dict[Path, datetime | None] = {}
+        self._decoder = QrDecoder(budget_ms=100)
 
     def step(self, now: float) -> None:
         """Called from the kiosk loop with the engine clock's monotonic time."""
@@ -107,7 +120,8 @@ class Participants:
         self._next_arrival = now + self.arrival_s * self.rng.uniform(0.5, 1.5)
         self._set_temperature()
         walk_in = self.walkin_every > 0 and (self.arrivals + 1) % self.walkin_every == 0
-        if not walk_in and self.camera.advance_image() is not None:
+        due = None if walk_in else self._next_due()
+        if due is not None and self.camera.show_file(due):
             self.arrivals += 1
             self._shown_at = now
             return
@@ -117,6 +131,32 @@ class Participants:
             services, weights = zip(*SERVICE_WEIGHTS.items(), strict=True)
             self._service = self.rng.choices(services, weights)[0]
             self.engine.start_walkin()
+
+    def _next_due(self) -> Path | None:
+        """The next image whose participant is here by now."""
+        pending = self.camera.pending()
+        if self._wall is None:
+            return pending[0] if pending else None
+        now = self._wall()
+        for path in pending:
+            slot = self._slot_of(path)
+            if slot is None or slot - self._early <= now:
+                return path
+        return None
+
+    def _slot_of(self, path: Path) -> datetime | None:
+        """When the booking in the image starts (the participant knows their own booking)."""
+        if path not in self._slots:
+            slot = None
+            try:
+                texts = self._decoder.decode(load_image(path)).texts
+                if texts:
+                    claims = booking_token.parse_claims(booking_token.split(texts[0]).signed)
+                    slot = claims.booking.slot_start
+            except (CameraError, ValueError):
+                slot = None  # not a booking: shown in name order
+            self._slots[path] = slot
+        return self._slots[path]
 
     def _set_temperature(self) -> None:
         roll = self.rng.random()
