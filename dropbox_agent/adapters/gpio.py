@@ -201,6 +201,9 @@ class GpioFillSensor:
         pin_factory: None for real pins, or a `MockFactory`.
         samples: pings per reading (the median is returned).
         ping_gap_s: pause between pings (0 for mock pins).
+
+    Raises:
+        HardwareUnavailable: gpiozero cannot open the pins.
     """
 
     def __init__(
@@ -212,12 +215,26 @@ class GpioFillSensor:
         samples: int = 5,
         ping_gap_s: float = 0.06,
     ) -> None:
-        from gpiozero import DigitalOutputDevice, InputDevice
+        from gpiozero import DigitalOutputDevice, GPIOZeroError, InputDevice
 
         self._samples = samples
         self._gap_s = ping_gap_s  # let the previous ping's echoes die out
-        self._trigger = DigitalOutputDevice(trigger, initial_value=False, pin_factory=pin_factory)
-        self._echo = InputDevice(echo, pull_up=False, pin_factory=pin_factory)
+        try:
+            self._trigger = DigitalOutputDevice(
+                trigger, initial_value=False, pin_factory=pin_factory
+            )
+        except GPIOZeroError as exc:
+            raise HardwareUnavailable(
+                f"cannot open the fill sensor's trigger GPIO{trigger} ({exc}); check [pins] and "
+                "that this is a Raspberry Pi (or use `dropbox-agent simulate`)"
+            ) from exc
+        try:
+            self._echo = InputDevice(echo, pull_up=False, pin_factory=pin_factory)
+        except GPIOZeroError as exc:
+            self._trigger.close()
+            raise HardwareUnavailable(
+                f"cannot open the fill sensor's echo GPIO{echo} ({exc}); check [pins]"
+            ) from exc
         self._factory = self._echo.pin_factory
         self._rise: Any = None
         self._fall: Any = None
