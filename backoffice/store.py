@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from uplink.durable import open_durable
 from uplink.messages import Envelope
 
 _SCHEMA = """
@@ -89,13 +90,8 @@ class SqliteEventStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.executescript(_SCHEMA)
+        self._db = open_durable(self.path, _SCHEMA)
 
     def store_events(self, envelopes: Sequence[Envelope], received_at: str) -> int:
         """Insert new events (duplicates by event id are ignored); returns how many were new."""

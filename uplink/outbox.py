@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from uplink.clock import Clock, SystemClock, utc_iso
+from uplink.durable import open_durable
 from uplink.errors import OutboxFull
 from uplink.ids import new_event_id
 from uplink.messages import Catalog, Envelope, catalog
@@ -83,11 +84,7 @@ class Outbox:
         self._lock = threading.Lock()
         self.storage_full = False
         self.telemetry_dropped = 0
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        self._db = open_durable(path, _SCHEMA)
         page_size = self._db.execute("PRAGMA page_size").fetchone()[0]
         self._max_pages = max(16, int(max_mb * 1024 * 1024) // page_size)
         self._db.execute(f"PRAGMA max_page_count={self._max_pages}")

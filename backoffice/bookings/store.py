@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from kiosk.booking.model import Booking, parse_channel, parse_service
+from uplink.durable import open_durable
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS bookings (
@@ -74,13 +74,8 @@ class BookingStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.executescript(_SCHEMA)
+        self._db = open_durable(self.path, _SCHEMA)
 
     # -- bookings --------------------------------------------------------------------------
 

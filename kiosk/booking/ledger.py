@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from uplink.durable import open_durable
 
 logger = logging.getLogger(__name__)
 
@@ -68,13 +69,8 @@ class CheckinLedger:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.executescript(_SCHEMA)
+        self._db = open_durable(self.path, _SCHEMA)
 
     def is_checked_in(self, booking_id: str) -> bool:
         """Whether the booking was checked in here or (as far as synced) at another kiosk."""
