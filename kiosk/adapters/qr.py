@@ -173,11 +173,14 @@ class QrDecoder:
         tried, strategy = 1, "plain" if texts else "none"
         if qr_hit and not exhaustive:
             return DecodeResult(tuple(texts), strategy, self._ms(start), tried)
-        for name, candidate in self._candidates(gray, found):
+        for name, candidate in self._candidates(gray, found, colour=plain_input is not gray):
             if (self._timer() - start) * 1000 >= self.budget_ms:
                 break
             tried += 1
-            new = [t for t in _texts(self.read(candidate)) if t not in texts]
+            every_format = self.formats == "all" and name == "gray"
+            new = [
+                t for t in _texts(self.read(candidate, all_formats=every_format)) if t not in texts
+            ]
             if new:
                 texts.extend(new)
                 strategy = name if strategy == "none" else strategy
@@ -185,9 +188,13 @@ class QrDecoder:
                     break
         return DecodeResult(tuple(texts), strategy, self._ms(start), tried)
 
-    def _candidates(self, gray: Gray, found: Sequence[Any]) -> Any:
-        """Images to try, cheapest and most likely first: regions where a QR code was seen but
-        not decoded, then whole-frame fallbacks (on a downscaled copy for large photos)."""
+    def _candidates(self, gray: Gray, found: Sequence[Any], *, colour: bool = False) -> Any:
+        """Images to try, cheapest and most likely first: the grayscale image when the plain
+        call had the colour one (readers that convert differently see that one), regions where
+        a QR code was seen but not decoded, then whole-frame fallbacks (on a downscaled copy for
+        large photos)."""
+        if colour:
+            yield "gray", gray
         for index, box in enumerate(_error_boxes(gray, found)):
             crop = gray[box[1] : box[3], box[0] : box[2]]
             yield f"region{index}_up2_clahe", _up2(_clahe(crop))
