@@ -45,8 +45,9 @@ def _register_builtin(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     scan.add_argument(
         "--budget-ms",
         type=float,
-        default=250.0,
-        help="time for preprocessing fallbacks per image after the plain call misses (ms)",
+        default=800.0,
+        help="time for preprocessing fallbacks per image after the plain call misses "
+        "(ms, default 800)",
     )
     scan.set_defaults(func=_scan)
 
