@@ -316,9 +316,13 @@ class CheckinEngine:
             except Exception:  # the lookup must always answer the participant
                 logger.exception("booking code lookup failed")
                 verdict = reason_verdict("lookup_offline")
-            self._commands.put(lambda: self._after_verdict(verdict))
+            self._commands.put(lambda: self._after_lookup(verdict))
 
         self._background(work)
+
+    def _after_lookup(self, verdict: Verdict) -> None:
+        if self._screen.phase is Phase.CHECKING:  # not if the participant cancelled meanwhile
+            self._after_verdict(verdict)
 
     def _after_verdict(self, verdict: Verdict) -> None:
         booking = verdict.booking
@@ -582,6 +586,10 @@ class CheckinEngine:
             except PrinterError as exc:
                 fault_code = exc.code
                 self._set_fault("printer", exc.code, str(exc))
+            except Exception as exc:  # a driver bug must not cost the participant their number
+                logger.exception("printing ticket %s failed", ticket.number)
+                fault_code = "print_failed"
+                self._set_fault("printer", fault_code, f"{type(exc).__name__}: {exc}")
         if fault_code is None:
             self._set_fault("printer", "paper_low" if status is PaperStatus.LOW else None)
         elif status in (PaperStatus.OUT, PaperStatus.OFFLINE):
@@ -630,6 +638,10 @@ class CheckinEngine:
             step()
         except (OutboxFull, sqlite3.Error) as exc:
             self._out_of_service(exc)
+        except Exception:  # a flow step is a loop boundary: never leave the kiosk stuck mid-flow
+            logger.exception("check-in step failed; back to the welcome screen")
+            self._current = None
+            self._go_idle()
 
     def _out_of_service(self, exc: Exception) -> None:
         """Nothing durable can be written: checking people in would lose them."""

@@ -595,3 +595,47 @@ def test_a_failing_lookup_still_answers_the_participant(rig: Rig) -> None:
 
     assert rig.engine.screen.phase is Phase.REFUSED
     assert rig.events.of(events.REFUSED)[0]["reason"] == "lookup_offline"
+
+
+def test_a_printer_driver_bug_still_shows_the_number(rig: Rig) -> None:
+    class Buggy:
+        def status(self) -> PaperStatus:
+            return PaperStatus.OK
+
+        def print_elements(self, elements: Sequence[Element]) -> None:
+            raise RuntimeError("driver bug")
+
+    rig.restart(printer=Buggy())
+    screen = rig.checkin(rig.token("B0000073"))
+
+    assert screen.phase is Phase.TICKET and not screen.printed
+    assert rig.events.of(events.TICKET)[0]["fault_code"] == "print_failed"
+
+
+def test_an_unexpected_error_mid_flow_returns_to_the_welcome_screen(rig: Rig) -> None:
+    class Exploding:
+        def read(self) -> object:
+            raise RuntimeError("unexpected")
+
+    rig.thermometer.read = Exploding().read  # type: ignore[method-assign]
+    rig.engine.scan(rig.token("B0000074"))
+    rig.engine.settle()
+
+    assert rig.engine.screen.phase is Phase.IDLE
+
+
+def test_a_lookup_answer_after_the_participant_left_is_ignored(rig: Rig) -> None:
+    token = rig.token("B0000075")
+    verifier = build_verifier(rig.config.booking, ledger=rig.ledger)
+    jobs: list[Callable[[], None]] = []
+    engine_with_lookup(rig, lambda code, now: verifier.verify(token, now), jobs)
+    rig.engine.enter_code("B0000075")
+    rig.engine.settle()
+    rig.engine.cancel()
+    rig.engine.settle()
+
+    jobs[0]()
+    rig.engine.settle()
+
+    assert rig.engine.screen.phase is Phase.IDLE
+    assert rig.thermometer.reads == 0
