@@ -44,7 +44,7 @@ from dropbox_agent.domain.model import (
 from dropbox_agent.domain.text import slip_lines
 from dropbox_agent.errors import PrinterError
 from dropbox_agent.ports import BoxIO, EventSink, FillSensor, LineSource, LocalStore, ReceiptPrinter
-from uplink import Clock, Envelope, OutboxFull, SystemClock, Uplink, systemd
+from uplink import Clock, Envelope, OutboxFull, SystemClock, Uplink, systemd, topics
 from uplink.outbox import Outbox
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ SETTLE_S = 0.1  # real seconds a simulation keeps pumping after its end
 BATCH = 256  # inputs handled per loop pass before the raw log is written
 _STOP = object()
 _WAKE = object()
+COUNT_COMMAND = "collection-count"  # lapak/v1/dev/{device}/cmd/collection-count
 _SAFE_BOOKING = re.compile(r"^[A-Za-z0-9-]{4,64}$")  # what the deposit schema accepts
 
 RecordListener = Callable[[Record, Envelope], None]
@@ -142,6 +143,9 @@ class DropboxAgent:
                 )
                 self.store.save_ledger(reconciled)
                 ledger = reconciled
+            self.uplink.subscribe(
+                topics.command(self.config.uplink.device_id, COUNT_COMMAND), self._on_count_command
+            )
             self.uplink.start()
         # Listen before reading the levels: an edge in between is queued, not lost.
         self.box.listen(self._on_edge)
@@ -364,6 +368,20 @@ class DropboxAgent:
             self.submit(BookingScanned(t, parsed.value))
         else:
             logger.info("keypad/scanner line not recognized; ignored")
+
+    def _on_count_command(self, _topic: str, payload: bytes) -> None:
+        """A count sent by the back office: {"collection_id": "...", "counted": 12}."""
+        if not payload:
+            return  # a cleared retained command
+        try:
+            data = json.loads(payload)
+            collection_id, counted = data["collection_id"], data["counted"]
+            if not isinstance(collection_id, str) or not isinstance(counted, int) or counted < 0:
+                raise TypeError("collection_id must be text and counted a whole number >= 0")
+        except (ValueError, KeyError, TypeError) as exc:
+            logger.warning("ignoring %s command: %s", COUNT_COMMAND, exc)
+            return
+        self.submit(CountEntered(self.clock.monotonic(), counted, "backoffice", collection_id))
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)

@@ -456,6 +456,9 @@ class BoxMachine:
         if oc is None:
             self._effects.append(Notice("count entered with no collection open; ignored"))
             return
+        if item.collection_id is not None and item.collection_id != oc.collection_id:
+            self._effects.append(Notice(f"count for {item.collection_id} is not for the open one"))
+            return
         payload: dict[str, Any] = {
             "collection_id": oc.collection_id,
             "officer_id": oc.officer_id,

@@ -59,11 +59,16 @@ class Authorization:
 
 @dataclass(frozen=True)
 class CountEntered:
-    """The officer's physical count of the documents taken out."""
+    """The officer's physical count of the documents taken out.
+
+    `collection_id` names the collection it is for (counts sent from the back office); a count
+    for another collection than the open one is ignored. None: the open one (keypad).
+    """
 
     t: float
     counted: int
     source: CountSource
+    collection_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from dropbox_agent.domain.model import Input
 from dropbox_agent.sim.box import SimulatedBox
 from provisioning.broker import LocalBroker
 from tests.dropbox_agent.conftest import config_data
-from uplink import ManualClock
+from uplink import ManualClock, topics
 
 ROOT = Path(__file__).resolve().parents[2]
 BEAM_SETTLE_S = 0.005
@@ -193,3 +193,43 @@ def test_sigkill_during_a_burst_loses_nothing_after_restart(
     ledger = store.load_ledger()
     store.close()
     assert ledger is not None and ledger.last_deposit_no == len(recorded) + 3
+
+
+def test_the_back_office_can_confirm_a_count_for_a_box_without_keypad(
+    backoffice: Receiver, broker: LocalBroker, tmp_path: Path
+) -> None:
+    """GIVEN a key-switch box (no keypad) whose collection awaits its count
+    WHEN the back office sends the count as a command
+    THEN the box records the confirmation for that collection."""
+    config = _config(tmp_path, broker, "dropbox-cmd")
+    clock = ManualClock()
+    box = SimulatedBox(config.pins, config.polarity, clock)
+    agent = app.build(config, clock=clock, box=box)
+    done = threading.Event()
+    agent.add_record_listener(
+        lambda record, _env: done.set() if record.type == "dropbox.collection_confirmed" else None
+    )
+    agent.start()
+    try:
+        for name, active in ((Input.BEAM, True), (Input.BEAM, False), (Input.KEY, True)):
+            box.drive(name, active)
+            clock.advance(0.2)
+            agent.pump(0)
+        box.drive(Input.DOOR, True)
+        clock.advance(0.2)
+        agent.pump(0)
+        box.drive(Input.DOOR, False)
+        clock.advance(0.2)
+        agent.pump(0)
+        assert agent.uplink is not None
+        _wait_for(lambda: agent.uplink is not None and agent.uplink.connected, 10, "connection")
+        topic = topics.command("dropbox-cmd", app.COUNT_COMMAND)
+        backoffice.publish_retained(topic, b'{"collection_id": "dropbox-cmd-c1", "counted": 1}')
+        for _ in range(50):  # up to 10 s for the command to come back through the broker
+            if done.is_set():
+                break
+            agent.pump(0.2)
+        assert done.is_set(), "the back office's count was not applied"
+        backoffice.publish_retained(topic, b"")  # clear the retained command
+    finally:
+        agent.close()

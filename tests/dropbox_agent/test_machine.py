@@ -8,6 +8,7 @@ import pytest
 
 from dropbox_agent.domain.model import (
     BookingScanned,
+    CountEntered,
     FaultReport,
     Input,
     Ledger,
@@ -512,3 +513,15 @@ def test_state_message_has_summary_alerts_and_counters() -> None:
     assert state["alerts"] == []
     assert state["deposits_pending_collection"] == 2
     assert state["door"] == "closed"
+
+
+def test_a_count_for_another_collection_is_ignored() -> None:
+    box = Harness()
+    box.deposit()
+    box.auth()
+    box.set(Input.DOOR, True)
+    box.set(Input.DOOR, False)
+    box._take(box.machine.feed(CountEntered(box.t, 1, "backoffice", "box-1-c9")))
+    assert box.records("dropbox.collection_confirmed") == []
+    box._take(box.machine.feed(CountEntered(box.t, 1, "backoffice", "box-1-c1")))
+    assert box.records("dropbox.collection_confirmed")[0]["source"] == "backoffice"

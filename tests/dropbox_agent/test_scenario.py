@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from backoffice.receiver import Receiver
+from backoffice.store import SqliteEventStore
 from dropbox_agent import app
 from dropbox_agent.__main__ import main
 from dropbox_agent.config import DropboxConfig
@@ -135,7 +136,8 @@ def test_run_simulated_plays_the_branch_day_into_the_back_office(
     app.run_simulated(
         config, BRANCH_DAY, speed=40.0, stop=threading.Event(), slips_dir=tmp_path / "slips"
     )
-    store = backoffice.store  # type: ignore[attr-defined]
+    store = backoffice.store
+    assert isinstance(store, SqliteEventStore)
     assert store.count("dropbox.deposit") == 7
     [confirmed] = [e.payload for e in store.events_after(0, 100, "dropbox.collection_confirmed")]
     assert (confirmed["deposits_logged"], confirmed["counted"]) == (6, 6)
