@@ -102,7 +102,7 @@ def build_camera(config: KioskConfig) -> FrameSource:
             max_age_s=cam.max_frame_age_s,
         )
     assert cam.folder is not None  # noqa: S101 - the config validator guarantees it
-    return FolderCamera(cam.folder)
+    return FolderCamera(cam.folder, auto=True)
 
 
 def build_thermometer(config: KioskConfig) -> Thermometer:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -74,14 +75,43 @@ class FolderCamera(ScriptedCamera):
     """Shows each new image that appears in a folder once, like a participant holding up a phone.
 
     `advance_image()` shows the next unseen image; `clear()` shows an empty scene. Files are
-    taken in name order; a file is seen once per run.
+    taken in name order; a file is seen once per run. With `auto` (`kiosk run` with
+    ``camera.source = "folder"``), `latest()` does this itself: it looks for new files every
+    `poll_s`, holds each image up for `hold_s`, then shows an empty scene.
     """
 
-    def __init__(self, folder: Path, monotonic: Callable[[], float] | None = None) -> None:
-        super().__init__(f"folder:{folder}", monotonic)
+    def __init__(
+        self,
+        folder: Path,
+        monotonic: Callable[[], float] | None = None,
+        *,
+        auto: bool = False,
+        hold_s: float = 3.0,
+        poll_s: float = 0.5,
+    ) -> None:
+        super().__init__(f"folder:{folder}", monotonic or (time.monotonic if auto else None))
         self.folder = folder
+        self.auto = auto
+        self.hold_s = hold_s
+        self.poll_s = poll_s
         self._seen: set[str] = set()
         self._blank = blank_frame(0)
+        self._held_since: float | None = None
+        self._next_poll = 0.0
+
+    def latest(self, newer_than: int = -1) -> FrameSample | None:
+        if self.auto:
+            self._hold_up_next(self._now())
+        return super().latest(newer_than)
+
+    def _hold_up_next(self, now: float) -> None:
+        if self._held_since is not None and now - self._held_since >= self.hold_s:
+            self.clear()
+            self._held_since = None
+        if self._held_since is None and now >= self._next_poll:
+            self._next_poll = now + self.poll_s
+            if self.advance_image() is not None:
+                self._held_since = now
 
     def pending(self) -> list[Path]:
         if not self.folder.is_dir():

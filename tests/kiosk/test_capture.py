@@ -270,3 +270,20 @@ def test_a_scripted_camera_can_be_told_to_fail() -> None:
     camera.fail()
     with pytest.raises(CameraError, match="told to"):
         camera.latest()
+
+
+def test_an_automatic_folder_camera_holds_each_new_image_up_then_clears(tmp_path: Path) -> None:
+    cv2.imwrite(str(tmp_path / "a.png"), frame(10))
+    now = [0.0]
+    camera = FolderCamera(tmp_path, lambda: now[0], auto=True, hold_s=3.0, poll_s=0.5)
+
+    held = camera.latest()
+    now[0] = 3.5
+    cleared = camera.latest()
+    cv2.imwrite(str(tmp_path / "b.png"), frame(20))
+    now[0] = 4.0
+    second = camera.latest()
+
+    assert held is not None and held.image[0, 0] == 10
+    assert cleared is not None and cleared.image[0, 0] != 10  # the empty scene
+    assert second is not None and second.image[0, 0] == 20
