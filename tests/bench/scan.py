@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import zxingcpp  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
 from kiosk.adapters.qr import QR_ONLY, LiveDecoder, QrDecoder  # noqa: E402
 from kiosk.booking import build_verifier  # noqa: E402
@@ -60,7 +61,11 @@ def main() -> None:
 
     now = datetime(2026, 6, 15, 2, 30, tzinfo=UTC)  # 09:30 WIB
     with tempfile.TemporaryDirectory() as tmp:
-        issuer = SimIssuer()
+        # Fixed keys: Ed25519 is deterministic, so the tokens (and the hard frames) repeat.
+        issuer = SimIssuer(
+            root=Ed25519PrivateKey.from_private_bytes(bytes(range(32))),
+            signer=Ed25519PrivateKey.from_private_bytes(bytes(range(32, 64))),
+        )
         config = demo_config(Path(tmp), issuer)
         verifier = build_verifier(config.booking)
         zone = config.booking.zone
