@@ -21,8 +21,8 @@ from pathlib import Path, PurePosixPath
 from rich.console import Console
 from rich.table import Table
 
-from configkit import ConfigError
-from provisioning import device, pki, render
+from configkit import ConfigError, check_command
+from provisioning import device, pki, render, roles
 from provisioning.errors import InvalidSetup, ProvisionError, Refused
 from uplink.errors import TopicError
 
@@ -558,6 +558,13 @@ def build_parser() -> argparse.ArgumentParser:
     _broker_options(p)
     p.add_argument("--out", help="write acl.conf and mosquitto.conf here instead of stdout")
     p.set_defaults(func=_fleet_acl)
+
+    config = sub.add_parser("config", help="configuration tools")
+    config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    p = config_sub.add_parser("check", help="validate a device's TOML file for its role")
+    p.add_argument("--role", required=True, choices=sorted(roles.MODELS), help="device role")
+    p.add_argument("file", help="the TOML file, e.g. /etc/lapak/kiosk.toml")
+    p.set_defaults(func=lambda args: check_command(roles.model(args.role), args.file))
 
     p = sub.add_parser(
         "check",
