@@ -52,6 +52,14 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("file", type=Path)
     check.set_defaults(func=lambda args: check_command(DropboxConfig, args.file))
 
+    replay = sub.add_parser(
+        "replay", help="re-derive events from the box's raw input log (disputes)"
+    )
+    replay.add_argument("--config", required=True, type=Path, help="dropbox TOML file")
+    replay.add_argument("--boot", help="boot id to replay (default: the newest in the log)")
+    replay.add_argument("--raw", action="store_true", help="also print every logged input")
+    replay.set_defaults(func=_replay)
+
     secret = sub.add_parser(
         "hash-secret", help="hash an officer PIN or badge code for [[collection.officers]]"
     )
@@ -92,6 +100,32 @@ def _simulate(args: argparse.Namespace) -> int:
         app.run_simulated(config, args.scenario, speed=args.speed, stop=stop, slips_dir=args.slips)
     else:
         app.run_interactive(config, speed=args.speed, stop=stop, slips_dir=args.slips)
+    return EXIT_OK
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from dropbox_agent.adapters.store import SqliteLocalStore
+    from dropbox_agent.replay import replay
+
+    config = load(DropboxConfig, args.config)
+    if not config.local_db_path.exists():
+        print(f"{config.local_db_path}: no raw input log there yet", file=sys.stderr)
+        return EXIT_FAILURE
+    store = SqliteLocalStore(config.local_db_path, boot_id="replay")
+    try:
+        boot, inputs, events = replay(store, config.machine_settings())
+    except ValueError as exc:
+        print(f"replay: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        store.close()
+    print(f"boot {boot}: {len(inputs)} inputs, {len(events)} events")
+    if args.raw:
+        for wall, item in inputs:
+            print(f"  {wall}  in   {item}")
+    for event in events:
+        details = " ".join(f"{k}={v}" for k, v in event.payload.items() if k != "box_id")
+        print(f"  {event.wall}  out  {event.type} {details}")
     return EXIT_OK
 
 
