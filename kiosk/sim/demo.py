@@ -21,8 +21,10 @@ DEMO_KIOSK = "kiosk-demo-1"
 
 def demo_config(
     directory: Path,
-    issuer: SimIssuer,
+    issuer: SimIssuer | None = None,
     *,
+    trust_anchor: str | None = None,
+    trust_list_path: Path | None = None,
     branch: str = DEMO_BRANCH,
     kiosk_id: str = DEMO_KIOSK,
     timezone: str = "Asia/Jakarta",
@@ -33,13 +35,20 @@ def demo_config(
 
     Args:
         directory: created; holds the trust list, cache, ledger, ticket book and outbox.
-        issuer: signs the bookings this kiosk accepts.
+        issuer: signs the bookings this kiosk accepts (its trust list is written here).
+        trust_anchor, trust_list_path: instead of `issuer`, an existing issuer's root key and
+            signed trust list (e.g. `backoffice.bookings.sample.issue_sample_day`'s).
         branch, kiosk_id, timezone: the kiosk's identity.
         broker: the `[uplink.broker]` table (default: plain loopback, never connected to in a
             headless run).
         **tables: more keys per table, e.g. ``thermometer={"retry_rest_s": 5}``.
     """
     directory.mkdir(parents=True, exist_ok=True)
+    if issuer is not None:
+        trust_anchor = issuer.anchor
+        trust_list_path = issuer.write_trust_list(directory / "trust-list.json")
+    if trust_anchor is None or trust_list_path is None:
+        raise ValueError("give an issuer, or both trust_anchor and trust_list_path")
     loopback = {"host": "127.0.0.1", "port": 1883, "tls": False, "username": kiosk_id}
     data: dict[str, Any] = {
         "uplink": {
@@ -51,8 +60,8 @@ def demo_config(
             "kiosk_id": kiosk_id,
             "branch": branch,
             "timezone": timezone,
-            "trust_anchors": [issuer.anchor],
-            "trust_list_path": issuer.write_trust_list(directory / "trust-list.json"),
+            "trust_anchors": [trust_anchor],
+            "trust_list_path": trust_list_path,
             "cache_dir": directory / "cache",
             "ledger_path": directory / "ledger.db",
         },

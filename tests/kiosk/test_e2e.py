@@ -6,11 +6,13 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from datetime import time as time_of_day
 from pathlib import Path
 
 from paho.mqtt.client import Client
 
+from backoffice.bookings.sample import issue_sample_day
 from backoffice.receiver import Receiver
 from kiosk.app import Kiosk, build, run_simulated
 from kiosk.domain import events
@@ -177,3 +179,41 @@ def test_run_simulated_checks_sample_bookings_in_against_the_real_broker(
     rows = [d for d in backoffice.store.devices() if d.device_id == device]  # type: ignore[attr-defined]
     assert rows and rows[0].state is not None and "summary" in rows[0].state
     assert NOW.tzinfo is UTC
+
+
+def test_run_simulated_plays_a_back_office_sample_day_from_its_first_slot(
+    broker: LocalBroker, backoffice: Receiver, tmp_path: Path
+) -> None:
+    # GIVEN a day of bookings issued by the reference back office, as the simulated branch has
+    day = date(2026, 6, 15)
+    sample = issue_sample_day(tmp_path / "day", "demo-branch", day, 6, seed=3, slots=1)
+    device = "kiosk-sim-2"
+    config = demo_config(
+        tmp_path / "kiosk",
+        trust_anchor=sample.trust_anchor,
+        trust_list_path=sample.trust_list_path,
+        kiosk_id=device,
+        broker=broker.client_config(device).model_dump(),
+    )
+    out = tmp_path / "out"
+    stop = threading.Event()
+    start = datetime.combine(day, time_of_day(7, 50), config.booking.zone)
+    runner = threading.Thread(
+        target=run_simulated,
+        args=(config, sample.images[0].parent, out),
+        kwargs={"speed": 300.0, "stop": stop, "walkin_every": 0, "seed": 2, "start_at": start},
+    )
+
+    # WHEN the kiosk runs from ten minutes before the first slot
+    runner.start()
+    try:
+        eventually(
+            lambda: backoffice.store.count(events.ACCEPTED) >= 5,  # type: ignore[attr-defined]
+            "most of the day's bookings checked in",
+        )
+    finally:
+        stop.set()
+        runner.join(DEADLINE_S)
+
+    # THEN nobody was refused for coming early or late: they came when their slot opened
+    assert backoffice.store.count(events.REFUSED) == 0  # type: ignore[attr-defined]
