@@ -254,7 +254,10 @@ class DropboxAgent:
             elif item is not _WAKE:
                 inp: MachineInput = item  # type: ignore[assignment]
                 raw.append((inp, self._wall(inp.t)))
-                self._apply(machine.feed(inp))
+                try:
+                    self._apply(machine.feed(inp))
+                except Exception:  # per-input boundary: the rest of the batch still counts
+                    logger.exception("handling %s failed", type(inp).__name__)
                 self._handled += 1
         self._apply(machine.advance(self.clock.monotonic()))
         self.store.append_inputs(raw)
