@@ -16,6 +16,8 @@ Order of a check-in, so that nothing is lost and nothing is doubled:
 A kiosk that stops anywhere in 2-5 loses nobody: when the participant shows the QR again, a
 booking claimed here without a number is measured and numbered, a number not yet delivered is
 printed, and a ticket that was (or may have been) printed is shown on screen, never printed twice.
+If the outbox or a store cannot be written, the kiosk goes out of service (no unrecorded ticket).
+A typed booking code is looked up online off the engine's thread (`background`).
 """
 
 from __future__ import annotations
@@ -168,7 +170,6 @@ class CheckinEngine:
         self._screen_until: float | None = None
         self._recent: dict[str, float] = {}
         self._faults: dict[str, str] = {}  # component -> active fault code
-        self._lock = threading.Lock()
         self.outcomes: list[CheckinResult] = []
         self.out_of_service_reason = ""
 
