@@ -8,6 +8,7 @@ import os
 import queue
 import random
 import re
+import sqlite3
 import sys
 import threading
 import time
@@ -42,7 +43,7 @@ from dropbox_agent.domain.model import (
     SetOutput,
 )
 from dropbox_agent.domain.text import slip_lines
-from dropbox_agent.errors import PrinterError
+from dropbox_agent.errors import PrinterError, SetupError
 from dropbox_agent.ports import BoxIO, EventSink, FillSensor, LineSource, LocalStore, ReceiptPrinter
 from uplink import Clock, Envelope, OutboxFull, SystemClock, Uplink, systemd, topics
 from uplink.outbox import Outbox
@@ -479,10 +480,17 @@ def build(
 
     Raises:
         HardwareUnavailable: a real device was needed and cannot be opened here.
+        SetupError: the uplink (certificates, outbox) or the local database cannot be opened.
     """
     clock = clock or SystemClock()
     if events is None and uplink is None:
-        uplink = Uplink(config.uplink, clock=uplink_clock or SystemClock())
+        try:
+            uplink = Uplink(config.uplink, clock=uplink_clock or SystemClock())
+        except (OSError, sqlite3.Error) as exc:
+            raise SetupError(
+                f"cannot set up the uplink ({exc}); check [uplink] outbox_path and the "
+                "[uplink.broker] ca_file, cert_file and key_file (`provision` writes them)"
+            ) from exc
     if box is None:
         from dropbox_agent.adapters.gpio import GpioBox
 
@@ -504,9 +512,15 @@ def build(
     if store is None:
         from dropbox_agent.adapters.store import SqliteLocalStore
 
-        store = SqliteLocalStore(
-            config.local_db_path, boot_id=boot_id(), max_rows=config.raw_log_max_rows
-        )
+        try:
+            store = SqliteLocalStore(
+                config.local_db_path, boot_id=boot_id(), max_rows=config.raw_log_max_rows
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise SetupError(
+                f"cannot open the box's database {config.local_db_path} ({exc}); check "
+                "local_db_path and that the data partition is mounted and writable"
+            ) from exc
     return DropboxAgent(
         config,
         box=box,
@@ -599,7 +613,8 @@ def run_simulated(
 
     Raises:
         ScenarioError: the scenario file is not valid (raised before anything starts).
-        HardwareUnavailable: never for the pins (they are mocks).
+        SetupError: the uplink's certificates or outbox, or the local database, cannot be
+            opened (raised before anything starts). The pins never fail: they are mocks.
     """
     from dropbox_agent.sim.scenario import load_scenario, run_scenario
 

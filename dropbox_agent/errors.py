@@ -3,6 +3,7 @@
 DropboxError                       root of everything the agent raises
 ├── HardwareUnavailable (OSError)  a real device cannot be used here (not a Pi, no printer)
 ├── PrinterError (OSError)         a slip could not be printed; `code` names the fault
+├── SetupError (OSError)           the uplink or the local store cannot be opened
 └── ScenarioError (ValueError)     a simulation scenario file is not valid
 """
 
@@ -21,6 +22,10 @@ class PrinterError(DropboxError, OSError):
     def __init__(self, message: str, code: str = "offline") -> None:
         super().__init__(message)
         self.code = code
+
+
+class SetupError(DropboxError, OSError):
+    """The agent cannot start: its certificates, outbox or local database cannot be opened."""
 
 
 class ScenarioError(DropboxError, ValueError):

@@ -204,3 +204,13 @@ def test_hash_secret_from_stdin_makes_a_hash_the_config_accepts(
 
     assert verify_secret("2468", hashed)
     assert "2468" not in hashed
+
+
+def test_cli_without_certificates_exits_1_saying_what_to_provision(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    example = Path(__file__).parents[2] / "dropbox_agent" / "examples" / "dropbox.toml"
+    assert main(["simulate", "--config", str(example), "--scenario", str(BRANCH_DAY)]) == 1
+    err = capsys.readouterr().err
+    assert "cannot set up the uplink" in err
+    assert "cert_file" in err
