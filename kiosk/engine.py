@@ -571,7 +571,8 @@ class CheckinEngine:
                 booking_id=booking.booking_id if booking else None,
             ),
         )
-        self._book.mark_reported(checkin.checkin_id)
+        # Marked reported together with "printing" in `_deliver`: one durable write less per
+        # check-in; a stop in between only re-sends this event (same checkin_id) on resume.
 
     def _deliver(self, ticket: Ticket, delivery: str | None) -> bool:
         """Print the ticket once; on paper out or offline, show it on screen only."""

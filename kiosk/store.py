@@ -142,11 +142,6 @@ class TicketBook:
                 raise
             return Issued(checkin_id, seq, number, None, new=True)
 
-    def mark_reported(self, checkin_id: str) -> None:
-        """Note that the check-in's accepted event is durably in the outbox."""
-        with self._lock:
-            self._db.execute("UPDATE checkins SET reported = 1 WHERE checkin_id = ?", (checkin_id,))
-
     def for_booking(self, booking_id: str) -> BookedCheckin | None:
         """The check-in this kiosk made for `booking_id`, if any."""
         with self._lock:
@@ -176,14 +171,15 @@ class TicketBook:
         return str(day) if day is not None else None
 
     def begin_printing(self, checkin_id: str) -> bool:
-        """Claim the one print of a check-in's ticket, durably, before sending it to the printer.
+        """Claim the one print of a check-in's ticket, durably, before sending it to the printer
+        (its accepted event is in the outbox by then: this also marks it reported).
 
         Returns False if the check-in was already printed, shown, or being printed when the
         kiosk stopped: whether that ticket came out is unknown, so it is never printed again.
         """
         with self._lock:
             cursor = self._db.execute(
-                "UPDATE checkins SET delivery = 'printing' WHERE checkin_id = ? "
+                "UPDATE checkins SET delivery = 'printing', reported = 1 WHERE checkin_id = ? "
                 "AND delivery IS NULL",
                 (checkin_id,),
             )
