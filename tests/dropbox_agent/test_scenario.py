@@ -207,10 +207,14 @@ def test_hash_secret_from_stdin_makes_a_hash_the_config_accepts(
 
 
 def test_cli_without_certificates_exits_1_saying_what_to_provision(
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     example = Path(__file__).parents[2] / "dropbox_agent" / "examples" / "dropbox.toml"
-    assert main(["simulate", "--config", str(example), "--scenario", str(BRANCH_DAY)]) == 1
+    text = example.read_text().replace("/var/lib/lapak/dropbox", str(tmp_path))
+    text = text.replace("/etc/lapak/tls", str(tmp_path / "missing-tls"))
+    config_file = tmp_path / "box.toml"
+    config_file.write_text(text)
+    assert main(["simulate", "--config", str(config_file), "--scenario", str(BRANCH_DAY)]) == 1
     err = capsys.readouterr().err
     assert "cannot set up the uplink" in err
     assert "cert_file" in err
