@@ -11,10 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from dropbox_agent import app
 from dropbox_agent.adapters.store import SqliteLocalStore
+from dropbox_agent.app import pending_events
 from dropbox_agent.domain.model import Input, Output
+from dropbox_agent.sim.box import SimulatedBox
+from dropbox_agent.sim.devices import SimulatedKeypad
 from tests.dropbox_agent.conftest import BADGE, PIN, FakeEvents, Kit, make_config, make_kit
-from uplink import OutboxFull
+from uplink import ManualClock, Outbox, OutboxFull
 
 
 def until(kit: Kit, condition: Callable[[], bool], what: str) -> None:
@@ -183,3 +187,45 @@ def test_an_idle_agent_sleeps_without_a_deadline_and_run_stops_on_request(tmp_pa
     loop.join(10)
     assert not loop.is_alive()
     assert len(kit.events.of("dropbox.deposit")) == 1
+
+
+def test_deposits_in_the_outbox_but_not_in_the_ledger_are_counted_at_start(
+    tmp_path: Path,
+) -> None:
+    """GIVEN a process killed between committing deposits to the outbox and saving its ledger
+    WHEN the agent starts again (broker unreachable)
+    THEN it counts them, and the next deposit gets the next number."""
+    config = make_config(tmp_path, fill={"enabled": False}, printer={"enabled": False})
+    outbox = Outbox(config.uplink.outbox_path, config.uplink.device_id, clock=ManualClock())
+    for n in (1, 2, 3):
+        outbox.record(
+            "dropbox.deposit",
+            {
+                "box_id": "dropbox-t",
+                "deposit_no": n,
+                "code": "ABCD-EFGH",
+                "blocked_ms": 90,
+                "pending_collection": n,
+            },
+        )
+    outbox.close()
+    clock = ManualClock()
+    box = SimulatedBox(config.pins, config.polarity, clock)
+    agent = app.build(config, clock=clock, box=box, keypad=SimulatedKeypad())
+    agent.start()
+    try:
+        assert agent.machine.ledger.last_deposit_no == 3
+        box.drive(Input.BEAM, True)
+        clock.advance(0.1)
+        box.drive(Input.BEAM, False)
+        clock.advance(0.1)
+        agent.pump(0)
+        assert agent.uplink is not None
+        numbers = [p["deposit_no"] for t, p in pending_events(agent.uplink.outbox)]
+        assert numbers == [1, 2, 3, 4]
+    finally:
+        agent.close()
+    store = SqliteLocalStore(config.local_db_path, boot_id="check")
+    ledger = store.load_ledger()
+    store.close()
+    assert ledger is not None and (ledger.last_deposit_no, ledger.pending_count) == (4, 4)
