@@ -14,6 +14,7 @@ from typing import Any
 
 from kiosk.adapters.qr import LiveDecoder, QrDecoder
 from kiosk.booking import BookingVerifier, CheckinLedger, Service, build_verifier, open_cache
+from kiosk.booking.ledger import Duplicate
 from kiosk.config import KioskConfig
 from kiosk.domain.capacity import OccupancyView, parse_occupancy
 from kiosk.domain.screens import Screen
@@ -29,6 +30,7 @@ from kiosk.sim.printer import SimulatedPrinter
 from kiosk.sim.thermometer import SimulatedThermometer
 from kiosk.store import TicketBook
 from uplink import Clock, ManualClock, Outbox, SystemClock, Uplink, systemd, topics
+from uplink.clock import utc_iso
 
 logger = logging.getLogger(__name__)
 LOOP_S = 0.02
@@ -290,7 +292,12 @@ def build(
         from kiosk.booking.lookup import CodeLookup as Lookup
         from kiosk.booking.sync import BookingSync
 
-        sync = BookingSync(config.booking, cache, ledger, clock=clock)
+        def report_duplicate(duplicate: Duplicate) -> None:
+            uplink.record("kiosk.checkin.duplicate", duplicate_payload(duplicate))
+
+        sync = BookingSync(
+            config.booking, cache, ledger, clock=clock, on_duplicate=report_duplicate
+        )
         lookup = Lookup(config.booking, verifier, cache).lookup
         background.append(sync.run)
         state_extra.append(sync.state)
@@ -317,6 +324,17 @@ def build(
         background=background,
         state_extra=state_extra,
     )
+
+
+def duplicate_payload(duplicate: Duplicate) -> dict[str, str]:
+    """The kiosk.checkin.duplicate event for a booking checked in here and at another kiosk."""
+    return {
+        "booking_id": duplicate.booking_id,
+        "local_kiosk": duplicate.local_kiosk,
+        "local_at": utc_iso(duplicate.local_at),
+        "remote_kiosk": duplicate.remote_kiosk,
+        "remote_at": utc_iso(duplicate.remote_at),
+    }
 
 
 def run(config: KioskConfig, stop: threading.Event) -> None:

@@ -217,3 +217,23 @@ def test_run_simulated_plays_a_back_office_sample_day_from_its_first_slot(
 
     # THEN nobody was refused for coming early or late: they came when their slot opened
     assert backoffice.store.count(events.REFUSED) == 0  # type: ignore[attr-defined]
+
+
+def test_a_duplicate_found_at_sync_becomes_a_valid_event() -> None:
+    from datetime import UTC, datetime
+
+    from kiosk.app import duplicate_payload
+    from kiosk.booking.ledger import Duplicate
+    from uplink import catalog
+
+    duplicate = Duplicate(
+        booking_id="T2GZSKYP8",
+        local_kiosk="kiosk-1",
+        local_at=datetime(2026, 11, 21, 2, 0, tzinfo=UTC),
+        remote_kiosk="kiosk-2",
+        remote_at=datetime(2026, 11, 21, 2, 3, tzinfo=UTC),
+    )
+    payload = duplicate_payload(duplicate)
+    types = catalog()
+    types.validate_payload(types.get("kiosk.checkin.duplicate"), payload)
+    assert payload["remote_kiosk"] == "kiosk-2"
