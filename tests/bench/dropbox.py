@@ -228,7 +228,13 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="bench-dropbox-"))
+    with tempfile.TemporaryDirectory(prefix="bench-dropbox-", ignore_cleanup_errors=True) as tmp:
+        result = run(Path(tmp), args)
+    print(json.dumps(result))
+
+
+def run(work: Path, args: argparse.Namespace) -> dict[str, object]:
+    """Both measurements in `work` (broker, back office, agents' files)."""
     broker = LocalBroker(work / "broker")
     broker.start()
     bo_config = BackofficeConfig(
@@ -270,7 +276,7 @@ def main() -> None:
     result["receiver"] = args.receiver
     result["bars"] = BARS
     result["meets_bars"] = {key: float(result[key]) <= bar for key, bar in BARS.items()}  # type: ignore[arg-type]
-    print(json.dumps(result))
+    return result
 
 
 if __name__ == "__main__":
