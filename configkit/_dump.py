@@ -23,18 +23,37 @@ def _plain(model: BaseModel) -> dict[str, Any]:
         value = getattr(model, name)
         if value is None:
             continue
-        out[name] = _plain(value) if isinstance(value, BaseModel) else value
+        if isinstance(value, BaseModel):
+            value = _plain(value)
+        elif isinstance(value, list | tuple) and value and isinstance(value[0], BaseModel):
+            value = [_plain(item) for item in value]
+        out[name] = value
     return out
 
 
-def _table(lines: list[str], path: list[str], data: Mapping[str, Any]) -> None:
-    scalars = {k: v for k, v in data.items() if not isinstance(v, Mapping)}
+def _is_table_array(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and isinstance(value[0], Mapping)
+
+
+def _table(
+    lines: list[str], path: list[str], data: Mapping[str, Any], *, header: str | None = None
+) -> None:
+    scalars = {
+        k: v for k, v in data.items() if not isinstance(v, Mapping) and not _is_table_array(v)
+    }
     tables = {k: v for k, v in data.items() if isinstance(v, Mapping)}
-    if path and (scalars or not tables):
+    arrays = {k: v for k, v in data.items() if _is_table_array(v)}
+    if header is not None:
+        lines.append(header)
+    elif path and (scalars or not (tables or arrays)):
         lines.append(f"\n[{'.'.join(path)}]")
     lines.extend(f"{key} = {_value(value)}" for key, value in scalars.items())
     for key, value in tables.items():
         _table(lines, [*path, key], value)
+    for key, items in arrays.items():
+        # Each [[a.b]] header starts one element; its own sub-tables follow it.
+        for item in items:
+            _table(lines, [*path, key], item, header=f"\n[[{'.'.join([*path, key])}]]")
 
 
 def _value(value: Any) -> str:

@@ -87,3 +87,37 @@ def test_dump_toml_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "out.toml"
     path.write_text(dump_toml(config), encoding="utf-8")
     assert load(App, path) == config
+
+
+class Officer(ConfigModel):
+    officer_id: str = Field(description="Officer id.")
+    pin_hash: SecretStr | None = Field(None, description="PIN hash.")
+
+
+class Collection(ConfigModel):
+    officers: list[Officer] = Field(default_factory=list, description="Who may collect.")
+    key_officer_id: str = Field("key", description="Officer id for the key switch.")
+
+
+class Box(ConfigModel):
+    box_id: str = Field(description="Box id.")
+    collection: Collection = Field(default_factory=Collection, description="Collections.")
+    broker: Broker
+
+
+def test_dump_toml_writes_arrays_of_tables(tmp_path: Path) -> None:
+    config = Box(
+        box_id="dropbox-1",
+        collection=Collection(
+            officers=[
+                Officer(officer_id="ofc-1", pin_hash=SecretStr("h1")),
+                Officer(officer_id="ofc-2"),
+            ]
+        ),
+        broker=Broker(host="h"),
+    )
+    text = dump_toml(config)
+    assert text.count("[[collection.officers]]") == 2
+    path = tmp_path / "box.toml"
+    path.write_text(text, encoding="utf-8")
+    assert load(Box, path) == config
