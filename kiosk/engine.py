@@ -63,6 +63,20 @@ STAFF_CHECK_NOTE = "Suhu Anda akan diukur oleh petugas."
 SCAN_PHASES = frozenset({Phase.IDLE, Phase.REFUSED, Phase.REFERRED, Phase.TICKET})
 
 
+# What an operator reads in `backoffice watch` for each phase (Bahasa Indonesia).
+_PHASE_ID = {
+    Phase.IDLE: "siaga",
+    Phase.CHOOSE_SERVICE: "memilih layanan",
+    Phase.MEASURING: "mengukur suhu",
+    Phase.RESTING: "istirahat sebelum ukur ulang",
+    Phase.REFUSED: "booking ditolak",
+    Phase.REFERRED: "dirujuk",
+    Phase.TICKET: "tiket diberikan",
+    Phase.CHECKING: "memeriksa kode",
+    Phase.OUT_OF_SERVICE: "TIDAK BEROPERASI",
+}
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     """Everything the engine needs to know that is not a device (see `kiosk.app.settings_from`)."""
@@ -197,8 +211,9 @@ class CheckinEngine:
         alerts = [f"{component}: {code}" for component, code in sorted(self._faults.items())]
         if self.out_of_service_reason:
             alerts.append(f"out of service: {self.out_of_service_reason}")
+        phase = self._screen.phase
         return {
-            "summary": f"{self._screen.phase.value}, {issued} tickets today",
+            "summary": f"{issued} tiket hari ini · {_PHASE_ID[phase]} / {issued} tickets today",
             "alerts": alerts,
             "phase": self._screen.phase.value,
             "tickets_today": issued,

@@ -110,7 +110,7 @@ def test_a_check_in_reaches_the_back_office_with_the_kiosk_state(
             rows = [d for d in store.devices() if d.device_id == device]  # type: ignore[attr-defined]
             return rows[0].state if rows else None
 
-        summary = "ticket, 1 tickets today"
+        summary = "1 tiket hari ini · tiket diberikan / 1 tickets today"
         eventually(lambda: (state() or {}).get("summary") == summary, "the kiosk's state")
         assert (state() or {})["alerts"] == []
     finally:

@@ -515,7 +515,7 @@ def test_state_has_summary_and_alerts_for_the_back_office(rig: Rig) -> None:
 
     state = rig.engine.state()
 
-    assert state["summary"] == "ticket, 1 tickets today"
+    assert state["summary"] == "1 tiket hari ini · tiket diberikan / 1 tickets today"
     assert state["alerts"] == []
     assert state["tickets_today"] == 1
 

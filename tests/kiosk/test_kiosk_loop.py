@@ -107,7 +107,7 @@ def test_the_state_is_published_when_it_changes(kiosk: Kiosk) -> None:
     kiosk.step()
 
     assert [p["phase"] for p in published] == ["idle", "choose_service"]
-    assert published[0]["summary"] == "idle, 0 tickets today"
+    assert published[0]["summary"] == "0 tiket hari ini · siaga / 0 tickets today"
 
 
 def test_participants_show_a_booking_when_its_slot_is_about_to_open(
