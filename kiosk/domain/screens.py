@@ -268,4 +268,7 @@ def referral_slip_lines() -> list[str]:
         "PETUNJUK / NEXT STEPS",
         *REFERRAL_STEPS_ID,
         "Semoga lekas sehat.",
+        "",
+        *REFERRAL_STEPS_EN,
+        "Get well soon.",
     ]
