@@ -12,7 +12,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 
-from backoffice import occupancy, watch
+from backoffice import dropbox_count, occupancy, watch
 from backoffice.bookings import cli as booking_cli
 from backoffice.config import BackofficeConfig
 from backoffice.receiver import Receiver
@@ -43,7 +43,12 @@ def _register_builtin(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 # Other capabilities add their subcommands here (each module has `register(subparsers)`).
-COMMANDS: list[Register] = [_register_builtin, booking_cli.register, occupancy.register]
+COMMANDS: list[Register] = [
+    _register_builtin,
+    booking_cli.register,
+    occupancy.register,
+    dropbox_count.register,
+]
 
 
 def _receive(args: argparse.Namespace) -> int:

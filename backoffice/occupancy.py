@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from paho.mqtt.reasoncodes import ReasonCode
-
 from backoffice.config import BackofficeConfig
+from backoffice.publish import publish_once
 from configkit import load
 from uplink import topics
 from uplink.clock import utc_iso
 from uplink.messages import validate
-from uplink.session import make_client
 
 
 def occupancy_message(
@@ -55,29 +52,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _publish_once(args: argparse.Namespace) -> int:
     config = load(BackofficeConfig, args.config)
+    topic = topics.occupancy(args.branch)
     body = occupancy_message(args.inside, args.capacity)
-    client = make_client(f"backoffice-occupancy-{config.receiver.receiver_id}", config.broker)
-    client.on_socket_register_write = None  # paho's loop thread writes
-    done = threading.Event()
-    reasons: list[ReasonCode] = []
-
-    def on_publish(_c: object, _u: object, _mid: int, reason: ReasonCode, _p: object) -> None:
-        reasons.append(reason)
-        done.set()
-
-    client.on_publish = on_publish
-    client.connect(config.broker.host, config.broker.port)
-    client.loop_start()
-    try:
-        client.publish(topics.occupancy(args.branch), body, qos=1, retain=True)
-        if not done.wait(10):
-            print(f"no answer from the broker at {config.broker.host}:{config.broker.port}")
-            return 1
-    finally:
-        client.disconnect()
-        client.loop_stop()
-    if reasons[0].is_failure:
-        print(f"the broker refused the occupancy message: {reasons[0]}; check the ACL")
+    problem = publish_once(config, topic, body, retain=True)
+    if problem:
+        print(problem)
         return 1
-    print(f"{topics.occupancy(args.branch)}: {body.decode()}")
+    print(f"{topic}: {body.decode()}")
     return 0
