@@ -241,6 +241,7 @@ def build_engine(
     book: TicketBook,
     verifier: BookingVerifier | None = None,
     lookup: CodeLookup | None = None,
+    data_age: Callable[[], tuple[str, str]] | None = None,
 ) -> CheckinEngine:
     """The check-in engine over the given devices, with the config's verifier and decoder."""
     if verifier is None:
@@ -261,6 +262,7 @@ def build_engine(
         occupancy=OccupancyView(config.capacity.max_age_s),
         lookup=lookup,
         decoder=decoder,
+        data_age=data_age,
     )
 
 
@@ -287,10 +289,11 @@ def build(
     lookup: CodeLookup | None = None
     background: list[Callable[[threading.Event], None]] = []
     state_extra: list[Callable[[], dict[str, Any]]] = []
+    data_age: Callable[[], tuple[str, str]] | None = None
     if online and config.booking.api_base_url:
         # requests is loaded only here, for the sync and the typed-code lookup.
         from kiosk.booking.lookup import CodeLookup as Lookup
-        from kiosk.booking.sync import BookingSync
+        from kiosk.booking.sync import BookingSync, describe_age
 
         def report_duplicate(duplicate: Duplicate) -> None:
             uplink.record("kiosk.checkin.duplicate", duplicate_payload(duplicate))
@@ -301,6 +304,10 @@ def build(
         lookup = Lookup(config.booking, verifier, cache).lookup
         background.append(sync.run)
         state_extra.append(sync.state)
+
+        def data_age() -> tuple[str, str]:  # shown on the welcome screen
+            return describe_age(cache.cache_age_s(clock.now()))
+
     book = TicketBook(config.tickets.book_path)
     engine = build_engine(
         config,
@@ -312,6 +319,7 @@ def build(
         book=book,
         verifier=verifier,
         lookup=lookup,
+        data_age=data_age,
     )
     return Kiosk(
         config,

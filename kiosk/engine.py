@@ -164,6 +164,7 @@ class CheckinEngine:
         lookup: CodeLookup | None = None,
         decoder: LiveDecoder | None = None,
         background: Callable[[Callable[[], None]], None] | None = None,
+        data_age: Callable[[], tuple[str, str]] | None = None,
     ) -> None:
         self.settings = settings
         self._verifier = verifier
@@ -175,6 +176,7 @@ class CheckinEngine:
         self._clock = clock
         self.occupancy = occupancy or OccupancyView(max_age_s=600)
         self._lookup = lookup
+        self._data_age = data_age
         self.decoder = decoder or LiveDecoder()
         self._background = background or _in_thread
         self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
@@ -680,7 +682,9 @@ class CheckinEngine:
         self._current = None
         wall = self._clock.now()
         out_of_paper = self._faults.get("printer") in ("paper_out", "offline")
-        self._show(screens.idle(full=self.occupancy.is_full(wall), out_of_paper=out_of_paper), None)
+        age = self._data_age() if self._data_age is not None else None
+        full = self.occupancy.is_full(wall)
+        self._show(screens.idle(full=full, out_of_paper=out_of_paper, data_age=age), None)
 
     def _show(self, screen: Screen, seconds: float | None) -> None:
         self._screen_until = None if seconds is None else self._clock.monotonic() + seconds

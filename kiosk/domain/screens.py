@@ -76,7 +76,10 @@ FULL_ID = "Ruangan sedang penuh. Mohon menunggu di luar sampai nomor Anda dipang
 FULL_EN = "The office is full. Please wait outside until your number is called."
 
 
-def idle(*, full: bool, out_of_paper: bool = False) -> Screen:
+def idle(
+    *, full: bool, out_of_paper: bool = False, data_age: tuple[str, str] | None = None
+) -> Screen:
+    """The welcome screen; `data_age` is how old the booking data is (Indonesian, English)."""
     body_id = ["Tunjukkan kode QR booking Anda ke kamera,", "atau tekan TANPA BOOKING."]
     body_en = ["Show your booking QR code to the camera,", "or press NO BOOKING."]
     if full:
@@ -85,6 +88,9 @@ def idle(*, full: bool, out_of_paper: bool = False) -> Screen:
     if out_of_paper:
         body_id.append("Tiket tidak dapat dicetak; nomor antrean akan tampil di layar.")
         body_en.append("Tickets cannot be printed; your number will show on screen.")
+    if data_age is not None:
+        body_id.append(data_age[0])
+        body_en.append(data_age[1])
     return Screen(
         Phase.IDLE,
         "Selamat datang di Lapak Asik",

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kiosk.app import settings_from
+from kiosk.app import build_engine, settings_from
 from kiosk.booking import Verdict, build_verifier
 from kiosk.domain import events
 from kiosk.domain.capacity import Occupancy
@@ -639,3 +639,26 @@ def test_a_lookup_answer_after_the_participant_left_is_ignored(rig: Rig) -> None
 
     assert rig.engine.screen.phase is Phase.IDLE
     assert rig.thermometer.reads == 0
+
+
+def test_the_engine_shows_the_booking_data_age_when_back_at_the_welcome_screen(
+    tmp_path: Path,
+) -> None:
+    rig = make_rig(tmp_path)
+    ages = iter([("Data lama.", "Old data."), ("Data baru.", "New data.")])
+    rig.engine = build_engine(
+        rig.config,
+        clock=rig.clock,
+        thermometer=rig.thermometer,
+        printer=rig.printer,
+        events=rig.events,
+        ledger=rig.ledger,
+        book=rig.book,
+        data_age=lambda: next(ages),
+    )
+    rig.checkin(rig.token("B0000077"))
+    rig.next_participant()
+
+    assert rig.engine.screen.body_id[-1] == "Data lama."
+    assert rig.engine.screen.body_en[-1] == "Old data."
+    rig.close()

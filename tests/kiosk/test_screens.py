@@ -96,3 +96,12 @@ def test_the_slip_carries_no_name_and_no_reading() -> None:
     assert any("175" in line for line in lines)
     assert all("°" not in line for line in lines)
     assert screens.choose_service("c").phase is Phase.CHOOSE_SERVICE
+
+
+def test_the_welcome_screen_says_how_old_the_booking_data_is() -> None:
+    age = ("Data pemesanan diperbarui 5 menit lalu.", "Booking data updated 5 minutes ago.")
+    screen = screens.idle(full=False, data_age=age)
+
+    assert screen.body_id[-1] == age[0]
+    assert screen.body_en[-1] == age[1]
+    assert age[0] not in screens.idle(full=False).body_id
