@@ -26,8 +26,8 @@ from pathlib import Path
 
 from configkit import ConfigError, check_command, load
 from kiosk.booking import cli as booking_cli
-from kiosk.booking.model import parse_service
 from kiosk.config import KioskConfig
+from uplink.booking.model import parse_service
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2

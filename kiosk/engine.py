@@ -34,7 +34,6 @@ from typing import Any, Literal
 
 from kiosk.adapters.qr import DecodeResult, LiveDecoder
 from kiosk.booking import Booking, Service, Verdict
-from kiosk.booking.model import SERVICES
 from kiosk.booking.reasons import verdict as reason_verdict
 from kiosk.domain import events, screens
 from kiosk.domain.capacity import OccupancyView
@@ -53,6 +52,7 @@ from kiosk.errors import PrinterError, ThermometerError
 from kiosk.ports import EventSink, Frame, Ledger, PaperStatus, Thermometer, TicketPrinter, Verifier
 from kiosk.store import TicketBook
 from uplink import Clock, OutboxFull
+from uplink.booking.model import SERVICES
 
 logger = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 from backoffice.bookings.checkins import CheckinImporter
 from backoffice.bookings.config import BookingsConfig
 from backoffice.bookings.issuer import IssueError, Issuer, cancellations_document, day_document
-from kiosk.booking import codes
+from uplink.booking import codes
 from uplink.clock import Clock, utc_iso
 
 logger = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from backoffice.bookings.sample import issue_sample_day
 from backoffice.bookings.store import BookingStore
 from backoffice.store import SqliteEventStore
 from configkit import check_command, load
-from kiosk.booking.codes import BookingCodeError
+from uplink.booking.codes import BookingCodeError
 from uplink.clock import utc_iso
 
 logger = logging.getLogger(__name__)

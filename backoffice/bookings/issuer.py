@@ -12,8 +12,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from backoffice.bookings.config import BookingsConfig
 from backoffice.bookings.keys import KeyStore
 from backoffice.bookings.store import BookingStore, KeyRow
-from kiosk.booking import codes, token, trustlist
-from kiosk.booking.model import Booking, parse_channel, parse_service
+from uplink.booking import codes, token, trustlist
+from uplink.booking.model import Booking, parse_channel, parse_service
 from uplink.clock import Clock, SystemClock, utc_iso
 
 logger = logging.getLogger(__name__)

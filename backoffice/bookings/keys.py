@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
-from kiosk.booking.trustlist import key_id
+from uplink.booking.trustlist import key_id
 
 ROOT_FILE = "root.pem"
 

@@ -12,7 +12,7 @@ from backoffice.bookings.config import BookingsConfig
 from backoffice.bookings.issuer import IssuedBooking, Issuer
 from backoffice.bookings.qr import write_qr_png
 from backoffice.bookings.store import BookingStore
-from kiosk.booking import codes
+from uplink.booking import codes
 from uplink.clock import ManualClock
 
 # One Jakarta branch, 1-25 June 2020: 2,715 JHT, 200 JKK, 21 JKM, 54 JP claims.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from kiosk.booking.model import Booking, parse_channel, parse_service
+from uplink.booking.model import Booking, parse_channel, parse_service
 from uplink.durable import open_durable
 
 _SCHEMA = """

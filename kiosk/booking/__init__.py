@@ -16,9 +16,10 @@ HTTP (requests) is imported only by `open_booking` and `kiosk.booking.sync`/`loo
 from kiosk.booking.config import BookingConfig
 from kiosk.booking.factory import BookingServices, build_verifier, open_booking, open_cache
 from kiosk.booking.ledger import CheckinLedger, CheckinRecord, Duplicate, MergeResult
-from kiosk.booking.model import Booking, Channel, Service, Verdict
+from kiosk.booking.model import Verdict
 from kiosk.booking.reasons import REASONS
 from kiosk.booking.verifier import BookingVerifier, Rules
+from uplink.booking.model import Booking, Channel, Service
 
 __all__ = [
     "REASONS",

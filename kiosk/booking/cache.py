@@ -15,9 +15,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from kiosk.booking import trustlist
 from kiosk.booking.ledger import CheckinRecord
-from kiosk.booking.trustlist import TrustList, TrustListError
+from uplink.booking import trustlist
+from uplink.booking.trustlist import TrustList, TrustListError
 
 logger = logging.getLogger(__name__)
 

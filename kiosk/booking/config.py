@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 
 from configkit import ConfigModel
-from kiosk.booking.trustlist import load_anchor
+from uplink.booking.trustlist import load_anchor
 
 _ID = r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$"
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from kiosk.booking.cache import BookingCache
 from kiosk.booking.config import BookingConfig
 from kiosk.booking.ledger import CheckinLedger
-from kiosk.booking.trustlist import load_anchor
 from kiosk.booking.verifier import BookingVerifier, Rules
+from uplink.booking.trustlist import load_anchor
 from uplink.clock import Clock
 
 if TYPE_CHECKING:

@@ -7,11 +7,12 @@ from datetime import datetime
 
 import requests
 
-from kiosk.booking import codes, http, reasons
+from kiosk.booking import http, reasons
 from kiosk.booking.cache import BookingCache
 from kiosk.booking.config import BookingConfig
 from kiosk.booking.model import Verdict
 from kiosk.booking.verifier import BookingVerifier
+from uplink.booking import codes
 
 logger = logging.getLogger(__name__)
 

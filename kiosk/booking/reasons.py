@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from kiosk.booking.model import Booking, Verdict
+from kiosk.booking.model import Verdict
+from uplink.booking.model import Booking
 
 _DAYS_ID = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 _MONTHS_ID = (

@@ -15,7 +15,7 @@ from kiosk.booking import http
 from kiosk.booking.cache import BookingCache, CacheError
 from kiosk.booking.config import BookingConfig
 from kiosk.booking.ledger import CheckinLedger, Duplicate
-from kiosk.booking.trustlist import TrustListError
+from uplink.booking.trustlist import TrustListError
 from uplink.clock import Clock, SystemClock
 
 logger = logging.getLogger(__name__)

@@ -9,10 +9,11 @@ from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
 
-from kiosk.booking import reasons, token
+from kiosk.booking import reasons
 from kiosk.booking.ledger import CheckinRecord
 from kiosk.booking.model import Verdict
-from kiosk.booking.trustlist import TrustedKey, TrustList
+from uplink.booking import token
+from uplink.booking.trustlist import TrustedKey, TrustList
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from kiosk.booking import Verdict
-from kiosk.booking.model import SERVICES
 from kiosk.domain.temperature import GateResult
 from kiosk.domain.tickets import SERVICE_NAMES, Ticket
+from uplink.booking.model import SERVICES
 
 REFERRAL_STEPS_ID: tuple[str, ...] = (
     "Silakan pulang dan beristirahat; klaim tetap bisa diajukan tanpa datang ke kantor:",

@@ -1,6 +1,6 @@
 """A stand-in back office for simulations, tests and benchmarks: keys, trust list, signed tokens.
 
-It signs with the same code the back office uses (`kiosk.booking.token`, `.trustlist`), so the
+It signs with the same code the back office uses (`uplink.booking.token`, `.trustlist`), so the
 kiosk verifies its tokens exactly as it verifies real ones.
 """
 
@@ -14,9 +14,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk.booking import Booking, Channel, Service, trustlist
-from kiosk.booking import token as booking_token
+from kiosk.booking import Booking, Channel, Service
 from kiosk.sim.frames import Gray, qr_image
+from uplink.booking import token as booking_token
+from uplink.booking import trustlist
 
 
 def _iso(moment: datetime) -> str:

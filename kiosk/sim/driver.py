@@ -11,13 +11,13 @@ from typing import Literal
 
 from kiosk.adapters.qr import QrDecoder
 from kiosk.booking import Service
-from kiosk.booking import token as booking_token
 from kiosk.domain.screens import Phase
 from kiosk.engine import SCAN_PHASES, CheckinEngine
 from kiosk.errors import CameraError
 from kiosk.sim.camera import FolderCamera, load_image
 from kiosk.sim.thermometer import SimulatedThermometer
 from uplink import ManualClock
+from uplink.booking import token as booking_token
 
 logger = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ import zxingcpp
 from PIL import Image
 
 from backoffice.__main__ import main
-from kiosk.booking import token
-from kiosk.booking.codes import normalize
 from tests.kiosk.booking.testkeys import MemoryCheckins, StaticFacts
+from uplink.booking import token
+from uplink.booking.codes import normalize
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -85,8 +85,8 @@ def test_keygen_issue_and_qr_png(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
     trust = tmp_path / "trust.json"
     assert _run(capsys, "booking", "trust-list", "--config", config, "--out", str(trust))[0] == 0
-    from kiosk.booking import trustlist
     from kiosk.booking.verifier import BookingVerifier, Rules
+    from uplink.booking import trustlist
 
     held = trustlist.parse(trust.read_bytes(), [trustlist.load_anchor(keys["trust_anchor"])])
     verifier = BookingVerifier(

@@ -12,10 +12,10 @@ import pytest
 
 from backoffice.bookings import BookingStore, Issuer, KeyStore, KeyStoreError, mask_name
 from backoffice.bookings.issuer import IssueError
-from kiosk.booking import codes, token, trustlist
 from kiosk.booking.verifier import BookingVerifier, Rules
 from tests.backoffice.bookings.helpers import BRANCH, DAY, make_backoffice
 from tests.kiosk.booking.testkeys import MemoryCheckins, StaticFacts
+from uplink.booking import codes, token, trustlist
 
 AT_DOOR = datetime(2020, 6, 15, 2, 10, tzinfo=UTC)
 

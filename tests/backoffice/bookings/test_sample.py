@@ -9,9 +9,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from backoffice.bookings import issue_sample_day
-from kiosk.booking import trustlist
 from kiosk.booking.verifier import BookingVerifier, Rules
 from tests.kiosk.booking.testkeys import MemoryCheckins, StaticFacts
+from uplink.booking import trustlist
 
 DAY = date(2020, 6, 15)
 

@@ -16,11 +16,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from kiosk.booking import base45, token
 from kiosk.booking.ledger import CheckinRecord
 from kiosk.booking.model import Verdict, as_dict
 from tests.kiosk.booking import testkeys as k
 from tests.kiosk.booking.testkeys import make_verifier
+from uplink.booking import base45, token
 
 HERE = Path(__file__).resolve().parent / "vectors"
 NOW = "2020-06-15T09:10:00+07:00"

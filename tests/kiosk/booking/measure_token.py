@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 import zxingcpp
 
-from kiosk.booking import base45
 from tests.kiosk.booking import testkeys as k
+from uplink.booking import base45
 
 
 def qr_version(text: str) -> int:

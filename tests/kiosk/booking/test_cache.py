@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from kiosk.booking.cache import BookingCache, CacheError
-from kiosk.booking.trustlist import TrustListError
 from kiosk.booking.verifier import BookingVerifier, Rules
 from tests.kiosk.booking import testkeys as k
+from uplink.booking.trustlist import TrustListError
 
 NOW = datetime(2020, 6, 15, 2, 0, tzinfo=UTC)
 DAY = {

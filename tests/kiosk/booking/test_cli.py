@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.booking import codes
 from kiosk.booking.cli import main
 from tests.backoffice.bookings.helpers import BRANCH, DAY, BackOffice, make_backoffice, serving
+from uplink.booking import codes
 
 NOW = "2020-06-15T09:10:00+07:00"
 

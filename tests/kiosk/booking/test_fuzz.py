@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.booking import REASONS, base45, codes, token, trustlist
+from kiosk.booking import REASONS
 from kiosk.booking.verifier import BookingVerifier
 from tests.kiosk.booking import testkeys as k
+from uplink.booking import base45, codes, token, trustlist
 
 VERIFIER: BookingVerifier = k.make_verifier()
 GOOD = k.make_token()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from backoffice.bookings import BookingApi
-from kiosk.booking import codes, open_booking
+from kiosk.booking import open_booking
 from kiosk.booking.factory import BookingServices
 from tests.backoffice.bookings.helpers import (
     BRANCH,
@@ -21,6 +21,7 @@ from tests.backoffice.bookings.helpers import (
     serving,
 )
 from tests.kiosk.booking.scripted import ScriptedServer, Step, closed_port_url
+from uplink.booking import codes
 from uplink.clock import ManualClock
 
 AT_DOOR = datetime(2020, 6, 15, 2, 10, tzinfo=UTC)  # 09:10 WIB

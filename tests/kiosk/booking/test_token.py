@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backoffice.bookings.qr import qr_image
-from kiosk.booking import base45, token
 from tests.kiosk.booking import testkeys as k
+from uplink.booking import base45, token
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kiosk.booking import trustlist
-from kiosk.booking.trustlist import TrustListError
 from tests.kiosk.booking import testkeys as k
+from uplink.booking import trustlist
+from uplink.booking.trustlist import TrustListError
 
 ROOTS = [k.ROOT.public_key()]
 

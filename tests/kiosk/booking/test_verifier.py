@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.booking import token
 from tests.kiosk.booking import testkeys as k
+from uplink.booking import token
 
 REPO = Path(__file__).resolve().parents[3]
 SLOT = datetime(2020, 6, 15, 9, 0, tzinfo=k.WIB)

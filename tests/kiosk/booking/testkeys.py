@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk.booking import base45, token, trustlist
 from kiosk.booking.ledger import CheckinRecord
-from kiosk.booking.model import Booking
-from kiosk.booking.trustlist import TrustList
 from kiosk.booking.verifier import BookingVerifier, Rules
+from uplink.booking import base45, token, trustlist
+from uplink.booking.model import Booking
+from uplink.booking.trustlist import TrustList
 from uplink.clock import utc_iso
 
 WIB = timezone(timedelta(hours=7))

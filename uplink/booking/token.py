@@ -28,8 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
-from kiosk.booking import base45
-from kiosk.booking.model import CHANNELS, SERVICES, Booking
+from uplink.booking import base45
+from uplink.booking.model import CHANNELS, SERVICES, Booking
 
 PREFIX = "LA1:"
 VERSION = 1
