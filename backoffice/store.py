@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS events (
     received_at  TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_device ON events (device_id, seq);
+CREATE INDEX IF NOT EXISTS events_by_type ON events (type);
 CREATE TABLE IF NOT EXISTS devices (
     device_id       TEXT PRIMARY KEY,
     online          INTEGER,
@@ -224,7 +225,15 @@ class SqliteEventStore:
         return [r[0] for r in rows]
 
     def count(self, type_name: str | None = None) -> int:
-        return len(self.event_ids(type_name))
+        """Stored events, of one type or all."""
+        with self._lock:
+            if type_name is None:
+                row = self._db.execute("SELECT count(*) FROM events").fetchone()
+            else:
+                row = self._db.execute(
+                    "SELECT count(*) FROM events WHERE type = ?", (type_name,)
+                ).fetchone()
+        return int(row[0])
 
     def count_by_type(self) -> dict[str, int]:
         """Stored events per type, by type name."""
