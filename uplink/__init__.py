@@ -2,7 +2,7 @@
 
 Public surface::
 
-    Uplink, UplinkStats          durable outbox + MQTT v5 session (uplink.session)
+    Uplink, UplinkStats          durable outbox + MQTT v5 session (uplink.session, .sender)
     Outbox                       the SQLite outbox on its own (uplink.outbox)
     UplinkConfig, BrokerConfig   the `[uplink]` config table (uplink.config)
     Envelope, EventType, catalog the message contract and its JSON Schemas (uplink.messages)
@@ -17,7 +17,8 @@ from uplink.config import BrokerConfig, UplinkConfig
 from uplink.errors import MessageError, OutboxFull, TopicError, UplinkError
 from uplink.messages import Envelope, EventType, catalog
 from uplink.outbox import Outbox
-from uplink.session import Uplink, UplinkStats
+from uplink.sender import UplinkStats
+from uplink.session import Uplink
 
 __all__ = [
     "BrokerConfig",

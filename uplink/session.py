@@ -4,10 +4,11 @@ Threads (both owned here; callbacks never block on a lock the publisher holds):
 
 - the network thread runs paho's loop, connects with exponential backoff and full jitter, and
   turns paho callbacks into queued facts (PUBACKs, app acks, session up/down);
-- the sender thread owns all bookkeeping: it reads pending rows from the outbox in order, keeps
-  at most `inflight_window` publishes awaiting PUBACK (SQLite is the queue, not paho), re-sends
-  events the back office has not acked after `ack_timeout_s`, and re-walks the whole outbox after
-  every reconnect. A re-sent event keeps its event id; the back office stores it once.
+- the sender thread records heartbeats and feeds those facts to `uplink.sender.Sender`, which
+  reads pending rows from the outbox in order, keeps at most `inflight_window` publishes awaiting
+  PUBACK (SQLite is the queue, not paho), re-sends what the back office has not acked in time
+  (`uplink.pacing`), and re-walks the outbox after every reconnect. A re-sent event keeps its
+  event id; the back office stores it once.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import socket
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -36,25 +36,13 @@ from uplink.config import BrokerConfig, UplinkConfig
 from uplink.errors import MessageError
 from uplink.messages import Envelope, validate
 from uplink.outbox import Outbox
-from uplink.pacing import Pacing
+from uplink.sender import Sender, UplinkStats
 
 logger = logging.getLogger(__name__)
 
 SOFTWARE_VERSION = "0.1.0"
 MessageHandler = Callable[[str, bytes], None]
 AckListener = Callable[[list[str]], None]
-
-
-@dataclass
-class UplinkStats:
-    """Counters for status displays, tests and benchmarks."""
-
-    published: int = 0
-    resent: int = 0
-    acked: int = 0
-    denied: int = 0
-    connects: int = 0
-    last_denied_reason: int | None = None
 
 
 class Backoff:
@@ -343,155 +331,44 @@ class Uplink:
     # -- sender thread ------------------------------------------------------------------------
 
     def _send_loop(self) -> None:
-        sender = _Sender(self)
+        sender = Sender(self.outbox, self._publish_event, self._clock, self.config, self.stats)
+        session = -1
+        next_heartbeat = self._clock.monotonic()
         while not self._stopping.is_set():
-            self._wake.wait(timeout=sender.next_wakeup())
+            self._wake.wait(timeout=sender.next_wakeup_s())
             self._wake.clear()
             if self._stopping.is_set():
                 return
             try:
-                sender.pump()
+                next_heartbeat = self._heartbeat(next_heartbeat)
+                if self._session != session:
+                    session = self._session
+                    sender.new_session()
+                while self._pubacks:
+                    sender.on_puback(*self._pubacks.popleft())
+                while self._acked:
+                    sender.on_acked(self._acked.popleft())
+                if self._ready:
+                    sender.send()
             except Exception:  # loop boundary: log, keep the device serving
                 logger.exception("uplink sender failed; will retry")
                 self._stopping.wait(1.0)
 
+    def _publish_event(self, body: bytes) -> int | None:
+        info = self._client.publish(topics.events(self.device_id), body, qos=1)
+        return info.mid if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS else None
 
-# Until acks have been timed, re-send after this long (an event sent just before the back office
-# subscribed is gone; waiting the full ack_timeout_s for it would stall a drain).
-FIRST_ACK_TIMEOUT_S = 1.0
-
-
-class _Sender:
-    """State of the sender thread: what was sent this session and awaits PUBACK or app ack."""
-
-    def __init__(self, uplink: Uplink) -> None:
-        self.up = uplink
-        self.session = -1
-        self.cursor = 0
-        self.awaiting_puback: dict[int, str] = {}
-        self.sent_at: dict[str, float] = {}  # event id -> monotonic send time, oldest first
-        self.resent: set[str] = set()  # in sent_at, sent more than once
-        cfg = uplink.config
-        self.pacing = Pacing(
-            initial_window=cfg.inflight_window,
-            max_window=cfg.max_unacked,
-            min_timeout_s=FIRST_ACK_TIMEOUT_S,
-            max_timeout_s=cfg.ack_timeout_s,
-        )
-        self.next_heartbeat = uplink._clock.monotonic()
-        self.last_resend_log = -1e9
-
-    def next_wakeup(self) -> float:
-        return min(1.0, self.pacing.timeout_s / 4)
-
-    def pump(self) -> None:
-        up = self.up
-        self._heartbeat()
-        if up._session != self.session:
-            self._new_session()
-        while up._pubacks:
-            mid, reason = up._pubacks.popleft()
-            event_id = self.awaiting_puback.pop(mid, None)
-            if reason.is_failure:
-                up.stats.denied += 1
-                up.stats.last_denied_reason = reason.value
-                logger.error(
-                    "broker refused event %s: %s (reason %d); it stays in the outbox and is "
-                    "retried; check that device_id matches the certificate",
-                    event_id,
-                    reason,
-                    reason.value,
-                )
-        now = up._clock.monotonic()
-        while up._acked:
-            event_id = up._acked.popleft()
-            sent = self.sent_at.pop(event_id, None)
-            if sent is not None:
-                resent = event_id in self.resent
-                self.resent.discard(event_id)
-                self.pacing.on_ack(None if resent else now - sent)
-        if up._ready:
-            self._resend_expired()
-            self._send_new()
-
-    def _room(self) -> int:
-        return min(
-            self.up.config.inflight_window - len(self.awaiting_puback),
-            self.pacing.window - len(self.sent_at),
-        )
-
-    def _new_session(self) -> None:
-        # Whatever was in flight is unknown now: walk the outbox again from the start.
-        self.session = self.up._session
-        self.cursor = 0
-        self.awaiting_puback.clear()
-        self.sent_at.clear()
-        self.resent.clear()
-        self.pacing.restart()
-
-    def _resend_expired(self) -> None:
-        deadline = self.up._clock.monotonic() - self.pacing.timeout_s
-        # A re-send reuses its event's unacked slot, so only the in-flight window limits it
-        # (counting max_unacked here would stall forever once every slot has expired).
-        room = self.up.config.inflight_window - len(self.awaiting_puback)
-        expired: list[str] = []
-        for event_id, sent in self.sent_at.items():
-            if sent > deadline or len(expired) >= room:
-                break
-            expired.append(event_id)
-        if not expired:
-            return
-        waited_s = self.pacing.timeout_s
-        self.pacing.on_expiry()
-        for event_id in expired:
-            del self.sent_at[event_id]
-        rows = self.up.outbox.get(expired)
-        for row in rows:
-            if not self._publish(row.event_id, row.body):
-                return
-            self.resent.add(row.event_id)
-            self.up.stats.resent += 1
-        logger.debug("re-sent %d events not acked in time", len(rows))
-        now = self.up._clock.monotonic()
-        if now - self.last_resend_log >= 10:
-            self.last_resend_log = now
-            logger.info(
-                "re-sending events not acked within %.1f s (%d re-sent so far)",
-                waited_s,
-                self.up.stats.resent,
-            )
-
-    def _send_new(self) -> None:
-        while (room := self._room()) > 0:
-            rows = self.up.outbox.after(self.cursor, room)
-            if not rows:
-                return
-            for row in rows:
-                if not self._publish(row.event_id, row.body):
-                    return
-                self.cursor = row.seq
-
-    def _publish(self, event_id: str, body: bytes) -> bool:
-        up = self.up
-        info = up._client.publish(topics.events(up.device_id), body, qos=1)
-        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-            return False
-        self.awaiting_puback[info.mid] = event_id
-        self.sent_at[event_id] = up._clock.monotonic()
-        up.stats.published += 1
-        return True
-
-    def _heartbeat(self) -> None:
-        up = self.up
-        interval = up.config.heartbeat_interval_s
-        now = up._clock.monotonic()
-        if interval <= 0 or now < self.next_heartbeat:
-            return
-        self.next_heartbeat = now + interval
-        up.outbox.record(
+    def _heartbeat(self, due: float) -> float:
+        """Record a heartbeat when one is due; returns when the next one is."""
+        interval = self.config.heartbeat_interval_s
+        now = self._clock.monotonic()
+        if interval <= 0 or now < due:
+            return due
+        self.outbox.record(
             "device.heartbeat",
-            {"uptime_s": round(now - up._started_at, 1), "pending": up.outbox.pending()},
+            {"uptime_s": round(now - self._started_at, 1), "pending": self.outbox.pending()},
         )
+        return now + interval
 
 
 def _status(online: bool, **extra: Any) -> bytes:

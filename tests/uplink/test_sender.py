@@ -1,0 +1,112 @@
+"""The sender's bookkeeping on a manual clock, with a fake MQTT publish (no network)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.reasoncodes import ReasonCode
+
+from uplink import ManualClock, Outbox, UplinkConfig
+from uplink.sender import FIRST_ACK_TIMEOUT_S, Sender, UplinkStats
+
+OK = ReasonCode(PacketTypes.PUBACK, "Success")
+DENIED = ReasonCode(PacketTypes.PUBACK, "Not authorized")
+
+
+class Wire:
+    """Stands in for paho: remembers what was published and hands out message ids."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self.up = True
+
+    def publish(self, body: bytes) -> int | None:
+        if not self.up:
+            return None
+        self.sent.append(body)
+        return len(self.sent)
+
+
+def rig(tmp_path: Path, **config: object) -> tuple[Sender, Outbox, Wire, ManualClock, UplinkStats]:
+    clock = ManualClock()
+    outbox = Outbox(tmp_path / "o.db", "kiosk-1", clock=clock)
+    cfg = UplinkConfig.model_validate(
+        {
+            "device_id": "kiosk-1",
+            "broker": {"host": "127.0.0.1", "port": 1883, "tls": False},
+            "outbox_path": tmp_path / "o.db",
+            **config,
+        }
+    )
+    wire, stats = Wire(), UplinkStats()
+    sender = Sender(outbox, wire.publish, clock, cfg, stats)
+    sender.new_session()
+    return sender, outbox, wire, clock, stats
+
+
+def record(outbox: Outbox, count: int) -> list[str]:
+    return [
+        outbox.record("device.probe", {"purpose": "test", "n": n}).event_id for n in range(count)
+    ]
+
+
+def test_sends_in_order_within_the_windows(tmp_path: Path) -> None:
+    sender, outbox, wire, _, _ = rig(tmp_path, inflight_window=4)
+    ids = record(outbox, 10)
+    sender.send()
+    assert len(wire.sent) == 4  # no PUBACK yet
+    for mid in (1, 2):
+        sender.on_puback(mid, OK)
+    sender.send()
+    assert len(wire.sent) == 4  # slow start: four unacked by the back office is the limit
+    for event_id in ids[:2]:
+        outbox.ack([event_id])
+        sender.on_acked(event_id)
+    sender.send()
+    assert len(wire.sent) == 6  # two app acks widened the window; two PUBACKs freed the wire
+    assert [b'"seq":%d' % n in body for n, body in enumerate(wire.sent, 1)] == [True] * 6
+
+
+def test_unacked_events_are_resent_with_the_same_id_and_acked_ones_never(tmp_path: Path) -> None:
+    sender, outbox, wire, clock, stats = rig(tmp_path, inflight_window=8)
+    ids = record(outbox, 3)
+    sender.send()
+    for mid in (1, 2, 3):
+        sender.on_puback(mid, OK)
+    outbox.ack([ids[0]])
+    sender.on_acked(ids[0])
+    clock.advance(FIRST_ACK_TIMEOUT_S + 0.01)
+    sender.send()
+    resent = wire.sent[3:]
+    assert len(resent) == 2 and stats.resent == 2
+    assert [ids[1].encode() in resent[0], ids[2].encode() in resent[1]] == [True, True]
+
+
+def test_a_new_session_walks_the_outbox_again(tmp_path: Path) -> None:
+    sender, outbox, wire, _, _ = rig(tmp_path)
+    record(outbox, 2)
+    sender.send()
+    sender.new_session()
+    sender.send()
+    assert len(wire.sent) == 4  # both again: nothing was acked
+
+
+def test_a_denied_publish_is_counted_and_the_event_kept(tmp_path: Path) -> None:
+    sender, outbox, _, _, stats = rig(tmp_path)
+    record(outbox, 1)
+    sender.send()
+    sender.on_puback(1, DENIED)
+    assert stats.denied == 1 and stats.last_denied_reason == 135
+    assert outbox.pending() == 1
+
+
+def test_nothing_is_lost_when_the_client_cannot_queue(tmp_path: Path) -> None:
+    sender, outbox, wire, _, _ = rig(tmp_path)
+    record(outbox, 3)
+    wire.up = False
+    sender.send()
+    assert wire.sent == []
+    wire.up = True
+    sender.send()
+    assert len(wire.sent) == 3

@@ -1,0 +1,162 @@
+"""The sender's bookkeeping: which outbox rows are in flight, and which to send or re-send next.
+
+Owned by the uplink's sender thread; it learns about the network only through the calls below,
+so it can be read (and tested) without paho.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from paho.mqtt.reasoncodes import ReasonCode
+
+from uplink.clock import Clock
+from uplink.config import UplinkConfig
+from uplink.outbox import Outbox
+from uplink.pacing import Pacing
+
+logger = logging.getLogger(__name__)
+
+# Until acks have been timed, re-send after this long (an event sent just before the back office
+# subscribed is gone; waiting the full ack_timeout_s for it would stall a drain).
+FIRST_ACK_TIMEOUT_S = 1.0
+
+Publish = Callable[[bytes], int | None]
+"""Hand one event body to MQTT at QoS 1; its message id, or None when it could not be queued."""
+
+
+@dataclass
+class UplinkStats:
+    """Counters for status displays, tests and benchmarks."""
+
+    published: int = 0
+    resent: int = 0
+    acked: int = 0
+    denied: int = 0
+    connects: int = 0
+    last_denied_reason: int | None = None
+
+
+class Sender:
+    """Walks the outbox in order within a small in-flight window (SQLite is the queue, not
+    paho), re-sends what the back office has not acked in time, and starts over from the first
+    pending row on every new session. A re-sent event keeps its event id."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        publish: Publish,
+        clock: Clock,
+        config: UplinkConfig,
+        stats: UplinkStats,
+    ) -> None:
+        self._outbox = outbox
+        self._publish_body = publish
+        self._clock = clock
+        self._inflight_window = config.inflight_window
+        self._stats = stats
+        self._cursor = 0  # highest seq sent this session
+        self._awaiting_puback: dict[int, str] = {}  # MQTT mid -> event id
+        self._sent_at: dict[str, float] = {}  # event id -> monotonic send time, oldest first
+        self._resent: set[str] = set()  # in _sent_at, sent more than once
+        self._pacing = Pacing(
+            initial_window=config.inflight_window,
+            max_window=config.max_unacked,
+            min_timeout_s=FIRST_ACK_TIMEOUT_S,
+            max_timeout_s=config.ack_timeout_s,
+        )
+        self._last_resend_log = -1e9
+
+    def next_wakeup_s(self) -> float:
+        """Longest the sender thread may sleep without missing a re-send deadline."""
+        return min(1.0, self._pacing.timeout_s / 4)
+
+    def new_session(self) -> None:
+        """The connection changed: whatever was in flight is unknown, walk the outbox again."""
+        self._cursor = 0
+        self._awaiting_puback.clear()
+        self._sent_at.clear()
+        self._resent.clear()
+        self._pacing.restart()
+
+    def on_puback(self, mid: int, reason: ReasonCode) -> None:
+        event_id = self._awaiting_puback.pop(mid, None)
+        if reason.is_failure:
+            self._stats.denied += 1
+            self._stats.last_denied_reason = reason.value
+            logger.error(
+                "broker refused event %s: %s (reason %d); it stays in the outbox and is "
+                "retried; check that device_id matches the certificate",
+                event_id,
+                reason,
+                reason.value,
+            )
+
+    def on_acked(self, event_id: str) -> None:
+        """The back office stored `event_id` (already removed from the outbox)."""
+        sent = self._sent_at.pop(event_id, None)
+        if sent is None:
+            return
+        resent = event_id in self._resent
+        self._resent.discard(event_id)
+        self._pacing.on_ack(None if resent else self._clock.monotonic() - sent)
+
+    def send(self) -> None:
+        """Re-send what expired, then send new rows while the windows allow."""
+        self._resend_expired()
+        while (room := self._room()) > 0:
+            rows = self._outbox.after(self._cursor, room)
+            if not rows:
+                return
+            for row in rows:
+                if not self._publish(row.event_id, row.body):
+                    return
+                self._cursor = row.seq
+
+    def _room(self) -> int:
+        return min(
+            self._inflight_window - len(self._awaiting_puback),
+            self._pacing.window - len(self._sent_at),
+        )
+
+    def _resend_expired(self) -> None:
+        deadline = self._clock.monotonic() - self._pacing.timeout_s
+        # A re-send reuses its event's unacked slot, so only the in-flight window limits it
+        # (counting max_unacked here would stall forever once every slot has expired).
+        room = self._inflight_window - len(self._awaiting_puback)
+        expired: list[str] = []
+        for event_id, sent in self._sent_at.items():
+            if sent > deadline or len(expired) >= room:
+                break
+            expired.append(event_id)
+        if not expired:
+            return
+        waited_s = self._pacing.timeout_s
+        self._pacing.on_expiry()
+        for event_id in expired:
+            del self._sent_at[event_id]
+        rows = self._outbox.get(expired)
+        for row in rows:
+            if not self._publish(row.event_id, row.body):
+                return
+            self._resent.add(row.event_id)
+            self._stats.resent += 1
+        now = self._clock.monotonic()
+        if now - self._last_resend_log >= 10:
+            self._last_resend_log = now
+            logger.info(
+                "re-sending events not acked within %.1f s (%d re-sent so far)",
+                waited_s,
+                self._stats.resent,
+            )
+
+    def _publish(self, event_id: str, body: bytes) -> bool:
+        mid = self._publish_body(body)
+        if mid is None:
+            return False
+        self._awaiting_puback[mid] = event_id
+        self._sent_at[event_id] = self._clock.monotonic()
+        self._stats.published += 1
+        return True
