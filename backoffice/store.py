@@ -27,7 +27,6 @@ CREATE TABLE IF NOT EXISTS events (
     received_at  TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_device ON events (device_id, seq);
-CREATE INDEX IF NOT EXISTS events_by_type ON events (type);
 CREATE TABLE IF NOT EXISTS devices (
     device_id       TEXT PRIMARY KEY,
     online          INTEGER,
