@@ -8,9 +8,21 @@ Public surface::
     load(model, path)  read and validate a TOML file
     check_command(model, path) -> int   the body of every `<tool> config check FILE`
     dump_toml(model) -> str             write a model back as TOML (provisioning)
+    TimeZoneName, check_time_zone       an IANA zone name field, checked at load
 """
 
 from configkit._dump import dump_toml
 from configkit._load import ConfigError, ConfigModel, Problem, check_command, load, parse
+from configkit._types import TimeZoneName, check_time_zone
 
-__all__ = ["ConfigError", "ConfigModel", "Problem", "check_command", "dump_toml", "load", "parse"]
+__all__ = [
+    "ConfigError",
+    "ConfigModel",
+    "Problem",
+    "TimeZoneName",
+    "check_command",
+    "check_time_zone",
+    "dump_toml",
+    "load",
+    "parse",
+]

@@ -6,11 +6,10 @@ import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Literal, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
-from configkit import ConfigModel
+from configkit import ConfigModel, TimeZoneName
 from dropbox_agent.domain.auth import Officer, check_hash_format
 from dropbox_agent.domain.model import Input, MachineSettings
 from uplink.config import UplinkConfig
@@ -219,7 +218,7 @@ class DropboxConfig(ConfigModel):
     uplink: UplinkConfig
     box_id: str = Field(description="This box's id (a-z, 0-9, '-'): on slips and in events.")
     branch: str = Field(description="Branch id (a-z, 0-9, '-').")
-    timezone: str = Field("Asia/Jakarta", description="Local time zone for printed slips.")
+    timezone: TimeZoneName = Field("Asia/Jakarta", description="Local time zone for printed slips.")
     local_db_path: Path = Field(
         description="SQLite file for the box's counters and raw input log (persistent partition)."
     )
@@ -238,17 +237,6 @@ class DropboxConfig(ConfigModel):
     @classmethod
     def _safe_id(cls, value: str) -> str:
         return check_id(value, "id")
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r}; e.g. Asia/Jakarta, Asia/Makassar"
-            ) from None
-        return value
 
     @model_validator(mode="after")
     def _hardware_present(self) -> Self:

@@ -4,21 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
 
-from configkit import ConfigModel
-
-
-def _zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown time zone {value!r}; use Asia/Jakarta, Asia/Makassar or Asia/Jayapura"
-        ) from None
-    return value
+from configkit import ConfigModel, TimeZoneName, check_time_zone
 
 
 class ApiConfig(ConfigModel):
@@ -52,7 +42,7 @@ class BookingsConfig(ConfigModel):
     keys_dir: Path = Field(
         description="Directory of the private keys (created 0700, files 0600). Back it up."
     )
-    default_timezone: str = Field(
+    default_timezone: TimeZoneName = Field(
         "Asia/Jakarta", description="IANA zone of branches not listed in branch_timezones."
     )
     branch_timezones: dict[str, str] = Field(
@@ -86,17 +76,12 @@ class BookingsConfig(ConfigModel):
     )
     api: ApiConfig = Field(default_factory=ApiConfig, description="The HTTP API's address.")
 
-    @field_validator("default_timezone")
-    @classmethod
-    def _default_zone(cls, value: str) -> str:
-        return _zone(value)
-
     @field_validator("branch_timezones")
     @classmethod
     def _zones(cls, value: dict[str, str]) -> dict[str, str]:
         for branch, zone in value.items():
             try:
-                _zone(zone)
+                check_time_zone(zone)
             except ValueError as exc:
                 raise ValueError(f"branch {branch!r}: {exc}") from None
         return value

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import Field, SecretStr
 
-from configkit import ConfigError, ConfigModel, check_command, dump_toml, load
+from configkit import ConfigError, ConfigModel, TimeZoneName, check_command, dump_toml, load
 
 
 class Broker(ConfigModel):
@@ -121,3 +121,13 @@ def test_dump_toml_writes_arrays_of_tables(tmp_path: Path) -> None:
     path = tmp_path / "box.toml"
     path.write_text(text, encoding="utf-8")
     assert load(Box, path) == config
+
+
+class Branch(ConfigModel):
+    timezone: TimeZoneName = Field("Asia/Jakarta", description="IANA zone.")
+
+
+def test_time_zones_are_checked_at_load(tmp_path: Path) -> None:
+    assert load(Branch, write(tmp_path, 'timezone = "Asia/Makassar"\n')).timezone == "Asia/Makassar"
+    with pytest.raises(ConfigError, match=r"timezone = 'Asia/Bali': .*unknown time zone"):
+        load(Branch, write(tmp_path, 'timezone = "Asia/Bali"\n'))
