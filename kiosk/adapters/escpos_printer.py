@@ -4,14 +4,17 @@ Every layout element is written once, onto any `escpos.Escpos` (Dummy for golden
 simulator, USB/serial/network/file for a real printer). Text sizes use ``GS !`` only, so each
 line states its own size and nothing leaks from the line before.
 
-Status reads run in a worker thread with a timeout: a USB read can block until the printer is
-unplugged (python-escpos #143), and an empty reply means "unknown", never "paper OK".
+Status reads run in a worker thread of their own with a timeout: a USB read can block until the
+printer is unplugged (python-escpos #143), and an empty reply means "unknown", never "paper OK".
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import logging
+import select
+import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -121,11 +124,18 @@ def open_printer(transport: Transport, target: str, *, io_timeout_s: float = 2.0
 class EscposPrinter:
     """A `TicketPrinter` on a real printer, every device call bounded by a timeout.
 
+    Status reads and prints run on two workers of their own: a status read that hangs (a USB
+    read can block until unplug) never keeps a ticket from being printed, and a print that hangs
+    never piles up more prints behind it (later calls find the worker busy and fail fast).
+    Each status reply is awaited at most `status_timeout_s` in all (python-escpos's own read
+    waits for 16 bytes, that is the port's whole timeout, though a reply is one byte), so a
+    printer that answers prints at once and one that does not is "unknown" and still prints.
+
     Args:
         connect: opens the python-escpos printer (see `open_printer`); called lazily and again
             after a failure.
         columns: characters per line in font A (32 on 58 mm paper, 48 on 80 mm).
-        status_timeout_s: longest wait for a status reply.
+        status_timeout_s: longest wait for a status reply (both queries together).
         print_timeout_s: longest wait for a ticket to be written.
         can_read: False for write-only transports (file): status is then always unknown.
     """
@@ -141,19 +151,24 @@ class EscposPrinter:
     ) -> None:
         self._connect = connect
         self._device: Any = None
+        self._device_lock = threading.Lock()
         self.columns = columns
         self._status_timeout = status_timeout_s
         self._print_timeout = print_timeout_s
         self._can_read = can_read
-        # One worker: if a call hangs, later calls find it busy and fail fast instead of piling up.
-        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="printer")
-        self._busy: concurrent.futures.Future[Any] | None = None
+        self._printing = _Worker("printer")
+        self._asking = _Worker("printer-status")
 
     def status(self) -> PaperStatus:
         if not self._can_read:
             return PaperStatus.UNKNOWN
+        # Replies are read with a little less than the caller's patience, so an unanswered
+        # query frees the status worker by itself before the next status call.
+        budget = self._status_timeout * 0.8
         try:
-            online, paper = self._call(self._read_status, self._status_timeout)
+            online, paper = self._asking.call(
+                lambda: self._read_status(budget), self._status_timeout
+            )
         except PrinterError as exc:
             logger.warning("printer status: %s", exc)
             return PaperStatus.OFFLINE if exc.code == "offline" else PaperStatus.UNKNOWN
@@ -163,28 +178,65 @@ class EscposPrinter:
 
     def print_elements(self, elements: Sequence[Element]) -> None:
         data = ticket_bytes(elements, columns=self.columns)
-        self._call(lambda: self._device_or_open()._raw(data), self._print_timeout)
+        self._printing.call(lambda: self._write(data), self._print_timeout)
 
     def close(self) -> None:
-        if self._device is not None:
+        with self._device_lock:
+            device, self._device = self._device, None
+        if device is not None:
             try:
-                self._device.close()
+                device.close()
             except Exception:  # closing a dead printer is best effort
                 logger.exception("printer close failed")
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._printing.shutdown()
+        self._asking.shutdown()
 
     def _device_or_open(self) -> Any:
-        if self._device is None:
-            self._device = self._connect()
-        return self._device
+        with self._device_lock:  # both workers may ask for it first
+            if self._device is None:
+                self._device = self._connect()
+            return self._device
 
-    def _read_status(self) -> tuple[bool | None, PaperStatus]:
+    def _read_status(self, budget_s: float) -> tuple[bool | None, PaperStatus]:
         device = self._device_or_open()
-        online = decode_online(_query(device, STATUS_PRINTER))
-        paper = decode_paper_status(_query(device, STATUS_PAPER))
+        deadline = time.monotonic() + budget_s
+        try:
+            online = decode_online(_query(device, STATUS_PRINTER, budget_s / 2))
+            left = max(0.0, deadline - time.monotonic())
+            paper = decode_paper_status(_query(device, STATUS_PAPER, left))
+        except Exception:
+            self._forget(device)
+            raise
         return online, paper
 
-    def _call(self, fn: Callable[[], Any], timeout: float) -> Any:
+    def _forget(self, device: Any) -> None:
+        """Drop a connection that failed, so the next call opens a fresh one."""
+        with self._device_lock:
+            if self._device is device:
+                self._device = None
+
+    def _write(self, data: bytes) -> None:
+        device = self._device_or_open()
+        try:
+            device._raw(data)
+        except Exception:
+            self._forget(device)
+            raise
+
+
+class _Worker:
+    """One thread running device calls one at a time, each awaited at most a timeout."""
+
+    def __init__(self, name: str) -> None:
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=name)
+        self._busy: concurrent.futures.Future[Any] | None = None
+
+    def call(self, fn: Callable[[], Any], timeout: float) -> Any:
+        """Run `fn` on the worker; transport errors become `PrinterError("offline")`.
+
+        Raises:
+            PrinterError: ``hung`` (an earlier call has not returned), ``timeout``, ``offline``.
+        """
         if self._busy is not None and not self._busy.done():
             raise PrinterError("the printer is still busy with an earlier call (hung?)", "hung")
         future = self._pool.submit(fn)
@@ -199,20 +251,72 @@ class EscposPrinter:
         except PrinterError:
             raise
         except Exception as exc:  # any transport error (usb.core, serial, socket) means offline
-            self._device = None  # reconnect next time
             raise PrinterError(
                 f"printer unreachable: {exc}; check power, cable and printer.target", "offline"
             ) from exc
 
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
-def _query(device: Any, command: bytes) -> bytes:
-    """One real-time status query; no answer (a read timeout, a transport that cannot read) is an
-    empty reply, which the decoders read as unknown. Other errors mean the printer is gone."""
-    try:
-        return bytes(device.query_status(command))
-    except (TimeoutError, NotImplementedError):
-        return b""
-    except Exception as exc:
-        if "Timeout" in type(exc).__name__:  # pyusb's USBTimeoutError is not a TimeoutError
+
+def _query(device: Any, command: bytes, timeout_s: float) -> bytes:
+    """One real-time status query answered within `timeout_s`, else an empty reply (which the
+    decoders read as unknown). Transport errors propagate: the printer is gone."""
+    read = _bounded_reader(device)
+    if read is None:  # another python-escpos printer (a test double): its own query
+        try:
+            return bytes(device.query_status(command))
+        except (TimeoutError, NotImplementedError):
             return b""
-        raise
+    read(0.0)  # drop a late answer to an earlier query, so it is not taken for this one
+    device._raw(command)
+    return read(timeout_s)
+
+
+def _bounded_reader(device: Any) -> Callable[[float], bytes] | None:
+    """A read of whatever the printer has sent, waiting at most the given seconds.
+
+    python-escpos's `_read` asks for 16 bytes: serial waits the port's whole timeout for them,
+    network and USB the connection's. A real-time status reply is one byte.
+    """
+    from escpos import printer
+
+    if isinstance(device, printer.Serial):
+        port = device.device
+
+        def read_serial(timeout_s: float) -> bytes:
+            if not _readable(port.fileno(), timeout_s):
+                return b""
+            return bytes(port.read(port.in_waiting or 1))
+
+        return read_serial
+    if isinstance(device, printer.Network):
+        sock = device.device
+
+        def read_socket(timeout_s: float) -> bytes:
+            if not _readable(sock.fileno(), timeout_s):
+                return b""
+            reply = bytes(sock.recv(16))
+            if not reply:
+                raise ConnectionError("the printer closed the connection")
+            return reply
+
+        return read_socket
+    if isinstance(device, printer.Usb):
+        usb_device, endpoint = device.device, device.in_ep
+
+        def read_usb(timeout_s: float) -> bytes:
+            try:  # pyusb takes whole milliseconds; 0 would mean "its default"
+                return bytes(usb_device.read(endpoint, 16, max(1, round(timeout_s * 1000))))
+            except Exception as exc:
+                if "Timeout" in type(exc).__name__:  # pyusb's USBTimeoutError
+                    return b""
+                raise
+
+        return read_usb
+    return None
+
+
+def _readable(fileno: int, timeout_s: float) -> bool:
+    ready, _, _ = select.select([fileno], [], [], timeout_s)
+    return bool(ready)

@@ -141,14 +141,33 @@ def test_a_printer_that_cannot_be_reached_is_offline_and_reconnected_later() -> 
     assert len(attempts) == 3
 
 
-def test_a_hung_status_read_times_out_as_unknown_and_later_calls_fail_fast(
+def test_a_hung_status_read_is_unknown_and_never_holds_the_ticket(
     release: threading.Event,
 ) -> None:
     device = Answering({STATUS_PRINTER: b"\x12", STATUS_PAPER: b"\x12"})
     device.hold = release
-    printer = EscposPrinter(lambda: device, status_timeout_s=0.05, print_timeout_s=0.05)
+    printer = EscposPrinter(lambda: device, status_timeout_s=0.05, print_timeout_s=5.0)
 
     assert printer.status() is PaperStatus.UNKNOWN
+    assert printer.status() is PaperStatus.UNKNOWN  # still hung: no second query piles up
+    printer.print_elements(SMALL)  # the printing worker is not the one that hangs
+
+    assert device.output == STATUS_PRINTER + GOLDEN
+    release.set()
+    printer.close()
+
+
+def test_a_hung_print_times_out_and_later_prints_fail_fast(release: threading.Event) -> None:
+    class Stuck(Answering):
+        def _raw(self, msg: bytes) -> None:
+            release.wait(10)
+            super()._raw(msg)
+
+    printer = EscposPrinter(Stuck, status_timeout_s=0.05, print_timeout_s=0.05)
+
+    with pytest.raises(PrinterError) as raised:
+        printer.print_elements(SMALL)
+    assert raised.value.code == "timeout"
     with pytest.raises(PrinterError) as raised:
         printer.print_elements(SMALL)
     assert raised.value.code == "hung"
