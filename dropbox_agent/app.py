@@ -184,7 +184,8 @@ class DropboxAgent:
                 except Exception:  # loop boundary: log, keep counting deposits
                     logger.exception("dropbox loop pass failed")
                     running = not stop.wait(0.1)
-                systemd.notify_watchdog()
+                if self.uplink is None or self.uplink.alive():
+                    systemd.notify_watchdog()  # not fed once the uplink really stopped
                 if not running:
                     break
         finally:

@@ -209,7 +209,8 @@ class Kiosk:
                     self.step()
                 except Exception:  # loop boundary: log, keep the entrance open
                     logger.exception("kiosk loop step failed")
-                systemd.notify_watchdog()
+                if self.uplink.alive():
+                    systemd.notify_watchdog()  # not fed once the uplink really stopped
                 stop.wait(LOOP_S)
         finally:
             self.close()

@@ -8,13 +8,13 @@ Public surface::
     Envelope, EventType, catalog the message contract and its JSON Schemas (uplink.messages)
     topics                       the topic scheme (uplink.topics)
     Clock, SystemClock, ManualClock
-    UplinkError, MessageError, OutboxFull, TopicError
+    UplinkError, MessageError, StorageError, OutboxFull, TopicError
 """
 
 from uplink import topics
 from uplink.clock import Clock, ManualClock, SystemClock
 from uplink.config import BrokerConfig, UplinkConfig
-from uplink.errors import MessageError, OutboxFull, TopicError, UplinkError
+from uplink.errors import MessageError, OutboxFull, StorageError, TopicError, UplinkError
 from uplink.messages import Envelope, EventType, catalog
 from uplink.outbox import Outbox
 from uplink.sender import UplinkStats
@@ -29,6 +29,7 @@ __all__ = [
     "MessageError",
     "Outbox",
     "OutboxFull",
+    "StorageError",
     "SystemClock",
     "TopicError",
     "Uplink",

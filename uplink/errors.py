@@ -2,7 +2,8 @@
 
 UplinkError                   root of everything the uplink raises
 ├── MessageError (ValueError) a message or payload does not match the contract
-├── OutboxFull (OSError)      a critical event could not be stored: disk or outbox cap reached
+├── StorageError (OSError)    the outbox's file could not be read or written (disk, I/O)
+│   └── OutboxFull            a critical event could not be stored: disk or outbox cap reached
 └── TopicError (ValueError)   a device id or topic is not usable in the topic scheme
 """
 
@@ -15,7 +16,14 @@ class MessageError(UplinkError, ValueError):
     """A message does not match the contract."""
 
 
-class OutboxFull(UplinkError, OSError):
+class StorageError(UplinkError, OSError):
+    """The outbox's file could not be read or written (disk full, I/O error, corruption).
+
+    Callers handle it where it happens and try again later: nothing in the outbox is lost.
+    """
+
+
+class OutboxFull(StorageError):
     """A critical event could not be stored; the device must say so loudly."""
 
 

@@ -12,6 +12,12 @@ Storage policy when space runs out (the outbox cap ``max_mb`` or the disk itself
   last 10 % is kept for critical events;
 - a critical event that does not fit purges all pending telemetry and retries; if it still does
   not fit, `OutboxFull` is raised and `storage_full` is set: the app must say so loudly.
+
+Every other storage failure (an I/O error, a full disk while deleting acked rows) is raised as
+`StorageError` from the call that met it; the caller keeps its loop running and tries again
+later, and nothing already stored is lost. A file that is not a usable SQLite database at start
+(corrupt, or truncated to 0 bytes) is moved aside next to itself, loudly, and a new outbox is
+started with a `device.fault` event saying so: the device keeps serving.
 """
 
 from __future__ import annotations
@@ -22,13 +28,13 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from uplink.clock import Clock, SystemClock, utc_iso
 from uplink.durable import open_durable
-from uplink.errors import OutboxFull
+from uplink.errors import MessageError, OutboxFull, StorageError
 from uplink.ids import new_event_id
 from uplink.messages import Catalog, Envelope, catalog
 from uplink.topics import check_id
@@ -36,6 +42,9 @@ from uplink.topics import check_id
 logger = logging.getLogger(__name__)
 
 TELEMETRY_SHARE = 0.9
+TELEMETRY_DROP_LOG_EVERY = 100
+# Primary SQLite result codes that mean "this file is not a database we can use".
+_UNUSABLE = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     seq      INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -67,6 +76,9 @@ class Outbox:
         clock: source of occurred_at and of the clock-sync flag.
         max_mb: cap on the outbox's size; see the module docstring for what happens at the cap.
         event_catalog: the event types; the contract's own catalog by default.
+
+    Raises:
+        StorageError: the file cannot be opened at all (a directory, no permission, no space).
     """
 
     def __init__(
@@ -84,12 +96,43 @@ class Outbox:
         self._lock = threading.Lock()
         self.storage_full = False
         self.telemetry_dropped = 0
-        self._db = open_durable(path, _SCHEMA)
-        page_size = self._db.execute("PRAGMA page_size").fetchone()[0]
-        self._max_pages = max(16, int(max_mb * 1024 * 1024) // page_size)
-        self._db.execute(f"PRAGMA max_page_count={self._max_pages}")
-        row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
+        self.path = Path(path)
+        self.moved_aside: Path | None = None
+        """Where an unusable outbox found at start was moved (None: the file was fine)."""
+        db, problem = _open_checked(self.path)
+        if problem is not None:
+            self.moved_aside = _move_aside(self.path, self._clock.now())
+            logger.critical(
+                "outbox %s was %s: moved aside to %s and a new outbox started; the events "
+                "pending in it were not sent (recover them from that file)",
+                self.path,
+                problem,
+                self.moved_aside,
+            )
+            db, second = _open_checked(self.path)
+            if second is not None:
+                raise StorageError(f"cannot start a new outbox at {self.path}: {second}")
+        assert db is not None  # noqa: S101 - _open_checked gives a connection or a problem
+        self._db = db
+        try:
+            page_size = db.execute("PRAGMA page_size").fetchone()[0]
+            self._max_pages = max(16, int(max_mb * 1024 * 1024) // page_size)
+            db.execute(f"PRAGMA max_page_count={self._max_pages}")
+            row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
+        except sqlite3.Error as exc:
+            db.close()
+            raise _storage_error(self.path, "open", exc) from exc
         self._next_seq = (row[0] if row else 0) + 1
+        if self.moved_aside is not None:
+            self.record(
+                "device.fault",
+                {
+                    "component": "outbox",
+                    "code": "replaced_unusable",
+                    "active": True,
+                    "detail": f"{problem}; moved aside to {self.moved_aside.name}",
+                },
+            )
 
     def record(
         self, type_name: str, payload: Mapping[str, Any], *, occurred_at: datetime | None = None
@@ -99,6 +142,7 @@ class Outbox:
         Raises:
             MessageError: unknown type or a payload off its schema (a programming error).
             OutboxFull: a critical event found no room even after purging telemetry.
+            StorageError: the outbox's file could not be written (I/O error).
         """
         event_type = self._catalog.get(type_name)
         self._catalog.validate_payload(event_type, payload)
@@ -113,112 +157,240 @@ class Outbox:
                 clock_synced=self._clock.synced(),
                 payload=dict(payload),
             )
-            if event_type.delivery == "telemetry":
-                self._store_telemetry(envelope)
-            else:
-                self._store_critical(envelope)
+            try:
+                body = envelope.to_json()
+            except UnicodeEncodeError as exc:
+                # A lone surrogate (from a badly decoded input) has no UTF-8 form.
+                raise MessageError(
+                    f"{event_type.name} payload holds text that is not valid Unicode "
+                    f"({exc.reason} at position {exc.start}); decode inputs before recording"
+                ) from None
+            try:
+                if event_type.delivery == "telemetry":
+                    self._store_telemetry(envelope, body)
+                else:
+                    self._store_critical(envelope, body)
+            except sqlite3.Error as exc:
+                raise _storage_error(self.path, f"store {envelope.type}", exc) from exc
             self._next_seq += 1
         return envelope
 
     def after(self, seq: int, limit: int) -> list[Row]:
-        """Pending events with a sequence number above `seq`, oldest first."""
+        """Pending events with a sequence number above `seq`, oldest first.
+
+        Raises:
+            StorageError: the outbox could not be read.
+        """
         with self._lock:
-            rows = self._db.execute(
-                "SELECT seq, event_id, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
-                (seq, limit),
-            ).fetchall()
+            try:
+                rows = self._db.execute(
+                    "SELECT seq, event_id, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+                    (seq, limit),
+                ).fetchall()
+            except sqlite3.Error as exc:
+                raise _storage_error(self.path, "read pending events", exc) from exc
         return [Row(*r) for r in rows]
 
     def get(self, event_ids: Iterable[str]) -> list[Row]:
-        """The pending events among `event_ids`, oldest first (acked ones are gone)."""
+        """The pending events among `event_ids`, oldest first (acked ones are gone).
+
+        Raises:
+            StorageError: the outbox could not be read.
+        """
         ids = list(event_ids)
         with self._lock:
-            rows = self._db.execute(
-                "SELECT seq, event_id, body FROM outbox WHERE event_id IN "
-                "(SELECT value FROM json_each(?)) ORDER BY seq",
-                (_json_list(ids),),
-            ).fetchall()
+            try:
+                rows = self._db.execute(
+                    "SELECT seq, event_id, body FROM outbox WHERE event_id IN "
+                    "(SELECT value FROM json_each(?)) ORDER BY seq",
+                    (_json_list(ids),),
+                ).fetchall()
+            except sqlite3.Error as exc:
+                raise _storage_error(self.path, "read events to re-send", exc) from exc
         return [Row(*r) for r in rows]
 
     def ack(self, event_ids: Iterable[str]) -> int:
-        """Remove acknowledged events; returns how many were still pending."""
+        """Remove acknowledged events (one transaction); returns how many were still pending.
+
+        Raises:
+            StorageError: the delete could not be written (a delete needs room in the WAL
+                too); every row stays, is re-sent, and the back office acks it again.
+        """
         ids = list(event_ids)
         with self._lock:
-            self._db.execute("PRAGMA synchronous=NORMAL")
             try:
-                cur = self._db.execute(
-                    "DELETE FROM outbox WHERE event_id IN (SELECT value FROM json_each(?))",
-                    (_json_list(ids),),
-                )
-            finally:
-                self._db.execute("PRAGMA synchronous=FULL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                try:
+                    cur = self._db.execute(
+                        "DELETE FROM outbox WHERE event_id IN (SELECT value FROM json_each(?))",
+                        (_json_list(ids),),
+                    )
+                finally:
+                    self._db.execute("PRAGMA synchronous=FULL")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise _storage_error(self.path, "remove acked events", exc) from exc
             if cur.rowcount and self.storage_full:
                 self.storage_full = False
                 logger.warning("outbox has room again after acks")
             return cur.rowcount
 
     def pending(self) -> int:
+        """How many events await the back office's ack.
+
+        Raises:
+            StorageError: the outbox could not be read.
+        """
         with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+            try:
+                return int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+            except sqlite3.Error as exc:
+                raise _storage_error(self.path, "count pending events", exc) from exc
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    def _store_critical(self, envelope: Envelope) -> None:
+    def _store_critical(self, envelope: Envelope, body: bytes) -> None:
         try:
-            self._insert(envelope, "critical")
+            self._insert(envelope, body, "critical")
+        except sqlite3.OperationalError as exc:
+            if not _is_full(exc):
+                raise
+        else:
+            self.storage_full = False
             return
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode != sqlite3.SQLITE_FULL:
-                raise
-        purged = self._db.execute("DELETE FROM outbox WHERE delivery = 'telemetry'").rowcount
-        logger.error("outbox full: purged %d telemetry rows to store %s", purged, envelope.type)
         try:
-            self._insert(envelope, "critical")
+            purged = self._db.execute("DELETE FROM outbox WHERE delivery = 'telemetry'").rowcount
+            logger.error("outbox full: purged %d telemetry rows to store %s", purged, envelope.type)
+            self._insert(envelope, body, "critical")
         except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode != sqlite3.SQLITE_FULL:
+            if not _is_full(exc):
                 raise
+            self._rollback()
             self.storage_full = True
             logger.critical("outbox full: could not store critical event %s", envelope.type)
             raise OutboxFull(
-                f"no room to store {envelope.type}: the outbox cap or the disk is full; "
-                "restore the uplink so the back office can ack pending events, or free disk space"
+                f"no room to store {envelope.type} in {self.path}: the outbox cap or the disk "
+                "is full; free space on the data partition (or raise outbox_max_mb) and restore "
+                "the uplink so the back office can ack pending events"
             ) from exc
+        self.storage_full = False
 
-    def _store_telemetry(self, envelope: Envelope) -> None:
+    def _store_telemetry(self, envelope: Envelope, body: bytes) -> None:
         if self._used_pages() > TELEMETRY_SHARE * self._max_pages:
-            self.telemetry_dropped += 1
-            logger.warning("outbox nearly full: dropped telemetry %s", envelope.type)
+            self._drop_telemetry("outbox nearly full", envelope.type)
             return
-        self._db.execute("BEGIN IMMEDIATE")
         try:
+            self._db.execute("BEGIN IMMEDIATE")
             self._db.execute(
                 "DELETE FROM outbox WHERE type = ? AND delivery = 'telemetry'", (envelope.type,)
             )
             self._db.execute(
                 "INSERT INTO outbox (seq, event_id, type, delivery, body) VALUES (?, ?, ?, ?, ?)",
-                (envelope.seq, envelope.event_id, envelope.type, "telemetry", envelope.to_json()),
+                (envelope.seq, envelope.event_id, envelope.type, "telemetry", body),
             )
             self._db.execute("COMMIT")
         except sqlite3.OperationalError as exc:
-            self._db.execute("ROLLBACK")
-            if exc.sqlite_errorcode != sqlite3.SQLITE_FULL:
+            self._rollback()
+            if not _is_full(exc):
                 raise
-            self.telemetry_dropped += 1
-            logger.warning("outbox full: dropped telemetry %s", envelope.type)
+            self._drop_telemetry("outbox full", envelope.type)
 
-    def _insert(self, envelope: Envelope, delivery: str) -> None:
+    def _drop_telemetry(self, why: str, type_name: str) -> None:
+        self.telemetry_dropped += 1
+        if self.telemetry_dropped % TELEMETRY_DROP_LOG_EVERY == 1:  # no log flood when full
+            logger.warning(
+                "%s: dropped telemetry %s (%d dropped so far)",
+                why,
+                type_name,
+                self.telemetry_dropped,
+            )
+
+    def _rollback(self) -> None:
+        # SQLite rolls a transaction back by itself on some errors (a full disk among them):
+        # a second ROLLBACK would fail with "no transaction is active".
+        if self._db.in_transaction:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error:
+                logger.warning("outbox rollback failed", exc_info=True)
+
+    def _insert(self, envelope: Envelope, body: bytes, delivery: str) -> None:
         # Autocommit mode: the single INSERT is its own transaction, synced before returning.
         self._db.execute(
             "INSERT INTO outbox (seq, event_id, type, delivery, body) VALUES (?, ?, ?, ?, ?)",
-            (envelope.seq, envelope.event_id, envelope.type, delivery, envelope.to_json()),
+            (envelope.seq, envelope.event_id, envelope.type, delivery, body),
         )
 
     def _used_pages(self) -> int:
         pages = self._db.execute("PRAGMA page_count").fetchone()[0]
         free = self._db.execute("PRAGMA freelist_count").fetchone()[0]
         return int(pages - free)
+
+
+def _is_full(exc: sqlite3.Error) -> bool:
+    return (exc.sqlite_errorcode & 0xFF) == sqlite3.SQLITE_FULL
+
+
+def _storage_error(path: Path, doing: str, exc: sqlite3.Error) -> StorageError:
+    return StorageError(
+        f"outbox {path}: cannot {doing} ({exc}); check the data partition "
+        "(space, permissions, health); nothing already stored is lost"
+    )
+
+
+def _open_checked(path: Path) -> tuple[sqlite3.Connection | None, str | None]:
+    """Open `path`, or say why it is not a usable outbox (corrupt, truncated).
+
+    Raises:
+        StorageError: it cannot be opened for another reason (a directory, permissions).
+    """
+    wal = path.with_name(path.name + "-wal")
+    if (
+        path.is_file()
+        and path.stat().st_size == 0
+        and not (wal.is_file() and wal.stat().st_size > 0)
+    ):
+        # SQLite would take an empty file for a new database: pending events and the sequence
+        # numbering would vanish without a word.
+        return None, "truncated to 0 bytes"
+    try:
+        db = open_durable(path, _SCHEMA)
+    except sqlite3.DatabaseError as exc:
+        if (exc.sqlite_errorcode & 0xFF) in _UNUSABLE:
+            return None, f"not a usable database ({exc})"
+        raise _storage_error(path, "open", exc) from exc
+    except OSError as exc:
+        raise StorageError(
+            f"outbox {path}: cannot create its folder ({exc.strerror}); check outbox_path"
+        ) from exc
+    try:
+        verdict = db.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        if (exc.sqlite_errorcode & 0xFF) in _UNUSABLE:
+            return None, f"not a usable database ({exc})"
+        raise _storage_error(path, "check", exc) from exc
+    if verdict != "ok":
+        db.close()
+        return None, f"corrupt (integrity check: {verdict})"
+    return db, None
+
+
+def _move_aside(path: Path, now: datetime) -> Path:
+    """Rename `path` (with its WAL and shared-memory files) to `<name>.unusable-<UTC time>`."""
+    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.unusable-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.unusable-{stamp}-{n}")
+    for suffix in ("", "-wal", "-shm"):
+        part = path.with_name(path.name + suffix)
+        if part.exists():
+            part.rename(target.with_name(target.name + suffix))
+    return target
 
 
 def _json_list(ids: list[str]) -> str:

@@ -33,7 +33,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from uplink import topics
 from uplink.clock import Clock, SystemClock, utc_iso
 from uplink.config import BrokerConfig, UplinkConfig
-from uplink.errors import MessageError
+from uplink.errors import MessageError, StorageError
 from uplink.messages import Envelope, validate
 from uplink.outbox import Outbox
 from uplink.sender import Sender, UplinkStats
@@ -41,6 +41,9 @@ from uplink.sender import Sender, UplinkStats
 logger = logging.getLogger(__name__)
 
 SOFTWARE_VERSION = "0.1.0"
+STORAGE_LOG_EVERY_S = 60.0  # a storage fault that persists is logged again this often
+# A loop that has not come round for this long past its own expected wait has really stopped.
+STALL_GRACE_S = 120.0
 MessageHandler = Callable[[str, bytes], None]
 AckListener = Callable[[list[str]], None]
 
@@ -140,6 +143,11 @@ class Uplink:
         self._ack_listeners: list[AckListener] = []
         self._state: bytes | None = None
         self._started_at = self._clock.monotonic()
+        # Liveness: each loop says by when it will come round again (see `alive`).
+        self._due: dict[str, float] = {}
+        self._storage_logged: dict[str, float] = {}  # what -> when last logged
+        self.storage_fault: str | None = None
+        """The outbox's last storage error, until an operation on it succeeds again."""
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -201,6 +209,38 @@ class Uplink:
     def pending(self) -> int:
         return self.outbox.pending()
 
+    def alive(self) -> bool:
+        """True while both uplink threads run and come round in time (for the watchdog).
+
+        An app feeds systemd's watchdog only while this holds, so an uplink that has really
+        stopped gets the service restarted. Before `start()`, and after `stop()`, it is True.
+        """
+        if not self._threads or self._stopping.is_set():
+            return True
+        now = self._clock.monotonic()
+        for thread in self._threads:
+            if not thread.is_alive():
+                return False
+        return all(now <= due for due in self._due.values())
+
+    def _come_round_by(self, loop: str, wait_s: float) -> None:
+        self._due[loop] = self._clock.monotonic() + wait_s + STALL_GRACE_S
+
+    def _storage_trouble(self, what: str, exc: StorageError) -> None:
+        """Log a storage fault once, then at most every STORAGE_LOG_EVERY_S (no log floods)."""
+        now = self._clock.monotonic()
+        self.storage_fault = str(exc)
+        last = self._storage_logged.get(what)
+        if last is None or now - last >= STORAGE_LOG_EVERY_S:
+            self._storage_logged[what] = now
+            logger.error("%s: %s; will retry", what, exc)
+
+    def _storage_ok(self, what: str) -> None:
+        if self._storage_logged.pop(what, None) is not None:
+            logger.warning("%s works again", what)
+        if not self._storage_logged:
+            self.storage_fault = None
+
     def wait_drained(self, timeout: float) -> bool:
         """Block until the outbox is empty (for simulations, tests and benchmarks)."""
         with self._drained:
@@ -209,37 +249,58 @@ class Uplink:
     # -- network thread -----------------------------------------------------------------------
 
     def _network_loop(self) -> None:
-        broker = self.config.broker
         while not self._stopping.is_set():
             try:
-                self._client.connect(
-                    broker.host,
-                    broker.port,
-                    keepalive=broker.keepalive_s,
-                    clean_start=False,
-                    properties=connect_properties(self.config.session_expiry_s),
-                )
-            except OSError as exc:
+                self._one_connection()
+            except Exception:  # loop boundary: the network thread must outlive any bug
+                logger.exception("uplink network loop failed; reconnecting")
+                with contextlib.suppress(Exception):
+                    self._client.disconnect()
+                self._session_down()
                 delay = self._backoff.next_delay()
-                logger.warning(
-                    "cannot reach broker %s:%s (%s); retrying in %.1f s",
-                    broker.host,
-                    broker.port,
-                    exc,
-                    delay,
-                )
+                self._come_round_by("net", delay)
                 self._stopping.wait(delay)
-                continue
-            while not self._stopping.is_set():
-                if self._client.loop(timeout=1.0) != MQTTErrorCode.MQTT_ERR_SUCCESS:
-                    break
-            self._session_down()
-            if not self._stopping.is_set():
-                self._stopping.wait(self._backoff.next_delay())
         # Flush the goodbye and DISCONNECT queued by stop().
-        for _ in range(10):
-            if self._client.loop(timeout=0.05) != MQTTErrorCode.MQTT_ERR_SUCCESS:
+        try:
+            for _ in range(10):
+                if self._client.loop(timeout=0.05) != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    break
+        except Exception:  # stopping anyway: the broker's will says we are gone
+            logger.debug("uplink goodbye not flushed", exc_info=True)
+
+    def _one_connection(self) -> None:
+        """Connect, run paho's loop until the connection ends, then wait the backoff delay."""
+        broker = self.config.broker
+        self._come_round_by("net", broker.keepalive_s)
+        try:
+            self._client.connect(
+                broker.host,
+                broker.port,
+                keepalive=broker.keepalive_s,
+                clean_start=False,
+                properties=connect_properties(self.config.session_expiry_s),
+            )
+        except OSError as exc:
+            delay = self._backoff.next_delay()
+            logger.warning(
+                "cannot reach broker %s:%s (%s); retrying in %.1f s",
+                broker.host,
+                broker.port,
+                exc,
+                delay,
+            )
+            self._come_round_by("net", delay)
+            self._stopping.wait(delay)
+            return
+        while not self._stopping.is_set():
+            self._come_round_by("net", 1.0)
+            if self._client.loop(timeout=1.0) != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 break
+        self._session_down()
+        if not self._stopping.is_set():
+            delay = self._backoff.next_delay()
+            self._come_round_by("net", delay)
+            self._stopping.wait(delay)
 
     def _on_connect(
         self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: ReasonCode, _props: Any
@@ -270,14 +331,17 @@ class Uplink:
                 self.device_id,
             )
         # Only now can acks reach us: start sending.
-        status = _status(True, pending=self.outbox.pending(), storage_full=self.outbox.storage_full)
+        extra: dict[str, Any] = {"storage_full": self._storage_full()}
+        if (pending := self._pending_or_none()) is not None:
+            extra["pending"] = pending
+        status = _status(True, **extra)
         client.publish(topics.status(self.device_id), status, qos=1, retain=True)
         if self._state is not None:
             client.publish(topics.state(self.device_id), self._state, qos=1, retain=True)
         self._backoff.reset()
         self._session += 1
         self._ready = True
-        logger.info("uplink connected; %d events pending", self.outbox.pending())
+        logger.info("uplink connected; %s events pending", self._pending_or_none())
         self._wake.set()
 
     def _on_disconnect(self, *_args: Any) -> None:
@@ -316,7 +380,14 @@ class Uplink:
             logger.warning("ignoring malformed ack: %s", exc)
             return
         ids: list[str] = ack["acked"]
-        removed = self.outbox.ack(ids)
+        try:
+            removed = self.outbox.ack(ids)
+        except StorageError as exc:
+            # The rows stay: they expire, are re-sent, and the back office acks them again
+            # once the delete can be written.
+            self._storage_trouble("removing acked events", exc)
+            return
+        self._storage_ok("removing acked events")
         self.stats.acked += removed
         self._acked.extend(ids)
         self._wake.set()
@@ -334,8 +405,11 @@ class Uplink:
         sender = Sender(self.outbox, self._publish_event, self._clock, self.config, self.stats)
         session = -1
         next_heartbeat = self._clock.monotonic()
+        failures = 0
         while not self._stopping.is_set():
-            self._wake.wait(timeout=sender.next_wakeup_s())
+            wait_s = sender.next_wakeup_s()
+            self._come_round_by("send", wait_s)
+            self._wake.wait(timeout=wait_s)
             self._wake.clear()
             if self._stopping.is_set():
                 return
@@ -350,8 +424,15 @@ class Uplink:
                     sender.on_acked(self._acked.popleft())
                 if self._ready:
                     sender.send()
+                self._storage_ok("reading the outbox")
+                failures = 0
+            except StorageError as exc:
+                self._storage_trouble("reading the outbox", exc)
+                self._stopping.wait(1.0)
             except Exception:  # loop boundary: log, keep the device serving
-                logger.exception("uplink sender failed; will retry")
+                failures += 1
+                if failures == 1 or failures % 600 == 0:
+                    logger.exception("uplink sender failed (%d in a row); will retry", failures)
                 self._stopping.wait(1.0)
 
     def _publish_event(self, body: bytes) -> int | None:
@@ -364,11 +445,27 @@ class Uplink:
         now = self._clock.monotonic()
         if interval <= 0 or now < due:
             return due
-        self.outbox.record(
-            "device.heartbeat",
-            {"uptime_s": round(now - self._started_at, 1), "pending": self.outbox.pending()},
-        )
+        try:
+            self.outbox.record(
+                "device.heartbeat",
+                {"uptime_s": round(now - self._started_at, 1), "pending": self.outbox.pending()},
+            )
+        except StorageError as exc:
+            # A heartbeat is telemetry: skip this one, keep sending what is stored.
+            self._storage_trouble("recording a heartbeat", exc)
+        else:
+            self._storage_ok("recording a heartbeat")
         return now + interval
+
+    def _pending_or_none(self) -> int | None:
+        try:
+            return self.outbox.pending()
+        except StorageError as exc:
+            self._storage_trouble("reading the outbox", exc)
+            return None
+
+    def _storage_full(self) -> bool:
+        return self.outbox.storage_full or self.storage_fault is not None
 
 
 def _status(online: bool, **extra: Any) -> bytes:
