@@ -19,7 +19,7 @@ from kiosk.config import KioskConfig
 from kiosk.domain.capacity import OccupancyView, parse_occupancy
 from kiosk.domain.screens import Screen
 from kiosk.domain.temperature import TemperaturePolicy
-from kiosk.engine import CheckinEngine, CodeLookup, EngineSettings
+from kiosk.engine import CheckinEngine, CheckinResult, CodeLookup, EngineSettings
 from kiosk.errors import CameraError
 from kiosk.ports import EventSink, FrameSource, Thermometer, TicketPrinter
 from kiosk.sim.camera import FolderCamera, load_image
@@ -149,7 +149,14 @@ class Kiosk:
     _camera_down: bool = False
     _next_state: float = 0.0
     _state_signature: tuple[Any, ...] = ()
+    _finished: int = 0  # check-ins finished so far (a change publishes the state at once)
     _threads: list[threading.Thread] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.engine.on_finished(self._count_finished)
+
+    def _count_finished(self, _result: CheckinResult) -> None:
+        self._finished += 1
 
     def start(self, stop: threading.Event) -> None:
         """Start the uplink, the camera, the occupancy subscription and background jobs."""
@@ -184,7 +191,7 @@ class Kiosk:
             engine.screen.phase,
             tuple(sorted(engine.faults.items())),
             engine.out_of_service_reason,
-            len(engine.outcomes),
+            self._finished,
         )
         if now >= self._next_state or signature != self._state_signature:
             self._next_state = now + self.config.state_interval_s
@@ -521,22 +528,28 @@ def _one_arrival(
     readings = list(arrival.temperatures_c) or [36.6]
     thermometer.set_object(readings[0])
     record: dict[str, Any] = {"input": str(arrival.image) if arrival.image else "walkin"}
-    outcomes, jobs = len(engine.outcomes), len(printer.jobs)
+    jobs = len(printer.jobs)
     if arrival.image is not None:
         decoded = decoder.decode(load_image(arrival.image))
         record["qr_ms"] = decoded.ms
         if not decoded.texts:
             record.update(phase="no_code", reason="no_qr_code_found")
             return record
-        engine.scan(decoded.texts[0])
-    else:
-        record["input"] = f"walkin:{arrival.service}"
-        engine.start_walkin()
-        engine.settle()
-        engine.choose_service(arrival.service)
-    drive(engine, clock, on_rest=lambda: thermometer.set_object(readings[-1]))
-    if len(engine.outcomes) > outcomes:
-        outcome = engine.outcomes[-1]
+    finished: list[CheckinResult] = []
+    unsubscribe = engine.on_finished(finished.append)
+    try:
+        if arrival.image is not None:
+            engine.scan(decoded.texts[0])
+        else:
+            record["input"] = f"walkin:{arrival.service}"
+            engine.start_walkin()
+            engine.settle()
+            engine.choose_service(arrival.service)
+        drive(engine, clock, on_rest=lambda: thermometer.set_object(readings[-1]))
+    finally:
+        unsubscribe()
+    if finished:
+        outcome = finished[-1]
         record.update(
             phase=outcome.phase.value,
             reason=outcome.reason,
@@ -556,9 +569,9 @@ def _log_screen(stream: Any, screen: Screen, at: datetime) -> None:
     record = {
         "at": at.isoformat(),
         "phase": screen.phase.value,
-        "title": screen.title_id,
-        "number": screen.big_text,
-        "printed": screen.printed,
+        "title": screen.title.id,
+        "number": screen.number,
+        "printed": screen.ticket is None or screen.ticket.printed,
         "wait_outside": screen.wait_outside,
     }
     stream.write(json.dumps(record) + "\n")

@@ -37,7 +37,7 @@ from kiosk.booking import Booking, Service, Verdict
 from kiosk.booking.reasons import verdict as reason_verdict
 from kiosk.domain import events, screens
 from kiosk.domain.capacity import OccupancyView
-from kiosk.domain.screens import Phase, Screen
+from kiosk.domain.screens import STAFF_CHECK_NOTE, STORAGE_BROKEN, Bilingual, Phase, Screen
 from kiosk.domain.temperature import GateResult, Outcome, TemperatureGate, TemperaturePolicy
 from kiosk.domain.tickets import (
     PRIORITY_ORDER,
@@ -58,7 +58,7 @@ logger = logging.getLogger(__name__)
 
 ScreenListener = Callable[[Screen], None]
 CodeLookup = Callable[[str, datetime], Verdict]
-STAFF_CHECK_NOTE = "Suhu Anda akan diukur oleh petugas."
+Unsubscribe = Callable[[], None]
 # Phases in which a new QR starts a new check-in (the welcome screen and result screens).
 SCAN_PHASES = frozenset({Phase.IDLE, Phase.REFUSED, Phase.REFERRED, Phase.TICKET})
 
@@ -69,6 +69,7 @@ _PHASE_ID = {
     Phase.CHOOSE_SERVICE: "memilih layanan",
     Phase.MEASURING: "mengukur suhu",
     Phase.RESTING: "istirahat sebelum ukur ulang",
+    Phase.PRINTING: "mencetak tiket",
     Phase.REFUSED: "booking ditolak",
     Phase.REFERRED: "dirujuk",
     Phase.TICKET: "tiket diberikan",
@@ -123,6 +124,9 @@ class CheckinResult:
     reason: str = ""
 
 
+FinishedListener = Callable[[CheckinResult], None]
+
+
 def _in_thread(job: Callable[[], None]) -> None:
     threading.Thread(target=job, name="kiosk-lookup", daemon=True).start()
 
@@ -164,7 +168,7 @@ class CheckinEngine:
         lookup: CodeLookup | None = None,
         decoder: LiveDecoder | None = None,
         background: Callable[[Callable[[], None]], None] | None = None,
-        data_age: Callable[[], tuple[str, str]] | None = None,
+        data_age: Callable[[], tuple[str, str] | Bilingual] | None = None,
     ) -> None:
         self.settings = settings
         self._verifier = verifier
@@ -181,12 +185,14 @@ class CheckinEngine:
         self._background = background or _in_thread
         self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._listeners: list[ScreenListener] = []
+        self._finished_listeners: list[FinishedListener] = []
+        # Held while listeners are called, so a new subscriber never sees screens out of order.
+        self._listeners_lock = threading.RLock()
         self._current: _Checkin | None = None
         self._screen = screens.idle(full=False)
         self._screen_until: float | None = None
         self._recent: dict[str, float] = {}
         self._faults: dict[str, str] = {}  # component -> active fault code
-        self.outcomes: list[CheckinResult] = []
         self.out_of_service_reason = ""
 
     # -- observing ----------------------------------------------------------------------------
@@ -196,9 +202,31 @@ class CheckinEngine:
         """The current screen (the engine's observable state)."""
         return self._screen
 
-    def subscribe(self, listener: ScreenListener) -> None:
-        """Call `listener(screen)` on every screen change (on the engine's thread)."""
-        self._listeners.append(listener)
+    def subscribe(self, listener: ScreenListener) -> Unsubscribe:
+        """Call `listener(screen)` with the current screen now, then on every change.
+
+        The first call happens on the caller's thread, later ones on the engine's thread; a
+        listener that raises is logged and kept. Returns a function that ends the subscription.
+        """
+        with self._listeners_lock:
+            self._listeners.append(listener)
+            self._call(listener, self._screen)
+        return lambda: self._remove(self._listeners, listener)
+
+    def on_finished(self, listener: FinishedListener) -> Unsubscribe:
+        """Call `listener(result)` each time a check-in ends (ticket, refusal or referral).
+
+        Called on the engine's thread, after the event is recorded and before the result screen
+        is shown. Returns a function that ends the subscription.
+        """
+        with self._listeners_lock:
+            self._finished_listeners.append(listener)
+        return lambda: self._remove(self._finished_listeners, listener)
+
+    def _remove(self, listeners: list[Any], listener: Any) -> None:
+        with self._listeners_lock:
+            if listener in listeners:
+                listeners.remove(listener)
 
     @property
     def faults(self) -> dict[str, str]:
@@ -431,9 +459,14 @@ class CheckinEngine:
 
     def _begin_measuring(self, checkin: _Checkin) -> None:
         now = self._clock.monotonic()
-        checkin.gate = TemperatureGate(self.settings.policy, now)
+        gate = checkin.gate = TemperatureGate(self.settings.policy, now)
         self._current = checkin
-        self._show(screens.measuring(checkin.checkin_id, present=False, attempt=1), None)
+        self._show(
+            screens.measuring(
+                checkin.checkin_id, present=False, attempt=1, deadline=gate.deadline()
+            ),
+            None,
+        )
 
     def _step_gate(self, checkin: _Checkin, gate: TemperatureGate, now: float) -> None:
         result: GateResult | None
@@ -451,10 +484,18 @@ class CheckinEngine:
         if result is None:
             if gate.phase.value == "resting":
                 if self._screen.phase is not Phase.RESTING:
-                    self._show(screens.resting(checkin.checkin_id), None)
+                    self._show(
+                        screens.resting(
+                            checkin.checkin_id, attempt=gate.attempts, deadline=gate.deadline()
+                        ),
+                        None,
+                    )
             else:
                 screen = screens.measuring(
-                    checkin.checkin_id, present=gate.present, attempt=gate.attempts
+                    checkin.checkin_id,
+                    present=gate.present,
+                    attempt=gate.attempts,
+                    deadline=gate.deadline(),
                 )
                 if screen != self._screen:
                     self._show(screen, None)
@@ -498,7 +539,7 @@ class CheckinEngine:
         self,
         checkin: _Checkin,
         temperature: Literal["passed", "staff_check"],
-        notes: tuple[str, ...] = (),
+        notes: tuple[Bilingual, ...] = (),
     ) -> None:
         settings = self.settings
         booking = checkin.booking
@@ -558,12 +599,12 @@ class CheckinEngine:
             party_size=booking.party_size if booking else 1,
             people_ahead=self._people_ahead(service, checkin.klass, day, wall),
             wait_outside=wait_outside,
-            notes=notes,
+            notes=tuple(note.id for note in notes),  # the paper is in Bahasa Indonesia
         )
-        printed = self._deliver(ticket, issued.delivery)
+        printed = self._deliver(ticket, issued.delivery, notes)
         self._current = None
         self._finish(CheckinResult(checkin.checkin_id, Phase.TICKET, issued.number, printed))
-        self._show(screens.ticket(ticket, printed=printed), settings.ticket_screen_s)
+        self._show(screens.ticket(ticket, printed=printed, notes=notes), settings.ticket_screen_s)
 
     def _report_accepted(
         self,
@@ -591,7 +632,9 @@ class CheckinEngine:
         # Marked reported together with "printing" in `_deliver`: one durable write less per
         # check-in; a stop in between only re-sends this event (same checkin_id) on resume.
 
-    def _deliver(self, ticket: Ticket, delivery: str | None) -> bool:
+    def _deliver(
+        self, ticket: Ticket, delivery: str | None, notes: tuple[Bilingual, ...] = ()
+    ) -> bool:
         """Print the ticket once; on paper out or offline, show it on screen only."""
         if delivery is not None or not self._book.begin_printing(ticket.checkin_id):
             return delivery == "printed"  # this check-in already has its ticket: never a second
@@ -600,6 +643,7 @@ class CheckinEngine:
         if status in (PaperStatus.OUT, PaperStatus.OFFLINE):
             fault_code = status.value
         else:
+            self._show(screens.printing(ticket, notes=notes), None)
             try:
                 self._printer.print_elements(layout(ticket, columns=self.settings.columns))
             except PrinterError as exc:
@@ -667,12 +711,7 @@ class CheckinEngine:
         logger.error("cannot store check-ins (%s); kiosk out of service until restarted", exc)
         self._current = None
         self.out_of_service_reason = f"storage: {exc}"
-        self._show(
-            screens.out_of_service(
-                "Penyimpanan kios penuh atau rusak.", "The kiosk's storage is full or broken."
-            ),
-            None,
-        )
+        self._show(screens.out_of_service("storage", STORAGE_BROKEN), None)
 
     def _go_idle(self) -> None:
         if self.out_of_service_reason:
@@ -683,23 +722,37 @@ class CheckinEngine:
         wall = self._clock.now()
         out_of_paper = self._faults.get("printer") in ("paper_out", "offline")
         age = self._data_age() if self._data_age is not None else None
+        if isinstance(age, tuple):
+            age = Bilingual(*age)
         full = self.occupancy.is_full(wall)
         self._show(screens.idle(full=full, out_of_paper=out_of_paper, data_age=age), None)
 
     def _show(self, screen: Screen, seconds: float | None) -> None:
-        self._screen_until = None if seconds is None else self._clock.monotonic() + seconds
+        """Publish `screen`; with `seconds`, it ends by itself then (back to the welcome)."""
+        if seconds is not None:
+            self._screen_until = self._clock.monotonic() + seconds
+            screen = screen.until(self._screen_until)
+        else:
+            self._screen_until = None
         if screen == self._screen:
             return
-        self._screen = screen
-        for listener in self._listeners:
-            try:
-                listener(screen)
-            except Exception:  # a broken display must not stop check-ins
-                logger.exception("screen listener failed")
+        with self._listeners_lock:
+            self._screen = screen
+            for listener in list(self._listeners):
+                self._call(listener, screen)
+
+    @staticmethod
+    def _call(listener: Callable[[Any], None], value: object) -> None:
+        try:
+            listener(value)
+        except Exception:  # a broken display must not stop check-ins
+            logger.exception("listener failed")
 
     def _finish(self, outcome: CheckinResult) -> None:
-        self.outcomes.append(outcome)
-        del self.outcomes[:-1000]
+        with self._listeners_lock:
+            listeners = list(self._finished_listeners)
+        for listener in listeners:
+            self._call(listener, outcome)
 
     def _today(self) -> str:
         """The branch's date. Without a synced clock (a Pi has no RTC) the date never goes back

@@ -104,6 +104,12 @@ class TemperatureGate:
             return self._rest_until
         return min(self._next_sample, self._attempt_started + self.policy.attempt_timeout_s)
 
+    def deadline(self) -> float:
+        """When the current phase ends by itself: the end of the rest, or the attempt's timeout."""
+        if self.phase is Phase.RESTING:
+            return self._rest_until
+        return self._attempt_started + self.policy.attempt_timeout_s
+
     def feed(self, reading: Reading, now: float) -> GateResult | None:
         """Take one sample; returns the result once the gate has decided."""
         if self.phase is not Phase.MEASURING:

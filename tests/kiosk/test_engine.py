@@ -36,8 +36,8 @@ def test_a_valid_booking_gets_a_priority_ticket_and_its_events(rig: Rig) -> None
     screen = rig.checkin(rig.token("B0000001", service="JKK"))
 
     assert screen.phase is Phase.TICKET
-    assert screen.big_text == "JKK A1-001"
-    assert screen.printed
+    assert screen.number == "JKK A1-001"
+    assert screen.ticket is not None and screen.ticket.printed
     assert rig.events.types() == [events.TEMPERATURE, events.ACCEPTED, events.TICKET]
     accepted = rig.events.of(events.ACCEPTED)[0]
     assert accepted["booking_id"] == "B0000001"
@@ -82,9 +82,9 @@ def test_a_booking_for_another_branch_is_refused_with_its_reason(rig: Rig) -> No
     screen = rig.checkin(rig.token("B0000002", branch="other-branch"))
 
     assert screen.phase is Phase.REFUSED
-    assert screen.title_id == "Booking tidak dapat digunakan"
-    assert screen.body_id and screen.body_id != screen.body_en
-    assert screen.next_id
+    assert screen.title.id == "Booking tidak dapat digunakan"
+    assert screen.lines("id") and screen.lines("id") != screen.lines("en")
+    assert screen.next_step.id
     refused = rig.events.of(events.REFUSED)
     assert refused == [
         {"stage": "booking", "reason": "wrong_branch", "booking_id": "B0000002", "service": "JHT"}
@@ -106,13 +106,13 @@ def test_a_booking_for_tomorrow_says_so(rig: Rig) -> None:
 
     assert screen.phase is Phase.REFUSED
     assert rig.events.of(events.REFUSED)[0]["reason"] == "wrong_day"
-    assert "besok" in " ".join(screen.body_id).lower()
+    assert "besok" in " ".join(screen.lines("id")).lower()
 
 
 def test_a_collective_booking_gets_class_b_and_its_party_size(rig: Rig) -> None:
     screen = rig.checkin(rig.token("B0000004", channel="collective", party_size=25))
 
-    assert screen.big_text == "JHT B1-001"
+    assert screen.number == "JHT B1-001"
     accepted = rig.events.of(events.ACCEPTED)[0]
     assert accepted["party_size"] == 25
     assert "Jumlah : 25 orang" in rig.printer.jobs[0].data.decode("ascii", "replace")
@@ -136,8 +136,8 @@ def test_showing_a_used_booking_again_shows_its_number_and_prints_nothing(rig: R
     screen = rig.checkin(token)
 
     assert screen.phase is Phase.REFUSED
-    assert screen.big_text == "JHT A1-001"
-    assert screen.title_id == "Booking ini sudah dipakai untuk check-in"
+    assert screen.number == "JHT A1-001"
+    assert screen.title.id == "Booking ini sudah dipakai untuk check-in"
     assert len(rig.printer.jobs) == 1
     assert rig.events.of(events.REFUSED)[0]["reason"] == "already_checked_in"
 
@@ -148,7 +148,7 @@ def test_a_typed_code_without_the_online_lookup_is_refused_with_a_next_step(rig:
 
     assert rig.engine.screen.phase is Phase.REFUSED
     assert rig.events.of(events.REFUSED)[0]["reason"] == "lookup_offline"
-    assert rig.engine.screen.next_id
+    assert rig.engine.screen.next_step.id
 
 
 # -- temperature --------------------------------------------------------------------------------
@@ -172,7 +172,7 @@ def test_high_twice_is_a_referral_with_a_slip_and_no_ticket(rig: Rig) -> None:
     screen = rig.checkin(rig.token("B0000011"))
 
     assert screen.phase is Phase.REFERRED
-    assert "175" in " ".join(screen.body_id)
+    assert "175" in " ".join(screen.lines("id"))
     assert rig.events.of(events.TEMPERATURE)[0]["outcome"] == "referred"
     assert events.ACCEPTED not in rig.events.types()
     assert len(rig.printer.jobs) == 1  # the referral slip
@@ -208,7 +208,7 @@ def test_a_missing_sensor_gives_a_ticket_noting_a_manual_check_and_a_fault(rig: 
     screen = rig.checkin(rig.token("B0000014"))
 
     assert screen.phase is Phase.TICKET
-    assert any("petugas" in line for line in screen.body_id)
+    assert any("petugas" in line for line in screen.lines("id"))
     assert rig.events.of(events.TEMPERATURE)[0]["reason"] == "sensor_fault"
     assert rig.events.of(events.ACCEPTED)[0]["temperature"] == "staff_check"
     assert {"component": "thermometer", "code": "missing", "active": True}.items() <= (
@@ -223,7 +223,7 @@ def test_a_missing_sensor_can_send_people_to_the_officer_instead(tmp_path: Path)
     screen = rig.checkin(rig.token("B0000015"))
 
     assert screen.phase is Phase.REFUSED
-    assert screen.title_id == "Suhu Anda belum dapat diukur"
+    assert screen.title.id == "Suhu Anda belum dapat diukur"
     assert rig.printer.jobs == []
     rig.close()
 
@@ -237,9 +237,9 @@ def test_paper_out_shows_the_number_on_screen_and_reports_a_fault(rig: Rig) -> N
     screen = rig.checkin(rig.token("B0000020"))
 
     assert screen.phase is Phase.TICKET
-    assert not screen.printed
-    assert screen.big_text == "JHT A1-001"
-    assert "Foto atau catat nomor ini" in screen.next_id
+    assert screen.ticket is not None and not screen.ticket.printed
+    assert screen.number == "JHT A1-001"
+    assert "Foto atau catat nomor ini" in screen.next_step.id
     assert rig.printer.jobs == []
     assert rig.events.of(events.TICKET)[0]["delivery"] == "screen_only"
     assert rig.events.of(events.FAULT) == [
@@ -253,7 +253,7 @@ def test_paper_out_shows_the_number_on_screen_and_reports_a_fault(rig: Rig) -> N
     assert rig.engine.state()["alerts"] == ["printer: paper_out"]
 
     rig.next_participant()
-    assert any("layar" in line for line in rig.engine.screen.body_id)  # idle warns
+    assert any("layar" in line for line in rig.engine.screen.lines("id"))  # idle warns
     rig.printer.paper_left = None  # paper loaded
     rig.checkin(rig.token("B0000021"))
     assert len(rig.printer.jobs) == 1
@@ -279,7 +279,7 @@ def test_a_failed_print_falls_back_to_the_screen(rig: Rig) -> None:
 
     screen = rig.checkin(rig.token("B0000023"))
 
-    assert not screen.printed
+    assert screen.ticket is not None and not screen.ticket.printed
     assert rig.events.of(events.TICKET)[0] == {
         "checkin_id": screen.checkin_id,
         "ticket_number": "JHT A1-001",
@@ -344,7 +344,7 @@ def test_a_stop_before_the_accepted_event_reports_and_prints_once_on_the_next_sc
     screen = rig.checkin(token)
 
     assert screen.phase is Phase.TICKET
-    assert screen.big_text == number.number  # the number it already had, not a new one
+    assert screen.number == number.number  # the number it already had, not a new one
     assert len(rig.printer.jobs) == 1
     assert len(rig.events.of(events.ACCEPTED)) == 1
 
@@ -360,7 +360,7 @@ def test_a_stop_before_the_ticket_event_never_prints_twice(rig: Rig) -> None:
     screen = rig.checkin(token)
 
     assert screen.phase is Phase.REFUSED
-    assert screen.big_text == "JHT A1-001"  # shown again, not printed again
+    assert screen.number == "JHT A1-001"  # shown again, not printed again
     assert len(rig.printer.jobs) == 1
 
 
@@ -380,7 +380,7 @@ def test_a_stop_while_printing_never_prints_that_ticket_again(rig: Rig) -> None:
     rig.restart()
     screen = rig.checkin(token)
 
-    assert screen.big_text == "JHT A1-001"
+    assert screen.number == "JHT A1-001"
     assert rig.printer.jobs == []
 
 
@@ -400,7 +400,7 @@ def test_numbers_survive_a_restart_and_never_repeat(rig: Rig) -> None:
     rig.restart()
     screen = rig.checkin(rig.token("B0000041"))
 
-    assert screen.big_text == "JHT A1-002"
+    assert screen.number == "JHT A1-002"
 
 
 def test_an_unsynced_clock_that_jumps_back_a_day_does_not_reuse_todays_numbers(rig: Rig) -> None:
@@ -411,7 +411,7 @@ def test_an_unsynced_clock_that_jumps_back_a_day_does_not_reuse_todays_numbers(r
 
     screen = rig.walkin("JHT")
 
-    assert screen.big_text == "JHT C1-001"
+    assert screen.number == "JHT C1-001"
     assert rig.book.numbers(NOW.astimezone(rig.config.booking.zone).date().isoformat()) == [
         "JHT A1-001",
         "JHT C1-001",
@@ -439,11 +439,11 @@ def test_a_walk_in_chooses_a_service_and_gets_a_regular_ticket(rig: Rig) -> None
     rig.engine.start_walkin()
     rig.engine.settle()
     assert rig.engine.screen.phase is Phase.CHOOSE_SERVICE
-    assert rig.engine.screen.options == ("JHT", "JKK", "JKM", "JP")
+    assert tuple(code for code, _label in rig.engine.screen.options) == ("JHT", "JKK", "JKM", "JP")
 
     screen = rig.walkin("JP")
 
-    assert screen.big_text == "JP C1-001"
+    assert screen.number == "JP C1-001"
     accepted = rig.events.of(events.ACCEPTED)[-1]
     assert accepted["kind"] == "walkin" and "booking_id" not in accepted
     assert b"Umum (Tanpa Booking)" in rig.printer.jobs[-1].data
@@ -459,13 +459,13 @@ def test_a_walk_in_who_walks_away_returns_the_kiosk_to_the_welcome_screen(rig: R
 
 
 def test_numbers_count_per_service_and_class(rig: Rig) -> None:
-    numbers = [rig.checkin(rig.token("B0000050", service="JHT")).big_text]
+    numbers = [rig.checkin(rig.token("B0000050", service="JHT")).number]
     rig.next_participant()
-    numbers.append(rig.walkin("JHT").big_text)
+    numbers.append(rig.walkin("JHT").number)
     rig.next_participant()
-    numbers.append(rig.checkin(rig.token("B0000051", service="JHT")).big_text)
+    numbers.append(rig.checkin(rig.token("B0000051", service="JHT")).number)
     rig.next_participant()
-    numbers.append(rig.checkin(rig.token("B0000052", service="JKM")).big_text)
+    numbers.append(rig.checkin(rig.token("B0000052", service="JKM")).number)
 
     assert numbers == ["JHT A1-001", "JHT C1-001", "JHT A1-002", "JKM A1-001"]
 
@@ -497,7 +497,7 @@ def test_people_ahead_come_from_the_branch_queue_when_it_is_published(rig: Rig) 
 
     screen = rig.checkin(rig.token("B0000062"))
 
-    assert "Antrean di depan Anda: 7" in screen.body_id
+    assert "Antrean di depan Anda: 7" in screen.lines("id")
 
 
 def test_a_broken_display_does_not_stop_check_ins(rig: Rig) -> None:
@@ -608,7 +608,7 @@ def test_a_printer_driver_bug_still_shows_the_number(rig: Rig) -> None:
     rig.restart(printer=Buggy())
     screen = rig.checkin(rig.token("B0000073"))
 
-    assert screen.phase is Phase.TICKET and not screen.printed
+    assert screen.phase is Phase.TICKET and screen.ticket is not None and not screen.ticket.printed
     assert rig.events.of(events.TICKET)[0]["fault_code"] == "print_failed"
 
 
@@ -659,6 +659,6 @@ def test_the_engine_shows_the_booking_data_age_when_back_at_the_welcome_screen(
     rig.checkin(rig.token("B0000077"))
     rig.next_participant()
 
-    assert rig.engine.screen.body_id[-1] == "Data lama."
-    assert rig.engine.screen.body_en[-1] == "Old data."
+    assert rig.engine.screen.lines("id")[-1] == "Data lama."
+    assert rig.engine.screen.lines("en")[-1] == "Old data."
     rig.close()

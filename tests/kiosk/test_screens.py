@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from kiosk.bilingual import Bilingual
 from kiosk.booking import REASONS, Booking
 from kiosk.booking.reasons import verdict
 from kiosk.domain import screens
@@ -42,17 +43,19 @@ def every_screen() -> list[Screen]:
         screens.temperature_unavailable("c1"),
         screens.ticket(TICKET, printed=True),
         screens.ticket(TICKET, printed=False),
-        screens.out_of_service("Penyimpanan kios penuh.", "Storage full."),
+        screens.out_of_service("storage", Bilingual("Penyimpanan kios penuh.", "Storage full.")),
+        screens.printing(TICKET),
     ]
 
 
 @pytest.mark.parametrize("screen", every_screen(), ids=lambda s: s.phase.value)
 def test_every_screen_is_in_bahasa_indonesia_with_english_and_a_next_step(screen: Screen) -> None:
-    indonesian = " ".join([screen.title_id, *screen.body_id, screen.next_id]).lower()
+    indonesian = " ".join([screen.title.id, *screen.lines("id"), screen.next_step.id]).lower()
 
-    assert screen.title_id and screen.title_en and screen.title_id != screen.title_en
-    assert screen.next_id and screen.next_en
-    assert len(screen.body_id) >= len(screen.body_en)
+    assert screen.title.id and screen.title.en and screen.title.id != screen.title.en
+    assert screen.next_step.id and screen.next_step.en
+    assert len(screen.lines("id")) >= len(screen.lines("en"))
+    assert all(line.id and line.en for line in screen.body)
     assert any(word in indonesian for word in INDONESIAN)
 
 
@@ -63,21 +66,21 @@ def test_a_refusal_shows_the_verifiers_words_and_next_step() -> None:
         variant = "tomorrow" if reason == "wrong_day" else ""
         found = verdict(reason, BOOKING, variant, **EXTRA)
         screen = screens.refused(found)
-        assert screen.body_id == (found.message_id,)
-        assert screen.next_id == found.next_step_id
+        assert screen.lines("id") == (found.message_id,)
+        assert screen.next_step.id == found.next_step_id
 
 
 def test_the_ticket_screen_without_paper_tells_what_to_do_with_the_number() -> None:
     screen = screens.ticket(TICKET, printed=False)
 
-    assert screen.big_text == "JHT A1-001"
-    assert not screen.printed
-    assert "Printer tiket sedang bermasalah." in screen.body_id
-    assert "nomor" in screen.next_id.lower()
+    assert screen.number == "JHT A1-001"
+    assert screen.ticket is not None and not screen.ticket.printed
+    assert "Printer tiket sedang bermasalah." in screen.lines("id")
+    assert "nomor" in screen.next_step.id.lower()
 
 
 def test_the_referral_screen_names_online_dropbox_and_175() -> None:
-    text = " ".join(screens.referred("c1", REFERRED).body_id)
+    text = " ".join(screens.referred("c1", REFERRED).lines("id"))
 
     assert "online" in text and "dropbox" in text and "175" in text
     assert "38" not in text  # the reading is not put on screen for others to see
@@ -87,7 +90,7 @@ def test_a_full_office_is_said_on_the_welcome_screen() -> None:
     screen = screens.idle(full=True)
 
     assert screen.wait_outside
-    assert screens.FULL_ID in screen.body_id
+    assert screens.FULL in screen.body
 
 
 def test_the_slip_carries_no_name_and_no_reading() -> None:
@@ -99,9 +102,11 @@ def test_the_slip_carries_no_name_and_no_reading() -> None:
 
 
 def test_the_welcome_screen_says_how_old_the_booking_data_is() -> None:
-    age = ("Data pemesanan diperbarui 5 menit lalu.", "Booking data updated 5 minutes ago.")
+    age = Bilingual(
+        "Data pemesanan diperbarui 5 menit lalu.", "Booking data updated 5 minutes ago."
+    )
     screen = screens.idle(full=False, data_age=age)
 
-    assert screen.body_id[-1] == age[0]
-    assert screen.body_en[-1] == age[1]
-    assert age[0] not in screens.idle(full=False).body_id
+    assert screen.lines("id")[-1] == age.id
+    assert screen.lines("en")[-1] == age.en
+    assert age not in screens.idle(full=False).body
