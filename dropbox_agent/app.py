@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
@@ -45,7 +45,7 @@ from dropbox_agent.domain.model import (
 from dropbox_agent.domain.text import slip_lines
 from dropbox_agent.errors import PrinterError, SetupError
 from dropbox_agent.ports import BoxIO, EventSink, FillSensor, LineSource, LocalStore, ReceiptPrinter
-from uplink import Clock, Envelope, OutboxFull, SystemClock, Uplink, systemd, topics
+from uplink import Clock, Envelope, OutboxFull, SimulatedClock, SystemClock, Uplink, systemd, topics
 from uplink.outbox import Outbox
 
 logger = logging.getLogger(__name__)
@@ -352,8 +352,8 @@ class DropboxAgent:
         self._published, self._last_publish, self._state_due = state, now, None
 
     def _wall(self, t: float) -> datetime:
-        """The UTC wall time of monotonic time `t`."""
-        return self.clock.now() - timedelta(seconds=(self.clock.monotonic() - t) / self.speed)
+        """The UTC wall time of monotonic time `t` (both run at the clock's one speed)."""
+        return self.clock.now() - timedelta(seconds=self.clock.monotonic() - t)
 
     # -- inputs from adapter threads -----------------------------------------------------------
 
@@ -554,13 +554,17 @@ class SimulatedBoxKit:
         speed: float = 1.0,
         slips_dir: Path | None = None,
         seed: int | None = None,
+        clock: SimulatedClock | None = None,
     ) -> None:
         from dropbox_agent.sim.box import SimulatedBox
-        from dropbox_agent.sim.clock import ScaledClock
         from dropbox_agent.sim.devices import SimulatedFillSensor, SimulatedKeypad, SimulatedPrinter
         from dropbox_agent.sim.scenario import Hands
 
-        clock = ScaledClock(speed)
+        # The simulation's one clock (a whole branch shares it); alone, the box starts now.
+        if clock is None:
+            clock = SimulatedClock(datetime.now(UTC), speed)
+        speed = clock.speed
+        self.clock = clock
         box = SimulatedBox(config.pins, config.polarity, clock)
         keypad = SimulatedKeypad()
         fill = SimulatedFillSensor() if config.fill.enabled else None
@@ -573,7 +577,7 @@ class SimulatedBoxKit:
             printer=printer,
             keypad=keypad,
             speed=speed,
-            uplink_clock=SystemClock(assume_synced=True),
+            uplink_clock=clock.with_real_timers(),
         )
         self.hands = Hands(
             box=box,
@@ -594,6 +598,7 @@ def run_simulated(
     stop: threading.Event,
     slips_dir: Path | None = None,
     drain_s: float = 5.0,
+    clock: SimulatedClock | None = None,
 ) -> None:
     """Run one simulated dropbox through a scenario, against the real uplink.
 
@@ -608,6 +613,9 @@ def run_simulated(
       - The retained state message (`publish_state`) carries "summary" (pending count, door,
         fill) and "alerts" (short Bahasa Indonesia / English strings), updated at most every
         0.5 s and on close, so `backoffice watch` shows the box.
+      - Time: `clock` (the simulated branch's one clock; its speed replaces `speed`), or a
+        simulated clock starting at the machine's time. Events carry its time; the uplink's
+        timeouts run in real time.
       - Returns when the scenario has ended (after its `end_after_s`) or when `stop` is set,
         after waiting up to `drain_s` for the outbox to drain; undelivered events stay in the
         outbox for the next start. The ledger persists: a second run continues the numbering.
@@ -620,7 +628,8 @@ def run_simulated(
     from dropbox_agent.sim.scenario import load_scenario, run_scenario
 
     plan = load_scenario(scenario)
-    kit = SimulatedBoxKit(config, speed=speed, slips_dir=slips_dir, seed=plan.seed)
+    kit = SimulatedBoxKit(config, speed=speed, slips_dir=slips_dir, seed=plan.seed, clock=clock)
+    speed = kit.clock.speed
     halt = threading.Event()
 
     def drive() -> None:

@@ -23,13 +23,12 @@ from kiosk.engine import CheckinEngine, CheckinResult, CodeLookup, EngineSetting
 from kiosk.errors import CameraError
 from kiosk.ports import EventSink, FrameSource, Thermometer, TicketPrinter
 from kiosk.sim.camera import FolderCamera, load_image
-from kiosk.sim.clock import ScaledClock
 from kiosk.sim.driver import Participants, drive
 from kiosk.sim.events import EventLog
 from kiosk.sim.printer import SimulatedPrinter
 from kiosk.sim.thermometer import SimulatedThermometer
 from kiosk.store import TicketBook
-from uplink import Clock, ManualClock, Outbox, SystemClock, Uplink, systemd, topics
+from uplink import Clock, ManualClock, Outbox, SimulatedClock, SystemClock, Uplink, systemd, topics
 from uplink.clock import utc_iso
 
 logger = logging.getLogger(__name__)
@@ -369,6 +368,7 @@ def run_simulated(
     walkin_every: int = 4,
     seed: int | None = None,
     start_at: datetime | None = None,
+    clock: SimulatedClock | None = None,
 ) -> None:
     """A simulated kiosk at the branch entrance, until `stop` is set (blocks; run it in a thread).
 
@@ -393,11 +393,15 @@ def run_simulated(
         walkin_every: every n-th arrival is a walk-in (0: none).
         seed: makes temperatures, services and arrival times reproducible.
         start_at: the kiosk's wall clock starts here and runs `speed` times faster (to play a
-            sample day whose slots are not now); default: the real time, so bookings must be
-            for the current slot to be accepted. Events are stamped with the real time.
+            sample day whose slots are not now); default: the machine's time at the call.
+        clock: the simulation's one clock (the whole branch shares it); replaces `speed` and
+            `start_at`. Events are stamped with its time; the uplink's ack timeouts and
+            retries run in real time, as on a kiosk.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    clock = ScaledClock(speed, start_at=start_at)
+    if clock is None:
+        clock = SimulatedClock(start_at or datetime.now(UTC), speed)
+    speed = clock.speed
     camera = FolderCamera(images, monotonic=clock.monotonic)
     thermometer = SimulatedThermometer()
     printer = SimulatedPrinter(
@@ -409,7 +413,7 @@ def run_simulated(
         camera=camera,
         thermometer=thermometer,
         printer=printer,
-        uplink=Uplink(config.uplink),  # real time: ack timeouts and retries as on a kiosk
+        uplink=Uplink(config.uplink, clock=clock.with_real_timers()),
         online=False,
     )
     participants = Participants(

@@ -1,6 +1,12 @@
 """A whole branch office in simulation: broker, back office, kiosks and a dropbox, live.
 
-    python -m provisioning.branch [--speed 10] [--duration-s 120] [--kiosks 2] [--dir DIR]
+    python -m provisioning.branch [--speed 10] [--start ISO-INSTANT] [--duration-s 120]
+                                  [--kiosks 2] [--dir DIR]
+
+Time: one simulated clock for every part (bookings issued, verified, tickets, the dropbox, the
+occupancy). By default it plays a business day of the branch, 07:30-16:00 Asia/Jakarta of
+today's date, `--speed` times faster, whatever the hour on the machine; `--start` starts the
+simulated day at any instant instead (e.g. 2026-11-30T23:50:00+07:00, a day across midnight).
 
 Real parts: mosquitto with the fleet's TLS and ACL config (certificates from a fresh branch CA),
 the back-office receiver with its SQLite store, every device's uplink with its durable outbox,
@@ -19,7 +25,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -33,13 +40,41 @@ from backoffice.receiver import Receiver
 from backoffice.store import SqliteEventStore
 from backoffice.watch import snapshot
 from provisioning.broker import LocalBroker
-from uplink import topics
+from uplink import SimulatedClock, topics
 
 logger = logging.getLogger(__name__)
 
 BRANCH = "jakarta-salemba"
 TIMEZONE = "Asia/Jakarta"
 TICK_S = 0.5
+DAY_OPENS = time_of_day(7, 30)
+DAY_LENGTH = timedelta(hours=8, minutes=30)  # 07:30-16:00
+SLOT = timedelta(hours=1)
+BOOKINGS_PER_SLOT = 6  # per kiosk
+
+
+def business_day_start(day: date) -> datetime:
+    """When the branch opens on `day`: 07:30 Asia/Jakarta."""
+    return datetime.combine(day, DAY_OPENS, ZoneInfo(TIMEZONE))
+
+
+def parse_start(text: str) -> datetime:
+    """`--start`: an ISO 8601 instant with its UTC offset, e.g. 2026-11-30T23:50:00+07:00.
+
+    Raises:
+        argparse.ArgumentTypeError: not an instant (the message says how to write one).
+    """
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 instant; write e.g. 2026-11-30T23:50:00+07:00"
+        ) from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has no UTC offset; add one, e.g. {text}+07:00 (WIB) or {text}Z (UTC)"
+        )
+    return moment
 
 
 @dataclass
@@ -94,12 +129,15 @@ class Branch:
     speed: float
     kiosks: int
     dropbox: bool
+    start_at: datetime
+    clock: SimulatedClock = field(init=False)
     broker: LocalBroker = field(init=False)
     store: SqliteEventStore = field(init=False)
     receiver: Receiver = field(init=False)
     devices: list[Device] = field(default_factory=list)
     counters: ServiceCounters = field(default_factory=ServiceCounters)
     stopping: threading.Event = field(default_factory=threading.Event)
+    _occupancy_at: float = 0.0  # simulated seconds at the last occupancy update
 
     def start(self, progress: Callable[[str], None]) -> None:
         progress("Menyiapkan CA cabang dan broker MQTT (TLS + ACL) / CA and broker")
@@ -114,6 +152,9 @@ class Branch:
         self.receiver.start()
         if not self.receiver.wait_ready(30):
             raise RuntimeError(f"the receiver did not subscribe; see {self.broker.directory}")
+        # The simulated day starts now: setting up the broker and receiver takes none of it.
+        self.clock = SimulatedClock(self.start_at, self.speed)
+        self._occupancy_at = self.clock.elapsed_s()
         if self.kiosks:
             progress("Menerbitkan booking contoh hari ini / issuing today's sample bookings")
             self.devices += kiosk_devices(self, self.kiosks)
@@ -123,12 +164,14 @@ class Branch:
             progress(f"Menyalakan {device.device_id} / starting {device.device_id}")
             device.start(self.stopping)
 
-    def update_occupancy(self, elapsed_s: float) -> None:
+    def update_occupancy(self) -> None:
         """Publish the occupancy (retained) whenever it changes, as a queue system would."""
         ticketed = self.store.count("kiosk.ticket.issued")
-        inside = self.counters.tick(elapsed_s * self.speed, ticketed)
+        elapsed = self.clock.elapsed_s()
+        inside = self.counters.tick(elapsed - self._occupancy_at, ticketed)
+        self._occupancy_at = elapsed
         if inside is not None:
-            body = occupancy_message(inside, self.counters.capacity)
+            body = occupancy_message(inside, self.counters.capacity, at=self.clock.now())
             self.receiver.publish_retained(topics.occupancy(BRANCH), body)
 
     @property
@@ -152,19 +195,21 @@ def kiosk_devices(branch: Branch, count: int) -> list[Device]:
     from kiosk.config import KioskConfig, PrinterConfig, ThermometerConfig, TicketsConfig
     from uplink import UplinkConfig
 
-    now = datetime.now(ZoneInfo(TIMEZONE))
-    # Slots around now, so the day's bookings are inside their check-in window whenever
-    # the simulation runs (a few are for later today and are told when to come back).
-    first = (now - timedelta(minutes=30)).replace(minute=0, second=0, microsecond=0)
+    # Hourly slots over the simulated day, from the hour it starts in (a start at 23:50 has the
+    # 23:00-00:00 slot first and the next day's after it), issued on the simulation's clock.
+    start = branch.clock.now().astimezone(ZoneInfo(TIMEZONE))
+    first = start.replace(minute=0, second=0, microsecond=0)
+    slots = -(-(start + DAY_LENGTH - first) // SLOT)
     sample = issue_sample_day(
         branch.directory / "bookings",
         BRANCH,
         first.date(),
-        count=12 * count,
+        count=BOOKINGS_PER_SLOT * slots * count,
+        clock=branch.clock,
         timezone=TIMEZONE,
         first_slot=first.time(),
         slot_minutes=60,
-        slots=2,
+        slots=slots,
     )
     devices = []
     for n in range(1, count + 1):
@@ -200,14 +245,7 @@ def kiosk_devices(branch: Branch, count: int) -> list[Device]:
         )
 
         def run(stop: threading.Event, config: KioskConfig = config, home: Path = home) -> None:
-            run_simulated(
-                config,
-                home / "camera",
-                home / "tickets",
-                speed=branch.speed,
-                stop=stop,
-                arrival_s=20.0,
-            )
+            run_simulated(config, home / "camera", home / "tickets", clock=branch.clock, stop=stop)
 
         devices.append(Device(device_id, run))
     return devices
@@ -235,7 +273,10 @@ def dropbox_device(branch: Branch) -> Device:
     scenario = package / "sim" / "scenarios" / "branch-day.toml"
 
     def run(stop: threading.Event) -> None:
-        run_simulated(config, scenario, speed=branch.speed, stop=stop, slips_dir=home / "slips")
+        run_simulated(
+            config, scenario, speed=branch.speed, stop=stop, slips_dir=home / "slips",
+            clock=branch.clock,
+        )  # fmt: skip
 
     return Device(device_id, run)
 
@@ -270,6 +311,13 @@ def main(argv: list[str] | None = None) -> int:
         description="Run a whole branch office in simulation (Ctrl-C to stop).",
     )
     parser.add_argument("--speed", type=float, default=10.0, help="time runs this much faster")
+    parser.add_argument(
+        "--start",
+        type=parse_start,
+        metavar="ISO-8601-INSTANT",
+        help="start the simulated day at this instant, e.g. 2026-11-30T23:50:00+07:00 "
+        "(default: 07:30 Asia/Jakarta today)",
+    )
     parser.add_argument("--duration-s", type=float, help="stop after this many real seconds")
     parser.add_argument("--kiosks", type=int, default=2, choices=range(5))
     parser.add_argument("--no-dropbox", action="store_true", help="leave the dropbox out")
@@ -283,7 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     shutil.rmtree(args.dir, ignore_errors=True)
     args.dir.mkdir(parents=True)
-    branch = Branch(args.dir.resolve(), args.speed, args.kiosks, not args.no_dropbox)
+    # The one reading of the machine's clock: which day is "today" in Jakarta.
+    start_at = args.start or business_day_start(datetime.now(ZoneInfo(TIMEZONE)).date())
+    branch = Branch(args.dir.resolve(), args.speed, args.kiosks, not args.no_dropbox, start_at)
     with quiet_logs(args.dir / "branch.log"):
         try:
             branch.start(lambda step: console.print(f"[bold]•[/] {step}"))
@@ -293,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         deadline = None if args.duration_s is None else time.monotonic() + args.duration_s
         console.print(
+            f"Hari simulasi mulai / simulated day starts {start_at.isoformat()}; "
             f"Cabang berjalan (kecepatan ×{args.speed:g}); Ctrl-C untuk berhenti. / "
             f"Branch running; Ctrl-C to stop. Log: {args.dir / 'branch.log'}"
         )
@@ -300,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
             with Live(view(branch), console=console, refresh_per_second=2) as live:
                 while branch.running and (deadline is None or time.monotonic() < deadline):
                     time.sleep(TICK_S)
-                    branch.update_occupancy(TICK_S)
+                    branch.update_occupancy()
                     live.update(view(branch))
         except KeyboardInterrupt:
             pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,45 @@ from backoffice.receiver import Receiver
 from backoffice.store import SqliteEventStore
 from provisioning.broker import LocalBroker
 from uplink import Uplink, UplinkConfig
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock-at",
+        metavar="ISO-INSTANT|near-wib-midnight",
+        help="run with the machine's wall clock moved to this instant (ticking on): no test may "
+        "depend on the hour. near-wib-midnight: the last 23:50 WIB before now.",
+    )
+
+
+def clock_at(text: str, now: datetime) -> datetime:
+    """`--clock-at`'s instant. `near-wib-midnight` is the last 23:50 WIB (16:50 UTC) before
+    `now`, in the past so that certificates issued then are valid to OpenSSL's own clock."""
+    if text == "near-wib-midnight":
+        moment = now.astimezone(UTC).replace(hour=16, minute=50, second=0, microsecond=0)
+        return moment if moment <= now else moment - timedelta(days=1)
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise pytest.UsageError(f"--clock-at {text}: add a UTC offset, e.g. {text}+07:00")
+    return moment
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    text = config.getoption("--clock-at")
+    if text:
+        import time_machine
+
+        moment = clock_at(text, datetime.now(UTC))
+        traveller = time_machine.travel(moment, tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    text = config.getoption("--clock-at")
+    if not text:
+        return None
+    return f"wall clock moved to {datetime.now(UTC).isoformat()} (--clock-at {text})"
 
 
 @pytest.fixture(scope="session")

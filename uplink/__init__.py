@@ -7,12 +7,12 @@ Public surface::
     UplinkConfig, BrokerConfig   the `[uplink]` config table (uplink.config)
     Envelope, EventType, catalog the message contract and its JSON Schemas (uplink.messages)
     topics                       the topic scheme (uplink.topics)
-    Clock, SystemClock, ManualClock
+    Clock, SystemClock, ManualClock, SimulatedClock
     UplinkError, MessageError, StorageError, OutboxFull, TopicError
 """
 
 from uplink import topics
-from uplink.clock import Clock, ManualClock, SystemClock
+from uplink.clock import Clock, ManualClock, SimulatedClock, SystemClock
 from uplink.config import BrokerConfig, UplinkConfig
 from uplink.errors import MessageError, OutboxFull, StorageError, TopicError, UplinkError
 from uplink.messages import Envelope, EventType, catalog
@@ -29,6 +29,7 @@ __all__ = [
     "MessageError",
     "Outbox",
     "OutboxFull",
+    "SimulatedClock",
     "StorageError",
     "SystemClock",
     "TopicError",

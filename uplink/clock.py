@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -63,6 +64,78 @@ class ManualClock:
     def advance(self, seconds: float) -> None:
         self._mono += seconds
         self._wall += timedelta(seconds=seconds)
+
+
+class SimulatedClock:
+    """One simulated time for a whole simulation: it starts at `start` and runs `speed` times
+    faster than the machine's monotonic clock; ships with the product for simulations.
+
+    Every part of a simulated branch (the issuer of bookings, the kiosks' verifiers and tickets,
+    the dropbox, the occupancy) takes its time from one instance, so the simulated day is the
+    same everywhere whatever the machine's own date and hour are.
+
+    Args:
+        start: The simulated instant at creation (timezone-aware).
+        speed: Simulated seconds per real second (positive).
+        real_monotonic: The real clock it scales (tests pass a fake).
+
+    Raises:
+        ValueError: `speed` is not positive or `start` is naive.
+    """
+
+    def __init__(
+        self,
+        start: datetime,
+        speed: float = 1.0,
+        *,
+        real_monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not speed > 0:
+            raise ValueError(f"speed must be positive, got {speed}")
+        if start.tzinfo is None or start.utcoffset() is None:
+            raise ValueError(f"start must be timezone-aware, got {start.isoformat()}")
+        self.start = start.astimezone(UTC)
+        self.speed = float(speed)
+        self._real = real_monotonic
+        self._t0 = real_monotonic()
+
+    def elapsed_s(self) -> float:
+        """Simulated seconds since the start."""
+        return (self._real() - self._t0) * self.speed
+
+    def monotonic(self) -> float:
+        return self._t0 + self.elapsed_s()
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=self.elapsed_s())
+
+    def synced(self) -> bool:
+        return True
+
+    def real_s(self, simulated_s: float) -> float:
+        """How many real seconds `simulated_s` simulated seconds take."""
+        return simulated_s / self.speed
+
+    def with_real_timers(self) -> Clock:
+        """The same simulated date and hour with real-time timers: for a device's uplink, whose
+        ack timeouts and retries must stay as on a device while its events carry simulated time."""
+        return _RealTimers(self)
+
+
+class _RealTimers:
+    """`SimulatedClock.with_real_timers()`: simulated `now`, real `monotonic`."""
+
+    def __init__(self, clock: SimulatedClock) -> None:
+        self._clock = clock
+
+    def monotonic(self) -> float:
+        return self._clock._real()
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    def synced(self) -> bool:
+        return True
 
 
 def utc_iso(moment: datetime) -> str:

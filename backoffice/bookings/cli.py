@@ -11,14 +11,14 @@ import logging
 import signal
 import sys
 import threading
-from datetime import date, datetime, time
+from datetime import UTC, date, time
 from pathlib import Path
 from types import FrameType
 
 from backoffice.bookings.api import BookingApi
 from backoffice.bookings.checkins import CheckinImporter
 from backoffice.bookings.config import BookingsConfig
-from backoffice.bookings.issuer import IssueError, Issuer
+from backoffice.bookings.issuer import IssueError, Issuer, slot_bounds
 from backoffice.bookings.keys import KeyStoreError
 from backoffice.bookings.qr import write_qr_png
 from backoffice.bookings.sample import issue_sample_day
@@ -171,6 +171,9 @@ def _slot(text: str) -> tuple[time, time]:
         first, last = (time.fromisoformat(part.strip()) for part in text.split("-"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not HH:MM-HH:MM, e.g. 09:00-10:00") from None
-    if datetime.combine(date.min, last) <= datetime.combine(date.min, first):
-        raise argparse.ArgumentTypeError(f"slot {text!r} ends before it starts")
+    slot_start, slot_end = slot_bounds(date(2000, 1, 1), first, last, UTC)
+    if slot_end <= slot_start:
+        raise argparse.ArgumentTypeError(
+            f"slot {text!r} ends before it starts (a slot ending at midnight ends at 00:00)"
+        )
     return first, last

@@ -7,7 +7,7 @@ import json
 import logging
 import sqlite3
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
 from backoffice.bookings.config import BookingsConfig
 from backoffice.bookings.keys import KeyStore
@@ -55,6 +55,14 @@ class IssuedBooking:
     def code(self) -> str:
         """The code to type, grouped for reading: "7K3-QX9-M2A"."""
         return codes.display(self.booking.booking_id)
+
+
+def slot_bounds(day: date, start: time, end: time, zone: tzinfo) -> tuple[datetime, datetime]:
+    """The slot's start and end instants on branch-local `day`; an end of 00:00 is the next
+    day's midnight (a slot `23:00-00:00` runs until the day turns)."""
+    slot_start = datetime.combine(day, start, zone)
+    end_day = day + timedelta(days=1) if end == time(0, 0) and start != end else day
+    return slot_start, datetime.combine(end_day, end, zone)
 
 
 def mask_name(full_name: str) -> str:
@@ -231,8 +239,7 @@ class Issuer:
         except ValueError as exc:
             raise IssueError(str(exc)) from None
         zone = self.config.zone_of(branch)
-        slot_start = datetime.combine(day, start, zone)
-        slot_end = datetime.combine(day, end, zone)
+        slot_start, slot_end = slot_bounds(day, start, end, zone)
         now = self.clock.now()
         expires_at = slot_end + timedelta(hours=self.config.token_grace_h)
         if slot_end <= slot_start or expires_at <= now:

@@ -13,7 +13,7 @@ from backoffice.bookings.issuer import IssuedBooking, Issuer
 from backoffice.bookings.qr import write_qr_png
 from backoffice.bookings.store import BookingStore
 from uplink.booking import codes
-from uplink.clock import ManualClock
+from uplink.clock import Clock, ManualClock
 
 # One Jakarta branch, 1-25 June 2020: 2,715 JHT, 200 JKK, 21 JKM, 54 JP claims.
 _SERVICE_WEIGHTS = {"JHT": 2715, "JKK": 200, "JKM": 21, "JP": 54}
@@ -53,6 +53,7 @@ def issue_sample_day(
     count: int,
     *,
     issuer: Issuer | None = None,
+    clock: Clock | None = None,
     timezone: str = "Asia/Jakarta",
     seed: int = 0,
     first_slot: time = time(8, 0),
@@ -64,8 +65,9 @@ def issue_sample_day(
 ) -> SampleDay:
     """Issue `count` bookings for `branch` on `day` and write them into `directory`.
 
-    Without an `issuer`, a throwaway one is made under `directory/.issuer` whose clock stands
-    at noon the day before, so every token is issued before the day it is for.
+    Without an `issuer`, a throwaway one is made under `directory/.issuer` on `clock` (a
+    simulation's clock), or standing at noon the day before, so every token is issued before the
+    day it is for.
 
     Writes `NNN-SERVICE-CODE.png` (QR, when `qr`), `NNN-SERVICE-CODE.txt` (token),
     `manifest.json` (every booking with its file names) and `trust-list.json`.
@@ -76,6 +78,7 @@ def issue_sample_day(
         day: The branch-local day of the bookings.
         count: How many bookings.
         issuer: An existing issuer (its keys and clock are used as they are).
+        clock: The throwaway issuer's clock (ignored with `issuer`).
         timezone: The branch's zone when a throwaway issuer is made.
         seed: Makes codes, names, services and slots reproducible.
         first_slot: Start of the first slot.
@@ -88,7 +91,7 @@ def issue_sample_day(
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     if issuer is None:
-        issuer = _throwaway_issuer(directory / ".issuer", branch, day, timezone)
+        issuer = _throwaway_issuer(directory / ".issuer", branch, day, timezone, clock)
     rng = random.Random(seed)  # noqa: S311 (sample data, not secrets)
     services = list(_SERVICE_WEIGHTS)
     weights = list(_SERVICE_WEIGHTS.values())
@@ -103,7 +106,7 @@ def issue_sample_day(
             issuer.issue(
                 branch=branch,
                 service=rng.choices(services, weights)[0],
-                day=day,
+                day=start.date(),  # slots may run past midnight into the next day
                 start=start.time(),
                 end=(start + timedelta(minutes=slot_minutes)).time(),
                 name=f"{rng.choice(_FIRST)} {rng.choice(_LAST)}",
@@ -153,14 +156,16 @@ def issue_sample_day(
     )
 
 
-def _throwaway_issuer(where: Path, branch: str, day: date, timezone: str) -> Issuer:
+def _throwaway_issuer(
+    where: Path, branch: str, day: date, timezone: str, clock: Clock | None
+) -> Issuer:
     config = BookingsConfig(
         database_path=where / "bookings.db",
         keys_dir=where / "keys",
         branch_timezones={branch: timezone},
     )
     eve = datetime.combine(day - timedelta(days=1), time(12, 0), config.zone_of(branch))
-    issuer = Issuer(config, BookingStore(config.database_path), clock=ManualClock(eve))
+    issuer = Issuer(config, BookingStore(config.database_path), clock=clock or ManualClock(eve))
     if issuer.store.meta("trust_list") is None:
         issuer.keygen()
     return issuer

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,6 @@ from kiosk.app import policy_from, settings_from
 from kiosk.config import KioskConfig
 from kiosk.domain.tickets import Cut, QrCode, Text
 from kiosk.sim.bookings import SimIssuer
-from kiosk.sim.clock import ScaledClock
 from kiosk.sim.demo import demo_config
 from kiosk.sim.events import EventLog
 from kiosk.sim.printer import SimulatedPrinter
@@ -97,16 +95,3 @@ def test_the_simulated_printer_names_tickets_and_slips_and_runs_out_of_paper(
         "slip-0002.png",
     ]
     assert printer.status().value == "paper_out"
-
-
-def test_a_scaled_clock_can_start_a_simulated_day_at_a_chosen_moment() -> None:
-    start = datetime(2026, 6, 15, 1, 0, tzinfo=UTC)
-
-    clock = ScaledClock(100.0, start_at=start)
-
-    assert start <= clock.now() < start + timedelta(hours=1)
-    assert clock.synced()
-    with pytest.raises(ValueError, match="positive"):
-        ScaledClock(0)
-    with pytest.raises(ValueError, match="timezone-aware"):
-        ScaledClock(2.0, start_at=datetime(2026, 6, 15, 8, 0))

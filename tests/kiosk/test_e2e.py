@@ -66,7 +66,7 @@ def kiosk_on_broker(
         kiosk_id=device,
         broker=broker.client_config(device).model_dump(),
     )
-    clock = ManualClock(datetime.now(UTC))
+    clock = ManualClock(NOW)
     camera = ScriptedCamera()
     printer = SimulatedPrinter(directory / "tickets")
     kiosk = build(
@@ -126,7 +126,7 @@ def test_the_branch_occupancy_reaches_the_kiosk_and_says_wait_outside(
     publish_retained(
         broker.client_config("backoffice"),
         topics.occupancy(kiosk.config.booking.branch),
-        {"inside": 37, "capacity": 37, "at": datetime.now(UTC).isoformat()},
+        {"inside": 37, "capacity": 37, "at": NOW.isoformat()},
     )
     stop = threading.Event()
     kiosk.start(stop)
@@ -155,13 +155,20 @@ def test_run_simulated_checks_sample_bookings_in_against_the_real_broker(
         broker=broker.client_config(device).model_dump(),
     )
     images = tmp_path / "qr"
-    demo_bookings(images, issuer, config, at=datetime.now(UTC), count=3)
+    demo_bookings(images, issuer, config, at=NOW, count=3)
     out = tmp_path / "out"
     stop = threading.Event()
     runner = threading.Thread(
         target=run_simulated,
         args=(config, images, out),
-        kwargs={"speed": 200.0, "stop": stop, "arrival_s": 20.0, "walkin_every": 4, "seed": 1},
+        kwargs={
+            "speed": 200.0,
+            "stop": stop,
+            "arrival_s": 20.0,
+            "walkin_every": 4,
+            "seed": 1,
+            "start_at": NOW,
+        },
     )
     runner.start()
     try:

@@ -149,6 +149,21 @@ def test_cancel_withdraw_and_duplicates(tmp_path: Path, capsys: pytest.CaptureFi
     assert dup[:2] == (0, "{}\n")
 
 
+def test_issue_a_slot_that_ends_at_midnight(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = str(_config(tmp_path))
+    _run(capsys, "booking", "keygen", "--config", config)
+    code, out, err = _run(
+        capsys, "booking", "issue", "--config", config, "--branch", "jakarta-pusat",
+        "--service", "JHT", "--date", "2099-01-02", "--slot", "23:00-00:00", "--name", "Budi",
+    )  # fmt: skip
+    assert code == 0, err
+    booking = token.parse_claims(token.split(out.strip()).signed).booking
+    assert booking.slot_start.isoformat() == "2099-01-02T23:00:00+07:00"
+    assert booking.slot_end.isoformat() == "2099-01-03T00:00:00+07:00"
+
+
 def test_usage_and_config_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = str(_config(tmp_path))
     with pytest.raises(SystemExit) as exited:

@@ -13,7 +13,7 @@ import pytest
 from backoffice.bookings import BookingStore, Issuer, KeyStore, KeyStoreError, mask_name
 from backoffice.bookings.issuer import IssueError
 from kiosk.booking.verifier import BookingVerifier, Rules
-from tests.backoffice.bookings.helpers import BRANCH, DAY, make_backoffice
+from tests.backoffice.bookings.helpers import BRANCH, DAY, MORNING, make_backoffice
 from tests.kiosk.booking.testkeys import MemoryCheckins, StaticFacts
 from uplink.booking import codes, token, trustlist
 
@@ -172,3 +172,29 @@ def test_a_colliding_key_id_is_generated_again(
     assert store.new_signing_key()[0] == b"\x00\x00\x00\x01"
     assert store.new_signing_key()[0] == b"\x00\x00\x00\x02"
     assert len(list((tmp_path / "keys").glob("signing-*.pem"))) == 2
+
+
+def test_a_slot_ending_at_midnight_runs_until_the_next_day(tmp_path: Path) -> None:
+    # GIVEN the back office at 22:40 WIB, the evening a new user first tried the branch
+    office = make_backoffice(tmp_path)
+    office.clock.advance((datetime(2020, 6, 15, 15, 40, tzinfo=UTC) - MORNING).total_seconds())
+
+    # WHEN it issues the day's last slot, 23:00-00:00
+    issued = office.issuer.issue(
+        branch=BRANCH, service="JHT", day=DAY, start=time(23), end=time(0), name="Budi Santoso"
+    )
+
+    # THEN the slot ends at the next day's midnight, and a participant at 23:30 is welcome
+    zone = ZoneInfo("Asia/Jakarta")
+    assert issued.booking.slot_start == datetime(2020, 6, 15, 23, 0, tzinfo=zone)
+    assert issued.booking.slot_end == datetime(2020, 6, 16, 0, 0, tzinfo=zone)
+    anchor = trustlist.load_anchor(office.issuer.root_public_key())
+    held = trustlist.parse(office.issuer.trust_list(), [anchor])
+    verifier = BookingVerifier(Rules(BRANCH, zone), StaticFacts(held), MemoryCheckins())
+    at_half_past = datetime(2020, 6, 15, 23, 30, tzinfo=zone)
+    assert verifier.verify(issued.token, at_half_past).reason == "ok"
+    # A slot that really ends before it starts is still refused.
+    with pytest.raises(IssueError, match="ends before it starts"):
+        office.issuer.issue(
+            branch=BRANCH, service="JHT", day=DAY, start=time(23), end=time(22), name="Budi"
+        )

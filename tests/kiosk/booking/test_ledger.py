@@ -30,7 +30,8 @@ def test_claim_survives_a_killed_process(tmp_path: Path) -> None:
     script = (
         "import os, sys; from datetime import datetime, UTC;"
         "from kiosk.booking.ledger import CheckinLedger;"
-        f"ok = CheckinLedger({str(path)!r}).claim('7K3QX9M2A', 'kiosk-1', datetime.now(UTC));"
+        f"at = datetime.fromisoformat({AT.isoformat()!r});"
+        f"ok = CheckinLedger({str(path)!r}).claim('7K3QX9M2A', 'kiosk-1', at);"
         "os._exit(0 if ok else 3)"
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, timeout=30, check=False)
