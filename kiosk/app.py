@@ -17,6 +17,7 @@ from kiosk.booking import BookingVerifier, CheckinLedger, Service, build_verifie
 from kiosk.booking.ledger import Duplicate
 from kiosk.config import KioskConfig
 from kiosk.domain.capacity import OccupancyView, parse_occupancy
+from kiosk.domain.scanning import is_booking_token
 from kiosk.domain.screens import Screen
 from kiosk.domain.temperature import TemperaturePolicy
 from kiosk.engine import CheckinEngine, CheckinResult, CodeLookup, EngineSettings
@@ -142,6 +143,7 @@ class Kiosk:
     clock: Clock
     book: TicketBook
     ledger: CheckinLedger
+    decoder: LiveDecoder = field(default_factory=LiveDecoder)
     background: list[Callable[[threading.Event], None]] = field(default_factory=list)
     state_extra: list[Callable[[], dict[str, Any]]] = field(default_factory=list)
     _last_seq: int = -1
@@ -184,7 +186,7 @@ class Kiosk:
                         self._camera_down = False
                         engine.camera_fault(None)
                     self._last_seq = sample.seq
-                    engine.process_frame(sample.image)
+                    engine.read_codes(self.decoder.decode(sample.image).texts)
         now = self.clock.monotonic()
         signature = (
             engine.screen.phase,
@@ -250,13 +252,9 @@ def build_engine(
     lookup: CodeLookup | None = None,
     data_age: Callable[[], tuple[str, str]] | None = None,
 ) -> CheckinEngine:
-    """The check-in engine over the given devices, with the config's verifier and decoder."""
+    """The check-in engine over the given devices, with the config's verifier."""
     if verifier is None:
         verifier = build_verifier(config.booking, ledger=ledger, cache=open_cache(config.booking))
-    decoder = LiveDecoder(
-        QrDecoder(budget_ms=config.camera.scan_budget_ms),
-        fallback_every=config.camera.live_fallback_every,
-    )
     return CheckinEngine(
         settings_from(config),
         verifier=verifier,
@@ -268,8 +266,15 @@ def build_engine(
         clock=clock,
         occupancy=OccupancyView(config.capacity.max_age_s),
         lookup=lookup,
-        decoder=decoder,
         data_age=data_age,
+    )
+
+
+def build_decoder(config: KioskConfig) -> LiveDecoder:
+    """The camera loop's QR decoder: every code in a frame, searching on until a booking."""
+    return LiveDecoder(
+        QrDecoder(budget_ms=config.camera.scan_budget_ms, wanted=is_booking_token),
+        fallback_every=config.camera.live_fallback_every,
     )
 
 
@@ -336,6 +341,7 @@ def build(
         clock,
         book,
         ledger,
+        decoder=build_decoder(config),
         background=background,
         state_extra=state_extra,
     )
@@ -505,7 +511,7 @@ def checkin_simulated(
         ledger=ledger,
         book=book,
     )
-    decoder = QrDecoder(budget_ms=config.camera.scan_budget_ms)
+    decoder = QrDecoder(budget_ms=config.camera.scan_budget_ms, wanted=is_booking_token)
     records: list[dict[str, Any]] = []
     try:
         for arrival in arrivals:
@@ -543,7 +549,7 @@ def _one_arrival(
     unsubscribe = engine.on_finished(finished.append)
     try:
         if arrival.image is not None:
-            engine.scan(decoded.texts[0])
+            engine.read_codes(decoded.texts)
         else:
             record["input"] = f"walkin:{arrival.service}"
             engine.start_walkin()

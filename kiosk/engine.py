@@ -1,6 +1,6 @@
 """The check-in engine: scan → verify → temperature → durable check-in → ticket, without a UI.
 
-Threading: one thread (the kiosk loop) owns the engine and calls `tick()` and `process_frame()`.
+Threading: one thread (the kiosk loop) owns the engine and calls `tick()` and `read_codes()`.
 A UI or simulation calls the intent methods (`scan`, `enter_code`, `start_walkin`,
 `choose_service`, `cancel`) from any thread: they only queue a command. Screen listeners are
 called on the engine's thread; a UI hands the `Screen` to its own thread (the one seam).
@@ -27,15 +27,14 @@ import queue
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal
 
-from kiosk.adapters.qr import DecodeResult, LiveDecoder
 from kiosk.booking import Booking, Service, Verdict
 from kiosk.booking.reasons import verdict as reason_verdict
-from kiosk.domain import events, screens
+from kiosk.domain import events, scanning, screens
 from kiosk.domain.capacity import OccupancyView
 from kiosk.domain.screens import STAFF_CHECK_NOTE, STORAGE_BROKEN, Bilingual, Phase, Screen
 from kiosk.domain.temperature import GateResult, Outcome, TemperatureGate, TemperaturePolicy
@@ -49,7 +48,7 @@ from kiosk.domain.tickets import (
     referral_layout,
 )
 from kiosk.errors import PrinterError, ThermometerError
-from kiosk.ports import EventSink, Frame, Ledger, PaperStatus, Thermometer, TicketPrinter, Verifier
+from kiosk.ports import EventSink, Ledger, PaperStatus, Thermometer, TicketPrinter, Verifier
 from kiosk.store import TicketBook
 from uplink import Clock, OutboxFull
 from uplink.booking.model import SERVICES
@@ -148,7 +147,6 @@ class CheckinEngine:
         clock: time (ManualClock in tests and the headless CLI).
         occupancy: the branch's occupancy reports, if subscribed.
         lookup: typed booking-code lookup (online), if available.
-        decoder: live QR decoder for `process_frame`.
         background: runs slow work (the online code lookup) off the engine's thread; its
             result comes back as a queued command (default: a daemon thread per job).
     """
@@ -166,7 +164,6 @@ class CheckinEngine:
         clock: Clock,
         occupancy: OccupancyView | None = None,
         lookup: CodeLookup | None = None,
-        decoder: LiveDecoder | None = None,
         background: Callable[[Callable[[], None]], None] | None = None,
         data_age: Callable[[], tuple[str, str] | Bilingual] | None = None,
     ) -> None:
@@ -181,7 +178,6 @@ class CheckinEngine:
         self.occupancy = occupancy or OccupancyView(max_age_s=600)
         self._lookup = lookup
         self._data_age = data_age
-        self.decoder = decoder or LiveDecoder()
         self._background = background or _in_thread
         self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._listeners: list[ScreenListener] = []
@@ -279,13 +275,19 @@ class CheckinEngine:
         """Whether a scanned QR would be acted on now (the loop skips decoding otherwise)."""
         return self._screen.phase in SCAN_PHASES
 
-    def process_frame(self, frame: Frame) -> DecodeResult:
-        """Decode a camera frame and act on the first QR text (engine thread)."""
-        result = self.decoder.decode(frame)
-        if result.texts and self.accepts_frames:
-            text = result.texts[0]
+    def read_codes(self, texts: Sequence[str]) -> None:
+        """Every text decoded from one camera frame (engine thread): act on at most one.
+
+        Booking tokens win over other codes in the frame (`kiosk.domain.scanning`); a code
+        acted on within `repeat_ignore_s` is not acted on again.
+        """
+        if not texts or not self.accepts_frames:
+            return
+        now = self._clock.monotonic()
+        self._recent = {t: at for t, at in self._recent.items() if now - at < self._repeat_s}
+        text = scanning.pick(texts, self._recent)
+        if text is not None:
             self._guarded(lambda: self._handle_text(text, typed=False))
-        return result
 
     def tick(self) -> None:
         """Run queued intents and advance timers (engine thread, every ~20 ms)."""

@@ -4,7 +4,9 @@ Measured on generated hard frames (tests/bench/scan.py): zxing-cpp alone reads a
 upscaling with local contrast equalisation (CLAHE) recovers most small, low-contrast and glared
 codes, unsharp masking and adaptive thresholding a few more. Every fallback runs only after the
 plain call found nothing, so an easy frame costs exactly the plain call, and whatever the plain
-call reads is always in the result.
+call reads is always in the result. Every code in the image is returned; with `wanted` (e.g.
+booking tokens), the search goes on until a wanted text is read, so another code beside it (an
+app-download QR above the booking QR) never ends the search early.
 """
 
 from __future__ import annotations
@@ -132,6 +134,8 @@ class QrDecoder:
         budget_ms: time allowed for fallbacks after the plain call missed (the plain call itself
             always runs whole); checked between steps.
         timer: seconds counter (injected in tests to exercise the budget without sleeping).
+        wanted: the texts worth searching for (default: any); fallbacks run until one of them
+            is read, whatever else the image holds.
     """
 
     def __init__(
@@ -140,10 +144,17 @@ class QrDecoder:
         formats: Formats = "qr",
         budget_ms: float = 250.0,
         timer: Callable[[], float] = time.perf_counter,
+        wanted: Callable[[str], bool] | None = None,
     ) -> None:
         self.formats = formats
         self.budget_ms = budget_ms
         self._timer = timer
+        self.wanted = wanted
+
+    def found_wanted(self, texts: Sequence[str]) -> bool:
+        """Whether `texts` hold a text this decoder searches for."""
+        wanted = self.wanted
+        return bool(texts) if wanted is None else any(wanted(text) for text in texts)
 
     def read(
         self, gray: npt.NDArray[Any], *, all_formats: bool = False, errors: bool = False
@@ -170,7 +181,9 @@ class QrDecoder:
         plain_input = image if rgb and self.formats == "all" else gray
         found = self.read(plain_input, all_formats=self.formats == "all", errors=True)
         texts = _texts(found)
-        qr_hit = any(b.valid and b.format == zxingcpp.BarcodeFormat.QRCode for b in found)
+        qr_hit = self.found_wanted(
+            [b.text for b in found if b.valid and b.format == zxingcpp.BarcodeFormat.QRCode]
+        )
         tried, strategy = 1, "plain" if texts else "none"
         if qr_hit and not exhaustive:
             return DecodeResult(tuple(texts), strategy, self._ms(start), tried)
@@ -186,7 +199,7 @@ class QrDecoder:
             if new:
                 texts.extend(new)
                 strategy = name if strategy == "none" else strategy
-                if not exhaustive:
+                if not exhaustive and self.found_wanted(new):
                     break
         return DecodeResult(tuple(texts), strategy, self._ms(start), tried)
 
@@ -222,7 +235,8 @@ class LiveDecoder:
     region is retried upscaled and equalised at once. When it saw nothing, one whole-frame
     fallback runs on every `fallback_every`-th frame in a row that missed, rotating through the
     list: a code held up to the camera gets every fallback within a few frames, while a frame
-    without a code mostly costs the plain call.
+    without a code mostly costs the plain call. A frame whose codes include none the decoder
+    `wanted` counts as a miss: the other codes are kept and the search goes on.
     """
 
     def __init__(self, decoder: QrDecoder | None = None, *, fallback_every: int = 3) -> None:
@@ -237,25 +251,28 @@ class LiveDecoder:
         gray = to_gray(frame)
         found = decoder.read(gray, errors=True)
         texts = _texts(found)
-        tried, strategy = 1, "plain"
-        if not texts:
-            strategy = "none"
+        tried, strategy = 1, "plain" if texts else "none"
+        hit = decoder.found_wanted(texts)
+        if not hit:
             for index, box in enumerate(_error_boxes(gray, found)):
                 tried += 1
-                texts = _texts(decoder.read(_up2(_clahe(gray[box[1] : box[3], box[0] : box[2]]))))
-                if texts:
-                    strategy = f"region{index}_up2_clahe"
+                more = _texts(decoder.read(_up2(_clahe(gray[box[1] : box[3], box[0] : box[2]]))))
+                texts += [text for text in more if text not in texts]
+                if decoder.found_wanted(more):
+                    hit, strategy = True, f"region{index}_up2_clahe"
                     break
-        if not texts:
+        if not hit:
             self._misses += 1
             if self._misses % self.fallback_every == 0:
                 fallback = FALLBACKS[self._next % len(FALLBACKS)]
                 self._next += 1
                 if max(gray.shape) <= WORK_SIDE_PX or not fallback.small_only:
                     tried += 1
-                    texts = _texts(decoder.read(fallback.transform(gray)))
-                    strategy = fallback.name if texts else strategy
-        if texts:
+                    more = _texts(decoder.read(fallback.transform(gray)))
+                    texts += [text for text in more if text not in texts]
+                    if decoder.found_wanted(more):
+                        hit, strategy = True, fallback.name
+        if hit:
             self._misses = 0
             self._next = 0
         ms = round((time.perf_counter() - start) * 1000, 3)

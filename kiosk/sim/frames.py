@@ -175,3 +175,22 @@ def hard_frames(texts: Sequence[str], count: int, *, seed: int = 7) -> list[Hard
             frame = DEGRADATIONS[name](frame, rng)
         frames.append(HardFrame("+".join([kind, *names[1:]]), text, frame))
     return frames
+
+
+def stacked(top: Gray, bottom: Gray, *, size: tuple[int, int] = FRAME_SIZE) -> Gray:
+    """Two codes one above the other on a light page (a printed booking confirmation with an
+    app-download QR above the booking QR, say), centred in a frame of `size` (w, h).
+
+    Raises:
+        ValueError: the two codes do not fit in the frame.
+    """
+    width, height = size
+    gap = 8
+    if top.shape[0] + bottom.shape[0] + gap > height or max(top.shape[1], bottom.shape[1]) > width:
+        raise ValueError(f"the two codes do not fit in a {width}x{height} frame")
+    y = (height - top.shape[0] - bottom.shape[0] - gap) // 2
+    frame = place(top, size=size, background=200, at=((width - top.shape[1]) // 2, y))
+    y += top.shape[0] + gap
+    x = (width - bottom.shape[1]) // 2
+    frame[y : y + bottom.shape[0], x : x + bottom.shape[1]] = bottom
+    return frame

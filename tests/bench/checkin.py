@@ -2,12 +2,12 @@
 
     python tests/bench/checkin.py [--checkins 300]
 
-Each check-in: `CheckinEngine.process_frame` (decode + verify) -> temperature gate (simulated
-sensor, zero delay: three stable samples at once) -> ledger claim -> ticket number -> events in
-a real uplink `Outbox` -> ticket layout -> ESC/POS bytes on the simulated printer (no PNG). All
-stores are real SQLite files (WAL, synchronous=FULL) in a temporary directory, so every durable
-write is paid for. Bookings cycle through the four programmes; one in ten is a
-collective booking.
+Each check-in: the camera loop's decoder (`build_decoder`) + `CheckinEngine.read_codes`
+(verify) -> temperature gate (simulated sensor, zero delay: three stable samples at once) ->
+ledger claim -> ticket number -> events in a real uplink `Outbox` -> ticket layout -> ESC/POS
+bytes on the simulated printer (no PNG). All stores are real SQLite files (WAL,
+synchronous=FULL) in a temporary directory, so every durable write is paid for. Bookings cycle
+through the four programmes; one in ten is a collective booking.
 Bar (issue 4): checkin_ms_p95 <= 30. Last line: one JSON object.
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from kiosk.app import build_engine  # noqa: E402
+from kiosk.app import build_decoder, build_engine  # noqa: E402
 from kiosk.booking import CheckinLedger  # noqa: E402
 from kiosk.domain.screens import Phase  # noqa: E402
 from kiosk.sim.bookings import SimIssuer, token_qr  # noqa: E402
@@ -85,12 +85,13 @@ def main() -> None:
             ledger=ledger,
             book=book,
         )
+        decoder = build_decoder(config)
         timings: list[float] = []
         failures = 0
         for frame in frames:
             jobs = len(printer.jobs)
             start = time.perf_counter()
-            engine.process_frame(frame)
+            engine.read_codes(decoder.decode(frame).texts)
             screen = engine.settle()
             elapsed = (time.perf_counter() - start) * 1000
             if screen.phase is not Phase.TICKET or len(printer.jobs) != jobs + 1:

@@ -71,8 +71,8 @@ def test_a_frame_with_a_booking_starts_a_check_in_and_is_decoded_once(
     kiosk: Kiosk, rig: Rig
 ) -> None:
     decoded: list[int] = []
-    decode = kiosk.engine.decoder.decode
-    kiosk.engine.decoder.decode = lambda frame: decoded.append(1) or decode(frame)  # type: ignore[method-assign]
+    decode = kiosk.decoder.decode
+    kiosk.decoder.decode = lambda frame: decoded.append(1) or decode(frame)  # type: ignore[method-assign]
     camera_of(kiosk).show(place(token_qr(rig.token("B0000080")), background=140))
 
     kiosk.step()
