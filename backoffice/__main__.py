@@ -33,6 +33,10 @@ def _register_builtin(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     source.add_argument("--config", help="back-office TOML file (its database_path is watched)")
     source.add_argument("--db", help="the event store's SQLite file")
     watcher.add_argument("--once", action="store_true", help="print one snapshot and exit")
+    watcher.add_argument(
+        "--timezone",
+        help="IANA zone to show times in (default: the config's timezone, else Asia/Jakarta)",
+    )
     watcher.set_defaults(func=watch.run)
 
     config = sub.add_parser("config", help="configuration tools")

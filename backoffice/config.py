@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from configkit import ConfigModel
+from configkit import ConfigModel, TimeZoneName
 from uplink.config import BrokerConfig
 
 
@@ -32,3 +32,8 @@ class BackofficeConfig(ConfigModel):
     broker: BrokerConfig
     database_path: Path = Field(description="SQLite file of the event store.")
     receiver: ReceiverConfig = ReceiverConfig()
+    timezone: TimeZoneName = Field(
+        "Asia/Jakarta",
+        description="IANA zone `backoffice watch` shows times in: Asia/Jakarta (WIB), "
+        "Asia/Makassar (WITA) or Asia/Jayapura (WIT).",
+    )

@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS devices (
     storage_full    INTEGER,
     last_event_type TEXT,
     last_event_at   TEXT,
-    state           TEXT
+    state           TEXT,
+    software        TEXT
 );
 CREATE TABLE IF NOT EXISTS rejected (
     id          INTEGER PRIMARY KEY,
@@ -57,7 +58,8 @@ class DeviceRow:
     storage_full: bool
     last_event_type: str | None
     last_event_at: str | None
-    state: dict[str, Any] | None
+    state: Any
+    software: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ class SqliteEventStore:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._db = open_durable(self.path, _SCHEMA)
+        _add_column(self._db, "devices", "software", "TEXT")
 
     def store_events(self, envelopes: Sequence[Envelope], received_at: str) -> int:
         """Insert new events (duplicates by event id are ignored); returns how many were new."""
@@ -147,17 +150,20 @@ class SqliteEventStore:
     def set_status(self, device_id: str, status: dict[str, Any]) -> None:
         with self._lock, self._transaction():
             self._db.execute(
-                "INSERT INTO devices (device_id, online, status_at, pending, storage_full)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET"
+                "INSERT INTO devices (device_id, online, status_at, pending, storage_full,"
+                " software) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET"
                 " online = excluded.online, status_at = excluded.status_at,"
                 " pending = coalesce(excluded.pending, devices.pending),"
-                " storage_full = excluded.storage_full",
+                " storage_full = excluded.storage_full,"
+                " software = coalesce(excluded.software, devices.software)",
                 (
                     device_id,
                     int(bool(status.get("online"))),
                     status.get("at"),
                     status.get("pending"),
                     int(bool(status.get("storage_full"))),
+                    # The last will carries no version: keep the one the device last announced.
+                    software if isinstance(software := status.get("software"), str) else None,
                 ),
             )
 
@@ -175,7 +181,7 @@ class SqliteEventStore:
         with self._lock:
             rows = self._db.execute(
                 "SELECT device_id, online, status_at, pending, storage_full, last_event_type,"
-                " last_event_at, state FROM devices ORDER BY device_id"
+                " last_event_at, state, software FROM devices ORDER BY device_id"
             ).fetchall()
         return [
             DeviceRow(
@@ -186,7 +192,8 @@ class SqliteEventStore:
                 bool(r[4]),
                 r[5],
                 r[6],
-                json.loads(r[7]) if r[7] else None,
+                _json_or_none(r[7]),
+                r[8],
             )
             for r in rows
         ]
@@ -263,6 +270,23 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, *_: object) -> None:
         self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _json_or_none(text: str | None) -> Any:
+    """Stored JSON, or None when there is none or it does not parse (views must not crash)."""
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _add_column(db: sqlite3.Connection, table: str, column: str, kind: str) -> None:
+    """Add a column a store made by an older version lacks (SQLite has no ADD IF NOT EXISTS)."""
+    columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+    if column not in columns:
+        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
 
 def ids_of(rows: Iterable[EventRow]) -> list[str]:

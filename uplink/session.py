@@ -14,6 +14,7 @@ Threads (both owned here; callbacks never block on a lock the publisher holds):
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import json
 import logging
 import random
@@ -40,7 +41,16 @@ from uplink.sender import Sender, UplinkStats
 
 logger = logging.getLogger(__name__)
 
-SOFTWARE_VERSION = "0.1.0"
+
+def _software_version() -> str:
+    """This installation's version, from the package metadata (what the wheel was built as)."""
+    try:
+        return importlib.metadata.version("lapak-asik-appliance")[:40]
+    except importlib.metadata.PackageNotFoundError:  # running from a source tree, not installed
+        return "unknown"
+
+
+SOFTWARE_VERSION = _software_version()
 STORAGE_LOG_EVERY_S = 60.0  # a storage fault that persists is logged again this often
 # A loop that has not come round for this long past its own expected wait has really stopped.
 STALL_GRACE_S = 120.0
