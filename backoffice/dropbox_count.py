@@ -1,17 +1,35 @@
-"""`backoffice collection-count`: the officer's count for a dropbox collection, sent to the box."""
+"""`backoffice collection-count`: the officer's count for a dropbox collection, sent to the box,
+and the box's answer (taken and confirmed, taken with a mismatch, or refused)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 
 from backoffice.config import BackofficeConfig
-from backoffice.publish import publish_once
+from backoffice.publish import publish_and_await
 from configkit import load
 from uplink import topics
-from uplink.messages import validate
+from uplink.errors import MessageError, TopicError
+from uplink.messages import Envelope, validate
 
 COMMAND = "collection-count"
+ANSWER_TYPES = (
+    "dropbox.collection_confirmed",
+    "dropbox.collection_mismatch",
+    "dropbox.count_refused",
+)
+EXIT_REFUSED = 1
+EXIT_NO_ANSWER = 3
+
+
+@dataclass(frozen=True)
+class CountAnswer:
+    """The box's answer: `kind` is confirmed, mismatch, unknown_collection or already_counted."""
+
+    kind: str
+    deposits_logged: int | None = None
 
 
 def count_command(collection_id: str, counted: int) -> bytes:
@@ -25,10 +43,37 @@ def count_command(collection_id: str, counted: int) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
+def parse_answer(raw: bytes, collection_id: str, counted: int) -> CountAnswer | None:
+    """The box's answer to this count if `raw` (an event from the box) is one, else None."""
+    try:
+        envelope = Envelope.from_json(raw)
+    except (MessageError, RecursionError):
+        return None
+    payload = envelope.payload
+    if (
+        envelope.type not in ANSWER_TYPES
+        or payload.get("collection_id") != collection_id
+        or payload.get("counted") != counted
+    ):
+        return None
+    if envelope.type == "dropbox.count_refused":
+        return CountAnswer(str(payload["reason"]))
+    if payload.get("source") != "backoffice":
+        return None  # counted at the keypad meanwhile: not the answer to this command
+    kind = "confirmed" if envelope.type == "dropbox.collection_confirmed" else "mismatch"
+    return CountAnswer(kind, int(payload["deposits_logged"]))
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "collection-count",
-        help="send an officer's physical count to a dropbox (boxes opened with the key switch)",
+        help="send an officer's physical count to a dropbox and wait for its answer",
+        description="Send the officer's physical count for a collection to the dropbox (for "
+        "boxes opened with the key switch, which have no keypad) and wait for the box's "
+        "answer. Exit codes: 0 taken (confirmed or mismatch), 1 refused or not sent, "
+        "2 bad configuration, 3 no answer in time (the count stays queued for the box).",
+        epilog="example: backoffice collection-count --config /etc/lapak/backoffice.toml "
+        "--device jkt-01-dropbox-1 --collection jkt-01-dropbox-1-c3 --counted 12",
     )
     parser.add_argument("--config", required=True, help="back-office TOML file (its broker)")
     parser.add_argument("--device", required=True, help="the dropbox's device id")
@@ -36,18 +81,61 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--collection", required=True, help="collection_id from dropbox.collection_started"
     )
     parser.add_argument("--counted", type=int, required=True, help="envelopes counted")
+    parser.add_argument(
+        "--timeout-s",
+        type=float,
+        default=30.0,
+        help="seconds to wait for the box's answer (default 30)",
+    )
     parser.set_defaults(func=_send)
 
 
 def _send(args: argparse.Namespace) -> int:
     config = load(BackofficeConfig, args.config)
-    topic = topics.command(args.device, COMMAND)
+    try:
+        body = count_command(args.collection, args.counted)
+        command, events = topics.command(args.device, COMMAND), topics.events(args.device)
+    except (MessageError, TopicError) as exc:
+        print(f"collection-count: {exc}")
+        return 2
     # Not retained: it is queued in the box's persistent session if the box is offline.
-    problem = publish_once(
-        config, topic, count_command(args.collection, args.counted), retain=False
+    outcome = publish_and_await(
+        config,
+        command,
+        body,
+        retain=False,
+        listen=events,
+        answer=lambda raw: parse_answer(raw, args.collection, args.counted),
+        answer_timeout_s=args.timeout_s,
     )
-    if problem:
-        print(problem)
+    if outcome.problem:
+        print(outcome.problem)
         return 1
-    print(f"sent to {args.device}: collection {args.collection}, {args.counted} counted")
-    return 0
+    what = f"collection {args.collection}, {args.counted} counted"
+    answer = outcome.answer
+    if answer is None:
+        print(
+            f"{args.device} did not answer within {args.timeout_s:g} s ({what}); the count is "
+            "queued at the broker and the box takes it when it is back online: its answer then "
+            "shows in `backoffice watch`"
+        )
+        return EXIT_NO_ANSWER
+    if answer.kind == "confirmed":
+        print(f"{args.device} took the count: {what}, equal to the deposits logged (confirmed)")
+        return 0
+    if answer.kind == "mismatch":
+        print(
+            f"{args.device} took the count: {what}, but {answer.deposits_logged} deposits were "
+            "logged (MISMATCH: recount, then report it)"
+        )
+        return 0
+    if answer.kind == "already_counted":
+        print(
+            f"{args.device} refused: {what}: that collection was counted already; its count stands"
+        )
+    else:
+        print(
+            f"{args.device} refused: {what}: the box has no such collection; copy the "
+            "collection_id from its dropbox.collection_started event (`backoffice watch`)"
+        )
+    return EXIT_REFUSED

@@ -453,6 +453,15 @@ class BoxMachine:
 
     def _on_count(self, item: CountEntered) -> None:
         oc = self.ledger.open_collection
+        if item.collection_id is not None and (refusal := self._count_refusal(item)) is not None:
+            # A count sent from the back office names its collection; the officer who sent it
+            # waits for this answer (`backoffice collection-count`), so a refusal is an event too.
+            self._record(
+                "dropbox.count_refused",
+                {"collection_id": item.collection_id, "counted": item.counted, "reason": refusal},
+                item.t,
+            )
+            return
         if oc is None:
             self._effects.append(Notice("count entered with no collection open; ignored"))
             return
@@ -481,6 +490,21 @@ class BoxMachine:
             )
         else:
             self._set_ledger(replace(self.ledger, open_collection=None))
+
+    def _count_refusal(self, item: CountEntered) -> str | None:
+        """Why a count naming a collection cannot be taken: "already_counted" (a collection
+        of this box that was counted and closed, or is open and counted), "unknown_collection"
+        (any other id), or None (the open collection, awaiting its count)."""
+        oc = self.ledger.open_collection
+        if oc is not None and item.collection_id == oc.collection_id:
+            return None if oc.counted is None else "already_counted"
+        prefix = f"{self.s.box_id}-c"
+        number = (item.collection_id or "").removeprefix(prefix)
+        # Collections are numbered in order and a new one opens only after the last was counted.
+        if item.collection_id != number and number.isdigit() and number == str(int(number)):
+            if 0 < int(number) <= self.ledger.collection_no:
+                return "already_counted"
+        return "unknown_collection"
 
     def _on_fill(self, item: FillReading) -> None:
         if not self.s.fill_enabled:

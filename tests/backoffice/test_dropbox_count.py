@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from paho.mqtt.client import MQTTMessage
 
 from backoffice.__main__ import main
 from backoffice.config import BackofficeConfig
@@ -16,6 +17,8 @@ from configkit import dump_toml
 from provisioning.broker import LocalBroker
 from uplink import topics
 from uplink.errors import MessageError
+from uplink.ids import new_event_id
+from uplink.messages import Envelope
 from uplink.session import make_client
 
 
@@ -28,13 +31,43 @@ def config_as(broker: LocalBroker, identity: str, tmp_path: Path) -> str:
     return str(path)
 
 
-def test_the_count_reaches_the_box(broker: LocalBroker, tmp_path: Path) -> None:
+def test_the_count_reaches_the_box_and_its_answer_comes_back(
+    broker: LocalBroker, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GIVEN a box (a bare client with a dropbox's certificate) that answers counts
+    WHEN the officer sends one
+    THEN the box gets the command body, and the command prints the box's answer, ignoring
+    events that are not an answer to it (another collection, garbage, markup)."""
     got: list[bytes] = []
-    arrived, subscribed = threading.Event(), threading.Event()
+    subscribed = threading.Event()
     box = make_client("dropbox-41", broker.client_config("dropbox-41"))
     box.on_socket_register_write = None
     box.on_subscribe = lambda *_: subscribed.set()
-    box.on_message = lambda _c, _u, message: (got.append(message.payload), arrived.set())
+
+    def answer(payload: dict[str, object], seq: int) -> bytes:
+        return Envelope(
+            new_event_id(),
+            "dropbox-41",
+            seq,
+            "dropbox.collection_mismatch",
+            1,
+            "2026-11-30T10:00:00.000Z",
+            True,
+            payload,
+        ).to_json()
+
+    def on_message(_c: object, _u: object, message: MQTTMessage) -> None:
+        got.append(message.payload)
+        base = {"box_id": "dropbox-41", "officer_id": "ofc-1", "deposits_logged": 7}
+        base |= {"source": "backoffice", "difference": -1}
+        for raw in (
+            b"[/] not json",
+            answer({**base, "collection_id": "c-8", "counted": 6}, 1),
+            answer({**base, "collection_id": "c-7", "counted": 6}, 2),
+        ):
+            box.publish(topics.events("dropbox-41"), raw, qos=1)
+
+    box.on_message = on_message
     box.connect("127.0.0.1", broker.tls_port)
     box.subscribe(topics.command("dropbox-41", COMMAND), qos=1)
     box.loop_start()
@@ -43,11 +76,13 @@ def test_the_count_reaches_the_box(broker: LocalBroker, tmp_path: Path) -> None:
         args = ["--device", "dropbox-41", "--collection", "c-7", "--counted", "6"]
         config = config_as(broker, "backoffice", tmp_path)
         assert main(["collection-count", "--config", config, *args]) == 0
-        assert arrived.wait(10)
     finally:
         box.disconnect()
         box.loop_stop()
     assert json.loads(got[0]) == {"collection_id": "c-7", "counted": 6}
+    out = capsys.readouterr().out
+    assert "dropbox-41 took the count: collection c-7, 6 counted, but 7 deposits" in out
+    assert "MISMATCH" in out
 
 
 def test_a_device_cannot_send_it_and_bad_counts_are_refused(

@@ -233,3 +233,67 @@ def test_the_back_office_can_confirm_a_count_for_a_box_without_keypad(
         backoffice.publish_retained(topic, b"")  # clear the retained command
     finally:
         agent.close()
+
+
+def test_collection_count_waits_for_the_box_to_answer(
+    backoffice: Receiver,
+    broker: LocalBroker,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """GIVEN a key-switch box whose collection c1 awaits its count, its loop running
+    WHEN the officer sends counts with `backoffice collection-count`
+    THEN the command prints the box's answer: unknown collection, taken (confirmed), already
+    counted; and for a box that never answers, a clear line and exit code 3 after the timeout."""
+    from backoffice.__main__ import main as backoffice_main
+    from backoffice.config import BackofficeConfig
+
+    config = _config(tmp_path, broker, "dropbox-ask")
+    clock = ManualClock()
+    box = SimulatedBox(config.pins, config.polarity, clock)
+    agent = app.build(config, clock=clock, box=box)
+    agent.start()
+    stop = threading.Event()
+    loop = threading.Thread(target=lambda: [agent.pump(0.05) for _ in iter(stop.is_set, True)])
+    office = tmp_path / "backoffice.toml"
+    office.write_text(
+        dump_toml(
+            BackofficeConfig(
+                broker=broker.client_config("backoffice"), database_path=tmp_path / "o.db"
+            )
+        ),
+        encoding="utf-8",
+    )
+
+    def count(
+        collection_id: str, counted: int, device: str = "dropbox-ask", wait_s: str = "15"
+    ) -> tuple[int, str]:
+        argv = ["collection-count", "--config", str(office), "--device", device]
+        argv += ["--collection", collection_id, "--counted", str(counted), "--timeout-s", wait_s]
+        code = backoffice_main(argv)
+        return code, capsys.readouterr().out
+
+    try:
+        for name, active in ((Input.BEAM, True), (Input.BEAM, False), (Input.KEY, True)):
+            box.drive(name, active)
+            clock.advance(0.2)
+            agent.pump(0)
+        for door in (True, False):
+            box.drive(Input.DOOR, door)
+            clock.advance(0.2)
+            agent.pump(0)
+        _wait_for(lambda: agent.uplink is not None and agent.uplink.connected, 10, "connection")
+        loop.start()
+        code, out = count("dropbox-ask-c9", 1)
+        assert code == 1 and "the box has no such collection" in out, out
+        code, out = count("dropbox-ask-c1", 1)
+        assert code == 0 and "confirmed" in out, out
+        code, out = count("dropbox-ask-c1", 1)
+        assert code == 1 and "counted already" in out, out
+        code, out = count("dropbox-ask-c1", 1, device="dropbox-gone", wait_s="0.3")
+        assert code == 3 and "did not answer within 0.3 s" in out and "queued" in out, out
+    finally:
+        stop.set()
+        if loop.is_alive():
+            loop.join(5)
+        agent.close()

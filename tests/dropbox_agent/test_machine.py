@@ -523,5 +523,44 @@ def test_a_count_for_another_collection_is_ignored() -> None:
     box.set(Input.DOOR, False)
     box._take(box.machine.feed(CountEntered(box.t, 1, "backoffice", "box-1-c9")))
     assert box.records("dropbox.collection_confirmed") == []
+    assert box.records("dropbox.count_refused") == [
+        {
+            "box_id": "box-1",
+            "collection_id": "box-1-c9",
+            "counted": 1,
+            "reason": "unknown_collection",
+        }
+    ]
     box._take(box.machine.feed(CountEntered(box.t, 1, "backoffice", "box-1-c1")))
     assert box.records("dropbox.collection_confirmed")[0]["source"] == "backoffice"
+
+
+def test_a_count_from_the_back_office_is_answered_once_per_collection() -> None:
+    """GIVEN collection c1 counted (and c2 open, counted at the keypad while the door is open)
+    WHEN the back office sends counts for them, for a foreign id and for a future number
+    THEN each is refused with its reason; the ledger and the open collection stay as they were."""
+    box = Harness()
+    box.deposit()
+    box.auth()
+    box.set(Input.DOOR, True)
+    box.set(Input.DOOR, False)
+    box.count(1)
+    box.deposit()
+    box.auth()
+    box.set(Input.DOOR, True)
+    box.count(1)
+    ledger = box.machine.ledger
+    box.clear()
+    for collection_id in ("box-1-c1", "box-1-c2", "box-1-c3", "box-1-c01", "box-2-c1", "[/]"):
+        box._take(box.machine.feed(CountEntered(box.t, 4, "backoffice", collection_id)))
+    reasons = [(r["collection_id"], r["reason"]) for r in box.records("dropbox.count_refused")]
+    assert reasons == [
+        ("box-1-c1", "already_counted"),
+        ("box-1-c2", "already_counted"),
+        ("box-1-c3", "unknown_collection"),
+        ("box-1-c01", "unknown_collection"),
+        ("box-2-c1", "unknown_collection"),
+        ("[/]", "unknown_collection"),
+    ]
+    assert box.types() == ["dropbox.count_refused"] * 6
+    assert box.machine.ledger == ledger
