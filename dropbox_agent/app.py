@@ -599,6 +599,7 @@ def run_simulated(
     slips_dir: Path | None = None,
     drain_s: float = 5.0,
     clock: SimulatedClock | None = None,
+    serve_after: bool = False,
 ) -> None:
     """Run one simulated dropbox through a scenario, against the real uplink.
 
@@ -617,7 +618,9 @@ def run_simulated(
         simulated clock starting at the machine's time. Events carry its time; the uplink's
         timeouts run in real time.
       - Returns when the scenario has ended (after its `end_after_s`) or when `stop` is set,
-        after waiting up to `drain_s` for the outbox to drain; undelivered events stay in the
+        after waiting up to `drain_s` for the outbox to drain; with `serve_after`, a box whose
+        scenario has ended keeps serving (connected, heartbeats, commands) until `stop`, as a
+        real box does after a quiet day; undelivered events stay in the
         outbox for the next start. The ledger persists: a second run continues the numbering.
 
     Raises:
@@ -638,7 +641,8 @@ def run_simulated(
             logger.info("scenario %s %s", scenario.name, "ended" if finished else "stopped")
         except Exception:  # thread boundary: end the run rather than hang
             logger.exception("scenario %s failed", scenario.name)
-        finally:
+            halt.set()
+        if not serve_after:
             halt.set()
 
     _when_set(stop, halt.set)

@@ -273,10 +273,16 @@ def dropbox_device(branch: Branch) -> Device:
     scenario = package / "sim" / "scenarios" / "branch-day.toml"
 
     def run(stop: threading.Event) -> None:
+        # Idle is not offline: after its scripted day the box stays connected until the end.
         run_simulated(
-            config, scenario, speed=branch.speed, stop=stop, slips_dir=home / "slips",
+            config,
+            scenario,
+            speed=branch.speed,
+            stop=stop,
+            slips_dir=home / "slips",
             clock=branch.clock,
-        )  # fmt: skip
+            serve_after=True,
+        )
 
     return Device(device_id, run)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import random
 import threading
 from pathlib import Path
@@ -146,6 +147,42 @@ def test_run_simulated_plays_the_branch_day_into_the_back_office(
     assert device.state["summary"].startswith("1 titipan menunggu")
     assert device.state["alerts"] == ["KERTAS STRUK HABIS / receipt paper out"]
     assert len(list((tmp_path / "slips").glob("slip-*.txt"))) == 6  # the 7th met no paper
+
+
+def test_a_box_done_with_its_day_stays_online_until_stopped(
+    backoffice: Receiver, broker: LocalBroker, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """GIVEN the whole-branch simulation's dropbox (serve_after)
+    WHEN its scripted day has ended
+    THEN it keeps running and the back office sees it online (idle is not offline), until stop."""
+    config = _sim_config(tmp_path, broker, "dropbox-idle")
+    stop = threading.Event()
+    caplog.set_level(logging.INFO, logger="dropbox_agent.app")
+    runner = threading.Thread(
+        target=app.run_simulated,
+        args=(config, BRANCH_DAY),
+        kwargs={"speed": 40.0, "stop": stop, "serve_after": True},
+    )
+    runner.start()
+    store = backoffice.store
+    assert isinstance(store, SqliteEventStore)
+    try:
+        for _ in range(300):
+            if any("branch-day.toml ended" in r.getMessage() for r in caplog.records):
+                break
+            stop.wait(0.1)
+        else:
+            raise AssertionError("the scenario did not end in 30 s")
+        stop.wait(1.0)
+        assert runner.is_alive()
+        [device] = [d for d in store.devices() if d.device_id == "dropbox-idle"]
+        assert device.online is True
+    finally:
+        stop.set()
+        runner.join(30)
+    assert not runner.is_alive()
+    [device] = [d for d in store.devices() if d.device_id == "dropbox-idle"]
+    assert device.online is False  # said goodbye when stopped
 
 
 def test_a_stopped_simulation_returns_promptly(
