@@ -36,6 +36,7 @@ from dropbox_agent.domain.model import (
     Ledger,
     MachineInput,
     Notice,
+    Output,
     PrintReceipt,
     Pulse,
     Record,
@@ -45,7 +46,17 @@ from dropbox_agent.domain.model import (
 from dropbox_agent.domain.text import slip_lines
 from dropbox_agent.errors import PrinterError, SetupError
 from dropbox_agent.ports import BoxIO, EventSink, FillSensor, LineSource, LocalStore, ReceiptPrinter
-from uplink import Clock, Envelope, OutboxFull, SimulatedClock, SystemClock, Uplink, systemd, topics
+from uplink import (
+    Clock,
+    Envelope,
+    SimulatedClock,
+    StorageError,
+    SystemClock,
+    Uplink,
+    catalog,
+    systemd,
+    topics,
+)
 from uplink.outbox import Outbox
 
 logger = logging.getLogger(__name__)
@@ -57,6 +68,10 @@ _STOP = object()
 _WAKE = object()
 COUNT_COMMAND = "collection-count"  # lapak/v1/dev/{device}/cmd/collection-count
 _SAFE_BOOKING = re.compile(r"^[A-Za-z0-9-]{4,64}$")  # what the deposit schema accepts
+HOLD_RETRY_S = 5.0  # clock seconds between attempts to store events held while storage is full
+ERROR_TONE_S = 1.5  # the buzzer's long tone instead of the beep when a deposit is not stored
+STORAGE_FAULT = ("storage", "full")
+STORAGE_ALERT = "PENYIMPANAN PENUH / storage full"
 
 RecordListener = Callable[[Record, Envelope], None]
 
@@ -105,6 +120,12 @@ class DropboxAgent:
         self._zone = ZoneInfo(config.timezone)
         self._record_listeners: list[RecordListener] = []
         self._storage_full = False
+        # Events the outbox could not take (disk or cap full), oldest first, with their wall
+        # time: stored in order, before anything newer, once there is room again.
+        self._held: list[tuple[Record, datetime]] = []
+        self._retry_at: float | None = None  # clock time of the next attempt to store them
+        self._unsaved_ledger: Ledger | None = None
+        self._local_store_failing = False
         self._printer_fault: str | None = None
         self._print_jobs: queue.SimpleQueue[PrintReceipt | None] = queue.SimpleQueue()
         self._fill_wake = threading.Event()
@@ -206,17 +227,22 @@ class DropboxAgent:
         self._print_jobs.put(None)
         for thread in self._threads:
             thread.join(5.0)
-        for device in (self.keypad, self.fill, self.printer):
+        if self._held:
+            logger.error(
+                "stopping with %d events not stored (storage full); the ledger keeps the count",
+                len(self._held),
+            )
+        # Each part closes on its own: one failing (a full disk) must not keep the rest open
+        # or end the service with a traceback.
+        for device in (self.keypad, self.fill, self.printer, self.box):
             if device is not None:
-                device.close()
-        self.box.close()
+                _close_quietly(type(device).__name__, device.close)
         if self.uplink is not None:
-            if drain_s > 0 and not self.uplink.wait_drained(drain_s):
-                logger.info(
-                    "%d events still in the outbox; sent on next start", self.uplink.pending()
-                )
-            self.uplink.stop()
-        self.store.close()
+            uplink = self.uplink
+            if drain_s > 0 and not uplink.wait_drained(drain_s):
+                logger.info("events still in the outbox; sent on next start")
+            _close_quietly("uplink", uplink.stop)
+        _close_quietly("local store", self.store.close)
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -262,7 +288,9 @@ class DropboxAgent:
                     logger.exception("handling %s failed", type(inp).__name__)
                 self._handled += 1
         self._apply(machine.advance(self.clock.monotonic()))
-        self.store.append_inputs(raw)
+        if self._retry_at is not None and self.clock.monotonic() >= self._retry_at:
+            self._retry_storage()
+        self._append_raw(raw)
         self._publish_state()
         with self._passes:
             self._idle = self._handled == self._queued and not machine.settling
@@ -283,6 +311,8 @@ class DropboxAgent:
             waits.append((deadline - self.clock.monotonic()) / self.speed)
         if self._state_due is not None:
             waits.append(self._state_due - time.monotonic())
+        if self._retry_at is not None:
+            waits.append((self._retry_at - self.clock.monotonic()) / self.speed)
         if self._watchdog_s is not None:
             waits.append(self._watchdog_s)
         return max(0.0, min(waits)) if waits else None
@@ -291,8 +321,18 @@ class DropboxAgent:
         """The retained state message (see `BoxMachine.state`), with the agent's own alerts."""
         state = self.machine.state()
         if self._storage_full:
-            state["alerts"] = ["PENYIMPANAN PENUH / storage full", *state["alerts"]]
+            held = sum(1 for record, _ in self._held if record.type == "dropbox.deposit")
+            state["alerts"] = [
+                STORAGE_ALERT,
+                f"{held} setoran menunggu disimpan / {held} deposits held until storage returns",
+                *state["alerts"],
+            ]
         return state
+
+    @property
+    def held_events(self) -> int:
+        """Events counted but not yet stored (storage full); stored once there is room."""
+        return len(self._held)
 
     def add_record_listener(self, listener: RecordListener) -> None:
         """Call `listener(record, envelope)` after each event is committed (loop thread)."""
@@ -305,38 +345,126 @@ class DropboxAgent:
     # -- effects -------------------------------------------------------------------------------
 
     def _apply(self, effects: Iterable[Effect]) -> None:
+        # No feedback without a stored event: once a record of this step is held (storage
+        # full), its beep becomes the error tone and its slip is not printed.
+        stored = True
         for effect in effects:
             if isinstance(effect, Record):
-                self._record(effect)
+                stored = self._record(effect) and stored
             elif isinstance(effect, SaveLedger):
-                self.store.save_ledger(effect.ledger)
+                self._save_ledger(effect.ledger)
             elif isinstance(effect, SetOutput):
                 self.box.set_output(effect.output, effect.mode)
             elif isinstance(effect, Pulse):
-                self.box.pulse(effect.output, effect.seconds / self.speed)
+                if stored:
+                    self.box.pulse(effect.output, effect.seconds / self.speed)
+                elif effect.output is Output.BUZZER:
+                    self.box.pulse(Output.BUZZER, ERROR_TONE_S / self.speed)
             elif isinstance(effect, PrintReceipt):
-                if self.printer is not None:
+                if not stored:
+                    logger.warning(
+                        "no slip for deposit %d: its event is not stored (storage full)",
+                        effect.deposit_no,
+                    )
+                elif self.printer is not None:
                     self._print_jobs.put(effect)
             elif isinstance(effect, Notice):
                 logger.info("%s", effect.text)
 
-    def _record(self, record: Record) -> None:
+    def _record(self, record: Record) -> bool:
+        """Commit one event; False when it is held instead (storage full)."""
+        wall = self._wall(record.t)
+        telemetry = catalog().get(record.type).delivery == "telemetry"
+        if self._held and not self._store_held():
+            if not telemetry:  # telemetry waits for nobody: the next one says the same
+                self._hold(record, wall, None)
+                return False
+            return True
         try:
-            envelope = self.events.record(
-                record.type, record.payload, occurred_at=self._wall(record.t)
-            )
-        except OutboxFull:
-            if not self._storage_full:
-                logger.error(
-                    "outbox full: %s not stored; free space on the data partition or restore the "
-                    "uplink so the back office can acknowledge the backlog",
-                    record.type,
-                )
-            self._storage_full = True
-            return
-        self._storage_full = False
+            envelope = self.events.record(record.type, record.payload, occurred_at=wall)
+        except StorageError as exc:
+            if telemetry:
+                logger.warning("%s not stored: %s", record.type, exc)
+                return True
+            self._hold(record, wall, exc)
+            return False
+        self._committed(record, envelope)
+        return True
+
+    def _committed(self, record: Record, envelope: Envelope) -> None:
         for listener in self._record_listeners:
             listener(record, envelope)
+
+    def _hold(self, record: Record, wall: datetime, exc: StorageError | None) -> None:
+        self._held.append((record, wall))
+        if self._retry_at is None:
+            self._retry_at = self.clock.monotonic() + HOLD_RETRY_S
+        if not self._storage_full:
+            self._storage_full = True
+            logger.error(
+                "cannot store %s (%s): the box keeps counting and stores the held events once "
+                "there is room; free space on the data partition or restore the uplink so the "
+                "back office can acknowledge the backlog",
+                record.type,
+                exc or "storage full",
+            )
+            self._fault(*STORAGE_FAULT, True)  # recorded (held) in order, stored with the rest
+
+    def _store_held(self) -> bool:
+        """Store the held events in order; True when none is left."""
+        stored = 0
+        while self._held:
+            record, wall = self._held[0]
+            try:
+                envelope = self.events.record(record.type, record.payload, occurred_at=wall)
+            except StorageError:
+                self._retry_at = self.clock.monotonic() + HOLD_RETRY_S
+                return False
+            self._held.pop(0)
+            stored += 1
+            self._committed(record, envelope)
+        self._retry_at = None
+        if self._storage_full:
+            self._storage_full = False
+            logger.warning("storage has room again: %d held events stored", stored)
+            self._fault(*STORAGE_FAULT, False)
+        return True
+
+    def _retry_storage(self) -> None:
+        self._retry_at = None
+        if self._unsaved_ledger is not None:
+            self._save_ledger(self._unsaved_ledger)
+        if self._held:
+            self._store_held()
+
+    def _save_ledger(self, ledger: Ledger) -> None:
+        try:
+            self.store.save_ledger(ledger)
+        except (sqlite3.Error, OSError) as exc:
+            # The outbox is the record: a ledger behind it is reconciled at start. Keep the
+            # newest and try again.
+            if self._unsaved_ledger is None:
+                logger.error("cannot save the ledger (%s); retrying", exc)
+            self._unsaved_ledger = ledger
+            if self._retry_at is None:
+                self._retry_at = self.clock.monotonic() + HOLD_RETRY_S
+            return
+        if self._unsaved_ledger is not None:
+            logger.warning("ledger saved again")
+        self._unsaved_ledger = None
+
+    def _append_raw(self, raw: list[tuple[MachineInput, datetime]]) -> None:
+        try:
+            self.store.append_inputs(raw)
+        except (sqlite3.Error, OSError) as exc:
+            # The raw log is a diagnostic aid: a full disk drops its rows, not the loop.
+            if not self._local_store_failing:
+                logger.error("raw input log not written (%s); dropping rows until it works", exc)
+            self._local_store_failing = True
+            return
+        if self._local_store_failing and raw:
+            self._local_store_failing = False
+            logger.warning("raw input log written again")
 
     def _publish_state(self, *, force: bool = False) -> None:
         state = self.state()
@@ -440,15 +568,30 @@ class DropboxAgent:
 
 
 def pending_events(outbox: Outbox) -> list[tuple[str, Mapping[str, Any]]]:
-    """The outbox's unacknowledged events as (type, payload), oldest first."""
+    """The outbox's unacknowledged events as (type, payload), oldest first (unreadable rows
+    are skipped with a warning: they cannot be reconciled, and are still sent as they are)."""
     out: list[tuple[str, Mapping[str, Any]]] = []
     seq = 0
     while rows := outbox.after(seq, 1000):
         for row in rows:
-            data = json.loads(row.body)
-            out.append((data["type"], data["payload"]))
+            try:
+                data = json.loads(row.body)
+                type_name, payload = data["type"], data["payload"]
+                if not isinstance(type_name, str) or not isinstance(payload, dict):
+                    raise TypeError("type or payload of the wrong kind")
+            except (ValueError, KeyError, TypeError) as exc:
+                logger.warning("outbox row %d is unreadable (%s); not reconciled", row.seq, exc)
+                continue
+            out.append((type_name, payload))
         seq = rows[-1].seq
     return out
+
+
+def _close_quietly(what: str, close: Callable[[], object]) -> None:
+    try:
+        close()
+    except Exception:  # shutdown boundary: log, close the rest
+        logger.exception("closing %s failed", what)
 
 
 def boot_id() -> str:

@@ -118,11 +118,18 @@ class SqliteLocalStore:
             return
         rows = [(self._boot, utc_iso(wall), *encode_input(item)) for item, wall in items]
         with self._lock:
-            self._db.execute("BEGIN")
-            self._db.executemany(
-                "INSERT INTO raw_log (boot, wall, kind, body) VALUES (?, ?, ?, ?)", rows
-            )
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("BEGIN")
+                self._db.executemany(
+                    "INSERT INTO raw_log (boot, wall, kind, body) VALUES (?, ?, ?, ?)", rows
+                )
+                self._db.execute("COMMIT")
+            except sqlite3.Error:
+                # SQLite may have rolled back already (a full disk): never leave a transaction
+                # open, or every later BEGIN fails too.
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
             self._appended += len(rows)
             if self._appended >= TRIM_EVERY:
                 self._appended = 0

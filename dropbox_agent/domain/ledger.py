@@ -21,37 +21,43 @@ def reconcile_ledger(ledger: Ledger, pending: Iterable[tuple[str, Mapping[str, A
     function is idempotent.
     """
     for type_name, payload in pending:
-        if type_name == "dropbox.deposit":
-            number = int(payload["deposit_no"])
-            if number <= ledger.last_deposit_no:
-                continue
-            count = int(payload["pending_collection"])
-            ledger = replace(
-                ledger,
-                last_deposit_no=number,
-                pending_count=count,
-                pending_first_no=number - count + 1 if count > 0 else None,
-            )
-        elif type_name == "dropbox.collection_started":
-            match = _COLLECTION_NO.search(str(payload["collection_id"]))
-            if match is None or int(match.group(1)) <= ledger.collection_no:
-                continue
-            ledger = replace(
-                ledger,
-                collection_no=int(match.group(1)),
-                pending_count=0,
-                pending_first_no=None,
-                open_collection=OpenCollection(
-                    str(payload["collection_id"]),
-                    str(payload["officer_id"]),
-                    cast(AuthMethod, payload["method"]),
-                    int(payload["deposits_logged"]),
-                ),
-            )
-        elif type_name in ("dropbox.collection_confirmed", "dropbox.collection_mismatch"):
-            oc = ledger.open_collection
-            if oc is not None and oc.collection_id == payload["collection_id"]:
-                ledger = replace(
-                    ledger, open_collection=replace(oc, counted=int(payload["counted"]))
-                )
+        try:
+            ledger = _apply(ledger, type_name, payload)
+        except (KeyError, TypeError, ValueError):
+            continue  # a payload off its schema (a damaged row) counts nothing
+    return ledger
+
+
+def _apply(ledger: Ledger, type_name: str, payload: Mapping[str, Any]) -> Ledger:
+    if type_name == "dropbox.deposit":
+        number = int(payload["deposit_no"])
+        if number <= ledger.last_deposit_no:
+            return ledger
+        count = int(payload["pending_collection"])
+        return replace(
+            ledger,
+            last_deposit_no=number,
+            pending_count=count,
+            pending_first_no=number - count + 1 if count > 0 else None,
+        )
+    if type_name == "dropbox.collection_started":
+        match = _COLLECTION_NO.search(str(payload["collection_id"]))
+        if match is None or int(match.group(1)) <= ledger.collection_no:
+            return ledger
+        return replace(
+            ledger,
+            collection_no=int(match.group(1)),
+            pending_count=0,
+            pending_first_no=None,
+            open_collection=OpenCollection(
+                str(payload["collection_id"]),
+                str(payload["officer_id"]),
+                cast(AuthMethod, payload["method"]),
+                int(payload["deposits_logged"]),
+            ),
+        )
+    if type_name in ("dropbox.collection_confirmed", "dropbox.collection_mismatch"):
+        oc = ledger.open_collection
+        if oc is not None and oc.collection_id == payload["collection_id"]:
+            return replace(ledger, open_collection=replace(oc, counted=int(payload["counted"])))
     return ledger

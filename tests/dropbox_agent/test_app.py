@@ -17,8 +17,8 @@ from dropbox_agent.app import pending_events
 from dropbox_agent.domain.model import Input, Output
 from dropbox_agent.sim.box import SimulatedBox
 from dropbox_agent.sim.devices import SimulatedKeypad
-from tests.dropbox_agent.conftest import BADGE, PIN, FakeEvents, Kit, make_config, make_kit
-from uplink import ManualClock, Outbox, OutboxFull
+from tests.dropbox_agent.conftest import BADGE, PIN, Kit, make_config, make_kit
+from uplink import ManualClock, Outbox
 
 
 def until(kit: Kit, condition: Callable[[], bool], what: str) -> None:
@@ -142,29 +142,6 @@ def test_numbering_continues_after_a_restart(tmp_path: Path) -> None:
     edges = [item for _, item, _ in store.recent_inputs(100)]
     store.close()
     assert sum(1 for e in edges if getattr(e, "input", None) is Input.BEAM) >= 6
-
-
-class FullOutbox(FakeEvents):
-    full = True
-
-    def record(self, type_name, payload, *, occurred_at=None):  # type: ignore[no-untyped-def]
-        if self.full:
-            raise OutboxFull("no room")
-        return super().record(type_name, payload, occurred_at=occurred_at)
-
-
-def test_a_full_outbox_is_an_alert_and_the_box_keeps_counting(tmp_path: Path) -> None:
-    kit = make_kit(tmp_path)
-    events = FullOutbox()
-    kit.agent.events = events
-    kit.deposit()
-    assert kit.agent.state()["alerts"][0] == "PENYIMPANAN PENUH / storage full"
-    assert kit.agent.machine.ledger.last_deposit_no == 1
-    events.full = False
-    kit.deposit()
-    assert events.of("dropbox.deposit")[0]["deposit_no"] == 2
-    assert "PENYIMPANAN PENUH / storage full" not in kit.agent.state()["alerts"]
-    kit.agent.close()
 
 
 def test_an_idle_agent_sleeps_without_a_deadline_and_run_stops_on_request(tmp_path: Path) -> None:

@@ -1,0 +1,206 @@
+"""No slip or beep without a stored event: a full outbox (cap or disk) is said out loud, the
+box keeps counting, and what it counted is stored, in order, once there is room again."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from dropbox_agent import app
+from dropbox_agent.domain.ledger import reconcile_ledger
+from dropbox_agent.domain.model import Ledger, Output
+from dropbox_agent.sim.box import SimulatedBox
+from dropbox_agent.sim.devices import SimulatedFillSensor, SimulatedKeypad, SimulatedPrinter
+from tests.diskfull import small_disk
+from tests.dropbox_agent.conftest import FakeEvents, Kit, make_config, make_kit
+from uplink import Envelope, ManualClock, Outbox, OutboxFull
+
+DEPOSIT = {
+    "box_id": "dropbox-t",
+    "deposit_no": 4,
+    "code": "K7QX-2M9A",
+    "blocked_ms": 200,
+    "pending_collection": 2,
+}
+
+
+class FullOutbox(FakeEvents):
+    full = True
+
+    def record(
+        self, type_name: str, payload: Mapping[str, Any], *, occurred_at: datetime | None = None
+    ) -> Envelope:
+        if self.full:
+            raise OutboxFull("no room")
+        return super().record(type_name, payload, occurred_at=occurred_at)
+
+
+class OutboxSink:
+    """The real outbox as the agent's event sink (states kept in memory)."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+        self.states: list[dict[str, Any]] = []
+
+    def record(
+        self, type_name: str, payload: Mapping[str, Any], *, occurred_at: datetime | None = None
+    ) -> Envelope:
+        return self.outbox.record(type_name, payload, occurred_at=occurred_at)
+
+    def publish_state(self, state: Mapping[str, Any]) -> None:
+        self.states.append(dict(state))
+
+    def stored(self, type_name: str) -> list[dict[str, Any]]:
+        bodies = [json.loads(r.body) for r in self.outbox.after(0, 100_000)]
+        return [b["payload"] for b in bodies if b["type"] == type_name]
+
+
+def record_pulses(kit: Kit) -> list[tuple[Output, float]]:
+    pulses: list[tuple[Output, float]] = []
+    kit.agent.box.pulse = lambda output, seconds: pulses.append((output, seconds))  # type: ignore[method-assign]
+    return pulses
+
+
+def settle_slips(kit: Kit) -> None:
+    kit.agent.close()  # joins the printer thread: every queued slip is printed
+
+
+def test_deposits_while_full_get_no_slip_an_error_tone_and_are_stored_when_room_returns(
+    tmp_path: Path,
+) -> None:
+    kit = make_kit(tmp_path)
+    events = FullOutbox()
+    kit.agent.events = events
+    pulses = record_pulses(kit)
+
+    # GIVEN a full outbox WHEN three envelopes go in
+    for _ in range(3):
+        kit.deposit()
+    kit.advance(0.1)  # the storage fault report goes through the machine
+
+    # THEN no slip, no beep but the long error tone, the alarm LED blinks, the box says so
+    assert kit.printer.slips == []
+    assert pulses and all(s == app.ERROR_TONE_S for _, s in pulses)
+    assert kit.agent.state()["alerts"][0] == app.STORAGE_ALERT
+    assert "3 deposits held" in kit.agent.state()["alerts"][1]
+    assert kit.box.output_on(Output.ALARM_LED) or "storage:full" in kit.agent.machine.faults
+    assert kit.agent.machine.ledger.last_deposit_no == 3  # it kept counting
+    assert events.records == []
+
+    # WHEN nothing changed at the next retry THEN the alert stays (it clears with the condition)
+    kit.advance(app.HOLD_RETRY_S + 0.1)
+    assert kit.agent.state()["alerts"][0] == app.STORAGE_ALERT
+
+    # WHEN room returns THEN the held events are stored in order with their own times, the
+    # fault is stored as begun and then cleared, and the alert goes
+    events.full = False
+    kit.advance(app.HOLD_RETRY_S + 0.1)
+    kit.advance(0.1)
+    assert [p["deposit_no"] for p in events.of("dropbox.deposit")] == [1, 2, 3]
+    faults = [(f["code"], f["active"]) for f in events.of("device.fault")]
+    assert faults == [("full", True), ("full", False)]
+    times = [t for name, _, t in events.records if name == "dropbox.deposit"]
+    assert times == sorted(times) and times[0] is not None and times[0] < kit.clock.now()
+    assert app.STORAGE_ALERT not in kit.agent.state()["alerts"]
+    assert kit.agent.held_events == 0
+
+    # and the next deposit beeps and prints as usual
+    pulses.clear()
+    kit.deposit()
+    assert events.of("dropbox.deposit")[-1]["deposit_no"] == 4
+    assert (Output.BUZZER, app.ERROR_TONE_S) not in pulses and pulses
+    settle_slips(kit)
+    assert len(kit.printer.slips) == 1  # only the stored one after room returned
+
+
+def test_at_the_outbox_cap_slips_match_stored_deposits(tmp_path: Path) -> None:
+    # GIVEN the outbox at its size cap, the back office away
+    kit = make_kit(tmp_path)
+    outbox = Outbox(tmp_path / "capped.db", "dropbox-t", max_mb=0.0625)
+    sink = OutboxSink(outbox)
+    kit.agent.events = sink  # type: ignore[assignment]
+
+    for _ in range(150):
+        kit.deposit()
+    settle_slips(kit)
+
+    # THEN every slip has its stored event, and the box says the outbox is full
+    stored = sink.stored("dropbox.deposit")
+    assert 0 < len(stored) < 150
+    assert len(kit.printer.slips) == len(stored)
+    assert kit.agent.machine.ledger.last_deposit_no == 150
+    assert kit.agent.held_events >= 150 - len(stored)
+    assert sink.states[-1]["alerts"][0] == app.STORAGE_ALERT
+    outbox.close()
+
+
+def test_a_full_data_disk_counts_every_deposit_and_stores_them_when_space_returns(
+    tmp_path: Path,
+) -> None:
+    with small_disk(tmp_path / "disk") as disk:
+        kit = make_kit(tmp_path)
+        outbox = Outbox(disk.path / "outbox.db", "dropbox-t")
+        sink = OutboxSink(outbox)
+        kit.agent.events = sink  # type: ignore[assignment]
+        for _ in range(3):
+            kit.deposit()
+        disk.fill()
+
+        for _ in range(6):
+            kit.deposit()
+        kit.advance(app.HOLD_RETRY_S + 0.1)
+        assert kit.agent.state()["alerts"][0] == app.STORAGE_ALERT  # still full: still said
+        assert len(sink.stored("dropbox.deposit")) == 3
+
+        disk.free()
+        kit.advance(app.HOLD_RETRY_S + 0.1)
+        kit.advance(0.1)
+        settle_slips(kit)
+
+        assert [p["deposit_no"] for p in sink.stored("dropbox.deposit")] == list(range(1, 10))
+        assert len(kit.printer.slips) == 3  # the six counted while full got no slip
+        faults = [(f["code"], f["active"]) for f in sink.stored("device.fault")]
+        assert faults == [("full", True), ("full", False)]
+        assert app.STORAGE_ALERT not in kit.agent.state()["alerts"]
+        outbox.close()
+
+
+def test_an_agent_starts_on_a_corrupt_outbox_with_a_new_one_and_a_fault(tmp_path: Path) -> None:
+    # GIVEN an outbox whose pages were overwritten (a deposit pending in it)
+    config = make_config(tmp_path)
+    outbox = Outbox(config.uplink.outbox_path, "dropbox-t")
+    outbox.record("dropbox.deposit", DEPOSIT)
+    outbox.close()
+    config.uplink.outbox_path.write_bytes(b"\x00garbage" * 1000)
+
+    # WHEN the agent starts on it THEN it serves with a new outbox that says what happened
+    clock = ManualClock()
+    agent = app.build(
+        config,
+        clock=clock,
+        box=SimulatedBox(config.pins, config.polarity, clock),
+        printer=SimulatedPrinter(),
+        fill=SimulatedFillSensor(),
+        keypad=SimulatedKeypad(),
+        uplink_clock=clock,
+    )
+    agent.start()
+    try:
+        uplink = agent.uplink
+        assert uplink is not None and uplink.outbox.moved_aside is not None
+        faults = [json.loads(r.body)["payload"] for r in uplink.outbox.after(0, 10)]
+        assert faults[0]["component"] == "outbox" and faults[0]["active"] is True
+        assert agent.machine.ledger.last_deposit_no == 0  # nothing readable to reconcile
+    finally:
+        agent.close()
+
+
+def test_reconcile_skips_a_damaged_row_and_counts_the_rest() -> None:
+    damaged = {"box_id": "dropbox-t", "deposit_no": "x"}
+    ledger = reconcile_ledger(
+        Ledger(), [("dropbox.deposit", damaged), ("dropbox.deposit", DEPOSIT)]
+    )
+    assert ledger.last_deposit_no == 4 and ledger.pending_count == 2
