@@ -1,19 +1,12 @@
-"""A local mosquitto running the fleet's rendered broker config: for tests, benchmarks and the
-simulated branch. Production brokers use the same templates through `provision render`."""
+"""The fleet's broker config rendered for a local mosquitto (as `provision render` does)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
 import socket
-import subprocess
-import time
 from pathlib import Path
 
 import firmware_config
-from provisioning.pki import CertificateAuthority, IssuedFiles, issue_identity
-from uplink.config import BrokerConfig
+from provisioning.pki import IssuedFiles
 
 BACKOFFICE_USER = "backoffice"
 
@@ -71,104 +64,3 @@ def render_broker_config(
     config = directory / "mosquitto.conf"
     config.write_text(text)
     return config
-
-
-class LocalBroker:
-    """mosquitto on loopback with a TLS listener (client certificates) and a plain one."""
-
-    def __init__(self, directory: Path, ca: CertificateAuthority | None = None) -> None:
-        self.directory = directory
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.ca = ca or CertificateAuthority.create("Lapak Asik test CA")
-        self.tls_port = free_port()
-        self.plain_port = free_port()
-        server = issue_identity(
-            self.ca, directory / "pki", "broker", server_names=["localhost", "127.0.0.1"]
-        )
-        self.config_file = render_broker_config(
-            directory,
-            server=server,
-            tls_port=self.tls_port,
-            plain_port=self.plain_port,
-            run_as_root=os.geteuid() == 0,
-        )
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 10.0) -> None:
-        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        if not Path(binary).exists():
-            raise BrokerError(
-                "mosquitto is not installed: run scripts/setup.sh (apt-get install mosquitto)"
-            )
-        self._process = subprocess.Popen(
-            [binary, "-c", str(self.config_file)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                err = self._process.stderr.read().decode() if self._process.stderr else ""
-                raise BrokerError(
-                    f"mosquitto exited at start: {err.strip()} (see {self.config_file})"
-                )
-            if _accepts(self.plain_port) and _accepts(self.tls_port):
-                return
-            time.sleep(0.02)
-        raise BrokerError(
-            f"mosquitto did not open ports {self.plain_port}/{self.tls_port} in {timeout} s"
-        )
-
-    def stop(self) -> None:
-        """Graceful stop (SIGTERM): mosquitto saves its persistence file."""
-        self._end(signal.SIGTERM)
-
-    def kill(self) -> None:
-        """Crash stop (SIGKILL): whatever was not yet autosaved is lost, as in a power cut."""
-        self._end(signal.SIGKILL)
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    def identity(self, name: str) -> IssuedFiles:
-        """Issue a client certificate with CN `name` (the device id or the back-office user)."""
-        return issue_identity(self.ca, self.directory / "pki", name)
-
-    def client_config(self, name: str, *, tls: bool = True) -> BrokerConfig:
-        """Broker settings for a client called `name`, over TLS (default) or plain loopback."""
-        if not tls:
-            return BrokerConfig(host="127.0.0.1", port=self.plain_port, tls=False, username=name)
-        files = self.identity(name)
-        return BrokerConfig(
-            host="127.0.0.1",
-            port=self.tls_port,
-            tls=True,
-            ca_file=files.ca_file,
-            cert_file=files.cert_file,
-            key_file=files.key_file,
-        )
-
-    def log(self) -> str:
-        path = self.directory / "mosquitto.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def _end(self, sig: signal.Signals) -> None:
-        if self._process is None:
-            return
-        if self._process.poll() is None:
-            self._process.send_signal(sig)
-            self._process.wait(timeout=10)
-        if self._process.stderr:
-            self._process.stderr.close()
-        self._process = None
-
-
-def _accepts(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex(("127.0.0.1", port)) == 0

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Protocol, cast
 
 from rich.console import Console
 from rich.markup import escape
@@ -13,11 +15,42 @@ from rich.table import Table
 
 from provisioning import check, device, hardware, pki, roles
 from provisioning.errors import ProvisionError
-from provisioning.simbranch import SimulatedBranch
-from uplink import Clock, ManualClock, SystemClock
+from uplink import BrokerConfig, Clock, ManualClock, SystemClock
 
 NETWORK_FAULTS = frozenset({"clock", "broker", "backoffice", "api"})
 INJECTABLE = NETWORK_FAULTS | hardware.INJECTABLE
+
+# The simulated branch comes from the `branchsim` package through this entry point, so
+# provisioning does not depend on the back office it runs.
+SIMULATED_BRANCH_ENTRY_POINT = "lapak.simulated_branch"
+
+
+class SimulatedNetwork(Protocol):
+    """What `--simulate` needs of a simulated branch (`branchsim.SimulatedBranch`)."""
+
+    @property
+    def api_url(self) -> str: ...
+
+    def device_broker(self, device: BrokerConfig) -> BrokerConfig: ...
+
+
+SimulatedBranchFactory = Callable[..., contextlib.AbstractContextManager[SimulatedNetwork]]
+
+
+def simulated_branch_factory() -> SimulatedBranchFactory:
+    """The installed simulated branch: `SimulatedBranch(ca, broker=, backoffice=, api=)`.
+
+    Raises:
+        ProvisionError: the `branchsim` package is not installed here.
+    """
+    found = entry_points(group=SIMULATED_BRANCH_ENTRY_POINT)
+    if not found:
+        raise ProvisionError(
+            "--simulate needs the simulated branch (package branchsim), which is not installed "
+            "here; install the project with scripts/setup.sh"
+        )
+    return cast(SimulatedBranchFactory, next(iter(found)).load())
+
 
 _MARK = {"pass": "[green]PASS[/]", "fail": "[bold red]FAIL[/]", "skip": "[yellow]skip[/]"}
 
@@ -74,7 +107,7 @@ def run_self_test(
 @contextlib.contextmanager
 def _branch(
     simulate: bool, ca_dir: Path | None, inject: frozenset[str]
-) -> Iterator[SimulatedBranch | None]:
+) -> Iterator[SimulatedNetwork | None]:
     if not simulate:
         yield None
         return
@@ -84,7 +117,7 @@ def _branch(
             "CA that signed this device"
         )
     ca = pki.CADirectory(ca_dir)
-    with SimulatedBranch(
+    with simulated_branch_factory()(
         ca,
         broker="broker" not in inject,
         backoffice="backoffice" not in inject,

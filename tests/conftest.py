@@ -14,7 +14,7 @@ import pytest
 from backoffice.config import BackofficeConfig
 from backoffice.receiver import Receiver
 from backoffice.store import SqliteEventStore
-from provisioning.broker import LocalBroker
+from branchsim.broker import LocalBroker
 from uplink import Uplink, UplinkConfig
 
 

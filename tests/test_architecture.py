@@ -52,7 +52,7 @@ def test_domains_import_no_hardware_ui_or_network_library(package: str) -> None:
 
 
 def test_hardware_libraries_are_imported_lazily_inside_adapters() -> None:
-    for package in ("kiosk", "dropbox_agent", "uplink", "backoffice", "provisioning"):
+    for package in ("kiosk", "dropbox_agent", "uplink", "backoffice", "provisioning", "branchsim"):
         for path in modules(package):
             eager = roots(imports(path, top_level_only=True)) & (HARDWARE - {"zxingcpp", "cv2"})
             assert not eager, f"{path.relative_to(ROOT)} imports {sorted(eager)} at module level"
@@ -66,12 +66,17 @@ def test_dependencies_point_one_way() -> None:
         "dropbox_agent": {"configkit", "uplink"},
         # The back office shares only the uplink's contracts (messages and booking tokens).
         "backoffice": {"configkit", "uplink"},
-        "provisioning": {
+        # Provisioning takes a device from blank to verified; the simulated branch it can check
+        # against is found through an entry point, so it never imports the back office.
+        "provisioning": {"configkit", "uplink", "kiosk", "dropbox_agent", "firmware_config"},
+        # The branch simulation runs everything, and nothing imports it.
+        "branchsim": {
             "configkit",
             "uplink",
             "kiosk",
             "dropbox_agent",
             "backoffice",
+            "provisioning",
             "firmware_config",
         },
     }
@@ -80,3 +85,10 @@ def test_dependencies_point_one_way() -> None:
         for path in modules(package):
             used = (roots(imports(path)) & ours) - {package}
             assert used <= may_use, f"{path.relative_to(ROOT)} imports {sorted(used - may_use)}"
+
+
+def test_the_simulated_branch_is_installed_for_provision_check() -> None:
+    from branchsim import SimulatedBranch
+    from provisioning.selftest import simulated_branch_factory
+
+    assert simulated_branch_factory() is SimulatedBranch

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioning.branch import business_day_start, main, parse_start
+from branchsim.branch import business_day_start, main, parse_start
 
 WIB = timezone(timedelta(hours=7))
 

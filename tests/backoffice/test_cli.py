@@ -13,8 +13,8 @@ import pytest
 
 from backoffice.__main__ import main
 from backoffice.config import BackofficeConfig
+from branchsim.broker import LocalBroker
 from configkit import dump_toml
-from provisioning.broker import LocalBroker
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,8 +13,8 @@ from paho.mqtt.client import MQTTMessage
 from backoffice.__main__ import main
 from backoffice.config import BackofficeConfig
 from backoffice.dropbox_count import COMMAND, count_command
+from branchsim.broker import LocalBroker
 from configkit import dump_toml
-from provisioning.broker import LocalBroker
 from uplink import topics
 from uplink.errors import MessageError
 from uplink.ids import new_event_id

@@ -11,9 +11,9 @@ import pytest
 from backoffice.__main__ import main
 from backoffice.config import BackofficeConfig
 from backoffice.occupancy import occupancy_message
+from branchsim.broker import LocalBroker
 from configkit import dump_toml
 from kiosk.domain.capacity import parse_occupancy
-from provisioning.broker import LocalBroker
 from uplink import topics
 from uplink.errors import MessageError
 from uplink.session import make_client

@@ -2,7 +2,7 @@
 
     python tests/bench/dropbox.py [--samples 500] [--idle-s 30]
 
-Loopback mosquitto with the fleet's TLS config (provisioning.broker.LocalBroker) and the
+Loopback mosquitto with the fleet's TLS config (branchsim.LocalBroker) and the
 back-office Receiver, as in tests/conftest.py; durability as shipped (outbox synchronous=FULL).
 
 1. Latency: the agent runs in this process on MockFactory pins with the real clock. For each
@@ -36,11 +36,11 @@ sys.path.insert(0, str(ROOT))
 from backoffice.config import BackofficeConfig  # noqa: E402
 from backoffice.receiver import Receiver  # noqa: E402
 from backoffice.store import SqliteEventStore  # noqa: E402
+from branchsim.broker import LocalBroker  # noqa: E402
 from configkit import dump_toml, load  # noqa: E402
 from dropbox_agent import app  # noqa: E402
 from dropbox_agent.config import CollectionConfig, DropboxConfig  # noqa: E402
 from dropbox_agent.domain.model import Input, Record  # noqa: E402
-from provisioning.broker import LocalBroker  # noqa: E402
 from uplink import Envelope  # noqa: E402
 
 EXAMPLE = ROOT / "dropbox_agent" / "examples" / "dropbox.toml"

@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from backoffice.config import BackofficeConfig  # noqa: E402
+from branchsim.broker import LocalBroker  # noqa: E402
 from configkit import dump_toml  # noqa: E402
-from provisioning.broker import LocalBroker  # noqa: E402
 from uplink import Uplink, UplinkConfig  # noqa: E402
 
 

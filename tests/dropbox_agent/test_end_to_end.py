@@ -16,13 +16,13 @@ from typing import IO
 import pytest
 
 from backoffice.receiver import Receiver
+from branchsim.broker import LocalBroker
 from configkit import dump_toml
 from dropbox_agent import app
 from dropbox_agent.adapters.store import SqliteLocalStore
 from dropbox_agent.config import DropboxConfig
 from dropbox_agent.domain.model import Input
 from dropbox_agent.sim.box import SimulatedBox
-from provisioning.broker import LocalBroker
 from tests.dropbox_agent.conftest import config_data
 from uplink import ManualClock, topics
 

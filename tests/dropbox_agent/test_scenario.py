@@ -12,6 +12,7 @@ import pytest
 
 from backoffice.receiver import Receiver
 from backoffice.store import SqliteEventStore
+from branchsim.broker import LocalBroker
 from dropbox_agent import app
 from dropbox_agent.__main__ import main
 from dropbox_agent.config import DropboxConfig
@@ -30,7 +31,6 @@ from dropbox_agent.sim.scenario import (
     parse_command,
     run_scenario,
 )
-from provisioning.broker import LocalBroker
 from tests.dropbox_agent.conftest import PIN, config_data, make_config
 from uplink import ManualClock
 

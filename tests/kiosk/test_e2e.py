@@ -14,6 +14,7 @@ from paho.mqtt.client import Client
 
 from backoffice.bookings.sample import issue_sample_day
 from backoffice.receiver import Receiver
+from branchsim.broker import LocalBroker
 from kiosk.app import Kiosk, build, run_simulated
 from kiosk.domain import events
 from kiosk.domain.screens import Phase
@@ -24,7 +25,6 @@ from kiosk.sim.driver import drive
 from kiosk.sim.frames import place
 from kiosk.sim.printer import SimulatedPrinter
 from kiosk.sim.thermometer import SimulatedThermometer
-from provisioning.broker import LocalBroker
 from tests.conftest import UplinkFactory
 from tests.kiosk.rig import NOW
 from uplink import BrokerConfig, ManualClock, topics

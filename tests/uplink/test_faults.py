@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from backoffice.config import BackofficeConfig
+from branchsim.broker import LocalBroker
 from configkit import dump_toml
-from provisioning.broker import LocalBroker
 from uplink import UplinkConfig
 
 EVENTS = 2000

@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 from backoffice.receiver import Receiver
-from provisioning.broker import LocalBroker
+from branchsim.broker import LocalBroker
 from tests.conftest import UplinkFactory
 from uplink import topics
 from uplink.session import Backoff, make_client

@@ -14,7 +14,8 @@ from types import TracebackType
 from backoffice.config import BackofficeConfig
 from backoffice.receiver import Receiver
 from backoffice.store import SqliteEventStore
-from provisioning.broker import LocalBroker, free_port, render_broker_config
+from branchsim.broker import LocalBroker
+from provisioning.broker import free_port, render_broker_config
 from provisioning.pki import CADirectory, IssuedFiles
 from uplink import BrokerConfig
 

@@ -1,7 +1,7 @@
 """A whole branch office in simulation: broker, back office, kiosks and a dropbox, live.
 
-    python -m provisioning.branch [--speed 10] [--start ISO-INSTANT] [--duration-s 120]
-                                  [--kiosks 2] [--dir DIR]
+    python -m branchsim [--speed 10] [--start ISO-INSTANT] [--duration-s 120]
+                        [--kiosks 2] [--dir DIR]
 
 Time: one simulated clock for every part (bookings issued, verified, tickets, the dropbox, the
 occupancy). By default it plays a business day of the branch, 07:30-16:00 Asia/Jakarta of
@@ -39,7 +39,7 @@ from backoffice.occupancy import occupancy_message
 from backoffice.receiver import Receiver
 from backoffice.store import SqliteEventStore
 from backoffice.watch import snapshot
-from provisioning.broker import LocalBroker
+from branchsim.broker import LocalBroker
 from uplink import SimulatedClock, topics
 
 logger = logging.getLogger(__name__)
