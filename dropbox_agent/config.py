@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
+import receipts.config
 from configkit import ConfigModel, TimeZoneName
 from dropbox_agent.domain.auth import Officer, check_hash_format
 from dropbox_agent.domain.model import Input, MachineSettings
@@ -134,23 +135,46 @@ class UvConfig(ConfigModel):
     )
 
 
-class PrinterConfig(ConfigModel):
-    """The optional ESC/POS receipt printer at the box."""
+class PrinterConfig(receipts.config.PrinterConfig):
+    """The optional ESC/POS receipt printer at the box: the shared ``[printer]`` table.
+
+    The keys of earlier versions still load: ``connection`` is ``transport``, ``device_path``
+    and ``host``/``port`` are ``target``, ``timeout_s`` is ``print_timeout_s``.
+    """
 
     enabled: bool = Field(False, description="Print a slip for each deposit.")
-    connection: Literal["file", "network"] = Field(
-        "file", description="'file': a device node such as /dev/usb/lp0; 'network': TCP 9100."
+    transport: receipts.config.Transport = Field("file", description="How the printer is reached.")
+    target: str = Field(
+        "/dev/usb/lp0",
+        description="usb: 'vendor:product' hex (e.g. '04b8:0e15'); serial: '/dev/ttyUSB0@19200'; "
+        "network: 'host:9100'; file: '/dev/usb/lp0'; simulated: ignored.",
     )
-    device_path: Path = Field(Path("/dev/usb/lp0"), description="Printer device node (file).")
-    host: str | None = Field(None, description="Printer address (network).")
-    port: int = Field(9100, ge=1, le=65535, description="Printer TCP port (network).")
-    timeout_s: float = Field(5.0, gt=0, description="Give up on a print after this, seconds.")
 
-    @model_validator(mode="after")
-    def _network_host(self) -> Self:
-        if self.enabled and self.connection == "network" and not self.host:
-            raise ValueError("printer.connection = 'network' needs printer.host")
-        return self
+    def in_use(self) -> bool:
+        return self.enabled
+
+    @model_validator(mode="before")
+    @classmethod
+    def _earlier_keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not _OLD_PRINTER_KEYS & data.keys():
+            return data
+        data = dict(data)
+        connection = data.pop("connection", None)
+        device_path = data.pop("device_path", None)
+        host, port = data.pop("host", None), data.pop("port", None)
+        timeout = data.pop("timeout_s", None)
+        if connection is not None:
+            data.setdefault("transport", connection)
+        if data.get("transport", "file") == "network":
+            data.setdefault("target", f"{host}:{port or 9100}" if host else "")
+        elif device_path is not None:
+            data.setdefault("target", str(device_path))
+        if timeout is not None:
+            data.setdefault("print_timeout_s", timeout)
+        return data
+
+
+_OLD_PRINTER_KEYS = {"connection", "device_path", "host", "port", "timeout_s"}
 
 
 class OfficerConfig(ConfigModel):

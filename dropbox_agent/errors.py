@@ -2,10 +2,14 @@
 
 DropboxError                       root of everything the agent raises
 ├── HardwareUnavailable (OSError)  a real device cannot be used here (not a Pi, no printer)
-├── PrinterError (OSError)         a slip could not be printed; `code` names the fault
 ├── SetupError (OSError)           the uplink or the local store cannot be opened
 └── ScenarioError (ValueError)     a simulation scenario file is not valid
+
+Printing raises `receipts.PrinterError` (re-exported here; `code` names the fault): one class
+for the kiosk's tickets and the dropbox's slips.
 """
+
+from receipts import PrinterError as PrinterError
 
 
 class DropboxError(Exception):
@@ -14,14 +18,6 @@ class DropboxError(Exception):
 
 class HardwareUnavailable(DropboxError, OSError):
     """A real device cannot be used here; the message says what to install or plug in."""
-
-
-class PrinterError(DropboxError, OSError):
-    """A slip could not be printed."""
-
-    def __init__(self, message: str, code: str = "offline") -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class SetupError(DropboxError, OSError):

@@ -7,11 +7,13 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from dropbox_agent.domain.model import Input, Ledger, MachineInput, Output, OutputMode
+from receipts import Element
 from uplink.messages import Envelope
 
 # (input, active, monotonic time of the edge)
 EdgeSink = Callable[[Input, bool, float], None]
-SlipLines = Sequence[tuple[str, str]]
+SlipLines = Sequence[Element]
+"""A slip as the shared receipt elements (`receipts`), not yet fitted to the paper."""
 
 
 class BoxIO(Protocol):

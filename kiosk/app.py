@@ -26,9 +26,10 @@ from kiosk.ports import EventSink, FrameSource, Thermometer, TicketPrinter
 from kiosk.sim.camera import FolderCamera, load_image
 from kiosk.sim.driver import Participants, drive
 from kiosk.sim.events import EventLog
-from kiosk.sim.printer import SimulatedPrinter
+from kiosk.sim.printer import SimulatedPrinter, ticket_or_slip
 from kiosk.sim.thermometer import SimulatedThermometer
 from kiosk.store import TicketBook
+from receipts.wiring import build_printer as build_receipt_printer
 from uplink import Clock, ManualClock, Outbox, SimulatedClock, SystemClock, Uplink, systemd, topics
 from uplink.clock import utc_iso
 
@@ -117,19 +118,8 @@ def build_thermometer(config: KioskConfig) -> Thermometer:
 
 
 def build_printer(config: KioskConfig) -> TicketPrinter:
-    pr = config.printer
-    if pr.transport == "simulated":
-        return SimulatedPrinter(pr.out_dir, columns=pr.columns, paper_dots=pr.paper_dots)
-    from kiosk.adapters.escpos_printer import EscposPrinter, open_printer
-
-    transport = pr.transport
-    return EscposPrinter(
-        lambda: open_printer(transport, pr.target, io_timeout_s=pr.print_timeout_s),
-        columns=pr.columns,
-        status_timeout_s=pr.status_timeout_s,
-        print_timeout_s=pr.print_timeout_s,
-        can_read=transport != "file",
-    )
+    """The ticket printer the config names (simulated tickets and slips as PNGs)."""
+    return build_receipt_printer(config.printer, kind=ticket_or_slip)
 
 
 @dataclass

@@ -7,6 +7,7 @@ from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
+import receipts
 from configkit import ConfigModel
 from kiosk.booking import BookingConfig
 from uplink import UplinkConfig
@@ -100,48 +101,12 @@ class ThermometerConfig(ConfigModel):
     )
 
 
-class PrinterConfig(ConfigModel):
-    """The ticket printer (ESC/POS)."""
+class PrinterConfig(receipts.PrinterConfig):
+    """The ticket printer (ESC/POS): the shared ``[printer]`` table plus the referral slip."""
 
-    transport: Literal["usb", "serial", "network", "file", "simulated"] = Field(
-        "usb", description="How the printer is reached."
-    )
-    target: str = Field(
-        "",
-        description="usb: 'vendor:product' hex (e.g. '04b8:0e15'); serial: '/dev/ttyUSB0@19200'; "
-        "network: 'host:9100'; file: '/dev/usb/lp0'; simulated: ignored.",
-    )
-    out_dir: Path | None = Field(
-        None, description="simulated: write each ticket as a PNG here (none: keep in memory)."
-    )
-    columns: int = Field(
-        32, ge=24, le=64, description="Characters per line in font A (58 mm: 32, 80 mm: 48)."
-    )
-    paper_dots: int = Field(
-        384, ge=256, le=832, description="Printable width in dots (58 mm: 384, 80 mm: 576)."
-    )
-    status_timeout_s: float = Field(1.0, gt=0, le=30, description="Longest status read, s.")
-    print_timeout_s: float = Field(5.0, gt=0, le=60, description="Longest ticket write, s.")
     referral_slip: bool = Field(
         True, description="Print the next-steps slip for a participant referred by temperature."
     )
-
-    @model_validator(mode="after")
-    def _target_given(self) -> Self:
-        if self.transport not in ("simulated",) and not self.target:
-            raise ValueError(f"printer.transport = {self.transport!r} needs printer.target")
-        if self.transport == "usb" and self.target:
-            parts = self.target.split(":")
-            try:
-                ok = len(parts) == 2 and all(0 <= int(p, 16) <= 0xFFFF for p in parts)
-            except ValueError:
-                ok = False
-            if not ok:
-                raise ValueError(
-                    f"printer.target {self.target!r} is not 'vendor:product' in hex "
-                    "(see `lsusb`, e.g. '04b8:0e15')"
-                )
-        return self
 
 
 class ClassLetters(ConfigModel):

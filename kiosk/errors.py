@@ -2,9 +2,12 @@
 
 KioskError                         root of everything the kiosk raises
 ├── CameraError (OSError)          no camera, or it stopped delivering frames
-├── ThermometerError (OSError)     the thermometer is missing or reports an error
-└── PrinterError (OSError)         the ticket printer is missing, offline or out of paper
+└── ThermometerError (OSError)     the thermometer is missing or reports an error
+
+Printing raises `receipts.PrinterError` (re-exported here): one class for tickets and slips.
 """
+
+from receipts import PrinterError as PrinterError
 
 
 class KioskError(Exception):
@@ -23,17 +26,5 @@ class ThermometerError(KioskError, OSError):
     """
 
     def __init__(self, message: str, code: str = "read_failed") -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class PrinterError(KioskError, OSError):
-    """The ticket could not be printed.
-
-    Attributes:
-        code: machine-readable fault code for the fault event (e.g. ``offline``, ``paper_out``).
-    """
-
-    def __init__(self, message: str, code: str = "print_failed") -> None:
         super().__init__(message)
         self.code = code

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, Protocol
 
 import numpy as np
@@ -13,7 +12,8 @@ import numpy.typing as npt
 
 from kiosk.booking import CheckinRecord, Verdict
 from kiosk.domain.temperature import Reading
-from kiosk.domain.tickets import Element
+from receipts import PaperStatus as PaperStatus  # re-exported: the engine's printer answers
+from receipts import ReceiptPrinter
 
 Frame = npt.NDArray[np.uint8]
 """A camera frame: 8-bit grayscale (H, W) or BGR (H, W, 3)."""
@@ -58,28 +58,8 @@ class Thermometer(Protocol):
         ...
 
 
-class PaperStatus(StrEnum):
-    OK = "ok"
-    LOW = "paper_low"
-    OUT = "paper_out"
-    OFFLINE = "offline"
-    UNKNOWN = "unknown"  # the printer did not answer: not the same as "paper OK"
-
-
-class TicketPrinter(Protocol):
-    """A receipt printer taking our layout elements."""
-
-    def status(self) -> PaperStatus:
-        """Ask the printer; never blocks longer than the configured status timeout."""
-        ...
-
-    def print_elements(self, elements: Sequence[Element]) -> None:
-        """Print one ticket or slip.
-
-        Raises:
-            PrinterError: the printer is missing, offline, or the write failed.
-        """
-        ...
+TicketPrinter = ReceiptPrinter
+"""The ticket printer: the receipt printer port of `receipts` (tickets and referral slips)."""
 
 
 class Verifier(Protocol):

@@ -146,19 +146,18 @@ def _kiosk(config: Any, *, simulate: bool, inject: frozenset[str]) -> Hardware:
         )
 
     def printer_ticket(ctx: CheckContext) -> Outcome:
-        from kiosk.domain.tickets import Cut, Feed, QrCode, Text
-        from kiosk.errors import PrinterError
+        from receipts import Cut, Feed, Line, PrinterError, QrCode
 
         ok, why = usable["printer"]()
         if not ok:
             return Outcome.fail(f"not tried: {why}", "fix the printer first")
 
         elements = [
-            Text("TES PRINTER", align="center", size="double", bold=True),
-            Text("Printer test", align="center"),
-            Text(f"{ctx.device_id}  {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", align="center"),
+            Line("TES PRINTER", align="center", size="double", bold=True),
+            Line("Printer test", align="center"),
+            Line(f"{ctx.device_id}  {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", align="center"),
             QrCode(TEST_CARD_TEXT),
-            Text("Kartu uji QR / QR test card", align="center"),
+            Line("Kartu uji QR / QR test card", align="center"),
             Feed(2),
             Cut(),
         ]
@@ -225,7 +224,9 @@ def _kiosk_simulated(config: Any, inject: frozenset[str]) -> tuple[Any, Any, Any
 
 
 def _kiosk_real(config: Any) -> tuple[Any, Any, Any, UsableMap]:
-    from kiosk.adapters import escpos_printer, mlx90614
+    from kiosk.adapters import mlx90614
+    from kiosk.app import build_printer
+    from receipts import escpos_printer
 
     cam = config.camera
     camera: Any
@@ -251,13 +252,7 @@ def _kiosk_real(config: Any) -> tuple[Any, Any, Any, UsableMap]:
         lambda: mlx90614.Mlx90614(mlx90614.open_bus(therm.i2c_bus), therm.address)
     )
     pr = config.printer
-    printer = escpos_printer.EscposPrinter(
-        lambda: escpos_printer.open_printer(pr.transport, pr.target),
-        columns=pr.columns,
-        status_timeout_s=pr.status_timeout_s,
-        print_timeout_s=pr.print_timeout_s,
-        can_read=pr.transport != "file",
-    )
+    printer = build_printer(config)  # the kiosk's own wiring: the same port and timeouts
 
     def printer_usable() -> tuple[bool, str]:
         if pr.transport == "file" and not _is_char_device(Path(pr.target)):
@@ -363,7 +358,7 @@ def _dropbox(config: Any, *, simulate: bool, inject: frozenset[str]) -> Hardware
     def printer_slip(ctx: CheckContext) -> Outcome:
         if not config.printer.enabled:
             return Outcome.skip("no slip printer in the config (printer.enabled = false)")
-        from dropbox_agent.errors import PrinterError
+        from receipts import Cut, Line, PrinterError
 
         printer_config = config.printer
         if simulate:
@@ -371,18 +366,22 @@ def _dropbox(config: Any, *, simulate: bool, inject: frozenset[str]) -> Hardware
             scratch = state.setdefault("scratch", tempfile.TemporaryDirectory(prefix="lapak-"))
             sink = Path(scratch.name) / ("missing/lp0" if "printer" in inject else "lp0")
             printer_config = printer_config.model_copy(
-                update={"connection": "file", "device_path": sink}
+                update={"transport": "file", "target": str(sink)}
             )
+        slip = receipt.EscposPrinter(printer_config)
         try:
-            receipt.EscposPrinter(printer_config).print_slip(
+            slip.print_slip(
                 [
-                    ("title", "TES PRINTER"),
-                    ("text", "Printer test"),
-                    ("small", f"{ctx.device_id} {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"),
+                    Line("TES PRINTER", "center", "tall", bold=True),
+                    Line("Printer test"),
+                    Line(f"{ctx.device_id} {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"),
+                    Cut(),
                 ]
             )
         except PrinterError as exc:
             return Outcome.fail(f"test slip not printed: {exc}", "check paper, power and cable")
+        finally:
+            slip.close()
         return Outcome.ok("test slip printed")
 
     def fill_distance(_ctx: CheckContext) -> Outcome:
@@ -411,7 +410,7 @@ def _dropbox(config: Any, *, simulate: bool, inject: frozenset[str]) -> Hardware
     def printer_usable() -> tuple[bool, str]:
         if simulate and "printer" in inject:
             return False, "simulated printer told to fail"
-        return receipt.is_usable()
+        return receipt.is_usable(None if simulate else config.printer)
 
     adapters: dict[str, Callable[[], tuple[bool, str]]] = {"gpio": gpio_usable}
     if config.printer.enabled:

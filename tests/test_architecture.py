@@ -52,7 +52,15 @@ def test_domains_import_no_hardware_ui_or_network_library(package: str) -> None:
 
 
 def test_hardware_libraries_are_imported_lazily_inside_adapters() -> None:
-    for package in ("kiosk", "dropbox_agent", "uplink", "backoffice", "provisioning", "branchsim"):
+    for package in (
+        "kiosk",
+        "dropbox_agent",
+        "uplink",
+        "receipts",
+        "backoffice",
+        "provisioning",
+        "branchsim",
+    ):
         for path in modules(package):
             eager = roots(imports(path, top_level_only=True)) & (HARDWARE - {"zxingcpp", "cv2"})
             assert not eager, f"{path.relative_to(ROOT)} imports {sorted(eager)} at module level"
@@ -62,17 +70,27 @@ def test_dependencies_point_one_way() -> None:
     allowed = {
         "configkit": set(),
         "uplink": {"configkit"},
-        "kiosk": {"configkit", "uplink"},
-        "dropbox_agent": {"configkit", "uplink"},
+        # One printing stack for the kiosk's tickets and the dropbox's slips.
+        "receipts": {"configkit"},
+        "kiosk": {"configkit", "uplink", "receipts"},
+        "dropbox_agent": {"configkit", "uplink", "receipts"},
         # The back office shares only the uplink's contracts (messages and booking tokens).
         "backoffice": {"configkit", "uplink"},
         # Provisioning takes a device from blank to verified; the simulated branch it can check
         # against is found through an entry point, so it never imports the back office.
-        "provisioning": {"configkit", "uplink", "kiosk", "dropbox_agent", "firmware_config"},
+        "provisioning": {
+            "configkit",
+            "uplink",
+            "receipts",
+            "kiosk",
+            "dropbox_agent",
+            "firmware_config",
+        },
         # The branch simulation runs everything, and nothing imports it.
         "branchsim": {
             "configkit",
             "uplink",
+            "receipts",
             "kiosk",
             "dropbox_agent",
             "backoffice",
@@ -92,3 +110,11 @@ def test_the_simulated_branch_is_installed_for_provision_check() -> None:
     from provisioning.selftest import simulated_branch_factory
 
     assert simulated_branch_factory() is SimulatedBranch
+
+
+def test_the_receipt_vocabulary_the_domains_use_imports_no_hardware() -> None:
+    """The domains lay out tickets and slips with `receipts`' elements: those stay pure."""
+    for name in ("__init__.py", "elements.py", "errors.py", "status.py", "config.py"):
+        path = ROOT / "receipts" / name
+        bad = roots(imports(path)) & (HARDWARE | NETWORK | {"PIL", "numpy"})
+        assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"

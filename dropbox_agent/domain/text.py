@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from receipts import Cut, Element, Feed, Line, QrCode
+
 if TYPE_CHECKING:
     from dropbox_agent.domain.machine import BoxMachine
 
@@ -55,36 +57,35 @@ def alerts(machine: BoxMachine) -> list[str]:
 
 def slip_lines(
     *, deposit_no: int, box_id: str, when: str, code: str, booking_ref: str | None, box_full: bool
-) -> list[tuple[str, str]]:
-    """The slip as (style, text) lines; styles: "title", "big", "text", "small", "qr".
+) -> list[Element]:
+    """The deposit slip as receipt elements (the printer fits them to its paper).
 
     ASCII only: receipt printers' code pages differ, and every line must print everywhere.
     """
-    lines = [
-        ("title", "TANDA TERIMA TITIPAN"),
-        ("small", "Deposit receipt"),
-        ("text", ""),
-        ("big", f"No. {deposit_no:06d}"),
-        ("text", f"Kotak / Box : {box_id}"),
-        ("text", f"Waktu / Time: {when}"),
+    lines: list[Element] = [
+        Line("TANDA TERIMA TITIPAN", "center", "tall", bold=True),
+        Line("Deposit receipt", "center"),
+        Feed(),
+        Line(f"No. {deposit_no:06d}", "center", "double", bold=True),
+        Line(f"Kotak / Box : {box_id}"),
+        Line(f"Waktu / Time: {when}"),
     ]
     if booking_ref:
-        lines.append(("text", f"Booking     : {booking_ref}"))
+        lines.append(Line(f"Booking     : {booking_ref}"))
     lines += [
-        ("text", ""),
-        ("text", "Kode lacak / Lookup code:"),
-        ("big", code),
-        ("qr", code),
-        ("text", "Simpan slip ini. Tanyakan status"),
-        ("text", "dokumen dengan kode di atas."),
-        ("small", "Keep this slip; quote the code to"),
-        ("small", "ask about your documents."),
+        Feed(),
+        Line("Kode lacak / Lookup code:"),
+        Line(code, "center", "double", bold=True),
+        QrCode(code),
+        Line("Simpan slip ini. Tanyakan status dokumen dengan kode di atas."),
+        Line("Keep this slip; quote the code to ask about your documents."),
     ]
     if box_full:
         lines += [
-            ("text", ""),
-            ("title", "KOTAK PENUH"),
-            ("text", "Titipan berikutnya: ke loket."),
-            ("small", "Box full: next documents to the counter."),
+            Feed(),
+            Line("KOTAK PENUH", "center", "tall", bold=True),
+            Line("Titipan berikutnya: ke loket."),
+            Line("Box full: next documents to the counter."),
         ]
+    lines.append(Cut())
     return lines

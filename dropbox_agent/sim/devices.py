@@ -7,8 +7,9 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from dropbox_agent.errors import PrinterError
 from dropbox_agent.ports import SlipLines
+from receipts import Element, fit
+from receipts.sim import SimulatedPrinter as SharedSimulatedPrinter
 
 logger = logging.getLogger(__name__)
 
@@ -32,33 +33,35 @@ class SimulatedFillSensor:
 
 
 class SimulatedPrinter:
-    """Keeps each slip's text (and writes it to `out_dir` when given); `fail()` injects faults.
+    """The shared simulated receipt printer for slips: real ESC/POS bytes, each slip kept and,
+    with `out_dir`, rendered to ``slip-NNNN.png`` like the kiosk's tickets; `fail()` injects
+    faults.
 
     Args:
-        out_dir: where to write slip-NNNN.txt files, or None to keep them in memory only.
+        out_dir: where to write the slips as PNGs, or None to keep them in memory only.
+        columns: characters per line (the config's ``printer.columns``).
+        paper_dots: printable width in dots (the config's ``printer.paper_dots``).
     """
 
-    def __init__(self, out_dir: Path | None = None) -> None:
+    def __init__(
+        self, out_dir: Path | None = None, *, columns: int = 32, paper_dots: int = 384
+    ) -> None:
         self.out_dir = out_dir
-        self.slips: list[SlipLines] = []
+        self.columns = columns
+        self.device = SharedSimulatedPrinter(out_dir, columns=columns, paper_dots=paper_dots)
+        self.slips: list[list[Element]] = []
         self.fault: str | None = None
         self._lock = threading.Lock()
-        if out_dir is not None:
-            out_dir.mkdir(parents=True, exist_ok=True)
 
     def fail(self, code: str | None) -> None:
         """Make the next prints fail with `code` ("paper_out", "offline"), or succeed (None)."""
         self.fault = code
+        self.device.fail(code)
 
     def print_slip(self, lines: SlipLines) -> None:
-        if self.fault is not None:
-            raise PrinterError(f"simulated printer fault: {self.fault}", code=self.fault)
         with self._lock:
+            self.device.print_elements(fit(lines, self.columns))
             self.slips.append(list(lines))
-            number = len(self.slips)
-        if self.out_dir is not None:
-            text = "\n".join(content for style, content in lines if style != "qr")
-            (self.out_dir / f"slip-{number:04d}.txt").write_text(text + "\n", encoding="ascii")
 
     def close(self) -> None:
         """Nothing to release."""

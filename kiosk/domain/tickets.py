@@ -13,14 +13,13 @@ numbers are unique per branch per day without the kiosks talking to each other.
 
 from __future__ import annotations
 
-import textwrap
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
 from kiosk.booking import Service
+from receipts import Cut, Element, Feed, Line, QrCode, Rule, fit, lines_of
 
 PriorityClass = Literal["online", "collective", "walkin"]
 PRIORITY_ORDER: tuple[PriorityClass, ...] = ("online", "collective", "walkin")
@@ -84,42 +83,7 @@ class Ticket:
     notes: tuple[str, ...] = field(default=())
 
 
-# -- layout: what goes on the paper, independent of the printer ---------------------------------
-
-Align = Literal["left", "center", "right"]
-Size = Literal["normal", "double", "big"]  # big: 3x width and height, for the number
-
-
-@dataclass(frozen=True)
-class Text:
-    text: str
-    align: Align = "left"
-    size: Size = "normal"
-    bold: bool = False
-
-
-@dataclass(frozen=True)
-class QrCode:
-    content: str
-    module_px: int = 6
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A horizontal line across the paper."""
-
-
-@dataclass(frozen=True)
-class Feed:
-    lines: int = 1
-
-
-@dataclass(frozen=True)
-class Cut:
-    """End of ticket: feed and cut."""
-
-
-Element = Text | QrCode | Rule | Feed | Cut
+# -- layout: what goes on the paper (the element vocabulary is in `receipts`) ----------------
 
 CLASS_LABELS: Mapping[PriorityClass, str] = {
     "online": "PRIORITAS - Booking Online",
@@ -134,79 +98,60 @@ HEALTH_REMINDERS: tuple[str, ...] = (
 )
 
 
-def ascii_text(text: str) -> str:
-    """The text in plain ASCII: the printer's code page and our renderer agree on it."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return "".join(ch if ch.isprintable() else " " for ch in folded)
-
-
 def layout(ticket: Ticket, *, columns: int = 32) -> list[Element]:
     """The ticket as printable elements, Bahasa Indonesia first (one short English line)."""
     when = ticket.issued_at.strftime("%d-%m-%Y %H:%M")
     service_id, service_en = SERVICE_NAMES[ticket.service]
     elements: list[Element] = [
-        Text("BPJAMSOSTEK - Lapak Asik", "center", bold=True),
-        Text(ticket.branch_name, "center"),
+        Line("BPJAMSOSTEK - Lapak Asik", "center", bold=True),
+        Line(ticket.branch_name, "center"),
         Rule(),
-        Text("NOMOR ANTREAN / Queue number", "center"),
-        Text(ticket.number, "center", "big", bold=True),
-        Text(CLASS_LABELS[ticket.klass], "center", bold=True),
-        Text(f"{ticket.service} - {service_id}", "center"),
-        Text(f"({service_en})", "center"),
+        Line("NOMOR ANTREAN / Queue number", "center"),
+        Line(ticket.number, "center", "big", bold=True),
+        Line(CLASS_LABELS[ticket.klass], "center", bold=True),
+        Line(f"{ticket.service} - {service_id}", "center"),
+        Line(f"({service_en})", "center"),
         Rule(),
     ]
     if ticket.masked_name:
-        elements.append(Text(f"Nama   : {ticket.masked_name}"))
+        elements.append(Line(f"Nama   : {ticket.masked_name}"))
     if ticket.booking_id:
-        elements.append(Text(f"Booking: {ticket.booking_id}"))
+        elements.append(Line(f"Booking: {ticket.booking_id}"))
     if ticket.party_size > 1:
-        elements.append(Text(f"Jumlah : {ticket.party_size} orang"))
-    elements.append(Text(f"Waktu  : {when}"))
+        elements.append(Line(f"Jumlah : {ticket.party_size} orang"))
+    elements.append(Line(f"Waktu  : {when}"))
     if ticket.people_ahead is not None:
-        elements.append(Text(f"Antrean di depan Anda: {ticket.people_ahead}", bold=True))
+        elements.append(Line(f"Antrean di depan Anda: {ticket.people_ahead}", bold=True))
     if ticket.wait_outside:
         elements += [
             Feed(),
-            Text("RUANGAN PENUH", "center", "double", bold=True),
-            Text("Mohon tunggu di luar sampai", "center"),
-            Text("nomor Anda dipanggil.", "center"),
+            Line("RUANGAN PENUH", "center", "double", bold=True),
+            Line("Mohon tunggu di luar sampai", "center"),
+            Line("nomor Anda dipanggil.", "center"),
         ]
     for note in ticket.notes:
-        elements.append(Text(note, "center", bold=True))
+        elements.append(Line(note, "center", bold=True))
     elements += [
         Rule(),
-        Text("Pantau klaim Anda:", "center"),
+        Line("Pantau klaim Anda:", "center"),
         QrCode(ticket.track_url),
-        Text(ticket.track_ref, "center"),
+        Line(ticket.track_ref, "center"),
         Rule(),
-        *(Text(f"- {line}") for line in HEALTH_REMINDERS),
+        *(Line(f"- {line}") for line in HEALTH_REMINDERS),
         Feed(),
-        Text("Terima kasih. Semoga sehat selalu.", "center"),
+        Line("Terima kasih. Semoga sehat selalu.", "center"),
         Cut(),
     ]
-    return [fitted for element in elements for fitted in _fit(element, columns)]
+    return fit(elements, columns)
 
 
-def _fit(element: Element, columns: int) -> list[Element]:
-    """Wrap text to the paper's width (the big number is cut, it is never that long)."""
-    if not isinstance(element, Text):
-        return [element]
-    width = {"normal": columns, "double": columns // 2, "big": columns // 3}[element.size]
-    text = ascii_text(element.text)
-    if element.size == "big":
-        return [Text(text[:width], element.align, element.size, element.bold)]
-    lines = textwrap.wrap(text, width, subsequent_indent="  " if text.startswith("- ") else "")
-    return [Text(line, element.align, element.size, element.bold) for line in lines or [""]]
-
-
-def rendered_lines(elements: Sequence[Element]) -> list[str]:
-    """The text lines of a layout (for screens and tests)."""
-    return [element.text for element in elements if isinstance(element, Text)]
+rendered_lines = lines_of
+"""The text lines of a layout (for screens and tests)."""
 
 
 def referral_layout(lines: Sequence[str], *, columns: int = 32) -> list[Element]:
     """The referral slip: what to do instead of coming in (no name, no temperature on it)."""
-    elements: list[Element] = [Text(lines[0], "center", bold=True), Rule()]
-    elements += [Text(line) for line in lines[1:]]
+    elements: list[Element] = [Line(lines[0], "center", bold=True), Rule()]
+    elements += [Line(line) for line in lines[1:]]
     elements += [Feed(), Cut()]
-    return [fitted for element in elements for fitted in _fit(element, columns)]
+    return fit(elements, columns)

@@ -1,34 +1,22 @@
-"""A simulated receipt printer: real ESC/POS bytes, rendered to PNG, with paper and faults."""
+"""The kiosk's simulated printer: the shared one, naming each PNG ticket or slip."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.adapters.escpos_printer import ticket_bytes
-from kiosk.domain.tickets import Element, QrCode
-from kiosk.errors import PrinterError
-from kiosk.ports import PaperStatus
-from kiosk.sim.render import render_png
+from receipts import Element, QrCode
+from receipts.sim import Printed as Printed
+from receipts.sim import SimulatedPrinter as _SharedSimulatedPrinter
 
 
-@dataclass(frozen=True)
-class Printed:
-    """One job the simulated printer printed."""
-
-    data: bytes
-    png_path: Path | None
+def ticket_or_slip(elements: Sequence[Element]) -> str:
+    """Tickets carry a tracking QR; referral slips do not."""
+    return "ticket" if any(isinstance(e, QrCode) for e in elements) else "slip"
 
 
-class SimulatedPrinter:
-    """A `TicketPrinter` that keeps each job's bytes and, with `out_dir`, writes it as a PNG
-    (``ticket-NNNN.png`` or ``slip-NNNN.png``, numbered in print order).
-
-    Drive it: `paper_left` (None = endless), `set_status(PaperStatus.OFFLINE)`, `fail_next(code)`
-    (the next print raises), `silent=True` (status answers nothing: unknown).
-    """
+class SimulatedPrinter(_SharedSimulatedPrinter):
+    """`receipts.sim.SimulatedPrinter` writing ``ticket-NNNN.png`` / ``slip-NNNN.png``."""
 
     def __init__(
         self,
@@ -39,50 +27,11 @@ class SimulatedPrinter:
         paper_left: int | None = None,
         render: bool = True,
     ) -> None:
-        self.out_dir = out_dir
-        self.columns = columns
-        self.paper_dots = paper_dots
-        self.paper_left = paper_left
-        self.render = render and out_dir is not None
-        self.jobs: list[Printed] = []
-        self.status_reads = 0
-        self.silent = False
-        self._status = PaperStatus.OK
-        self._fail_code: str | None = None
-        self._lock = threading.Lock()
-        if out_dir is not None:
-            out_dir.mkdir(parents=True, exist_ok=True)
-
-    def set_status(self, status: PaperStatus) -> None:
-        self._status = status
-
-    def fail_next(self, code: str = "offline") -> None:
-        self._fail_code = code
-
-    def status(self) -> PaperStatus:
-        self.status_reads += 1
-        if self.silent:
-            return PaperStatus.UNKNOWN
-        if self.paper_left == 0:
-            return PaperStatus.OUT
-        return self._status
-
-    def print_elements(self, elements: Sequence[Element]) -> None:
-        with self._lock:
-            if self._fail_code is not None:
-                code, self._fail_code = self._fail_code, None
-                raise PrinterError(f"simulated printer failure: {code}", code)
-            if self._status is PaperStatus.OFFLINE:
-                raise PrinterError("simulated printer is offline", "offline")
-            if self.paper_left == 0:
-                raise PrinterError("simulated printer is out of paper", "paper_out")
-            data = ticket_bytes(elements, columns=self.columns)
-            path = None
-            if self.render and self.out_dir is not None:
-                # Tickets carry a tracking QR; referral slips do not.
-                kind = "ticket" if any(isinstance(e, QrCode) for e in elements) else "slip"
-                path = self.out_dir / f"{kind}-{len(self.jobs) + 1:04d}.png"
-                path.write_bytes(render_png(data, paper_dots=self.paper_dots))
-            self.jobs.append(Printed(data, path))
-            if self.paper_left is not None:
-                self.paper_left -= 1
+        super().__init__(
+            out_dir,
+            columns=columns,
+            paper_dots=paper_dots,
+            paper_left=paper_left,
+            render=render,
+            kind=ticket_or_slip,
+        )

@@ -17,6 +17,7 @@ from dropbox_agent.app import pending_events
 from dropbox_agent.domain.model import Input, Output
 from dropbox_agent.sim.box import SimulatedBox
 from dropbox_agent.sim.devices import SimulatedKeypad
+from receipts import lines_of
 from tests.dropbox_agent.conftest import BADGE, PIN, Kit, make_config, make_kit
 from uplink import ManualClock, Outbox
 
@@ -36,7 +37,7 @@ def test_a_deposit_on_the_pins_is_recorded_with_its_wall_time_and_printed(kit: K
     # The deposit is dated at the beam's last edge (0.05 s before "now" on the manual clock).
     assert occurred_at == kit.clock.now() - timedelta(seconds=0.05)
     until(kit, lambda: len(kit.printer.slips) == 1, "the slip")
-    text = [content for _, content in kit.printer.slips[0]]
+    text = lines_of(kit.printer.slips[0])
     assert "No. 000001" in text
     assert payload["code"] in text
     assert any(line.startswith("Waktu / Time: 05-01-2026 08:0") for line in text)  # Jakarta

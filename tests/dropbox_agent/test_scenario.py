@@ -9,6 +9,8 @@ import threading
 from pathlib import Path
 
 import pytest
+import zxingcpp
+from PIL import Image
 
 from backoffice.receiver import Receiver
 from backoffice.store import SqliteEventStore
@@ -146,7 +148,12 @@ def test_run_simulated_plays_the_branch_day_into_the_back_office(
     assert device.state is not None
     assert device.state["summary"].startswith("1 titipan menunggu")
     assert device.state["alerts"] == ["KERTAS STRUK HABIS / receipt paper out"]
-    assert len(list((tmp_path / "slips").glob("slip-*.txt"))) == 6  # the 7th met no paper
+    slips = sorted((tmp_path / "slips").glob("slip-*.png"))
+    assert len(slips) == 6  # the 7th met no paper
+    # The simulated slips are printed paper, like the kiosk's tickets: the QR reads back.
+    [qr] = zxingcpp.read_barcodes(Image.open(slips[0]))
+    codes = [e.payload["code"] for e in store.events_after(0, 100, "dropbox.deposit")]
+    assert qr.text in codes
 
 
 def test_a_box_done_with_its_day_stays_online_until_stopped(

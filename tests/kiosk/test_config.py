@@ -10,11 +10,11 @@ from pydantic import ValidationError
 
 from kiosk.app import policy_from, settings_from
 from kiosk.config import KioskConfig
-from kiosk.domain.tickets import Cut, QrCode, Text
 from kiosk.sim.bookings import SimIssuer
 from kiosk.sim.demo import demo_config
 from kiosk.sim.events import EventLog
 from kiosk.sim.printer import SimulatedPrinter
+from receipts import Cut, Line, QrCode
 from uplink import MessageError
 
 
@@ -87,8 +87,8 @@ def test_the_simulated_printer_names_tickets_and_slips_and_runs_out_of_paper(
 ) -> None:
     printer = SimulatedPrinter(tmp_path, paper_left=2)
 
-    printer.print_elements([Text("Nomor"), QrCode("https://x.example/?ref=1"), Cut()])
-    printer.print_elements([Text("Petunjuk"), Cut()])
+    printer.print_elements([Line("Nomor"), QrCode("https://x.example/?ref=1"), Cut()])
+    printer.print_elements([Line("Petunjuk"), Cut()])
 
     assert [job.png_path.name for job in printer.jobs if job.png_path] == [
         "ticket-0001.png",

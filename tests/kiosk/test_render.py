@@ -12,10 +12,10 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from kiosk.adapters.escpos_printer import ticket_bytes
 from kiosk.domain.screens import referral_slip_lines
 from kiosk.domain.tickets import Ticket, layout, referral_layout
-from kiosk.sim.render import RenderError, render, render_png
+from receipts.escpos_printer import escpos_bytes as ticket_bytes
+from receipts.render import EscposRenderError, render, render_png
 
 GOLDEN = Path(__file__).parent / "golden" / "ticket-jht-a1-007.png"
 URL = "https://lapakasik.bpjsketenagakerjaan.go.id/lacak?ref=B0000007"
@@ -76,5 +76,5 @@ def test_the_referral_slip_renders_without_a_qr() -> None:
     ],
 )
 def test_bytes_the_renderer_does_not_know_are_refused(data: bytes, message: str) -> None:
-    with pytest.raises(RenderError, match=message):
+    with pytest.raises(EscposRenderError, match=message):
         render(data)

@@ -18,9 +18,9 @@ import pytest
 from kiosk.app import build_printer
 from kiosk.config import KioskConfig
 from kiosk.domain.events import TICKET
-from kiosk.domain.tickets import Cut, Text
 from kiosk.ports import PaperStatus, TicketPrinter
 from kiosk.sim.demo import demo_config
+from receipts import Cut, Line
 from tests.kiosk.rig import _ISSUER, make_rig
 
 STATUS_QUERY = b"\x10\x04"  # DLE EOT n
@@ -168,7 +168,7 @@ def test_a_late_answer_is_not_taken_for_the_next_query(tmp_path: Path) -> None:
         os.write(pty.master, b"\x1a")  # a late "offline" for the first query
         pty.replies = {1: b"\x12", 4: b"\x72"}  # now online, paper out
         assert printer.status() is PaperStatus.OUT
-        printer.print_elements([Text("Halo"), Cut()])
+        printer.print_elements([Line("Halo"), Cut()])
     finally:
         closing(printer)
         pty.close()

@@ -13,11 +13,7 @@ from kiosk.domain.tickets import (
     DEFAULT_CLASS_LETTERS,
     HEALTH_REMINDERS,
     PRIORITY_ORDER,
-    Cut,
-    QrCode,
-    Text,
     Ticket,
-    ascii_text,
     format_number,
     layout,
     priority_rank,
@@ -25,6 +21,7 @@ from kiosk.domain.tickets import (
     rendered_lines,
 )
 from kiosk.store import TicketBook
+from receipts import Cut, Line, QrCode, ascii_text
 
 AT = datetime(2026, 6, 15, 9, 31, tzinfo=UTC)
 
@@ -76,7 +73,7 @@ def test_the_layout_says_everything_in_bahasa_indonesia_first() -> None:
 def test_the_number_is_big_and_the_ticket_ends_with_a_tracking_qr_and_a_cut() -> None:
     elements = layout(ticket())
 
-    big = [e for e in elements if isinstance(e, Text) and e.size == "big"]
+    big = [e for e in elements if isinstance(e, Line) and e.size == "big"]
     assert [e.text for e in big] == ["JHT A1-007"]
     (qr,) = [e for e in elements if isinstance(e, QrCode)]
     assert qr.content.endswith("ref=B0000007")
@@ -87,8 +84,13 @@ def test_every_line_fits_the_paper_and_is_plain_ascii() -> None:
     long_name = ticket(branch_name="Kantor Cabang Perintis Denpasar Renon Bali", notes=("é" * 80,))
     for columns in (32, 48):
         for element in layout(long_name, columns=columns):
-            if isinstance(element, Text):
-                width = {"normal": columns, "double": columns // 2, "big": columns // 3}
+            if isinstance(element, Line):
+                width = {
+                    "normal": columns,
+                    "tall": columns,
+                    "double": columns // 2,
+                    "big": columns // 3,
+                }
                 assert len(element.text) <= width[element.size]
                 assert element.text.isascii()
 

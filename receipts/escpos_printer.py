@@ -1,4 +1,4 @@
-"""Receipt printing through python-escpos (imported only here): layout elements -> ESC/POS bytes.
+"""Receipts through python-escpos (imported only here): elements -> ESC/POS bytes -> a printer.
 
 Every layout element is written once, onto any `escpos.Escpos` (Dummy for golden bytes and the
 simulator, USB/serial/network/file for a real printer). Text sizes use ``GS !`` only, so each
@@ -11,21 +11,23 @@ printer is unplugged (python-escpos #143), and an empty reply means "unknown", n
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import logging
 import select
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
-from kiosk.domain.tickets import Cut, Element, Feed, QrCode, Rule, Text
-from kiosk.errors import PrinterError
-from kiosk.ports import PaperStatus
+from receipts.config import PrinterConfig
+from receipts.elements import SCALE, Cut, Element, Feed, Line, QrCode, Rule
+from receipts.errors import PrinterError
+from receipts.status import PaperStatus
 
 logger = logging.getLogger(__name__)
 
 Transport = Literal["usb", "serial", "network", "file"]
-_SIZES = {"normal": 1, "double": 2, "big": 3}
 # DLE EOT n real-time status (ESC/POS): n=1 printer status, n=4 roll paper sensor status.
 STATUS_PRINTER = b"\x10\x04\x01"
 STATUS_PAPER = b"\x10\x04\x04"
@@ -37,10 +39,10 @@ def write_elements(printer: Any, elements: Sequence[Element], *, columns: int = 
 
     printer.hw("INIT")
     for element in elements:
-        if isinstance(element, Text):
-            size = _SIZES[element.size]
+        if isinstance(element, Line):
+            width, height = SCALE[element.size]
             printer.set(
-                align=element.align, bold=element.bold, custom_size=True, width=size, height=size
+                align=element.align, bold=element.bold, custom_size=True, width=width, height=height
             )
             printer.textln(element.text)
         elif isinstance(element, QrCode):
@@ -57,7 +59,7 @@ def write_elements(printer: Any, elements: Sequence[Element], *, columns: int = 
             printer.cut()
 
 
-def ticket_bytes(elements: Sequence[Element], *, columns: int = 32) -> bytes:
+def escpos_bytes(elements: Sequence[Element], *, columns: int = 32) -> bytes:
     """The ESC/POS bytes of a layout (python-escpos `Dummy`)."""
     from escpos.printer import Dummy
 
@@ -117,12 +119,49 @@ def open_printer(transport: Transport, target: str, *, io_timeout_s: float = 2.0
         return printer.Serial(device, baudrate=int(baud or 19200), timeout=io_timeout_s)
     if transport == "network":
         host, _, port = target.partition(":")
-        return printer.Network(host, port=int(port or 9100), timeout=io_timeout_s)
+        return _network_class()(host, port=int(port or 9100), timeout=io_timeout_s)
     return printer.File(target)
 
 
+@functools.cache
+def _network_class() -> Any:
+    """python-escpos's `Network`, opened so that a refused connection closes its socket.
+
+    Its own `open()` drops the socket unclosed when `connect` fails (a ResourceWarning each
+    retry while the printer is away); `socket.create_connection` closes it.
+    """
+    from escpos.printer import Network
+
+    class ClosingNetwork(Network):  # type: ignore[misc]
+        def open(self, raise_not_found: bool = True) -> None:
+            if self._device:
+                self.close()
+            self.device = socket.create_connection((self.host, self.port), self.timeout)
+
+    return ClosingNetwork
+
+
+def connect(config: PrinterConfig) -> EscposPrinter:
+    """The real printer `config` names (not simulated), opened lazily at its first use.
+
+    Raises:
+        ValueError: ``transport = "simulated"`` (use `receipts.SimulatedPrinter`).
+    """
+    transport = config.transport
+    if transport == "simulated":
+        raise ValueError("a simulated printer is not an ESC/POS device: use SimulatedPrinter")
+    return EscposPrinter(
+        lambda: open_printer(transport, config.target, io_timeout_s=config.print_timeout_s),
+        columns=config.columns,
+        status_timeout_s=config.status_timeout_s,
+        print_timeout_s=config.print_timeout_s,
+        can_read=transport != "file",
+        where=f"{transport} {config.target}",
+    )
+
+
 class EscposPrinter:
-    """A `TicketPrinter` on a real printer, every device call bounded by a timeout.
+    """A `ReceiptPrinter` on a real printer, every device call bounded by a timeout.
 
     Status reads and prints run on two workers of their own: a status read that hangs (a USB
     read can block until unplug) never keeps a ticket from being printed, and a print that hangs
@@ -138,6 +177,7 @@ class EscposPrinter:
         status_timeout_s: longest wait for a status reply (both queries together).
         print_timeout_s: longest wait for a ticket to be written.
         can_read: False for write-only transports (file): status is then always unknown.
+        where: how the printer is reached, for error messages (e.g. ``"network 10.0.0.5:9100"``).
     """
 
     def __init__(
@@ -148,6 +188,7 @@ class EscposPrinter:
         status_timeout_s: float = 1.0,
         print_timeout_s: float = 5.0,
         can_read: bool = True,
+        where: str = "the printer",
     ) -> None:
         self._connect = connect
         self._device: Any = None
@@ -156,8 +197,8 @@ class EscposPrinter:
         self._status_timeout = status_timeout_s
         self._print_timeout = print_timeout_s
         self._can_read = can_read
-        self._printing = _Worker("printer")
-        self._asking = _Worker("printer-status")
+        self._printing = _Worker("printer", where)
+        self._asking = _Worker("printer-status", where)
 
     def status(self) -> PaperStatus:
         if not self._can_read:
@@ -177,7 +218,7 @@ class EscposPrinter:
         return paper if isinstance(paper, PaperStatus) else PaperStatus.UNKNOWN
 
     def print_elements(self, elements: Sequence[Element]) -> None:
-        data = ticket_bytes(elements, columns=self.columns)
+        data = escpos_bytes(elements, columns=self.columns)
         self._printing.call(lambda: self._write(data), self._print_timeout)
 
     def close(self) -> None:
@@ -227,7 +268,8 @@ class EscposPrinter:
 class _Worker:
     """One thread running device calls one at a time, each awaited at most a timeout."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, where: str) -> None:
+        self._where = where
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=name)
         self._busy: concurrent.futures.Future[Any] | None = None
 
@@ -252,7 +294,9 @@ class _Worker:
             raise
         except Exception as exc:  # any transport error (usb.core, serial, socket) means offline
             raise PrinterError(
-                f"printer unreachable: {exc}; check power, cable and printer.target", "offline"
+                f"printer at {self._where} unreachable ({exc}); check power, cable, paper and "
+                "printer.target",
+                "offline",
             ) from exc
 
     def shutdown(self) -> None:

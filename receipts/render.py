@@ -1,9 +1,9 @@
 """Render our ESC/POS ticket bytes to a PNG, as a thermal printer would print them.
 
 No ESC/POS-to-image tool exists on the registries we use, so this covers the commands the
-kiosk emits (`kiosk.adapters.escpos_printer`) and python-escpos adds around them: ESC @, ESC !,
+receipts emit (`receipts.escpos_printer`) and python-escpos adds around them: ESC @, ESC !,
 ESC E, ESC a, ESC t, ESC d, GS !, GS ( k (QR model/size/error level/store/print), GS V, LF.
-Anything else raises `RenderError`, so a layout change that emits new bytes is noticed.
+Anything else raises `EscposRenderError`, so a layout change that emits new bytes is noticed.
 Font A is drawn in 12 x 24 dot cells (Pillow's bundled font); the paper is 384 dots wide (58 mm).
 """
 
@@ -17,14 +17,12 @@ import numpy as np
 import zxingcpp
 from PIL import Image, ImageDraw, ImageFont
 
+from receipts.errors import EscposRenderError
+
 CELL_W, CELL_H = 12, 24
 MARGIN = 8
 ESC, GS, LF = 0x1B, 0x1D, 0x0A
 _EC_LEVELS = {48: "L", 49: "M", 50: "Q", 51: "H"}
-
-
-class RenderError(ValueError):
-    """The bytes contain a command the renderer does not know, or are cut short."""
 
 
 @dataclass
@@ -97,7 +95,7 @@ def render(data: bytes, *, paper_dots: int = 384) -> Image.Image:
     """Render ESC/POS bytes to a grayscale image of the printed paper.
 
     Raises:
-        RenderError: an unsupported command or truncated bytes.
+        EscposRenderError: an unsupported command or truncated bytes.
     """
     state = _State()
     canvas = _Canvas(paper_dots)
@@ -105,7 +103,7 @@ def render(data: bytes, *, paper_dots: int = 384) -> Image.Image:
 
     def need(count: int) -> bytes:
         if i + count > len(data):
-            raise RenderError(f"truncated command at byte {i}")
+            raise EscposRenderError(f"truncated command at byte {i}")
         return data[i : i + count]
 
     while i < len(data):
@@ -120,7 +118,7 @@ def render(data: bytes, *, paper_dots: int = 384) -> Image.Image:
                 i += 2
                 continue
             if arg is None:
-                raise RenderError(f"truncated ESC command at byte {i}")
+                raise EscposRenderError(f"truncated ESC command at byte {i}")
             if cmd == ord("!"):
                 state.bold = bool(arg & 0x08)
                 state.height = 2 if arg & 0x10 else 1
@@ -133,7 +131,7 @@ def render(data: bytes, *, paper_dots: int = 384) -> Image.Image:
                 _flush(canvas, state)
                 canvas.feed(arg * CELL_H)
             elif cmd not in (ord("t"), ord("-"), ord("M")):
-                raise RenderError(f"unsupported command ESC {chr(cmd)!r} at byte {i}")
+                raise EscposRenderError(f"unsupported command ESC {chr(cmd)!r} at byte {i}")
             i += 3
         elif byte == GS:
             cmd = need(2)[1]
@@ -149,18 +147,20 @@ def render(data: bytes, *, paper_dots: int = 384) -> Image.Image:
             elif cmd == ord("("):
                 head = need(5)
                 if head[2] != ord("k"):
-                    raise RenderError(f"unsupported command GS ( {chr(head[2])!r} at byte {i}")
+                    raise EscposRenderError(
+                        f"unsupported command GS ( {chr(head[2])!r} at byte {i}"
+                    )
                 length = head[3] | head[4] << 8
                 body = need(5 + length)[5:]
                 _qr_function(canvas, state, body)
                 i += 5 + length
             else:
-                raise RenderError(f"unsupported command GS {chr(cmd)!r} at byte {i}")
+                raise EscposRenderError(f"unsupported command GS {chr(cmd)!r} at byte {i}")
         elif byte >= 0x20:
             state.line.append((chr(byte), state.width, state.height, state.bold))
             i += 1
         else:
-            raise RenderError(f"unsupported control byte {byte:#04x} at byte {i}")
+            raise EscposRenderError(f"unsupported control byte {byte:#04x} at byte {i}")
     _flush(canvas, state)
     return canvas.image()
 
@@ -191,7 +191,7 @@ def _flush(canvas: _Canvas, state: _State) -> None:
 
 def _qr_function(canvas: _Canvas, state: _State, body: bytes) -> None:
     if len(body) < 2 or body[0] != ord("1"):
-        raise RenderError("only QR code (cn=49) 2D symbols are supported")
+        raise EscposRenderError("only QR code (cn=49) 2D symbols are supported")
     fn, args = body[1], body[2:]
     if fn == ord("A"):
         return  # model: we always draw model 2
@@ -210,4 +210,4 @@ def _qr_function(canvas: _Canvas, state: _State, body: bytes) -> None:
         pixels = np.array(code.to_image(scale=state.qr_size, add_quiet_zones=False))
         canvas.add(Image.fromarray(pixels.astype(np.uint8), "L"), state.align)
     else:
-        raise RenderError(f"unsupported QR function {chr(fn)!r}")
+        raise EscposRenderError(f"unsupported QR function {chr(fn)!r}")

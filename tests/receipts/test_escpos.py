@@ -8,21 +8,19 @@ from collections.abc import Iterator
 import pytest
 from escpos.printer import Dummy, Network
 
-from kiosk.adapters.escpos_printer import (
+from receipts import Cut, Feed, Line, PaperStatus, PrinterError, QrCode, Rule
+from receipts.escpos_printer import (
     STATUS_PAPER,
     STATUS_PRINTER,
     EscposPrinter,
     decode_online,
     decode_paper_status,
+    escpos_bytes,
     is_usable,
     open_printer,
-    ticket_bytes,
 )
-from kiosk.domain.tickets import Cut, Feed, QrCode, Rule, Text
-from kiosk.errors import PrinterError
-from kiosk.ports import PaperStatus
 
-SMALL = [Text("Halo", "center", "big", True), QrCode("https://x/y?ref=1"), Rule(), Feed(2), Cut()]
+SMALL = [Line("Halo", "center", "big", True), QrCode("https://x/y?ref=1"), Rule(), Feed(2), Cut()]
 GOLDEN = (
     b"\x1b@"  # ESC @ initialise
     b'\x1d!"\x1bE\x01\x1ba\x01\x1bt\x00Halo\n'  # GS ! 3x3, bold, centred, code page 0
@@ -58,7 +56,7 @@ def release() -> Iterator[threading.Event]:
 
 
 def test_a_layout_becomes_the_same_bytes_every_time() -> None:
-    assert ticket_bytes(SMALL) == GOLDEN
+    assert escpos_bytes(SMALL) == GOLDEN
 
 
 @pytest.mark.parametrize(
