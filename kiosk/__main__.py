@@ -7,6 +7,7 @@ Commands::
     kiosk scan IMAGE...                     one JSON line per image: {"file", "texts", "ms"}
     kiosk verify TOKEN [--config FILE]      JSON verdict of one booking token
     kiosk config check FILE                 validate a kiosk TOML file
+    kiosk ui gallery --out DIR              every touchscreen screen as PNG files
 
 Exit codes: 0 ok (verify: accepted), 1 failure (verify: refused; scan: an unreadable file),
 2 bad configuration or usage.
@@ -27,6 +28,7 @@ from pathlib import Path
 from configkit import ConfigError, check_command, load
 from kiosk.booking import cli as booking_cli
 from kiosk.config import KioskConfig
+from kiosk.ui import cli as ui_cli
 from uplink.booking.model import parse_service
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
@@ -102,7 +104,7 @@ def _register_builtin(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 # Other capabilities add their subcommands here (each module has `register(subparsers)`).
-COMMANDS: list[Register] = [_register_builtin, booking_cli.register]
+COMMANDS: list[Register] = [_register_builtin, booking_cli.register, ui_cli.register]
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -1,0 +1,68 @@
+"""`kiosk ui gallery` and `kiosk voices`: the touchscreen's commands (Kivy loads only when run)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the touchscreen's subcommands to the `kiosk` parser."""
+    ui = sub.add_parser("ui", help="the touchscreen (Kivy)")
+    ui_sub = ui.add_subparsers(dest="ui_command", required=True)
+    gallery = ui_sub.add_parser(
+        "gallery",
+        help="draw every screen in both languages at 800x480 and 1080x1920 to PNG files",
+        description="Renders offscreen (no display needed) into OUT/{resolution}-{lang}-"
+        "{screen}.png. Exit code 1 when a text does not fit its place.",
+    )
+    gallery.add_argument("--out", required=True, type=Path, help="output folder (created)")
+    gallery.add_argument(
+        "--screen", action="append", default=[], metavar="NAME", help="only this screen"
+    )
+    gallery.set_defaults(func=_gallery)
+
+
+def kivy_missing() -> str | None:
+    """Why Kivy cannot be used here (one line saying how to fix it), or None."""
+    try:
+        import kivy  # noqa: F401 - only whether it imports
+    except ImportError:
+        return (
+            "the touchscreen needs Kivy: pip install 'lapak-asik-appliance[ui]' "
+            "(scripts/setup.sh installs it)"
+        )
+    return None
+
+
+def _gallery(args: argparse.Namespace) -> int:
+    from kiosk.ui.kivyenv import prepare
+
+    prepare(offscreen=True, audio=False)
+    problem = kivy_missing()
+    if problem is not None:
+        print(f"kiosk ui gallery: {problem}", file=sys.stderr)
+        return 2
+    from kiosk.ui.gallery import render
+    from kiosk.ui.samples import samples
+
+    unknown = sorted(set(args.screen) - set(samples()))
+    if unknown:
+        names = ", ".join(samples())
+        print(
+            f"kiosk ui gallery: unknown screen {', '.join(unknown)}; choose from {names}",
+            file=sys.stderr,
+        )
+        return 2
+    count = 0
+    overflowing = []
+    for _path, overflows in render(args.out, names=args.screen or None):
+        count += 1
+        overflowing.extend(overflows)
+    for overflow in overflowing:
+        print(f"kiosk ui gallery: text does not fit: {overflow}", file=sys.stderr)
+    print(f"{count} screens drawn in {args.out}", file=sys.stderr)
+    return EXIT_FAILED if overflowing else EXIT_OK

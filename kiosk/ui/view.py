@@ -1,0 +1,449 @@
+"""What one touchscreen frame shows, decided without Kivy: engine `Screen` + language → `View`.
+
+The Kivy widgets (`kiosk.ui.widgets`) only lay a `View` out; every decision about words, icons,
+tones and touch targets is made here, so it is tested without a display and the gallery, the
+app and the tests draw the same thing. The touchscreen's own states (the booking-code keypad, the
+staff PIN, a QR seen but not read, a dead camera, the inactivity countdown) live in `Local`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from kiosk.bilingual import Lang
+from kiosk.domain.screens import FULL, Phase, Screen
+from kiosk.ui.texts import T
+from kiosk.ui.theme import Tone
+from uplink.booking.codes import ALPHABET, CODE_LENGTH
+
+Layout = Literal["welcome", "message", "choices", "keypad", "ticket", "scan"]
+Style = Literal["primary", "secondary", "stop"]
+Mode = Literal["engine", "keypad", "staff"]
+
+# Glyphs of DejaVu Sans (bundled with Kivy): each icon stands next to words, never alone.
+ICONS = {
+    "qr": "▦",
+    "keypad": "⌨",
+    "walkin": "☺",
+    "collective": "☻",
+    "dropbox": "✉",
+    "thermometer": "°C",
+    "rest": "☕",
+    "checking": "⚙",
+    "printing": "⚙",
+    "ticket": "✔",
+    "refused": "✖",
+    "used": "⊘",
+    "branch": "⚑",
+    "day": "☀",
+    "referred": "⌂",
+    "fault": "⚠",
+    "phone": "☎",
+    "staff": "⚒",
+    "info": "ℹ",
+    "JHT": "⛁",
+    "JKK": "✚",
+    "JKM": "❀",
+    "JP": "☂",
+}
+
+# Refusal reasons grouped by the icon that explains them at a glance.
+_REASON_ICONS = {
+    "wrong_branch": "branch",
+    "wrong_day": "day",
+    "too_early": "day",
+    "too_late": "day",
+    "expired": "day",
+    "not_yet_valid": "day",
+    "already_checked_in": "used",
+}
+
+
+@dataclass(frozen=True)
+class Action:
+    """A touch target: `code` is what the app does with it (see `kiosk.ui.app`)."""
+
+    code: str
+    label: str
+    hint: str = ""
+    icon: str = ""
+    style: Style = "primary"
+
+
+@dataclass(frozen=True)
+class Local:
+    """The touchscreen's own state on top of the engine's screen.
+
+    Attributes:
+        mode: engine (show the engine's screen), keypad (typing a booking code) or staff (PIN).
+        typed: characters typed on the keypad (code alphabet only) or PIN digits.
+        staff_error: the last PIN was wrong.
+        seen_not_read: the camera sees a QR code it cannot read yet.
+        camera_down: the camera delivers no frames.
+        countdown_s: whole seconds until this screen returns to welcome (shown when set).
+        rest_s: whole seconds of rest left (RESTING).
+        reading_c: the live forehead reading, if the engine shares it.
+        party: a collective booking being checked in: (company, party size).
+    """
+
+    mode: Mode = "engine"
+    typed: str = ""
+    staff_error: bool = False
+    seen_not_read: bool = False
+    camera_down: bool = False
+    countdown_s: int | None = None
+    rest_s: int | None = None
+    reading_c: float | None = None
+    party: tuple[str, int] | None = None
+
+
+@dataclass(frozen=True)
+class View:
+    """Everything one frame shows. `name` is the gallery's screen name."""
+
+    name: str
+    layout: Layout
+    tone: Tone
+    icon: str
+    title: str
+    lines: tuple[str, ...] = ()
+    next_step: str = ""
+    number: str = ""
+    banner: str = ""
+    footnote: str = ""
+    countdown: str = ""
+    typed: str = ""
+    actions: tuple[Action, ...] = ()
+    keys: tuple[str, ...] = ()
+    preview: bool = False
+    lang_action: Action | None = None
+    progress: str = ""
+
+
+def _countdown(local: Local, lang: Lang) -> str:
+    if local.countdown_s is None:
+        return ""
+    return T["returning"].in_(lang).format(s=local.countdown_s)
+
+
+def _lang_action(lang: Lang) -> Action:
+    return Action("lang", T["lang"].in_(lang), style="secondary")
+
+
+def view_of(screen: Screen, lang: Lang, local: Local | None = None) -> View:
+    """The frame for the engine's `screen` in `lang`, with the touchscreen's `local` state."""
+    local = local or Local()
+    if local.mode == "keypad":
+        return _keypad(lang, local)
+    if local.mode == "staff":
+        return _staff(lang, local)
+    phase = screen.phase
+    if phase is Phase.IDLE:
+        if local.camera_down:
+            return _camera_down(screen, lang, local)
+        if local.seen_not_read:
+            return _scanning(lang, local)
+        return _welcome(screen, lang, local)
+    builders = {
+        Phase.CHOOSE_SERVICE: _choose,
+        Phase.CHECKING: _checking,
+        Phase.MEASURING: _measuring,
+        Phase.RESTING: _resting,
+        Phase.PRINTING: _printing,
+        Phase.TICKET: _ticket,
+        Phase.REFERRED: _referred,
+        Phase.OUT_OF_SERVICE: _out_of_service,
+        Phase.REFUSED: _refused,
+    }
+    return builders[phase](screen, lang, local)
+
+
+def _welcome(screen: Screen, lang: Lang, local: Local) -> View:
+    return View(
+        "welcome",
+        "welcome",
+        "info",
+        ICONS["qr"],
+        T["show_qr"].in_(lang),
+        next_step=T["dropbox"].in_(lang),
+        banner=T["wait_outside"].in_(lang) if screen.wait_outside else "",
+        footnote="\n".join(note.in_(lang) for note in screen.body[2:] if note != FULL),
+        actions=(
+            Action(
+                "keypad",
+                T["type_code"].in_(lang),
+                T["type_code_hint"].in_(lang),
+                ICONS["keypad"],
+                "secondary",
+            ),
+            Action("walkin", T["walkin"].in_(lang), T["walkin_hint"].in_(lang), ICONS["walkin"]),
+        ),
+        preview=True,
+        lang_action=_lang_action(lang),
+    )
+
+
+def _scanning(lang: Lang, local: Local) -> View:
+    return View(
+        "scanning",
+        "scan",
+        "info",
+        ICONS["qr"],
+        T["scanning"].in_(lang),
+        lines=(T["hold_still"].in_(lang),),
+        preview=True,
+        lang_action=_lang_action(lang),
+    )
+
+
+def _camera_down(screen: Screen, lang: Lang, local: Local) -> View:
+    view = _welcome(screen, lang, local)
+    return View(
+        "camera_fault",
+        "welcome",
+        "warn",
+        ICONS["fault"],
+        T["camera_title"].in_(lang),
+        lines=(T["camera_body"].in_(lang),),
+        next_step=T["dropbox"].in_(lang),
+        banner=view.banner,
+        footnote=view.footnote,
+        actions=(*view.actions, Action("staff", T["staff"].in_(lang), style="secondary")),
+        lang_action=view.lang_action,
+    )
+
+
+def _keypad(lang: Lang, local: Local) -> View:
+    typed = local.typed
+    shown = "-".join(typed[i : i + 3] for i in range(0, len(typed), 3))
+    slots = shown + "_" * (CODE_LENGTH - len(typed))
+    ok_style: Style = "primary" if len(typed) == CODE_LENGTH else "secondary"
+    return View(
+        "keypad",
+        "keypad",
+        "info",
+        ICONS["keypad"],
+        T["keypad_title"].in_(lang),
+        lines=(T["keypad_hint"].in_(lang),),
+        typed=slots,
+        keys=tuple(ALPHABET),
+        actions=(
+            Action("cancel", T["cancel"].in_(lang), style="secondary"),
+            Action("clear", T["clear"].in_(lang), style="secondary"),
+            Action("back", T["back"].in_(lang), style="secondary"),
+            Action("ok", T["ok"].in_(lang), style=ok_style),
+        ),
+        countdown=_countdown(local, lang),
+        lang_action=_lang_action(lang),
+    )
+
+
+def _staff(lang: Lang, local: Local) -> View:
+    return View(
+        "staff_pin",
+        "keypad",
+        "warn",
+        ICONS["staff"],
+        T["staff_title"].in_(lang),
+        lines=(T["staff_wrong"].in_(lang),) if local.staff_error else (),
+        typed="●" * len(local.typed) or "_",
+        keys=tuple("1234567890"),
+        actions=(
+            Action("cancel", T["cancel"].in_(lang), style="secondary"),
+            Action("clear", T["clear"].in_(lang), style="secondary"),
+            Action("ok", T["ok"].in_(lang)),
+        ),
+        countdown=_countdown(local, lang),
+        lang_action=None,
+    )
+
+
+def _choose(screen: Screen, lang: Lang, local: Local) -> View:
+    return View(
+        "choose_service",
+        "choices",
+        "info",
+        ICONS["walkin"],
+        screen.title.in_(lang),
+        actions=(
+            *(
+                Action(
+                    f"service:{option.code}",
+                    f"{option.code}  {option.label.in_(lang)}",
+                    T[f"{option.code}_hint"].in_(lang) if f"{option.code}_hint" in T else "",
+                    ICONS.get(option.code, ""),
+                )
+                for option in screen.options
+            ),
+            Action("cancel", T["cancel"].in_(lang), style="secondary"),
+        ),
+        countdown=_countdown(local, lang),
+        lang_action=_lang_action(lang),
+    )
+
+
+def _message(name: str, tone: Tone, icon: str, screen: Screen, lang: Lang, local: Local) -> View:
+    return View(
+        name,
+        "message",
+        tone,
+        ICONS[icon],
+        screen.title.in_(lang),
+        lines=screen.lines(lang),
+        next_step=screen.next_step.in_(lang),
+        countdown=_countdown(local, lang),
+        lang_action=_lang_action(lang),
+    )
+
+
+def _checking(screen: Screen, lang: Lang, local: Local) -> View:
+    return _message("checking", "info", "checking", screen, lang, local)
+
+
+def _measuring(screen: Screen, lang: Lang, local: Local) -> View:
+    view = _message("temperature", "info", "thermometer", screen, lang, local)
+    lines = view.lines
+    if local.party is not None:
+        return _collective(screen, lang, local)
+    if local.reading_c is not None and screen.present:
+        reading = T["temperature_reading"].in_(lang).format(c=f"{local.reading_c:.1f} °C")
+        lines = (*lines, reading)
+    return replace(view, lines=lines, actions=_cancel(lang), progress=_progress(screen))
+
+
+def _collective(screen: Screen, lang: Lang, local: Local) -> View:
+    """A collective booking (an employer's HR person checks in a group): who and how many."""
+    assert local.party is not None  # noqa: S101 - checked by the caller
+    company, size = local.party
+    return View(
+        "collective",
+        "message",
+        "info",
+        ICONS["collective"],
+        T["collective_title"].in_(lang),
+        lines=(
+            T["collective_company"].in_(lang).format(name=company),
+            T["collective_party"].in_(lang).format(n=size),
+            screen.title.in_(lang),
+        ),
+        next_step=screen.next_step.in_(lang),
+        actions=_cancel(lang),
+        lang_action=_lang_action(lang),
+        progress=_progress(screen),
+    )
+
+
+def _progress(screen: Screen) -> str:
+    """Where the measurement stands, in steps a participant can see (no colour needed)."""
+    steps = 2 if screen.attempt > 1 else 1
+    return f"{'●' * (steps + int(screen.present))}{'○' * (3 - steps - int(screen.present))}"
+
+
+def _resting(screen: Screen, lang: Lang, local: Local) -> View:
+    view = _message("resting", "warn", "rest", screen, lang, local)
+    if local.rest_s is None:
+        return view
+    return replace(
+        view,
+        countdown="",
+        number=str(local.rest_s),
+        next_step=T["resting_countdown"].in_(lang).format(s=local.rest_s),
+    )
+
+
+def _printing(screen: Screen, lang: Lang, local: Local) -> View:
+    return View(
+        "printing",
+        "ticket",
+        "ok",
+        ICONS["printing"],
+        screen.title.in_(lang),
+        lines=(screen.next_step.in_(lang),),
+        number=screen.number,
+        banner=T["wait_outside"].in_(lang) if screen.wait_outside else "",
+        lang_action=_lang_action(lang),
+    )
+
+
+def _ticket(screen: Screen, lang: Lang, local: Local) -> View:
+    facts = screen.ticket
+    lines: list[str] = []
+    printed = facts is None or facts.printed
+    if facts is not None:
+        lines.append(f"{facts.service}: {facts.service_name.in_(lang)}")
+        if facts.people_ahead is not None:
+            lines.append(T["people_ahead"].in_(lang).format(n=facts.people_ahead))
+        lines.extend(note.in_(lang) for note in facts.notes)
+    lines.append(T["printed" if printed else "write_down"].in_(lang))
+    return View(
+        "ticket" if printed else "ticket_unprinted",
+        "ticket",
+        "ok" if printed else "warn",
+        ICONS["ticket"] if printed else ICONS["fault"],
+        screen.title.in_(lang),
+        lines=tuple(lines),
+        number=screen.number,
+        banner=T["wait_outside"].in_(lang) if screen.wait_outside else "",
+        countdown=_countdown(local, lang),
+        actions=(Action("done", T["done"].in_(lang), style="secondary"),),
+        lang_action=_lang_action(lang),
+    )
+
+
+def _refused(screen: Screen, lang: Lang, local: Local) -> View:
+    view = _message("refused", "stop", "refused", screen, lang, local)
+    lines = view.lines
+    if screen.number:  # "already checked in" with this kiosk's number: the number is drawn large
+        lines = tuple(line for line in lines if screen.number not in line)
+    return replace(
+        view,
+        icon=ICONS[_REASON_ICONS.get(screen.reason.split(":")[0], "refused")],
+        lines=lines,
+        number=screen.number,
+        actions=(Action("done", T["done"].in_(lang), style="secondary"),),
+    )
+
+
+def _referred(screen: Screen, lang: Lang, local: Local) -> View:
+    """No ticket today. The slip carries the full steps; the screen says them briefly."""
+    return View(
+        "referred",
+        "message",
+        "stop",
+        ICONS["referred"],
+        screen.title.in_(lang),
+        lines=(
+            T["referred_body"].in_(lang),
+            f"{ICONS['info']} {T['works_online'].in_(lang)}",
+            f"{ICONS['dropbox']} {T['works_dropbox'].in_(lang)}",
+            f"{ICONS['phone']} {T['works_175'].in_(lang)}",
+        ),
+        next_step=T["take_slip"].in_(lang),
+        countdown=_countdown(local, lang),
+        actions=(Action("done", T["done"].in_(lang), style="secondary"),),
+        lang_action=_lang_action(lang),
+    )
+
+
+def _out_of_service(screen: Screen, lang: Lang, local: Local) -> View:
+    return View(
+        "out_of_service",
+        "message",
+        "stop",
+        ICONS["fault"],
+        screen.title.in_(lang),
+        lines=(
+            *screen.lines(lang),
+            T["still_works"].in_(lang),
+            f"{ICONS['dropbox']} {T['works_dropbox'].in_(lang)}",
+            f"{ICONS['info']} {T['works_online'].in_(lang)}",
+            f"{ICONS['phone']} {T['works_175'].in_(lang)}",
+        ),
+        actions=(Action("staff", T["staff"].in_(lang), icon=ICONS["staff"], style="secondary"),),
+        lang_action=_lang_action(lang),
+    )
+
+
+def _cancel(lang: Lang) -> tuple[Action, ...]:
+    return (Action("cancel", T["cancel"].in_(lang), style="secondary"),)

@@ -1,0 +1,512 @@
+"""Kivy widgets that lay a `View` out at one panel size (`Theme`); no decisions are made here."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
+
+import kivy
+from kivy.graphics import Color, Ellipse, Line, Rectangle, RoundedRectangle
+from kivy.graphics.texture import Texture
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.button import Button
+from kivy.uix.gridlayout import GridLayout
+from kivy.uix.label import Label
+from kivy.uix.widget import Widget
+from kivy.utils import escape_markup
+
+from kiosk.ports import Frame
+from kiosk.ui.theme import Theme, kivy_rgba
+from kiosk.ui.view import Action, View
+
+SYMBOL_FONT = os.path.join(os.path.dirname(kivy.__file__), "data", "fonts", "DejaVuSans.ttf")
+TEXT_FONT = "Roboto"
+OnAction = Callable[[str], None]
+
+
+def _markup(text: str) -> str:
+    """Escape `text`; symbols Roboto lacks are drawn in DejaVu Sans (bundled with Kivy)."""
+    out = []
+    for char in text:
+        if ord(char) >= 0x2000 and char not in "–—‘’“”…":
+            out.append(f"[font={SYMBOL_FONT}]{escape_markup(char)}[/font]")
+        else:
+            out.append(escape_markup(char))
+    return "".join(out)
+
+
+class TextLine(Label):
+    """A wrapping label as tall as its text (so nothing is clipped; a test checks it)."""
+
+    def __init__(self, text: str, size: float, color: str, *, bold: bool = False,
+                 halign: str = "left", **kwargs: Any) -> None:  # fmt: skip
+        super().__init__(
+            text=_markup(text),
+            markup=True,
+            font_size=size,
+            font_name=TEXT_FONT,
+            color=kivy_rgba(color),
+            bold=bold,
+            halign=halign,
+            valign="middle",
+            size_hint_y=None,
+            **kwargs,
+        )
+        self.plain = text
+        self.bind(width=self._wrap, texture_size=self._fit)
+
+    def _wrap(self, *_: Any) -> None:
+        self.text_size = (self.width, None)
+
+    def _fit(self, *_: Any) -> None:
+        self.height = self.texture_size[1]
+
+
+class Badge(Label):
+    """The tone's icon: a glyph in a filled circle (the words beside it carry the meaning)."""
+
+    def __init__(self, glyph: str, fill: str, ink: str, size: float, **kwargs: Any) -> None:
+        super().__init__(
+            text=glyph,
+            font_name=SYMBOL_FONT,
+            font_size=size * (0.55 if len(glyph) == 1 else 0.36),
+            color=kivy_rgba(ink),
+            bold=len(glyph) > 1,
+            size_hint=(None, None),
+            size=(size, size),
+            **kwargs,
+        )
+        with self.canvas.before:
+            Color(*kivy_rgba(fill))
+            self._disc = Ellipse(pos=self.pos, size=self.size)
+        self.bind(pos=self._redraw, size=self._redraw)
+
+    def _redraw(self, *_: Any) -> None:
+        self._disc.pos = self.pos
+        self._disc.size = self.size
+
+
+class TouchButton(Button):
+    """A flat button at least one touch target tall, label (and hint) wrapped inside."""
+
+    def __init__(self, action: Action, theme: Theme, on_action: OnAction, *,
+                 font_size: float | None = None, **kwargs: Any) -> None:  # fmt: skip
+        palette = theme.palette
+        fill, ink = {
+            "primary": (palette.primary, palette.on_primary),
+            "secondary": (palette.secondary, palette.on_secondary),
+            "stop": (palette.stop, palette.on_stop),
+        }[action.style]
+        size = font_size or theme.button
+        text = f"[b]{_markup(action.label)}[/b]"
+        if action.icon:
+            text = f"{_markup(action.icon)}  {text}"
+        if action.hint:
+            text += f"\n[size={int(theme.body)}]{_markup(action.hint)}[/size]"
+        kwargs.setdefault("size_hint_y", None)
+        super().__init__(
+            text=text,
+            markup=True,
+            font_name=TEXT_FONT,
+            font_size=size,
+            color=kivy_rgba(ink),
+            background_normal="",
+            background_down="",
+            background_color=(0, 0, 0, 0),
+            halign="center",
+            valign="middle",
+            **kwargs,
+        )
+        self.code = action.code
+        self.plain = action.label
+        self._min = theme.touch
+        self._pad = theme.gap
+        with self.canvas.before:
+            Color(*kivy_rgba(fill))
+            self._face = RoundedRectangle(pos=self.pos, size=self.size, radius=[theme.px(10)])
+        self.bind(pos=self._redraw, size=self._redraw, width=self._wrap, texture_size=self._fit)
+        self.bind(on_release=lambda *_: on_action(self.code))
+        self.height = self._min
+
+    def _redraw(self, *_: Any) -> None:
+        self._face.pos = self.pos
+        self._face.size = self.size
+
+    def _wrap(self, *_: Any) -> None:
+        self.text_size = (max(self.width - 2 * self._pad, 1), None)
+
+    def _fit(self, *_: Any) -> None:
+        if self.size_hint_y is None:
+            self.height = max(self._min, self.texture_size[1] + 2 * self._pad)
+
+
+class Preview(Widget):
+    """The live camera picture: one texture, blitted into for every new frame, and a framing
+    guide (the square a QR code should fill)."""
+
+    def __init__(self, theme: Theme, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.texture: Texture | None = None
+        self._shape: tuple[int, int, str] | None = None
+        self.blits = 0
+        with self.canvas:
+            Color(0.1, 0.1, 0.1, 1)
+            self._back = Rectangle(pos=self.pos, size=self.size)
+            Color(1, 1, 1, 1)
+            self._picture = Rectangle(pos=self.pos, size=(0, 0))
+            Color(*kivy_rgba(theme.palette.guide))
+            self._guide = Line(rectangle=(0, 0, 0, 0), width=max(2.0, theme.px(3)))
+        self.bind(pos=self._layout, size=self._layout)
+
+    def show_frame(self, frame: Frame) -> None:
+        """Blit a grayscale (H, W) or BGR (H, W, 3) frame into the one texture."""
+        height, width = frame.shape[:2]
+        fmt = "luminance" if frame.ndim == 2 else "bgr"
+        if self._shape != (width, height, fmt):
+            self.texture = Texture.create(size=(width, height), colorfmt=fmt)
+            self.texture.flip_vertical()
+            self._shape = (width, height, fmt)
+            self._picture.texture = self.texture
+            self._layout()
+        assert self.texture is not None  # noqa: S101 - created just above
+        self.texture.blit_buffer(frame.tobytes(), colorfmt=fmt, bufferfmt="ubyte")
+        self.blits += 1
+        self.canvas.ask_update()
+
+    def _layout(self, *_: Any) -> None:
+        self._back.pos, self._back.size = self.pos, self.size
+        if self._shape is not None:
+            w, h = self._shape[0], self._shape[1]
+            k = min(self.width / w, self.height / h)
+            pw, ph = w * k, h * k
+            px, py = self.x + (self.width - pw) / 2, self.y + (self.height - ph) / 2
+            self._picture.pos, self._picture.size = (px, py), (pw, ph)
+        side = min(self.width, self.height) * 0.7
+        gx = self.x + (self.width - side) / 2
+        gy = self.y + (self.height - side) / 2
+        self._guide.rectangle = (gx, gy, side, side)
+
+
+def _fill(widget: Widget, color: str) -> None:
+    with widget.canvas.before:
+        Color(*kivy_rgba(color))
+        rect = Rectangle(pos=widget.pos, size=widget.size)
+
+    def redraw(*_: Any) -> None:
+        rect.pos, rect.size = widget.pos, widget.size
+
+    widget.bind(pos=redraw, size=redraw)
+
+
+class Column(BoxLayout):
+    """A vertical box as tall as its children (for content stacked in a larger area)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("orientation", "vertical")
+        kwargs.setdefault("size_hint_y", None)
+        super().__init__(**kwargs)
+        self.bind(minimum_height=self.setter("height"))
+
+
+class KioskView(BoxLayout):
+    """The whole kiosk screen for one `View`; `render(view)` rebuilds it.
+
+    Args:
+        theme: panel size and look.
+        on_action: called with an `Action.code` (or ``key:X``) when a touch target is released.
+    """
+
+    def __init__(self, theme: Theme, on_action: OnAction, **kwargs: Any) -> None:
+        super().__init__(
+            orientation="vertical",
+            size_hint=(None, None),
+            size=(theme.width, theme.height),
+            padding=theme.margin,
+            spacing=theme.gap,
+            **kwargs,
+        )
+        self.theme = theme
+        self.on_action = on_action
+        self.view: View | None = None
+        self.preview: Preview | None = None
+        _fill(self, theme.palette.background)
+
+    # -- building -------------------------------------------------------------------------------
+
+    def render(self, view: View) -> None:
+        """Show `view` (rebuilds the widgets; the preview's texture is kept)."""
+        if view == self.view:
+            return
+        self.view = view
+        self.clear_widgets()
+        theme = self.theme
+        portrait = theme.orientation == "portrait"
+        if view.banner:
+            self.add_widget(self._banner(view.banner))
+        builder = {
+            "welcome": self._welcome,
+            "scan": self._scan,
+            "message": self._message,
+            "choices": self._choices,
+            "keypad": self._keypad,
+            "ticket": self._ticket,
+        }[view.layout]
+        builder(view, portrait)
+
+    def _button(self, action: Action, **kwargs: Any) -> TouchButton:
+        """A button as wide as its label (at least two touch targets)."""
+        theme = self.theme
+        button = TouchButton(action, theme, self.on_action, size_hint=(None, None), **kwargs)
+        button.texture_update()
+        button.width = max(theme.touch * 2, button.texture_size[0] + 3 * theme.gap)
+        return button
+
+    def _row(self, children: list[Widget], *, min_height: float) -> BoxLayout:
+        """A horizontal row as tall as its tallest child."""
+        row = BoxLayout(spacing=self.theme.gap, size_hint_y=None, height=min_height)
+        for child in children:
+            row.add_widget(child)
+
+        def grow(*_: Any) -> None:
+            row.height = max([min_height, *(c.height for c in row.children)])
+
+        for child in children:
+            child.bind(height=grow)
+        grow()
+        return row
+
+    def _header(self, view: View, *, badge: bool = True, extra: list[Widget] | None = None,
+                actions: tuple[Action, ...] = ()) -> Widget:  # fmt: skip
+        """Icon, title (and the countdown under it), then header buttons and the language."""
+        theme = self.theme
+        fill, ink = theme.palette.tone(view.tone)
+        children: list[Widget] = []
+        if badge:
+            children.append(Badge(view.icon, fill, ink, theme.touch))
+        titles = Column(spacing=theme.px(2))
+        titles.add_widget(TextLine(view.title, theme.title, theme.palette.text, bold=True))
+        if view.countdown:
+            titles.add_widget(
+                TextLine(f"◷ {view.countdown}", theme.small, theme.palette.text, bold=True)
+            )
+        children.append(titles)
+        children.extend(extra or [])
+        children.extend(self._button(action) for action in actions)
+        if view.lang_action is not None:
+            children.append(self._button(view.lang_action))
+        return self._row(children, min_height=theme.touch)
+
+    def _banner(self, text: str) -> Widget:
+        theme = self.theme
+        box = Column(padding=(theme.gap, theme.gap * 0.5))
+        _fill(box, theme.palette.warn)
+        box.add_widget(TextLine(f"⚠ {text}", theme.body, theme.palette.on_warn, bold=True))
+        return box
+
+    def _body(self, lines: tuple[str, ...], *, color: str | None = None) -> list[Widget]:
+        theme = self.theme
+        return [TextLine(line, theme.body, color or theme.palette.text) for line in lines]
+
+    def _small(self, text: str) -> Widget:
+        return TextLine(text, self.theme.small, self.theme.palette.muted)
+
+    def _spacer(self) -> Widget:
+        return Widget()
+
+    def _bottom(self, lead: Widget | None, actions: tuple[Action, ...]) -> Widget:
+        """The bottom row: a text or status on the left, the actions on the right."""
+        children: list[Widget] = [lead if lead is not None else Widget()]
+        children.extend(self._button(action) for action in actions)
+        return self._row(children, min_height=self.theme.touch)
+
+    def _welcome(self, view: View, portrait: bool) -> None:
+        theme = self.theme
+        head = tuple(a for a in view.actions if a.code == "staff")
+        self.add_widget(self._header(view, actions=head))
+        actions = [a for a in view.actions if a not in head]
+        if view.banner and not portrait:  # the banner takes the room of the buttons' hints
+            actions = [replace(a, hint="") for a in actions]
+        buttons = [TouchButton(a, theme, self.on_action) for a in actions]
+        text = Column(spacing=theme.gap)
+        for widget in self._body(view.lines):
+            text.add_widget(widget)
+        if portrait:
+            if view.preview:
+                self.add_widget(self._preview(size_hint_y=None, height=theme.width * 0.75))
+            self.add_widget(text)
+            for button in buttons:
+                self.add_widget(button)
+            self.add_widget(TextLine(view.next_step, theme.body, theme.palette.text))
+            self.add_widget(self._spacer())
+        elif view.preview:
+            row = BoxLayout(spacing=theme.gap * 1.5)
+            row.add_widget(self._preview(size_hint_x=0.4))
+            right = BoxLayout(orientation="vertical", spacing=theme.gap)
+            right.add_widget(text)
+            for button in buttons:
+                right.add_widget(button)
+            right.add_widget(self._spacer())
+            row.add_widget(right)
+            self.add_widget(row)
+            self.add_widget(TextLine(view.next_step, theme.body, theme.palette.text))
+        else:  # no camera picture: the choices side by side
+            self.add_widget(text)
+            self.add_widget(self._row(buttons, min_height=theme.touch))
+            self.add_widget(TextLine(view.next_step, theme.body, theme.palette.text))
+            self.add_widget(self._spacer())
+        if view.footnote:
+            self.add_widget(self._small(view.footnote))
+
+    def _scan(self, view: View, portrait: bool) -> None:
+        theme = self.theme
+        self.add_widget(self._header(view))
+        if portrait:
+            self.add_widget(self._preview(size_hint_y=None, height=theme.width))
+            for widget in self._body(view.lines):
+                self.add_widget(widget)
+            self.add_widget(self._spacer())
+        else:
+            row = BoxLayout(spacing=theme.gap * 1.5)
+            row.add_widget(self._preview(size_hint_x=0.55))
+            text = BoxLayout(orientation="vertical")
+            for widget in self._body(view.lines):
+                text.add_widget(widget)
+            text.add_widget(self._spacer())
+            row.add_widget(text)
+            self.add_widget(row)
+
+    def _message(self, view: View, portrait: bool) -> None:
+        theme = self.theme
+        self.add_widget(self._header(view))
+        if view.number:
+            self.add_widget(
+                TextLine(
+                    view.number, theme.number * 0.8, theme.palette.text, bold=True, halign="center"
+                )
+            )
+        for widget in self._body(view.lines):
+            self.add_widget(widget)
+        if view.progress:
+            self.add_widget(
+                TextLine(view.progress, theme.title, theme.palette.primary, halign="center")
+            )
+        nxt = None
+        if view.next_step:
+            nxt = TextLine(view.next_step, theme.body, theme.palette.text, bold=True)
+        if portrait or not view.actions:
+            if nxt is not None:
+                self.add_widget(nxt)
+            self.add_widget(self._spacer())
+            if view.actions:
+                self.add_widget(self._bottom(None, view.actions))
+        else:
+            self.add_widget(self._spacer())
+            self.add_widget(self._bottom(nxt, view.actions))
+
+    def _choices(self, view: View, portrait: bool) -> None:
+        theme = self.theme
+        choices = [a for a in view.actions if a.code.startswith("service:")]
+        rest = tuple(a for a in view.actions if not a.code.startswith("service:"))
+        self.add_widget(self._header(view, actions=rest))
+        grid = GridLayout(cols=1 if portrait else 2, spacing=theme.gap)
+        for action in choices:
+            grid.add_widget(TouchButton(action, theme, self.on_action, size_hint_y=1))
+        self.add_widget(grid)
+
+    def _keypad(self, view: View, portrait: bool) -> None:
+        theme = self.theme
+        typed = TextLine(
+            view.typed,
+            theme.title,
+            theme.palette.text,
+            bold=True,
+            halign="center" if portrait else "right",
+        )
+        typed.font_name = "RobotoMono-Regular"
+        if portrait:
+            self.add_widget(self._header(view))
+            self.add_widget(typed)
+        else:
+            typed.size_hint_x = None
+            typed.texture_update()
+            typed.width = typed.texture_size[0] + theme.gap
+            self.add_widget(self._header(view, badge=False, extra=[typed]))
+        if portrait or view.name == "staff_pin":
+            for widget in self._body(view.lines):
+                self.add_widget(widget)
+        cols = 5 if view.name == "staff_pin" else (6 if portrait else 8)
+        grid = GridLayout(cols=cols, spacing=theme.px(6))
+        if portrait:  # keys about square, not stretched down the tall panel
+            rows = -(-len(view.keys) // cols)
+            grid.size_hint_y = None
+            grid.height = rows * min(theme.touch * 1.6, theme.width / cols)
+        for key in view.keys:
+            grid.add_widget(
+                TouchButton(
+                    Action(f"key:{key}", key, style="secondary"),
+                    theme,
+                    self.on_action,
+                    font_size=theme.key,
+                    size_hint_y=1,
+                )
+            )
+        self.add_widget(grid)
+        if portrait:
+            self.add_widget(self._spacer())
+        row = [TouchButton(a, theme, self.on_action, size_hint_y=None) for a in view.actions]
+        self.add_widget(self._row(row, min_height=theme.touch))
+
+    def _ticket(self, view: View, portrait: bool) -> None:
+        theme = self.theme
+        self.add_widget(self._header(view))
+        self.add_widget(
+            TextLine(view.number, theme.number, theme.palette.text, bold=True, halign="center")
+        )
+        details = view.lines[:-1]
+        if portrait:
+            for widget in self._body(details):
+                self.add_widget(widget)
+        elif details:
+            self.add_widget(TextLine("  ·  ".join(details), theme.body, theme.palette.text))
+        status = None
+        if view.lines:
+            fill, ink = theme.palette.tone(view.tone)
+            status = Column(padding=(theme.gap, theme.gap * 0.4))
+            _fill(status, fill)
+            status.add_widget(TextLine(f"{view.icon} {view.lines[-1]}", theme.body, ink, bold=True))
+        if portrait:
+            if status is not None:
+                self.add_widget(status)
+            self.add_widget(self._spacer())
+            if view.actions:
+                self.add_widget(self._bottom(None, view.actions))
+        else:
+            self.add_widget(self._spacer())
+            self.add_widget(self._bottom(status, view.actions))
+
+    def _preview(self, **kwargs: Any) -> Preview:
+        if self.preview is None:
+            self.preview = Preview(self.theme, **kwargs)
+        else:
+            if self.preview.parent is not None:
+                self.preview.parent.remove_widget(self.preview)
+            for key, value in kwargs.items():
+                setattr(self.preview, key, value)
+        return self.preview
+
+    # -- inspection (tests, gallery) ------------------------------------------------------------
+
+    def labels(self) -> Iterator[Label]:
+        """Every label and button on screen."""
+        for widget in self.walk(restrict=True):
+            if isinstance(widget, Label):
+                yield widget
+
+    def texts(self) -> list[str]:
+        """The plain texts on screen (what a participant reads), in tree order."""
+        return [str(getattr(label, "plain", label.text)) for label in self.labels()]
+
+    def buttons(self) -> dict[str, TouchButton]:
+        return {w.code: w for w in self.walk(restrict=True) if isinstance(w, TouchButton)}

@@ -1,0 +1,174 @@
+"""The touchscreen's decisions without Kivy: keypad, language, staff PIN, inactivity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kiosk.domain import screens
+from kiosk.domain.screens import Phase
+from kiosk.ui.controller import Controller, Timing
+from kiosk.ui.view import view_of
+from uplink.booking.codes import ALPHABET
+
+IDLE = screens.idle(full=False)
+
+
+@dataclass
+class Intents:
+    calls: list[tuple[str, str]] = field(default_factory=list)
+
+    def enter_code(self, code: str) -> None:
+        self.calls.append(("enter_code", code))
+
+    def start_walkin(self) -> None:
+        self.calls.append(("start_walkin", ""))
+
+    def choose_service(self, service: str) -> None:
+        self.calls.append(("choose_service", service))
+
+    def cancel(self) -> None:
+        self.calls.append(("cancel", ""))
+
+
+def controller(**kwargs: object) -> tuple[Controller, Intents]:
+    intents = Intents()
+    made = Controller(intents, timing=Timing(inactivity_s=30, countdown_s=10), **kwargs)  # type: ignore[arg-type]
+    made.show(IDLE, 0.0)
+    return made, intents
+
+
+def test_the_keypad_takes_only_the_code_alphabet_and_sends_a_full_code() -> None:
+    ui, intents = controller()
+    ui.touch("keypad", 1.0)
+    view = ui.view()
+    assert view.name == "keypad"
+    assert set(view.keys) == set(ALPHABET)
+    assert not {"I", "L", "O", "U"} & set(view.keys)
+    for key in "7K3QX9M2A":
+        ui.touch(f"key:{key}", 2.0)
+    ui.touch("key:B", 2.0)  # a tenth character is not taken
+    assert ui.view().typed == "7K3-QX9-M2A"
+    ui.touch("back", 3.0)
+    ui.touch("key:A", 3.0)
+    ui.touch("ok", 4.0)
+    assert intents.calls == [("enter_code", "7K3QX9M2A")]
+    assert ui.view().name == "welcome"
+
+
+def test_check_is_ignored_until_the_code_is_complete_and_clear_empties_it() -> None:
+    ui, intents = controller()
+    ui.touch("keypad", 1.0)
+    ui.touch("key:7", 1.0)
+    ui.touch("ok", 1.0)
+    assert intents.calls == []
+    ui.touch("clear", 1.0)
+    assert ui.view().typed == "_" * 9
+
+
+def test_english_is_one_tap_away_and_bahasa_returns_at_the_welcome_screen() -> None:
+    ui, intents = controller()
+    assert ui.view().title.startswith("Tunjukkan")
+    ui.touch("lang", 1.0)
+    assert ui.view().title.startswith("Show")
+    ui.touch("walkin", 2.0)
+    ui.show(screens.choose_service("c1"), 2.0)
+    assert ui.view().title == "Choose your claim"  # English stays for the whole check-in
+    ui.show(IDLE, 40.0)
+    assert ui.lang == "id"
+    assert intents.calls == [("start_walkin", "")]
+
+
+def test_english_left_on_the_welcome_screen_falls_back_to_bahasa_after_inactivity() -> None:
+    ui, _ = controller()
+    ui.touch("lang", 1.0)
+    assert not ui.tick(20.0)
+    assert ui.tick(31.0)
+    assert ui.lang == "id"
+
+
+def test_the_keypad_counts_down_then_returns_to_welcome() -> None:
+    ui, _ = controller()
+    ui.touch("keypad", 0.0)
+    ui.tick(15.0)
+    assert ui.view().countdown == ""
+    ui.tick(22.2)
+    assert ui.view().countdown == "Kembali ke awal dalam 8 detik"
+    ui.touch("key:7", 23.0)  # a touch starts the wait again
+    ui.tick(30.0)
+    assert ui.view().countdown == ""
+    ui.tick(53.0)
+    assert ui.view().name == "welcome"
+
+
+def test_a_result_screen_shows_its_deadline_as_a_countdown() -> None:
+    ui, intents = controller()
+    ui.show(screens.already_claimed("c1").until(112.0), 100.0)
+    assert ui.view().countdown == "Kembali ke awal dalam 12 detik"
+    ui.tick(105.5)
+    assert ui.view().countdown == "Kembali ke awal dalam 7 detik"
+    ui.touch("done", 106.0)
+    assert intents.calls == [("cancel", "")]
+
+
+def test_the_rest_countdown_comes_from_the_screen_deadline() -> None:
+    ui, _ = controller()
+    ui.show(screens.resting("c1", attempt=1, deadline=120.0), 100.0)
+    view = ui.view()
+    assert view.number == "20"
+    assert "20" in view.next_step
+
+
+def test_walkin_services_are_sent_as_codes() -> None:
+    ui, intents = controller()
+    ui.show(screens.choose_service("c1"), 1.0)
+    codes = [a.code for a in ui.view().actions]
+    assert codes == ["service:JHT", "service:JKK", "service:JKM", "service:JP", "cancel"]
+    ui.touch("service:JKM", 2.0)
+    assert intents.calls == [("choose_service", "JKM")]
+
+
+def test_the_staff_pin_recovers_and_a_wrong_pin_says_so() -> None:
+    recovered: list[bool] = []
+    ui, _ = controller(staff_pin="2468", recover=lambda: recovered.append(True))
+    ui.show(screens.out_of_service("storage", screens.STORAGE_BROKEN), 1.0)
+    assert ui.view().name == "out_of_service"
+    ui.touch("staff", 2.0)
+    for key in "1111":
+        ui.touch(f"key:{key}", 2.0)
+    ui.touch("ok", 2.0)
+    assert ui.view().lines == ("PIN salah",)
+    assert recovered == []
+    for key in "2468":
+        ui.touch(f"key:{key}", 3.0)
+    assert ui.view().typed == "●●●●"
+    ui.touch("ok", 3.0)
+    assert recovered == [True]
+
+
+def test_without_a_configured_pin_no_pin_opens_recovery() -> None:
+    recovered: list[bool] = []
+    ui, _ = controller(staff_pin="", recover=lambda: recovered.append(True))
+    ui.touch("staff", 1.0)
+    ui.touch("ok", 1.0)
+    assert recovered == []
+
+
+def test_every_view_has_an_icon_and_words_never_colour_alone() -> None:
+    from kiosk.ui.samples import samples
+
+    for name, (screen, local) in samples().items():
+        for lang in ("id", "en"):
+            view = view_of(screen, lang, local)  # type: ignore[arg-type]
+            assert view.icon and view.title, name
+            assert view.name == name.removesuffix("_full").removesuffix("_branch").replace(
+                "already_used", "refused"
+            ).replace("inactivity", "keypad"), name
+
+
+def test_the_camera_down_welcome_keeps_typed_codes_and_walk_ins() -> None:
+    ui, _ = controller()
+    ui.set_camera(down=True)
+    codes = [a.code for a in ui.view().actions]
+    assert ui.view().name == "camera_fault"
+    assert {"keypad", "walkin", "staff"} <= set(codes)
+    assert ui.screen.phase is Phase.IDLE
