@@ -19,15 +19,17 @@ from __future__ import annotations
 import argparse
 import logging
 import shutil
+import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as time_of_day
 from pathlib import Path
+from types import FrameType
 from zoneinfo import ZoneInfo
 
 from rich.console import Console, Group
@@ -40,6 +42,7 @@ from backoffice.receiver import Receiver
 from backoffice.store import SqliteEventStore
 from backoffice.watch import snapshot
 from branchsim.broker import LocalBroker
+from branchsim.workdir import WorkDir, WorkDirError
 from uplink import SimulatedClock, topics
 
 logger = logging.getLogger(__name__)
@@ -51,6 +54,8 @@ DAY_OPENS = time_of_day(7, 30)
 DAY_LENGTH = timedelta(hours=8, minutes=30)  # 07:30-16:00
 SLOT = timedelta(hours=1)
 BOOKINGS_PER_SLOT = 6  # per kiosk
+DEVICES_STOP_S = 3.0  # the devices' share of the 5 s a stop may take (then receiver and broker)
+DEVICE_DRAIN_S = 1.5  # how long a stopping device waits for its outbox to drain
 
 
 def business_day_start(day: date) -> datetime:
@@ -138,10 +143,14 @@ class Branch:
     counters: ServiceCounters = field(default_factory=ServiceCounters)
     stopping: threading.Event = field(default_factory=threading.Event)
     _occupancy_at: float = 0.0  # simulated seconds at the last occupancy update
+    # What `start` has started, stopped in reverse order by `stop` (also after a failed start).
+    _started: ExitStack = field(default_factory=ExitStack)
 
     def start(self, progress: Callable[[str], None]) -> None:
+        """Start every part; on an error, what was started keeps running until `stop()`."""
         progress("Menyiapkan CA cabang dan broker MQTT (TLS + ACL) / CA and broker")
         self.broker = LocalBroker(self.directory / "broker")
+        self._started.callback(self.broker.stop)
         self.broker.start()
         progress("Menjalankan penerima kantor belakang / back-office receiver")
         self.store = SqliteEventStore(self.directory / "backoffice" / "events.db")
@@ -149,6 +158,7 @@ class Branch:
             broker=self.broker.client_config("backoffice"), database_path=self.store.path
         )
         self.receiver = Receiver(config, self.store)
+        self._started.callback(self.receiver.stop)
         self.receiver.start()
         if not self.receiver.wait_ready(30):
             raise RuntimeError(f"the receiver did not subscribe; see {self.broker.directory}")
@@ -160,6 +170,7 @@ class Branch:
             self.devices += kiosk_devices(self, self.kiosks)
         if self.dropbox:
             self.devices.append(dropbox_device(self))
+        self._started.callback(self._stop_devices)
         for device in self.devices:
             progress(f"Menyalakan {device.device_id} / starting {device.device_id}")
             device.start(self.stopping)
@@ -179,12 +190,24 @@ class Branch:
         return any(d.thread is not None and d.thread.is_alive() for d in self.devices)
 
     def stop(self) -> None:
+        """Stop everything started, devices first (they drain their outboxes briefly), then the
+        receiver and the broker; safe after a failed or partial start, and twice."""
+        self._started.close()
+
+    def close_store(self) -> None:
+        """Close the back office's store (after `stop` and the summary)."""
+        store = getattr(self, "store", None)
+        if store is not None:
+            store.close()
+
+    def _stop_devices(self) -> None:
         self.stopping.set()
+        deadline = time.monotonic() + DEVICES_STOP_S
         for device in self.devices:
             if device.thread is not None:
-                device.thread.join(30)
-        self.receiver.stop()
-        self.broker.stop()
+                device.thread.join(max(0.0, deadline - time.monotonic()))
+                if device.thread.is_alive():
+                    logger.warning("%s did not stop in time", device.device_id)
 
 
 def kiosk_devices(branch: Branch, count: int) -> list[Device]:
@@ -282,6 +305,7 @@ def dropbox_device(branch: Branch) -> Device:
             slips_dir=home / "slips",
             clock=branch.clock,
             serve_after=True,
+            drain_s=DEVICE_DRAIN_S,
         )
 
     return Device(device_id, run)
@@ -312,8 +336,10 @@ def quiet_logs(path: Path) -> Iterator[None]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python -m branchsim`; exit codes: 0 done, 1 a device failed or the start failed,
+    2 usage or work folder refused, 130 interrupted while starting."""
     parser = argparse.ArgumentParser(
-        prog="branch",
+        prog="python -m branchsim",
         description="Run a whole branch office in simulation (Ctrl-C to stop).",
     )
     parser.add_argument("--speed", type=float, default=10.0, help="time runs this much faster")
@@ -328,49 +354,100 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kiosks", type=int, default=2, choices=range(5))
     parser.add_argument("--no-dropbox", action="store_true", help="leave the dropbox out")
     parser.add_argument(
-        "--dir", type=Path, default=Path("branch-sim"), help="work folder (emptied first)"
+        "--dir",
+        type=Path,
+        default=Path("branch-sim"),
+        help="work folder: new, empty, or one an earlier run made (it is emptied first)",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="empty --dir even if a simulation did not make it"
     )
     args = parser.parse_args(argv)
-    if args.speed <= 0:
+    if not args.speed > 0:
         parser.error("--speed must be positive")
+    if args.duration_s is not None and not args.duration_s > 0:
+        parser.error("--duration-s must be positive")
 
     console = Console()
-    shutil.rmtree(args.dir, ignore_errors=True)
-    args.dir.mkdir(parents=True)
+    workdir = WorkDir(args.dir, force=args.force)
+    try:
+        workdir.acquire()
+    except (WorkDirError, OSError) as exc:
+        console.print(f"[red]Folder kerja ditolak / work folder refused:[/] {exc}")
+        return 2
+    try:
+        with quiet_logs(workdir.path / "branch.log"), _sigterm_as_interrupt():
+            return _run(args, workdir.path, console)
+    finally:
+        workdir.release()
+
+
+def _run(args: argparse.Namespace, directory: Path, console: Console) -> int:
+    log = directory / "branch.log"
     # The one reading of the machine's clock: which day is "today" in Jakarta.
     start_at = args.start or business_day_start(datetime.now(ZoneInfo(TIMEZONE)).date())
-    branch = Branch(args.dir.resolve(), args.speed, args.kiosks, not args.no_dropbox, start_at)
-    with quiet_logs(args.dir / "branch.log"):
-        try:
-            branch.start(lambda step: console.print(f"[bold]•[/] {step}"))
-        except Exception as exc:
-            console.print(f"[red]Simulasi gagal dimulai / could not start:[/] {exc}")
-            console.print(f"Lihat / see {args.dir / 'branch.log'}")
-            return 1
-        deadline = None if args.duration_s is None else time.monotonic() + args.duration_s
-        console.print(
-            f"Hari simulasi mulai / simulated day starts {start_at.isoformat()}; "
-            f"Cabang berjalan (kecepatan ×{args.speed:g}); Ctrl-C untuk berhenti. / "
-            f"Branch running; Ctrl-C to stop. Log: {args.dir / 'branch.log'}"
-        )
-        try:
-            with Live(view(branch), console=console, refresh_per_second=2) as live:
-                while branch.running and (deadline is None or time.monotonic() < deadline):
-                    time.sleep(TICK_S)
-                    branch.update_occupancy()
-                    live.update(view(branch))
-        except KeyboardInterrupt:
-            pass
-        console.print("Menghentikan perangkat / stopping devices...")
+    branch = Branch(directory, args.speed, args.kiosks, not args.no_dropbox, start_at)
+    try:
+        branch.start(lambda step: console.print(f"[bold]•[/] {step}"))
+    except KeyboardInterrupt:
+        logger.warning("interrupted while starting; stopping what was started")
         branch.stop()
-    console.print(summary(branch))
+        branch.close_store()
+        return 130
+    except Exception as exc:
+        logger.exception("the branch simulation could not start")
+        branch.stop()
+        branch.close_store()
+        console.print(f"[red]Simulasi gagal dimulai / could not start:[/] {exc}")
+        console.print(f"Lihat / see {log}")
+        return 1
+    deadline = None if args.duration_s is None else time.monotonic() + args.duration_s
+    console.print(
+        f"Hari simulasi mulai / simulated day starts {start_at.isoformat()}; "
+        f"Cabang berjalan (kecepatan ×{args.speed:g}); Ctrl-C untuk berhenti. / "
+        f"Branch running; Ctrl-C to stop. Log: {log}"
+    )
+    try:
+        with Live(view(branch), console=console, refresh_per_second=2) as live:
+            while branch.running and (deadline is None or time.monotonic() < deadline):
+                branch.stopping.wait(TICK_S)
+                branch.update_occupancy()
+                live.update(view(branch))
+    except KeyboardInterrupt:
+        logger.info("interrupted; stopping the branch")
+    except Exception:  # the live view failed: stop everything all the same
+        logger.exception("the branch simulation failed while running")
+    finally:
+        console.print("Menghentikan perangkat / stopping devices...")
+        began = time.monotonic()
+        branch.stop()
+        logger.info("branch stopped in %.1f s", time.monotonic() - began)
+    try:
+        console.print(summary(branch))
+    finally:
+        branch.close_store()
     failed = [d for d in branch.devices if d.error is not None]
     for device in failed:
         console.print(f"[red]{device.device_id}: {device.error}[/]")
-    console.print(
-        f"Tiket (PNG) / tickets: {args.dir}/kiosk-*/tickets/  ·  log: {args.dir}/branch.log"
-    )
+    console.print(f"Tiket (PNG) / tickets: {directory}/kiosk-*/tickets/  ·  log: {log}")
     return 1 if failed else 0
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (systemd, `kill`) stops the branch as Ctrl-C does (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def view(branch: Branch) -> Group:

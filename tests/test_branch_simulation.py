@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from branchsim import LocalBroker
 from branchsim.branch import business_day_start, main, parse_start
+
+ROOT = Path(__file__).resolve().parents[1]
 
 WIB = timezone(timedelta(hours=7))
 
@@ -104,3 +111,89 @@ def test_start_must_be_an_instant() -> None:
         parse_start("2026-11-30T23:50:00")
     with pytest.raises(argparse.ArgumentTypeError, match="ISO 8601"):
         parse_start("tonight")
+
+
+def test_a_failed_start_stops_what_it_started_and_logs_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a back office that never subscribes (the broker is already running by then)
+    from backoffice.receiver import Receiver
+    from branchsim import branch as branch_module
+
+    brokers: list[LocalBroker] = []
+
+    class Recorded(LocalBroker):
+        def start(self, timeout: float = 10.0) -> None:
+            brokers.append(self)
+            super().start(timeout)
+
+    monkeypatch.setattr(branch_module, "LocalBroker", Recorded)
+    monkeypatch.setattr(Receiver, "wait_ready", lambda self, timeout: False)
+    work = tmp_path / "branch"
+
+    # WHEN the branch starts
+    code = main(["--duration-s", "5", "--dir", str(work), "--start", "2026-06-15T07:30:00+07:00"])
+
+    # THEN it says so, its broker is stopped, and the log has the reason with its traceback
+    assert code == 1
+    assert brokers and not brokers[0].running
+    log = (work / "branch.log").read_text(encoding="utf-8")
+    assert "could not start" in log and "Traceback" in log and "did not subscribe" in log
+
+
+def test_a_folder_that_is_not_a_simulation_s_is_left_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mine = tmp_path / "documents"
+    mine.mkdir()
+    (mine / "keep.txt").write_text("mine")
+
+    assert main(["--duration-s", "5", "--dir", str(mine)]) == 2
+
+    assert (mine / "keep.txt").read_text() == "mine"
+    assert "--force" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_sigterm_ends_the_branch_with_every_process_stopped(tmp_path: Path) -> None:
+    work = tmp_path / "branch"
+    argv = [sys.executable, "-m", "branchsim", "--dir", str(work), "--kiosks", "1"]
+    argv += ["--start", "2026-06-15T07:30:00+07:00", "--speed", "20"]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:  # wait until it runs
+            if "Ctrl-C" in line:
+                break
+        mosquitto_pid = _mosquitto_of(work)
+        assert mosquitto_pid is not None
+        time.sleep(2)  # let it do some work first
+
+        # WHEN it is told to stop (as systemd or `kill` does; Ctrl-C takes the same path)
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    # THEN it stopped its devices and its broker, and summed up the day
+    assert process.returncode == 0, out
+    assert not Path(f"/proc/{mosquitto_pid}").exists()
+    log = (work / "branch.log").read_text(encoding="utf-8")
+    assert "branch stopped in" in log and "did not stop in time" not in log
+
+
+def _mosquitto_of(work: Path) -> int | None:
+    """The pid of the mosquitto running the config under `work`."""
+    config = str(work.resolve() / "broker" / "mosquitto.conf")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if config.encode() in cmdline:
+            return int(proc.name)
+    return None
