@@ -16,7 +16,7 @@ from backoffice import dropbox_count, occupancy, watch
 from backoffice.bookings import cli as booking_cli
 from backoffice.config import BackofficeConfig
 from backoffice.receiver import Receiver
-from backoffice.store import SqliteEventStore
+from backoffice.stores import DatabaseError, open_store
 from configkit import ConfigError, check_command, load
 from uplink import systemd
 
@@ -57,7 +57,11 @@ COMMANDS: list[Register] = [
 
 def _receive(args: argparse.Namespace) -> int:
     config = load(BackofficeConfig, args.config)
-    store = SqliteEventStore(config.database_path)
+    try:
+        store = open_store(config)
+    except DatabaseError as exc:
+        print(f"backoffice receive: {exc}", file=sys.stderr)
+        return 1
     receiver = Receiver(config, store, on_progress=systemd.notify_watchdog)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -72,6 +76,7 @@ def _receive(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     receiver.stop()
+    store.close()
     return 0
 
 

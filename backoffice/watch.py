@@ -17,6 +17,7 @@ from rich.text import Text
 
 from backoffice.config import BackofficeConfig
 from backoffice.store import DeviceRow, SqliteEventStore
+from backoffice.stores import DatabaseError, QueryableEventStore, open_store
 from configkit import load
 
 # Everything below that comes from a device (ids, status, state, payloads) is hostile: it is
@@ -112,7 +113,7 @@ def status_text(device: DeviceRow) -> Text:
     return Text("OFFLINE", style="bold red")
 
 
-def snapshot(store: SqliteEventStore, zone: tzinfo | None = None, events: int = 12) -> Group:
+def snapshot(store: QueryableEventStore, zone: tzinfo | None = None, events: int = 12) -> Group:
     """Devices (status, version, last event, pending, state and alerts) and the latest events."""
     zone = zone or ZoneInfo("Asia/Jakarta")
     label = zone_label(zone)
@@ -157,8 +158,9 @@ def snapshot(store: SqliteEventStore, zone: tzinfo | None = None, events: int = 
 
 def run(args: argparse.Namespace) -> int:
     zone_name: str | None = args.timezone
+    config: BackofficeConfig | None = None
     if args.db:
-        path = Path(args.db)
+        path: Path | None = Path(args.db)
     else:
         config = load(BackofficeConfig, args.config)
         path, zone_name = config.database_path, zone_name or config.timezone
@@ -166,10 +168,14 @@ def run(args: argparse.Namespace) -> int:
     if zone is None:
         print(f"--timezone {zone_name}: unknown; use Asia/Jakarta, Asia/Makassar or Asia/Jayapura")
         return 2
-    if not path.exists():
+    if path is not None and not path.exists():
         print(f"{path}: no event store yet; start `backoffice receive` first")
         return 1
-    store = SqliteEventStore(path)
+    try:
+        store = open_store(config) if config is not None else SqliteEventStore(Path(args.db))
+    except DatabaseError as exc:
+        print(f"backoffice watch: {exc}")
+        return 1
     console = Console()
     if args.once:
         console.print(snapshot(store, zone))

@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 
 # mosquitto: the real broker for the simulated branch and the tests.
 # libgl1 libgl1-mesa-dri libegl1 libmtdev1: Kivy's offscreen rendering (touchscreen UI).
+# postgresql: the head office's event store, started by the tests in a temporary directory.
 # systemd, cage: `systemd-analyze verify` checks the rendered units (the kiosk session runs cage).
-APT_PACKAGES=(mosquitto libgl1 libgl1-mesa-dri libegl1 libmtdev1 systemd cage)
+APT_PACKAGES=(mosquitto postgresql libgl1 libgl1-mesa-dri libegl1 libmtdev1 systemd cage)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
