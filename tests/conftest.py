@@ -1,4 +1,5 @@
-"""Shared fixtures: a real mosquitto (TLS + ACL), a back-office receiver, device uplinks."""
+"""Shared fixtures: a real mosquitto (TLS + ACL), a real PostgreSQL, a back-office receiver on
+either event store, device uplinks."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import pytest
 
 from backoffice.config import BackofficeConfig
 from backoffice.receiver import Receiver
-from backoffice.store import SqliteEventStore
+from backoffice.stores import QueryableEventStore, open_store
 from branchsim.broker import LocalBroker
+from tests.pg import LocalPostgres, unavailable_reason
 from uplink import Uplink, UplinkConfig
 
 
@@ -66,19 +68,60 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
     instance.stop()
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[LocalPostgres]:
+    """A real PostgreSQL server (Debian's) in a temporary directory on a free loopback port;
+    skips the test, with the reason, where the server binaries are absent."""
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    server = LocalPostgres()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def backoffice(broker: LocalBroker, tmp_path: Path) -> Iterator[Receiver]:
-    """A running receiver storing into a fresh SQLite store (`backoffice.store`)."""
+def store_kind() -> str:
+    """Which event store the `backoffice` fixtures use; modules that test both override this
+    with a fixture parametrized over ``["sqlite", "postgresql"]``."""
+    return "sqlite"
+
+
+STORE_KINDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture
+def store_config(store_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """The `database_path` or `database_url` setting of a fresh, empty event store."""
+    if store_kind == "postgresql":
+        server: LocalPostgres = request.getfixturevalue("postgres")
+        return {"database_url": server.new_database()}
+    return {"database_path": tmp_path / "backoffice.db"}
+
+
+@pytest.fixture
+def backoffice(broker: LocalBroker, store_config: dict[str, Any]) -> Iterator[Receiver]:
+    """A running receiver storing into a fresh event store (SQLite unless `store_kind` says)."""
     if not broker.running:
         broker.start()
-    store = SqliteEventStore(tmp_path / "backoffice.db")
-    config = BackofficeConfig(broker=broker.client_config("backoffice"), database_path=store.path)
+    config = BackofficeConfig(broker=broker.client_config("backoffice"), **store_config)
+    store = open_store(config)
     receiver = Receiver(config, store)
     receiver.start()
     assert receiver.wait_ready(10), "receiver did not subscribe"
     yield receiver
     receiver.stop()
     store.close()
+
+
+def queries(receiver: Receiver) -> QueryableEventStore:
+    """The receiver's store, with its queries."""
+    store = receiver.store
+    assert hasattr(store, "event_ids") and hasattr(store, "devices")
+    return store  # type: ignore[return-value]
 
 
 UplinkFactory = Callable[..., Uplink]

@@ -6,9 +6,10 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from backoffice.receiver import Receiver
-from backoffice.store import SqliteEventStore
-from tests.conftest import RawDevice
+from tests.conftest import STORE_KINDS, RawDevice, queries
 from uplink import Outbox, topics
 
 DeviceFactory = Callable[[str], RawDevice]
@@ -23,9 +24,9 @@ def probe(tmp_path: Path, device_id: str, n: int = 0) -> bytes:
     )
 
 
-def store_of(receiver: Receiver) -> SqliteEventStore:
-    assert isinstance(receiver.store, SqliteEventStore)
-    return receiver.store
+@pytest.fixture(params=STORE_KINDS)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 def test_duplicates_are_stored_once_and_acked_every_time(
@@ -38,7 +39,7 @@ def test_duplicates_are_stored_once_and_acked_every_time(
         device.publish(body)
     assert device.wait_acks(3)
     assert device.acked == [event_id] * 3
-    assert store_of(backoffice).event_ids("device.probe") == [event_id]
+    assert queries(backoffice).event_ids("device.probe") == [event_id]
     assert backoffice.duplicates == 2
 
 
@@ -51,8 +52,8 @@ def test_an_envelope_off_its_schema_is_kept_aside_and_acked_so_it_is_not_resent(
     device.publish(json.dumps(envelope).encode())
     assert device.wait_acks(1)
     assert device.acked == [envelope["event_id"]]
-    assert store_of(backoffice).count() == 0
-    assert store_of(backoffice).rejected_count() == 1
+    assert queries(backoffice).count() == 0
+    assert queries(backoffice).rejected_count() == 1
 
 
 def test_garbage_and_impersonation_are_kept_aside_and_never_acked(
@@ -67,8 +68,8 @@ def test_garbage_and_impersonation_are_kept_aside_and_never_acked(
     device.publish(good)
     assert device.wait_acks(1)
     assert device.acked == [json.loads(good)["event_id"]]
-    assert store_of(backoffice).rejected_count() == 2
-    assert store_of(backoffice).event_ids() == [json.loads(good)["event_id"]]
+    assert queries(backoffice).rejected_count() == 2
+    assert queries(backoffice).event_ids() == [json.loads(good)["event_id"]]
 
 
 def test_status_and_state_messages_update_the_device_table(
@@ -81,6 +82,6 @@ def test_status_and_state_messages_update_the_device_table(
                    topic=topics.status("dropbox-9"))  # fmt: skip
     device.publish(probe(tmp_path, "dropbox-9"))  # its ack proves the batch before it was handled
     assert device.wait_acks(1)
-    (row,) = [d for d in store_of(backoffice).devices() if d.device_id == "dropbox-9"]
+    (row,) = [d for d in queries(backoffice).devices() if d.device_id == "dropbox-9"]
     assert row.online is True
     assert row.state == state
