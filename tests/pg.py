@@ -1,5 +1,4 @@
-"""A throwaway PostgreSQL server for tests and benchmarks: Debian's binaries, a temporary data
-directory, a free loopback port, run as the `postgres` user when we are root (initdb refuses root)."""
+"""A throwaway PostgreSQL server for tests and benchmarks (Debian's binaries, loopback)."""
 
 from __future__ import annotations
 
@@ -45,7 +44,8 @@ def _free_port() -> int:
 
 
 class LocalPostgres:
-    """One server; `new_database()` hands each test its own empty database."""
+    """One server in a temporary data directory on a free loopback port, run as the `postgres`
+    user when we are root (initdb refuses root); `new_database()` hands each test its own."""
 
     def __init__(self) -> None:
         bin_dir = binaries()
