@@ -103,7 +103,10 @@ def test_queries_see_events_in_arrival_order(store: QueryableEventStore) -> None
 
 
 def test_device_rows_follow_status_state_and_heartbeats(store: QueryableEventStore) -> None:
-    store.set_status("dropbox-1", {"online": True, "at": NOW, "pending": 7, "storage_full": True})
+    store.set_status(
+        "dropbox-1",
+        {"online": True, "at": NOW, "pending": 7, "storage_full": True, "software": "0.1.0"},
+    )
     store.set_state("dropbox-1", {"summary": "3 dokumen / 3 waiting", "alerts": ["tamper"]})
     store.store_events(
         [
@@ -118,9 +121,10 @@ def test_device_rows_follow_status_state_and_heartbeats(store: QueryableEventSto
     assert row.pending == 2
     assert row.state == {"summary": "3 dokumen / 3 waiting", "alerts": ["tamper"]}
     assert row.last_event_type == "device.heartbeat"
-    store.set_status("dropbox-1", {"online": False})
+    store.set_status("dropbox-1", {"online": False})  # the broker's last will: no version
     (row,) = store.devices()
     assert row.online is False and row.pending == 2
+    assert row.software == "0.1.0"
 
 
 def test_rejected_messages_are_kept_aside(store: QueryableEventStore) -> None:
