@@ -1,5 +1,10 @@
 """The check-in engine: scan → verify → temperature → durable check-in → ticket, without a UI.
 
+The engine orchestrates over its ports (`kiosk.ports`: verifier, ledger, ticket book,
+thermometer, printer, event sink, clock); what to do at each step (which phase, the crash-resume
+table, which screen, which event) is decided in `kiosk.domain.checkin`. The camera loop that
+decodes frames (`kiosk.app.Kiosk`) hands it every text of a frame (`read_codes`).
+
 Threading: one thread (the kiosk loop) owns the engine and calls `tick()` and `read_codes()`.
 A UI or simulation calls the intent methods (`scan`, `enter_code`, `start_walkin`,
 `choose_service`, `cancel`) from any thread: they only queue a command. Screen listeners are
@@ -15,8 +20,9 @@ Order of a check-in, so that nothing is lost and nothing is doubled:
 
 A kiosk that stops anywhere in 2-5 loses nobody: when the participant shows the QR again, a
 booking claimed here without a number is measured and numbered, a number not yet delivered is
-printed, and a ticket that was (or may have been) printed is shown on screen, never printed twice.
-If the outbox or a store cannot be written, the kiosk goes out of service (no unrecorded ticket).
+printed, and a ticket that was (or may have been) printed is shown on screen, never printed twice
+(`kiosk.domain.checkin.resume`). If the outbox or a store cannot be written (`StorageError`,
+`StoreError`), the kiosk goes out of service (no unrecorded ticket).
 A typed booking code is looked up online off the engine's thread (`background`).
 """
 
@@ -24,7 +30,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -32,12 +37,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal
 
-from kiosk.booking import Booking, Service, Verdict
+from kiosk.booking.model import Verdict
 from kiosk.booking.reasons import verdict as reason_verdict
-from kiosk.domain import events, scanning, screens
+from kiosk.domain import checkin as flow
+from kiosk.domain import scanning, screens
 from kiosk.domain.capacity import OccupancyView
+from kiosk.domain.checkin import SCAN_PHASES, Checkin, CheckinResult, Ending, Hold
 from kiosk.domain.screens import STAFF_CHECK_NOTE, STORAGE_BROKEN, Bilingual, Phase, Screen
-from kiosk.domain.temperature import GateResult, Outcome, TemperatureGate, TemperaturePolicy
+from kiosk.domain.temperature import GateResult, TemperatureGate, TemperaturePolicy
 from kiosk.domain.tickets import (
     PRIORITY_ORDER,
     PriorityClass,
@@ -47,34 +54,30 @@ from kiosk.domain.tickets import (
     priority_rank,
     referral_layout,
 )
-from kiosk.errors import PrinterError, ThermometerError
-from kiosk.ports import EventSink, Ledger, PaperStatus, Thermometer, TicketPrinter, Verifier
-from kiosk.store import TicketBook
-from uplink import Clock, OutboxFull
-from uplink.booking.model import SERVICES
+from kiosk.errors import PrinterError, StoreError, ThermometerError
+from kiosk.ports import EventSink, Ledger, Thermometer, TicketBook, TicketPrinter, Verifier
+from uplink import Clock, StorageError
+from uplink.booking.model import SERVICES, Booking, Service
 
 logger = logging.getLogger(__name__)
 
 ScreenListener = Callable[[Screen], None]
+FinishedListener = Callable[[CheckinResult], None]
 CodeLookup = Callable[[str, datetime], Verdict]
 Unsubscribe = Callable[[], None]
-# Phases in which a new QR starts a new check-in (the welcome screen and result screens).
-SCAN_PHASES = frozenset({Phase.IDLE, Phase.REFUSED, Phase.REFERRED, Phase.TICKET})
+UNRECORDABLE = (StoreError, StorageError)
+"""A store or the outbox cannot be written: checking people in would lose them."""
 
-
-# What an operator reads in `backoffice watch` for each phase (Bahasa Indonesia).
-_PHASE_ID = {
-    Phase.IDLE: "siaga",
-    Phase.CHOOSE_SERVICE: "memilih layanan",
-    Phase.MEASURING: "mengukur suhu",
-    Phase.RESTING: "istirahat sebelum ukur ulang",
-    Phase.PRINTING: "mencetak tiket",
-    Phase.REFUSED: "booking ditolak",
-    Phase.REFERRED: "dirujuk",
-    Phase.TICKET: "tiket diberikan",
-    Phase.CHECKING: "memeriksa kode",
-    Phase.OUT_OF_SERVICE: "TIDAK BEROPERASI",
-}
+__all__ = [
+    "SCAN_PHASES",
+    "CheckinEngine",
+    "CheckinResult",
+    "CodeLookup",
+    "EngineSettings",
+    "FinishedListener",
+    "ScreenListener",
+    "Unsubscribe",
+]
 
 
 @dataclass(frozen=True)
@@ -101,37 +104,8 @@ class EngineSettings:
     people_ahead_window_min: int = 60
 
 
-@dataclass
-class _Checkin:
-    checkin_id: str
-    kind: events.Kind
-    klass: PriorityClass
-    service: Service | None
-    booking: Booking | None = None
-    gate: TemperatureGate | None = None
-    claimed: bool = False  # the ledger already holds this kiosk's claim (resumed after a stop)
-
-
-@dataclass(frozen=True)
-class CheckinResult:
-    """What one finished check-in came to (for simulations, the CLI and benchmarks)."""
-
-    checkin_id: str
-    phase: Phase
-    ticket_number: str = ""
-    printed: bool = False
-    reason: str = ""
-
-
-FinishedListener = Callable[[CheckinResult], None]
-
-
 def _in_thread(job: Callable[[], None]) -> None:
     threading.Thread(target=job, name="kiosk-lookup", daemon=True).start()
-
-
-def _class_of(booking: Booking) -> PriorityClass:
-    return "collective" if booking.channel == "collective" else "online"
 
 
 class CheckinEngine:
@@ -184,7 +158,7 @@ class CheckinEngine:
         self._finished_listeners: list[FinishedListener] = []
         # Held while listeners are called, so a new subscriber never sees screens out of order.
         self._listeners_lock = threading.RLock()
-        self._current: _Checkin | None = None
+        self._current: Checkin | None = None
         self._screen = screens.idle(full=False)
         self._screen_until: float | None = None
         self._recent: dict[str, float] = {}
@@ -237,9 +211,9 @@ class CheckinEngine:
         alerts = [f"{component}: {code}" for component, code in sorted(self._faults.items())]
         if self.out_of_service_reason:
             alerts.append(f"out of service: {self.out_of_service_reason}")
-        phase = self._screen.phase
+        doing = flow.PHASE_SUMMARY_ID[self._screen.phase]
         return {
-            "summary": f"{issued} tiket hari ini · {_PHASE_ID[phase]} / {issued} tickets today",
+            "summary": f"{issued} tiket hari ini · {doing} / {issued} tickets today",
             "alerts": alerts,
             "phase": self._screen.phase.value,
             "tickets_today": issued,
@@ -273,7 +247,7 @@ class CheckinEngine:
     @property
     def accepts_frames(self) -> bool:
         """Whether a scanned QR would be acted on now (the loop skips decoding otherwise)."""
-        return self._screen.phase in SCAN_PHASES
+        return flow.accepts_scan(self._screen.phase)
 
     def read_codes(self, texts: Sequence[str]) -> None:
         """Every text decoded from one camera frame (engine thread): act on at most one.
@@ -340,7 +314,7 @@ class CheckinEngine:
         return (gate.phase, gate.attempts, gate.present, gate.wake_at(), gate.result)
 
     def _handle_text(self, text: str, *, typed: bool) -> None:
-        if self._screen.phase not in SCAN_PHASES:
+        if not flow.accepts_scan(self._screen.phase):
             return
         now = self._clock.monotonic()
         self._recent = {t: at for t, at in self._recent.items() if now - at < self._repeat_s}
@@ -373,81 +347,49 @@ class CheckinEngine:
             self._after_verdict(verdict)
 
     def _after_verdict(self, verdict: Verdict) -> None:
+        decision = flow.after_verdict(verdict)
         booking = verdict.booking
-        if verdict.reason == "already_checked_in" and booking is not None:
+        if decision is flow.AfterVerdict.RESUME and booking is not None:
             if self._resume(booking):
                 return
-        if not verdict.accepted or booking is None:
-            self._record(
-                events.REFUSED,
-                events.refused(
-                    reason=verdict.reason,
-                    booking_id=booking.booking_id if booking else None,
-                    service=booking.service if booking else None,
-                ),
-            )
-            self._finish(CheckinResult("", Phase.REFUSED, reason=verdict.reason))
-            self._show(screens.refused(verdict), self.settings.message_screen_s)
+            decision = flow.AfterVerdict.REFUSE
+        if decision is flow.AfterVerdict.MEASURE and booking is not None:
+            self._begin_measuring(flow.booking_checkin(uuid.uuid4().hex, booking))
             return
-        checkin = _Checkin(
-            uuid.uuid4().hex, "booking", _class_of(booking), booking.service, booking
-        )
-        self._begin_measuring(checkin)
+        self._end(flow.refusal(verdict))
 
     def _resume(self, booking: Booking) -> bool:
         """Finish a check-in of `booking` this kiosk began before it stopped; False if none."""
         booked = self._book.for_booking(booking.booking_id)
-        klass = _class_of(booking)
-        if booked is not None and booked.delivery is None:
+        claimed_here = False
+        if booked is None:
+            record = self._ledger.record(booking.booking_id)
+            claimed_here = (
+                record is not None and record.local and record.kiosk_id == self.settings.kiosk_id
+            )
+        action = flow.resume(booked, claimed_here=claimed_here)
+        if action is flow.Resume.DELIVER and booked is not None:
             logger.info("check-in %s resumed: numbered, ticket not delivered", booked.checkin_id)
-            temperature: Literal["passed", "staff_check"] = (
-                "staff_check" if booked.temperature == "staff_check" else "passed"
-            )
-            notes = (STAFF_CHECK_NOTE,) if temperature == "staff_check" else ()
-            checkin = _Checkin(
-                booked.checkin_id, "booking", klass, booking.service, booking, claimed=True
-            )
+            temperature, notes = flow.resumed_temperature(booked)
+            checkin = flow.booking_checkin(booked.checkin_id, booking, claimed=True)
             self._issue(checkin, temperature, notes)
-            return True
-        if booked is not None:
+        elif action is flow.Resume.SHOW and booked is not None:
             # It has its ticket (or was printing when the kiosk stopped): show the number again,
             # never print a second ticket.
-            self._record(
-                events.REFUSED,
-                events.refused(
-                    reason="already_checked_in",
-                    booking_id=booking.booking_id,
-                    service=booking.service,
-                ),
-            )
-            self._finish(
-                CheckinResult(
-                    booked.checkin_id, Phase.REFUSED, booked.number, reason="already_checked_in"
-                )
-            )
-            self._show(
-                screens.already_claimed(booked.checkin_id, number=booked.number),
-                self.settings.message_screen_s,
-            )
-            return True
-        record = self._ledger.record(booking.booking_id)
-        if record is not None and record.local and record.kiosk_id == self.settings.kiosk_id:
+            self._end(flow.already_claimed(booking, booked.checkin_id, number=booked.number))
+        elif action is flow.Resume.MEASURE:
             logger.info("check-in of a booking claimed here without a number resumed")
-            checkin = _Checkin(
-                uuid.uuid4().hex, "booking", klass, booking.service, booking, claimed=True
-            )
-            self._begin_measuring(checkin)
-            return True
-        return False
+            self._begin_measuring(flow.booking_checkin(uuid.uuid4().hex, booking, claimed=True))
+        return action is not flow.Resume.NONE
 
     @property
     def _repeat_s(self) -> float:
         return self.settings.repeat_ignore_s
 
     def _begin_walkin(self) -> None:
-        if self._screen.phase not in SCAN_PHASES:
+        if not flow.accepts_scan(self._screen.phase):
             return
-        self._current = _Checkin(uuid.uuid4().hex, "walkin", "walkin", None)
+        self._current = flow.walkin_checkin(uuid.uuid4().hex)
         self._show(screens.choose_service(self._current.checkin_id), self.settings.choice_timeout_s)
 
     def _chose(self, service: Service) -> None:
@@ -459,7 +401,7 @@ class CheckinEngine:
         current.service = service
         self._begin_measuring(current)
 
-    def _begin_measuring(self, checkin: _Checkin) -> None:
+    def _begin_measuring(self, checkin: Checkin) -> None:
         now = self._clock.monotonic()
         gate = checkin.gate = TemperatureGate(self.settings.policy, now)
         self._current = checkin
@@ -470,7 +412,7 @@ class CheckinEngine:
             None,
         )
 
-    def _step_gate(self, checkin: _Checkin, gate: TemperatureGate, now: float) -> None:
+    def _step_gate(self, checkin: Checkin, gate: TemperatureGate, now: float) -> None:
         result: GateResult | None
         if gate.due(now):
             try:
@@ -505,48 +447,41 @@ class CheckinEngine:
         checkin.gate = None
         self._after_gate(checkin, result)
 
-    def _after_gate(self, checkin: _Checkin, result: GateResult) -> None:
+    def _after_gate(self, checkin: Checkin, result: GateResult) -> None:
         settings = self.settings
-        booking_id = checkin.booking.booking_id if checkin.booking else None
         self._record(
-            events.TEMPERATURE,
-            events.temperature(
+            *flow.temperature_event(
+                checkin,
                 result,
-                kind=checkin.kind,
                 threshold_c=settings.policy.threshold_c,
                 store_reading=settings.store_readings,
-                booking_id=booking_id if settings.link_temperature else None,
-            ),
+                link_booking=settings.link_temperature,
+            )
         )
-        if result.outcome is Outcome.PASSED:
+        decision = flow.after_gate(result.outcome, settings.on_unavailable)
+        if decision is flow.AfterGate.ISSUE:
             self._issue(checkin, "passed")
-        elif result.outcome is Outcome.UNAVAILABLE and settings.on_unavailable == "staff_check":
+        elif decision is flow.AfterGate.ISSUE_STAFF_CHECK:
             self._issue(checkin, "staff_check", notes=(STAFF_CHECK_NOTE,))
-        elif result.outcome is Outcome.UNAVAILABLE:
-            self._current = None
-            self._finish(
-                CheckinResult(checkin.checkin_id, Phase.REFUSED, reason="temperature_unavailable")
-            )
-            self._show(
-                screens.temperature_unavailable(checkin.checkin_id), settings.message_screen_s
-            )
+        elif decision is flow.AfterGate.SEND_TO_OFFICER:
+            self._end(flow.temperature_unavailable(checkin))
         else:
             self._current = None
             if settings.referral_slip:
                 self._print_referral_slip()
-            self._finish(CheckinResult(checkin.checkin_id, Phase.REFERRED, reason="temperature"))
-            self._show(screens.referred(checkin.checkin_id, result), settings.message_screen_s)
+            self._end(flow.referral(checkin, result))
 
     def _issue(
         self,
-        checkin: _Checkin,
-        temperature: Literal["passed", "staff_check"],
+        checkin: Checkin,
+        temperature: flow.TemperatureNote,
         notes: tuple[Bilingual, ...] = (),
     ) -> None:
         settings = self.settings
         booking = checkin.booking
         service = checkin.service
-        assert service is not None  # noqa: S101 - set before measuring starts
+        if service is None:
+            raise ValueError("a check-in is numbered only once its service is known")
         wall = self._clock.now()
         day = self._today()
         wait_outside = self.occupancy.is_full(wall)
@@ -557,19 +492,7 @@ class CheckinEngine:
                 and not checkin.claimed
                 and not self._ledger.claim(booking.booking_id, settings.kiosk_id, wall)
             ):
-                self._current = None
-                self._record(
-                    events.REFUSED,
-                    events.refused(
-                        reason="already_checked_in",
-                        booking_id=booking.booking_id,
-                        service=booking.service,
-                    ),
-                )
-                self._finish(
-                    CheckinResult(checkin.checkin_id, Phase.REFUSED, reason="already_checked_in")
-                )
-                self._show(screens.already_claimed(checkin.checkin_id), settings.message_screen_s)
+                self._end(flow.already_claimed(booking, checkin.checkin_id))
                 return
             issued = self._book.issue(
                 checkin.checkin_id,
@@ -578,15 +501,21 @@ class CheckinEngine:
                 klass=checkin.klass,
                 number_of=lambda seq: format_number(service, letter, settings.kiosk_code, seq),
                 at=wall,
-                booking_id=booking.booking_id if booking else None,
+                booking_id=checkin.booking_id,
                 temperature=temperature,
             )
             if not issued.reported:
-                self._report_accepted(checkin, issued.number, wait_outside, temperature)
-        except (OutboxFull, sqlite3.Error) as exc:
+                # Marked reported together with "printing" in `_deliver`: one durable write less
+                # per check-in; a stop in between only re-sends this event (same checkin_id).
+                self._record(
+                    *flow.accepted_event(
+                        checkin, issued.number, wait_outside=wait_outside, temperature=temperature
+                    )
+                )
+        except UNRECORDABLE as exc:
             self._out_of_service(exc)
             return
-        ref = booking.booking_id if booking else checkin.checkin_id
+        ref = checkin.booking_id or checkin.checkin_id
         ticket = Ticket(
             checkin_id=checkin.checkin_id,
             number=issued.number,
@@ -597,7 +526,7 @@ class CheckinEngine:
             track_ref=ref,
             track_url=settings.track_url.format(ref=ref),
             masked_name=booking.masked_name if booking else None,
-            booking_id=booking.booking_id if booking else None,
+            booking_id=checkin.booking_id,
             party_size=booking.party_size if booking else 1,
             people_ahead=self._people_ahead(service, checkin.klass, day, wall),
             wait_outside=wait_outside,
@@ -608,32 +537,6 @@ class CheckinEngine:
         self._finish(CheckinResult(checkin.checkin_id, Phase.TICKET, issued.number, printed))
         self._show(screens.ticket(ticket, printed=printed, notes=notes), settings.ticket_screen_s)
 
-    def _report_accepted(
-        self,
-        checkin: _Checkin,
-        number: str,
-        wait_outside: bool,
-        temperature: Literal["passed", "staff_check"],
-    ) -> None:
-        booking = checkin.booking
-        assert checkin.service is not None  # noqa: S101 - set before measuring starts
-        self._record(
-            events.ACCEPTED,
-            events.accepted(
-                checkin_id=checkin.checkin_id,
-                kind=checkin.kind,
-                klass=checkin.klass,
-                service=checkin.service,
-                ticket_number=number,
-                party_size=booking.party_size if booking else 1,
-                wait_outside=wait_outside,
-                temperature=temperature,
-                booking_id=booking.booking_id if booking else None,
-            ),
-        )
-        # Marked reported together with "printing" in `_deliver`: one durable write less per
-        # check-in; a stop in between only re-sends this event (same checkin_id) on resume.
-
     def _deliver(
         self, ticket: Ticket, delivery: str | None, notes: tuple[Bilingual, ...] = ()
     ) -> bool:
@@ -641,40 +544,25 @@ class CheckinEngine:
         if delivery is not None or not self._book.begin_printing(ticket.checkin_id):
             return delivery == "printed"  # this check-in already has its ticket: never a second
         status = self._printer.status()
-        fault_code: str | None = None
-        if status in (PaperStatus.OUT, PaperStatus.OFFLINE):
-            fault_code = status.value
-        else:
+        print_fault: str | None = None
+        detail = "" if flow.should_print(status.value) else f"printer reports {status.value}"
+        if flow.should_print(status.value):
             self._show(screens.printing(ticket, notes=notes), None)
             try:
                 self._printer.print_elements(layout(ticket, columns=self.settings.columns))
             except PrinterError as exc:
-                fault_code = exc.code
-                self._set_fault("printer", exc.code, str(exc))
+                print_fault, detail = exc.code, str(exc)
             except Exception as exc:  # a driver bug must not cost the participant their number
                 logger.exception("printing ticket %s failed", ticket.number)
-                fault_code = "print_failed"
-                self._set_fault("printer", fault_code, f"{type(exc).__name__}: {exc}")
-        if fault_code is None:
-            self._set_fault("printer", "paper_low" if status is PaperStatus.LOW else None)
-        elif status in (PaperStatus.OUT, PaperStatus.OFFLINE):
-            self._set_fault("printer", fault_code, f"printer reports {status.value}")
-        how: Literal["printed", "screen_only"] = "printed" if fault_code is None else "screen_only"
+                print_fault, detail = "print_failed", f"{type(exc).__name__}: {exc}"
+        how, fault_code = flow.delivery_of(status.value, print_fault)
+        self._set_fault("printer", flow.printer_fault(status.value, fault_code), detail)
         self._book.mark_delivered(ticket.checkin_id, how)
-        self._record(
-            events.TICKET,
-            events.ticket(
-                checkin_id=ticket.checkin_id,
-                ticket_number=ticket.number,
-                delivery=how,
-                printer_status=status.value,
-                fault_code=fault_code,
-            ),
-        )
+        self._record(*flow.ticket_event(ticket, how, status.value, fault_code))
         return how == "printed"
 
     def _print_referral_slip(self) -> None:
-        if self._printer.status() in (PaperStatus.OUT, PaperStatus.OFFLINE):
+        if not flow.should_print(self._printer.status().value):
             return
         try:
             self._printer.print_elements(
@@ -687,21 +575,19 @@ class CheckinEngine:
         self, service: str, klass: PriorityClass, day: str, wall: datetime
     ) -> int | None:
         report = self.occupancy.current(wall)
-        if report is not None and service in report.waiting:
-            return report.waiting[service]
+        published = report.waiting.get(service) if report is not None else None
+        counted: int | None = None
         window = self.settings.people_ahead_window_min
-        if window <= 0:
-            return None
-        ahead_classes = [k for k in PRIORITY_ORDER if priority_rank(k) <= priority_rank(klass)]
-        count = self._book.count_since(
-            day=day, service=service, classes=ahead_classes, since=wall - timedelta(minutes=window)
-        )
-        return max(0, count - 1)  # minus this participant's own ticket
+        if published is None and window > 0:
+            ahead = [k for k in PRIORITY_ORDER if priority_rank(k) <= priority_rank(klass)]
+            since = wall - timedelta(minutes=window)
+            counted = self._book.count_since(day=day, service=service, classes=ahead, since=since)
+        return flow.people_ahead(published, counted)
 
     def _guarded(self, step: Callable[[], None]) -> None:
         try:
             step()
-        except (OutboxFull, sqlite3.Error) as exc:
+        except UNRECORDABLE as exc:
             self._out_of_service(exc)
         except Exception:  # a flow step is a loop boundary: never leave the kiosk stuck mid-flow
             logger.exception("check-in step failed; back to the welcome screen")
@@ -750,6 +636,22 @@ class CheckinEngine:
         except Exception:  # a broken display must not stop check-ins
             logger.exception("listener failed")
 
+    def _end(self, ending: Ending) -> None:
+        """A check-in ends without a ticket: its events, its announcement, its screen."""
+        self._current = None
+        for type_name, payload in ending.events:
+            self._record(type_name, payload)
+        self._finish(ending.result)
+        self._show(ending.screen, self._hold_s(ending.hold))
+
+    def _hold_s(self, hold: Hold) -> float:
+        settings = self.settings
+        if hold == "ticket":
+            return settings.ticket_screen_s
+        if hold == "choice":
+            return settings.choice_timeout_s
+        return settings.message_screen_s
+
     def _finish(self, outcome: CheckinResult) -> None:
         with self._listeners_lock:
             listeners = list(self._finished_listeners)
@@ -775,12 +677,10 @@ class CheckinEngine:
         if previous == code:
             return
         try:
-            if previous is not None:
-                self._record(events.FAULT, events.fault(component, previous, False))
-            if code is not None:
-                self._record(events.FAULT, events.fault(component, code, True, detail))
-        except OutboxFull:
-            logger.error("cannot record %s fault %s: outbox full", component, code)
+            for type_name, payload in flow.fault_change(component, previous, code, detail):
+                self._record(type_name, payload)
+        except StorageError as exc:
+            logger.error("cannot record %s fault %s: %s", component, code, exc)
         if code is None:
             self._faults.pop(component, None)
             logger.info("%s fault %s cleared", component, previous)

@@ -2,7 +2,10 @@
 
 KioskError                         root of everything the kiosk raises
 ├── CameraError (OSError)          no camera, or it stopped delivering frames
-└── ThermometerError (OSError)     the thermometer is missing or reports an error
+├── ThermometerError (OSError)     the thermometer is missing or reports an error
+└── StoreError (OSError)           a durable store cannot be read or written (disk, I/O, corrupt)
+    ├── TicketBookError            the ticket book (`kiosk.store.TicketBook`)
+    └── LedgerError                the check-in ledger (`kiosk.booking.CheckinLedger`)
 
 Printing raises `receipts.PrinterError` (re-exported here): one class for tickets and slips.
 """
@@ -28,3 +31,19 @@ class ThermometerError(KioskError, OSError):
     def __init__(self, message: str, code: str = "read_failed") -> None:
         super().__init__(message)
         self.code = code
+
+
+class StoreError(KioskError, OSError):
+    """A durable store could not be read or written (disk full, I/O error, corruption).
+
+    The engine takes the kiosk out of service on it: checking people in without a record would
+    lose them. The message names the file and what was being done.
+    """
+
+
+class TicketBookError(StoreError):
+    """The ticket book could not be read or written."""
+
+
+class LedgerError(StoreError):
+    """The check-in ledger could not be read or written."""

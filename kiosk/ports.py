@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from kiosk.booking import CheckinRecord, Verdict
+from kiosk.domain.checkin import BookedCheckin, Issued
 from kiosk.domain.temperature import Reading
 from receipts import PaperStatus as PaperStatus  # re-exported: the engine's printer answers
 from receipts import ReceiptPrinter
@@ -69,11 +70,66 @@ class Verifier(Protocol):
 
 
 class Ledger(Protocol):
-    """The durable local record of check-ins (`kiosk.booking.CheckinLedger`)."""
+    """The durable local record of check-ins (`kiosk.booking.CheckinLedger`).
 
-    def claim(self, booking_id: str, kiosk_id: str, at: datetime) -> bool: ...
+    Every method raises `kiosk.errors.LedgerError` when the ledger cannot be read or written.
+    """
 
-    def record(self, booking_id: str) -> CheckinRecord | None: ...
+    def claim(self, booking_id: str, kiosk_id: str, at: datetime) -> bool:
+        """Claim a booking for this kiosk, durably; False if it was already checked in."""
+        ...
+
+    def record(self, booking_id: str) -> CheckinRecord | None:
+        """The booking's check-in (here or, as far as synced, elsewhere), or None."""
+        ...
+
+
+class TicketBook(Protocol):
+    """Durable queue numbers and check-ins (`kiosk.store.TicketBook`).
+
+    Every method raises `kiosk.errors.TicketBookError` when the book cannot be read or written.
+    """
+
+    def issue(
+        self,
+        checkin_id: str,
+        *,
+        day: str,
+        service: str,
+        klass: str,
+        number_of: Callable[[int], str],
+        at: datetime,
+        booking_id: str | None = None,
+        temperature: str = "passed",
+    ) -> Issued:
+        """Take the next number of (day, service, class) for `checkin_id`, or return its own."""
+        ...
+
+    def for_booking(self, booking_id: str) -> BookedCheckin | None:
+        """The check-in this kiosk made for `booking_id`, if any."""
+        ...
+
+    def last_day(self) -> str | None:
+        """The latest day (ISO date) a number was issued on, if any."""
+        ...
+
+    def begin_printing(self, checkin_id: str) -> bool:
+        """Claim the one print of a check-in's ticket; False if it was delivered or printing."""
+        ...
+
+    def mark_delivered(self, checkin_id: str, delivery: str) -> bool:
+        """Record how the number reached the participant ("printed" or "screen_only")."""
+        ...
+
+    def count_since(
+        self, *, day: str, service: str, classes: Iterable[str], since: datetime
+    ) -> int:
+        """Check-ins of `service` in `classes` issued at or after `since` on `day`."""
+        ...
+
+    def numbers(self, day: str) -> list[str]:
+        """Every number issued on `day`."""
+        ...
 
 
 class EventSink(Protocol):

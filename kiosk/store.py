@@ -9,13 +9,18 @@ and printing it delivers that number instead of refusing the participant.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from kiosk.domain.checkin import BookedCheckin, Issued  # the port's values
+from kiosk.errors import TicketBookError
 from uplink.durable import open_durable
+
+__all__ = ["BookedCheckin", "Issued", "TicketBook"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS counters (
@@ -43,37 +48,11 @@ CREATE INDEX IF NOT EXISTS checkins_by_day ON checkins (day, service, klass, iss
 """
 
 
-@dataclass(frozen=True)
-class Issued:
-    """A number taken for a check-in."""
-
-    checkin_id: str
-    seq: int
-    number: str
-    delivery: str | None  # None until delivered: "printing", then "printed" or "screen_only"
-    new: bool  # False when the check-in already had this number
-    reported: bool = False  # its kiosk.checkin.accepted event is in the outbox
-
-
-@dataclass(frozen=True)
-class BookedCheckin:
-    """The check-in of one booking as the ticket book has it (see `TicketBook.for_booking`)."""
-
-    checkin_id: str
-    day: str
-    service: str
-    klass: str
-    number: str
-    issued_at: datetime
-    temperature: str
-    reported: bool
-    delivery: str | None
-
-
 class TicketBook:
     """Durable queue-number counters and check-in records for one kiosk.
 
-    Thread-safe (one connection behind a lock; the kiosk issues a few tickets a minute).
+    Thread-safe (one connection behind a lock; the kiosk issues a few tickets a minute). Every
+    method raises `TicketBookError` when the file cannot be read or written (never sqlite3's).
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -96,9 +75,10 @@ class TicketBook:
         """Take the next number of (day, service, class) for `checkin_id`, or return its number.
 
         Raises:
-            sqlite3.IntegrityError: `booking_id` already has a check-in under another id.
+            TicketBookError: `booking_id` already has a check-in under another id, or the file
+                cannot be written.
         """
-        with self._lock:
+        with self._guard("take a number"):
             row = self._db.execute(
                 "SELECT seq, number, delivery, reported FROM checkins WHERE checkin_id = ?",
                 (checkin_id,),
@@ -140,7 +120,7 @@ class TicketBook:
 
     def for_booking(self, booking_id: str) -> BookedCheckin | None:
         """The check-in this kiosk made for `booking_id`, if any."""
-        with self._lock:
+        with self._guard("find a booking's check-in"):
             row = self._db.execute(
                 "SELECT checkin_id, day, service, klass, number, issued_at, temperature, "
                 "reported, delivery FROM checkins WHERE booking_id = ?",
@@ -162,7 +142,7 @@ class TicketBook:
 
     def last_day(self) -> str | None:
         """The latest day a number was issued on (ISO date), if any."""
-        with self._lock:
+        with self._guard("read the last day"):
             (day,) = self._db.execute("SELECT MAX(day) FROM counters").fetchone()
         return str(day) if day is not None else None
 
@@ -173,7 +153,7 @@ class TicketBook:
         Returns False if the check-in was already printed, shown, or being printed when the
         kiosk stopped: whether that ticket came out is unknown, so it is never printed again.
         """
-        with self._lock:
+        with self._guard("mark a ticket printing"):
             cursor = self._db.execute(
                 "UPDATE checkins SET delivery = 'printing', reported = 1 WHERE checkin_id = ? "
                 "AND delivery IS NULL",
@@ -186,7 +166,7 @@ class TicketBook:
 
         Returns False if the check-in already had a final delivery (nothing changes).
         """
-        with self._lock:
+        with self._guard("mark a ticket delivered"):
             cursor = self._db.execute(
                 "UPDATE checkins SET delivery = ? WHERE checkin_id = ? "
                 "AND (delivery IS NULL OR delivery = 'printing')",
@@ -195,7 +175,7 @@ class TicketBook:
             return cursor.rowcount == 1
 
     def delivery(self, checkin_id: str) -> str | None:
-        with self._lock:
+        with self._guard("read a delivery"):
             row = self._db.execute(
                 "SELECT delivery FROM checkins WHERE checkin_id = ?", (checkin_id,)
             ).fetchone()
@@ -207,7 +187,7 @@ class TicketBook:
         """Check-ins of `service` in `classes` issued at or after `since` on `day`."""
         klasses = list(classes)
         marks = ",".join("?" * len(klasses))
-        with self._lock:
+        with self._guard("count check-ins"):
             (count,) = self._db.execute(
                 f"SELECT COUNT(*) FROM checkins WHERE day = ? AND service = ? "  # noqa: S608
                 f"AND klass IN ({marks}) AND issued_at >= ?",
@@ -217,7 +197,7 @@ class TicketBook:
 
     def numbers(self, day: str) -> list[str]:
         """Every number issued on `day` (tests, reconciliation)."""
-        with self._lock:
+        with self._guard("list numbers"):
             rows = self._db.execute(
                 "SELECT number FROM checkins WHERE day = ? ORDER BY rowid", (day,)
             ).fetchall()
@@ -226,3 +206,12 @@ class TicketBook:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    @contextmanager
+    def _guard(self, doing: str) -> Iterator[None]:
+        """Hold the lock; a SQLite failure becomes a `TicketBookError` naming the file."""
+        with self._lock:
+            try:
+                yield
+            except sqlite3.Error as exc:
+                raise TicketBookError(f"ticket book {self.path}: cannot {doing}: {exc}") from exc

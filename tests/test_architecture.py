@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,3 +122,55 @@ def test_the_receipt_vocabulary_the_domains_use_imports_no_hardware() -> None:
         path = ROOT / "receipts" / name
         bad = roots(imports(path)) & (HARDWARE | NETWORK | {"PIL", "numpy"})
         assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
+
+
+# The check-in flow is domain (kiosk.domain.checkin); the engine orchestrates over ports only.
+ENGINE = ROOT / "kiosk" / "engine.py"
+NOT_FOR_THE_ENGINE = (
+    "kiosk.adapters",
+    "kiosk.app",
+    "kiosk.runtime",
+    "kiosk.sim",
+    "kiosk.store",
+    "kiosk.ui",
+    "kiosk.booking.ledger",
+    "kiosk.booking.cache",
+    "kiosk.booking.factory",
+    "kiosk.booking.http",
+    "kiosk.booking.lookup",
+    "kiosk.booking.sync",
+    "sqlite3",
+    "cv2",
+    "zxingcpp",
+    "numpy",
+    "PIL",
+)
+# What a domain module must not need, so it is testable without SQLite, OpenCV or threads.
+NOT_FOR_A_DOMAIN = {"sqlite3", "threading", "queue", "concurrent", "asyncio", "numpy", "PIL"}
+
+
+def test_the_engine_imports_no_adapter_store_or_device_library() -> None:
+    used = imports(ENGINE)
+    bad = {name for name in used if name == "kiosk.booking" or name.startswith(NOT_FOR_THE_ENGINE)}
+    assert not bad, f"kiosk/engine.py imports {sorted(bad)}: go through a port in kiosk/ports.py"
+
+
+def test_importing_the_engine_loads_no_image_library() -> None:
+    code = (
+        "import sys, kiosk.engine;"
+        "print(sorted(m for m in ('cv2', 'zxingcpp', 'PIL') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [*modules("kiosk/domain"), *modules("dropbox_agent/domain")],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_every_domain_module_needs_no_storage_threads_or_images(path: Path) -> None:
+    bad = roots(imports(path)) & NOT_FOR_A_DOMAIN
+    assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kiosk.errors import LedgerError
 from uplink.durable import open_durable
 
 logger = logging.getLogger(__name__)
@@ -77,8 +80,12 @@ class CheckinLedger:
         return self.record(booking_id) is not None
 
     def record(self, booking_id: str) -> CheckinRecord | None:
-        """The check-in of a booking, or None."""
-        with self._lock:
+        """The check-in of a booking, or None.
+
+        Raises:
+            LedgerError: the ledger cannot be read.
+        """
+        with self._guard("read a check-in"):
             row = self._db.execute(
                 "SELECT booking_id, kiosk_id, at, source FROM checkins WHERE booking_id = ?",
                 (booking_id,),
@@ -90,8 +97,11 @@ class CheckinLedger:
 
         Returns:
             True if this call claimed the booking; False if it was already checked in.
+
+        Raises:
+            LedgerError: the claim cannot be written.
         """
-        with self._lock:
+        with self._guard("record a check-in"):
             cursor = self._db.execute(
                 "INSERT INTO checkins (booking_id, kiosk_id, at, source) VALUES (?, ?, ?, 'local')"
                 " ON CONFLICT (booking_id) DO NOTHING",
@@ -169,6 +179,15 @@ class CheckinLedger:
             cursor = self._db.execute("DELETE FROM checkins WHERE at < ?", (_iso(before),))
             self._db.execute("DELETE FROM duplicates WHERE local_at < ?", (_iso(before),))
         return cursor.rowcount
+
+    @contextmanager
+    def _guard(self, doing: str) -> Iterator[None]:
+        """Hold the lock; a SQLite failure becomes a `LedgerError` naming the file."""
+        with self._lock:
+            try:
+                yield
+            except sqlite3.Error as exc:
+                raise LedgerError(f"check-in ledger {self.path}: cannot {doing}: {exc}") from exc
 
     def close(self) -> None:
         """Close the database."""

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 
 from kiosk.app import build_engine, settings_from
-from kiosk.booking import Verdict, build_verifier
+from kiosk.booking import CheckinLedger, Verdict, build_verifier
 from kiosk.domain import events
 from kiosk.domain.capacity import Occupancy
 from kiosk.domain.screens import Phase
 from kiosk.domain.tickets import Element, QrCode
 from kiosk.engine import CheckinEngine, CodeLookup
-from kiosk.errors import PrinterError
+from kiosk.errors import LedgerError, PrinterError, StoreError, TicketBookError
 from kiosk.ports import PaperStatus
 from kiosk.sim.driver import drive
 from kiosk.sim.events import EventLog
@@ -662,3 +662,26 @@ def test_the_engine_shows_the_booking_data_age_when_back_at_the_welcome_screen(
     assert rig.engine.screen.lines("id")[-1] == "Data lama."
     assert rig.engine.screen.lines("en")[-1] == "Old data."
     rig.close()
+
+
+def test_the_stores_raise_their_own_storage_errors(tmp_path: Path) -> None:
+    book = TicketBook(tmp_path / "tickets.db")
+    ledger = CheckinLedger(tmp_path / "ledger.db")
+    book.close()
+    ledger.close()
+
+    with pytest.raises(TicketBookError, match=r"ticket book .*tickets\.db: cannot list numbers"):
+        book.numbers("2026-06-15")
+    with pytest.raises(LedgerError, match=r"check-in ledger .*ledger\.db: cannot record"):
+        ledger.claim("B1", "kiosk-1", NOW)
+    assert issubclass(TicketBookError, StoreError) and issubclass(LedgerError, OSError)
+
+
+def test_a_broken_ledger_takes_the_kiosk_out_of_service_before_any_ticket(rig: Rig) -> None:
+    rig.ledger.close()  # the ledger's disk went away
+
+    screen = rig.checkin(rig.token("B0000044"))
+
+    assert screen.phase is Phase.OUT_OF_SERVICE
+    assert screen.reason == "storage"
+    assert rig.printer.jobs == []

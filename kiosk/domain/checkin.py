@@ -1,0 +1,387 @@
+"""The check-in flow's decisions: which phase comes next, what a stop is resumed as, which screen
+and which events end each way a check-in can go. Pure: no store, device, clock or thread.
+
+`kiosk.engine.CheckinEngine` orchestrates over its ports and asks this module what to do:
+
+- `accepts_scan(phase)`: a QR or typed code starts a check-in only on the welcome and result
+  screens (never mid-measurement, mid-choice or while printing).
+- `after_verdict(verdict)`: refuse, look for a check-in of this booking begun here before a stop
+  (`resume`), or measure.
+- `resume(booked, claimed_here)`: the crash-resume table (below).
+- `after_gate(outcome, on_unavailable)`: issue a ticket, issue one noting a staff check, send to
+  the officer, or refer.
+- `refusal`, `already_claimed`, `temperature_unavailable`, `referral`: the `Ending` of each
+  way a check-in ends without a ticket: the events to record (in order), the result to
+  announce and the screen to show, with how long it stays (`Hold`).
+- `should_print`, `delivery_of`, `printer_fault`: whether to print, how a ticket reached the
+  participant, which fault its event carries and which fault the printer is in.
+
+The crash-resume table, for a booking shown again after the kiosk stopped mid-check-in (the
+verifier says "already checked in" because the ledger holds this kiosk's claim):
+
+=================================  ==================================================
+what the ticket book holds          what the kiosk does
+=================================  ==================================================
+no check-in, claim by this kiosk    MEASURE: measure and number it (the claim stands)
+numbered, nothing delivered         DELIVER: report if not yet, print once, show
+printing / printed / screen only    SHOW: show the number again, never print a second
+no check-in, claim elsewhere        NONE: refuse, "already checked in"
+=================================  ==================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from kiosk.bilingual import Bilingual
+from kiosk.booking import Booking, Service, Verdict
+from kiosk.domain import events, screens
+from kiosk.domain.screens import STAFF_CHECK_NOTE, Phase, Screen
+from kiosk.domain.temperature import GateResult, Outcome, TemperatureGate
+from kiosk.domain.tickets import PriorityClass, Ticket
+
+SCAN_PHASES = frozenset({Phase.IDLE, Phase.REFUSED, Phase.REFERRED, Phase.TICKET})
+"""Phases in which a new QR starts a new check-in (the welcome screen and result screens)."""
+
+PHASE_SUMMARY_ID: dict[Phase, str] = {
+    Phase.IDLE: "siaga",
+    Phase.CHOOSE_SERVICE: "memilih layanan",
+    Phase.MEASURING: "mengukur suhu",
+    Phase.RESTING: "istirahat sebelum ukur ulang",
+    Phase.PRINTING: "mencetak tiket",
+    Phase.REFUSED: "booking ditolak",
+    Phase.REFERRED: "dirujuk",
+    Phase.TICKET: "tiket diberikan",
+    Phase.CHECKING: "memeriksa kode",
+    Phase.OUT_OF_SERVICE: "TIDAK BEROPERASI",
+}
+"""What an operator reads in `backoffice watch` for each phase (Bahasa Indonesia)."""
+
+TemperatureNote = Literal["passed", "staff_check"]
+Delivery = Literal["printed", "screen_only"]
+Hold = Literal["message", "ticket", "choice"]
+"""How long a screen stays before the welcome screen returns (the `[flow]` settings)."""
+Payload = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A number taken for a check-in (`TicketBook.issue`).
+
+    Attributes:
+        checkin_id: the check-in.
+        seq: its sequence number of (day, service, class).
+        number: the queue number.
+        delivery: None until delivered: "printing", then "printed" or "screen_only".
+        new: False when the check-in already had this number.
+        reported: its kiosk.checkin.accepted event is in the outbox.
+    """
+
+    checkin_id: str
+    seq: int
+    number: str
+    delivery: str | None
+    new: bool
+    reported: bool = False
+
+
+@dataclass(frozen=True)
+class BookedCheckin:
+    """The check-in of one booking as the ticket book has it (`TicketBook.for_booking`)."""
+
+    checkin_id: str
+    day: str
+    service: str
+    klass: str
+    number: str
+    issued_at: datetime
+    temperature: str
+    reported: bool
+    delivery: str | None
+
+
+@dataclass
+class Checkin:
+    """One check-in in progress (mutable: the engine fills in the service and the gate).
+
+    Attributes:
+        checkin_id: its id (the idempotency key of its events and ticket).
+        kind: "booking" or "walkin".
+        klass: the priority class.
+        service: the programme; None until a walk-in chooses.
+        booking: the verified booking, for a booking.
+        gate: the temperature gate while measuring.
+        claimed: the ledger already holds this kiosk's claim (resumed after a stop).
+    """
+
+    checkin_id: str
+    kind: events.Kind
+    klass: PriorityClass
+    service: Service | None
+    booking: Booking | None = None
+    gate: TemperatureGate | None = None
+    claimed: bool = False
+
+    @property
+    def booking_id(self) -> str | None:
+        return self.booking.booking_id if self.booking else None
+
+
+@dataclass(frozen=True)
+class CheckinResult:
+    """What one finished check-in came to (for simulations, the CLI and benchmarks)."""
+
+    checkin_id: str
+    phase: Phase
+    ticket_number: str = ""
+    printed: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How a check-in ends without a ticket: record `events` in order, announce `result`, then
+    show `screen` for the `hold` time."""
+
+    events: tuple[tuple[str, Payload], ...]
+    result: CheckinResult
+    screen: Screen
+    hold: Hold = "message"
+
+
+def accepts_scan(phase: Phase) -> bool:
+    """Whether a scanned or typed code starts a check-in in `phase`."""
+    return phase in SCAN_PHASES
+
+
+def class_of(booking: Booking) -> PriorityClass:
+    """The priority class of a booking (walk-ins are "walkin")."""
+    return "collective" if booking.channel == "collective" else "online"
+
+
+def booking_checkin(checkin_id: str, booking: Booking, *, claimed: bool = False) -> Checkin:
+    """A check-in of a verified booking."""
+    return Checkin(
+        checkin_id, "booking", class_of(booking), booking.service, booking, None, claimed
+    )
+
+
+def walkin_checkin(checkin_id: str) -> Checkin:
+    """A walk-in's check-in (the service comes from the choice screen)."""
+    return Checkin(checkin_id, "walkin", "walkin", None)
+
+
+class AfterVerdict(StrEnum):
+    REFUSE = "refuse"  # show the verifier's reason and next step
+    RESUME = "resume"  # "already checked in": first look for a check-in begun here (`resume`)
+    MEASURE = "measure"  # accepted: on to the temperature gate
+
+
+def after_verdict(verdict: Verdict) -> AfterVerdict:
+    """What a verdict on a scanned or typed code leads to."""
+    if verdict.reason == "already_checked_in" and verdict.booking is not None:
+        return AfterVerdict.RESUME
+    if verdict.accepted and verdict.booking is not None:
+        return AfterVerdict.MEASURE
+    return AfterVerdict.REFUSE
+
+
+class Resume(StrEnum):
+    NONE = "none"  # not begun here: refuse as the verifier said
+    MEASURE = "measure"  # claimed here without a number: measure and number it
+    DELIVER = "deliver"  # numbered, not delivered: deliver that number (print once)
+    SHOW = "show"  # printed, shown, or maybe printed: show the number, never print again
+
+
+def resume(booked: BookedCheckin | None, *, claimed_here: bool) -> Resume:
+    """The crash-resume table (module docstring).
+
+    Args:
+        booked: the ticket book's check-in of the booking, if any.
+        claimed_here: the ledger's claim of the booking is this kiosk's own.
+    """
+    if booked is not None:
+        return Resume.DELIVER if booked.delivery is None else Resume.SHOW
+    return Resume.MEASURE if claimed_here else Resume.NONE
+
+
+def resumed_temperature(booked: BookedCheckin) -> tuple[TemperatureNote, tuple[Bilingual, ...]]:
+    """The temperature note of a resumed check-in and the ticket notes it brings."""
+    if booked.temperature == "staff_check":
+        return "staff_check", (STAFF_CHECK_NOTE,)
+    return "passed", ()
+
+
+class AfterGate(StrEnum):
+    ISSUE = "issue"  # passed: number and ticket
+    ISSUE_STAFF_CHECK = "issue_staff_check"  # no reading: ticket noting an officer measures
+    SEND_TO_OFFICER = "send_to_officer"  # no reading and the config says refuse
+    REFER = "refer"  # too warm twice: no ticket, next steps and slip
+
+
+def after_gate(outcome: Outcome, on_unavailable: Literal["staff_check", "refuse"]) -> AfterGate:
+    """What the temperature gate's outcome leads to."""
+    if outcome is Outcome.PASSED:
+        return AfterGate.ISSUE
+    if outcome is Outcome.UNAVAILABLE:
+        return (
+            AfterGate.ISSUE_STAFF_CHECK
+            if on_unavailable == "staff_check"
+            else AfterGate.SEND_TO_OFFICER
+        )
+    return AfterGate.REFER
+
+
+def refusal(verdict: Verdict) -> Ending:
+    """A code that is not a usable booking (the booking id only when its signature verified)."""
+    booking = verdict.booking
+    payload = events.refused(
+        reason=verdict.reason,
+        booking_id=booking.booking_id if booking else None,
+        service=booking.service if booking else None,
+    )
+    return Ending(
+        ((events.REFUSED, payload),),
+        CheckinResult("", Phase.REFUSED, reason=verdict.reason),
+        screens.refused(verdict),
+    )
+
+
+def already_claimed(booking: Booking, checkin_id: str, *, number: str = "") -> Ending:
+    """The booking was checked in before; with `number`, this kiosk gave it that number."""
+    payload = events.refused(
+        reason="already_checked_in", booking_id=booking.booking_id, service=booking.service
+    )
+    return Ending(
+        ((events.REFUSED, payload),),
+        CheckinResult(checkin_id, Phase.REFUSED, number, reason="already_checked_in"),
+        screens.already_claimed(checkin_id, number=number),
+    )
+
+
+def temperature_unavailable(checkin: Checkin) -> Ending:
+    """No usable reading and the config sends the participant to the officer."""
+    return Ending(
+        (),
+        CheckinResult(checkin.checkin_id, Phase.REFUSED, reason="temperature_unavailable"),
+        screens.temperature_unavailable(checkin.checkin_id),
+    )
+
+
+def referral(checkin: Checkin, result: GateResult) -> Ending:
+    """Too warm twice: no ticket (the slip is printed by the engine before this shows)."""
+    return Ending(
+        (),
+        CheckinResult(checkin.checkin_id, Phase.REFERRED, reason="temperature"),
+        screens.referred(checkin.checkin_id, result),
+    )
+
+
+def temperature_event(
+    checkin: Checkin,
+    result: GateResult,
+    *,
+    threshold_c: float,
+    store_reading: bool,
+    link_booking: bool,
+) -> tuple[str, Payload]:
+    """The kiosk.temperature.outcome event (reading and booking only when configured)."""
+    return events.TEMPERATURE, events.temperature(
+        result,
+        kind=checkin.kind,
+        threshold_c=threshold_c,
+        store_reading=store_reading,
+        booking_id=checkin.booking_id if link_booking else None,
+    )
+
+
+def accepted_event(
+    checkin: Checkin, number: str, *, wait_outside: bool, temperature: TemperatureNote
+) -> tuple[str, Payload]:
+    """The kiosk.checkin.accepted event of a numbered check-in."""
+    booking = checkin.booking
+    if checkin.service is None:
+        raise ValueError("a check-in is numbered only once its service is known")
+    return events.ACCEPTED, events.accepted(
+        checkin_id=checkin.checkin_id,
+        kind=checkin.kind,
+        klass=checkin.klass,
+        service=checkin.service,
+        ticket_number=number,
+        party_size=booking.party_size if booking else 1,
+        wait_outside=wait_outside,
+        temperature=temperature,
+        booking_id=checkin.booking_id,
+    )
+
+
+UNPRINTABLE = frozenset({"paper_out", "offline"})
+"""Printer statuses (`PaperStatus` values) in which a ticket is not even tried."""
+
+
+def should_print(status: str) -> bool:
+    """Whether to send a ticket or slip to a printer reporting `status`."""
+    return status not in UNPRINTABLE
+
+
+def delivery_of(status: str, print_fault: str | None) -> tuple[Delivery, str | None]:
+    """How a ticket reached the participant, and the fault code its ticket event carries.
+
+    Args:
+        status: the printer's status before printing (a `PaperStatus` value).
+        print_fault: the fault code the print itself failed with, if it was tried and failed.
+    """
+    if not should_print(status):
+        return "screen_only", status
+    if print_fault is not None:
+        return "screen_only", print_fault
+    return "printed", None
+
+
+def printer_fault(status: str, fault_code: str | None) -> str | None:
+    """The printer's fault after a ticket: the delivery's fault, else "paper_low" on a nearly
+    empty roll, else none (a fault that was active clears)."""
+    if fault_code is not None:
+        return fault_code
+    return "paper_low" if status == "paper_low" else None
+
+
+def ticket_event(
+    ticket: Ticket, delivery: Delivery, status: str, fault_code: str | None
+) -> tuple[str, Payload]:
+    """The kiosk.ticket.issued event: how the number reached the participant."""
+    return events.TICKET, events.ticket(
+        checkin_id=ticket.checkin_id,
+        ticket_number=ticket.number,
+        delivery=delivery,
+        printer_status=status,
+        fault_code=fault_code,
+    )
+
+
+def fault_change(
+    component: str, previous: str | None, code: str | None, detail: str = ""
+) -> tuple[tuple[str, Payload], ...]:
+    """The device.fault events when a component's fault goes from `previous` to `code` (None:
+    no fault): the old one cleared, the new one begun; nothing when it did not change."""
+    if previous == code:
+        return ()
+    changes: list[tuple[str, Payload]] = []
+    if previous is not None:
+        changes.append((events.FAULT, events.fault(component, previous, False)))
+    if code is not None:
+        changes.append((events.FAULT, events.fault(component, code, True, detail)))
+    return tuple(changes)
+
+
+def people_ahead(published: int | None, counted: int | None) -> int | None:
+    """People ahead of a new ticket: the branch queue's count when it is published, else this
+    kiosk's own count of earlier tickets (which includes the new one), else unknown."""
+    if published is not None:
+        return published
+    if counted is None:
+        return None
+    return max(0, counted - 1)
