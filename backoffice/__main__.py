@@ -17,7 +17,7 @@ from backoffice.bookings import cli as booking_cli
 from backoffice.config import BackofficeConfig
 from backoffice.receiver import Receiver
 from backoffice.stores import DatabaseError, open_store
-from configkit import ConfigError, check_command, load
+from configkit import ConfigError, check_command, layout, load
 from uplink import systemd
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
@@ -25,12 +25,20 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 def _register_builtin(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     receive = sub.add_parser("receive", help="store device events and acknowledge them")
-    receive.add_argument("--config", required=True, help="back-office TOML file")
+    receive.add_argument(
+        "--config",
+        default=str(layout.config_file("backoffice")),
+        help="back-office TOML file (default %(default)s)",
+    )
     receive.set_defaults(func=_receive)
 
     watcher = sub.add_parser("watch", help="live view of devices and arriving events")
-    source = watcher.add_mutually_exclusive_group(required=True)
-    source.add_argument("--config", help="back-office TOML file (its database_path is watched)")
+    source = watcher.add_mutually_exclusive_group()
+    source.add_argument(
+        "--config",
+        default=str(layout.config_file("backoffice")),
+        help="back-office TOML file; its database_path is watched (default %(default)s)",
+    )
     source.add_argument("--db", help="the event store's SQLite file")
     watcher.add_argument("--once", action="store_true", help="print one snapshot and exit")
     watcher.add_argument(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from backoffice.config import BackofficeConfig
 from backoffice.publish import publish_and_await
-from configkit import load
+from configkit import layout, load
 from uplink import topics
 from uplink.errors import MessageError, TopicError
 from uplink.messages import Envelope, validate
@@ -75,7 +75,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog="example: backoffice collection-count --config /etc/lapak/backoffice.toml "
         "--device jkt-01-dropbox-1 --collection jkt-01-dropbox-1-c3 --counted 12",
     )
-    parser.add_argument("--config", required=True, help="back-office TOML file (its broker)")
+    parser.add_argument(
+        "--config",
+        default=str(layout.config_file("backoffice")),
+        help="back-office TOML file, for its broker (default %(default)s)",
+    )
     parser.add_argument("--device", required=True, help="the dropbox's device id")
     parser.add_argument(
         "--collection", required=True, help="collection_id from dropbox.collection_started"

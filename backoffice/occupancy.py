@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from backoffice.config import BackofficeConfig
 from backoffice.publish import publish_once
-from configkit import load
+from configkit import layout, load
 from uplink import topics
 from uplink.clock import utc_iso
 from uplink.messages import validate
@@ -43,7 +43,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "occupancy", help="publish a branch's occupancy (retained) for its kiosks"
     )
-    parser.add_argument("--config", required=True, help="back-office TOML file (its broker)")
+    parser.add_argument(
+        "--config",
+        default=str(layout.config_file("backoffice")),
+        help="back-office TOML file, for its broker (default %(default)s)",
+    )
     parser.add_argument("--branch", required=True, help="branch id, e.g. jakarta-salemba")
     parser.add_argument("--inside", type=int, required=True, help="people inside now")
     parser.add_argument("--capacity", type=int, required=True, help="most people allowed inside")

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from configkit import ConfigError, check_command, load
+from configkit import ConfigError, check_command, layout, load
 from dropbox_agent.config import DropboxConfig
 from dropbox_agent.errors import DropboxError, HardwareUnavailable, ScenarioError
 
@@ -29,14 +29,24 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the box on its real GPIO pins")
-    run.add_argument("--config", required=True, type=Path, help="dropbox TOML file")
+    run.add_argument(
+        "--config",
+        type=Path,
+        default=layout.config_file("dropbox"),
+        help="dropbox TOML file (default %(default)s)",
+    )
     run.set_defaults(func=_run)
 
     sim = sub.add_parser(
         "simulate",
         help="run the box on simulated pins (MockFactory): a scenario file, or the keyboard",
     )
-    sim.add_argument("--config", required=True, type=Path, help="dropbox TOML file")
+    sim.add_argument(
+        "--config",
+        type=Path,
+        default=layout.config_file("dropbox"),
+        help="dropbox TOML file (default %(default)s)",
+    )
     sim.add_argument(
         "--scenario",
         type=Path,
@@ -55,7 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     replay = sub.add_parser(
         "replay", help="re-derive events from the box's raw input log (disputes)"
     )
-    replay.add_argument("--config", required=True, type=Path, help="dropbox TOML file")
+    replay.add_argument(
+        "--config",
+        type=Path,
+        default=layout.config_file("dropbox"),
+        help="dropbox TOML file (default %(default)s)",
+    )
     replay.add_argument("--boot", help="boot id to replay (default: the newest in the log)")
     replay.add_argument("--raw", action="store_true", help="also print every logged input")
     replay.set_defaults(func=_replay)

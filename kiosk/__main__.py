@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from configkit import ConfigError, check_command, load
+from configkit import ConfigError, check_command, layout, load
 from kiosk.booking import cli as booking_cli
 from kiosk.config import KioskConfig
 from kiosk.ui import cli as ui_cli
@@ -39,7 +39,12 @@ logger = logging.getLogger(__name__)
 
 def _register_builtin(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = sub.add_parser("run", help="run the kiosk (camera, thermometer, printer, uplink)")
-    run.add_argument("--config", required=True, type=Path, help="kiosk TOML file")
+    run.add_argument(
+        "--config",
+        type=Path,
+        default=layout.config_file("kiosk"),
+        help="kiosk TOML file (default %(default)s)",
+    )
     run.set_defaults(func=_run)
 
     scan = sub.add_parser("scan", help="decode QR codes in image files (one JSON line per image)")

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from cryptography.exceptions import InvalidSignature
 
 import firmware_config
+from configkit import layout
 from provisioning import pki
 from provisioning.errors import ProvisionError, Refused
 from uplink.errors import TopicError
@@ -27,8 +28,9 @@ Role = Literal["kiosk", "dropbox", "backoffice", "broker"]
 ROLES: tuple[Role, ...] = ("kiosk", "dropbox", "backoffice", "broker")
 DEVICE_ROLES: tuple[Role, ...] = ("kiosk", "dropbox")
 
-ETC = PurePosixPath("/etc/lapak")
-STATE_ROOT = PurePosixPath("/var/lib/lapak")
+# The one layout (configkit.layout): re-exported here for provisioning's modules.
+ETC = layout.ETC
+STATE_ROOT = layout.STATE_ROOT
 BOOT_DIR = PurePosixPath("/boot/firmware")
 UNIT_DIR = PurePosixPath("/etc/systemd/system")
 MOSQUITTO_DIR = PurePosixPath("/etc/mosquitto")

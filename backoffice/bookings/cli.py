@@ -24,7 +24,7 @@ from backoffice.bookings.qr import write_qr_png
 from backoffice.bookings.sample import issue_sample_day
 from backoffice.bookings.store import BookingStore
 from backoffice.store import SqliteEventStore
-from configkit import check_command, load
+from configkit import check_command, layout, load
 from uplink.booking.codes import BookingCodeError
 from uplink.clock import utc_iso
 
@@ -38,7 +38,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         parser = commands.add_parser(name, help=help_text)
-        parser.add_argument("--config", required=True, help="booking back-office TOML file")
+        parser.add_argument(
+            "--config",
+            default=str(layout.config_file("booking")),
+            help="booking back-office TOML file (default %(default)s)",
+        )
         return parser
 
     command("keygen", "new signing key (and root key on first use); prints the trust anchor")
@@ -78,7 +82,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     booking.set_defaults(func=_booking)
 
     api = sub.add_parser("api", help="serve the booking API the kiosks sync from")
-    api.add_argument("--config", required=True, help="booking back-office TOML file")
+    api.add_argument(
+        "--config",
+        default=str(layout.config_file("booking")),
+        help="booking back-office TOML file (default %(default)s)",
+    )
     api.set_defaults(func=_api)
 
 

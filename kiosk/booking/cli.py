@@ -17,11 +17,11 @@ import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
-from configkit import ConfigError, Problem, parse
+from configkit import ConfigError, Problem, layout, parse
 from kiosk.booking.config import BookingConfig
 from kiosk.booking.model import Verdict, as_dict
 
-DEFAULT_CONFIG = Path("/etc/lapak-asik/kiosk.toml")
+DEFAULT_CONFIG = layout.config_file("kiosk")
 EXIT_ACCEPTED, EXIT_REFUSED, EXIT_CONFIG = 0, 1, 2
 
 
@@ -41,6 +41,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     verify.add_argument(
         "--config",
         dest="verify_config",
+        metavar="FILE",
         type=Path,
         help=f"kiosk TOML file with a [booking] table (default $KIOSK_CONFIG or {DEFAULT_CONFIG})",
     )
