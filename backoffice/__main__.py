@@ -17,8 +17,9 @@ from backoffice.bookings import cli as booking_cli
 from backoffice.config import BackofficeConfig
 from backoffice.receiver import Receiver
 from backoffice.stores import DatabaseError, open_store
-from configkit import ConfigError, check_command, layout, load
+from configkit import ConfigError, check_command, check_files, layout, load
 from uplink import systemd
+from uplink.errors import StorageError
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -65,6 +66,8 @@ COMMANDS: list[Register] = [
 
 def _receive(args: argparse.Namespace) -> int:
     config = load(BackofficeConfig, args.config)
+    for warning in check_files(config, str(args.config)):
+        print(warning, file=sys.stderr)
     try:
         store = open_store(config)
     except DatabaseError as exc:
@@ -105,6 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 2
+    except StorageError as exc:  # a database named in the config cannot be opened: one line
+        print(f"backoffice {args.command}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

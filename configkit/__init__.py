@@ -7,22 +7,40 @@ Public surface::
     Problem            one problem: file, key path, bad value, what is expected
     load(model, path)  read and validate a TOML file
     check_command(model, path) -> int   the body of every `<tool> config check FILE`
+    check_files(config, source)         open the keys and certificates a config names (at start)
+    file_problems(config, source)       the same, as problems with a severity (provision check)
+    ChecksFiles                         protocol of config parts that name such files
     dump_toml(model) -> str             write a model back as TOML (provisioning)
     TimeZoneName, check_time_zone       an IANA zone name field, checked at load
 """
 
 from configkit._dump import dump_toml
-from configkit._load import ConfigError, ConfigModel, Problem, check_command, load, parse
+from configkit._load import (
+    ChecksFiles,
+    ConfigError,
+    ConfigModel,
+    Problem,
+    Severity,
+    check_command,
+    check_files,
+    file_problems,
+    load,
+    parse,
+)
 from configkit._types import TimeZoneName, check_time_zone
 
 __all__ = [
+    "ChecksFiles",
     "ConfigError",
     "ConfigModel",
     "Problem",
+    "Severity",
     "TimeZoneName",
     "check_command",
+    "check_files",
     "check_time_zone",
     "dump_toml",
+    "file_problems",
     "load",
     "parse",
 ]

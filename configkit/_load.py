@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import difflib
+import math
 import sys
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
 
 EXIT_CONFIG_ERROR = 2
+# Larger numbers are typos in any of our configs (1e9 s is 31 years, 1e9 MiB a petabyte) and
+# overflow where they are turned into byte counts or deadlines.
+FLOAT_LIMIT = 1e9
 _SECRET_HINTS = ("password", "secret", "token", "private_key")
 _MISSING = object()
 
@@ -20,9 +24,31 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class ConfigModel(BaseModel):
-    """Base of every config model: strict about unknown keys, immutable once loaded."""
+    """Base of every config model: strict about unknown keys, immutable once loaded, and no
+    number that is not finite or beyond `FLOAT_LIMIT` (`inf`, `nan`, `1e308`)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
+    )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _finite_and_sane(cls, value: Any) -> Any:
+        if isinstance(value, float) and not (math.isfinite(value) and abs(value) <= FLOAT_LIMIT):
+            raise ValueError(f"must be a finite number no larger than {FLOAT_LIMIT:g}")
+        return value
+
+
+@runtime_checkable
+class ChecksFiles(Protocol):
+    """A config part naming files that must be usable at start (keys, certificates)."""
+
+    def file_problems(self) -> list[tuple[str, str, str, Severity]]:
+        """(key, value, message, severity) for each problem with the files it names."""
+        ...
+
+
+Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True)
@@ -33,11 +59,13 @@ class Problem:
     key: str
     value: str
     message: str
+    severity: Severity = "error"
 
     def __str__(self) -> str:
         where = f"{self.file}: {self.key}" if self.key else self.file
         value = f" = {self.value}" if self.value else ""
-        return f"{where}{value}: {self.message}"
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{prefix}{where}{value}: {self.message}"
 
 
 class ConfigError(ValueError):
@@ -61,6 +89,19 @@ def load(model: type[M], path: str | Path) -> M:
         raise ConfigError(
             [Problem(str(path), "", "", f"cannot read the file ({exc.strerror}); check the path")]
         ) from exc
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            [
+                Problem(
+                    str(path),
+                    "",
+                    "",
+                    f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line {line}); "
+                    "save the file as UTF-8",
+                )
+            ]
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -79,19 +120,68 @@ def parse(model: type[M], data: Mapping[str, Any], source: str = "<config>") -> 
 
 
 def check_command(model: type[BaseModel], path: str | Path) -> int:
-    """Validate a file and report like every `<tool> config check FILE` does.
+    """Validate a file and the files it names, and report like every `<tool> config check
+    FILE` does (the same checks as `check_files` at each tool's start).
 
     Returns:
-        0 when valid, 2 when not (one line per problem on stderr).
+        0 when valid (warnings printed), 2 when not (one line per problem on stderr).
     """
     try:
-        load(model, path)
+        config = load(model, path)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return EXIT_CONFIG_ERROR
+    # A file not installed yet (a config checked before provisioning) is a warning here; the
+    # tool itself refuses to start without it. A file that is there but unusable is an error.
+    problems = [
+        replace(p, severity="warning") if p.value and not Path(p.value).exists() else p
+        for p in file_problems(config, str(path))
+    ]
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if any(p.severity == "error" for p in problems):
+        return EXIT_CONFIG_ERROR
     print(f"{path}: OK")
     return 0
+
+
+def file_problems(config: BaseModel, source: str) -> list[Problem]:
+    """Every problem with the files `config` names (errors and warnings), found by opening
+    them as the tools will: each `ChecksFiles` part of the config says its own."""
+    problems: list[Problem] = []
+    _walk_files(config, [], source, problems)
+    return problems
+
+
+def check_files(config: BaseModel, source: str) -> list[Problem]:
+    """Open the files `config` names, as each tool does at start.
+
+    Returns:
+        the warnings (e.g. a private key others can read), for the caller to show.
+
+    Raises:
+        ConfigError: a file is missing or unusable (exit code 2 in CLIs).
+    """
+    problems = file_problems(config, source)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise ConfigError(errors)
+    return problems
+
+
+def _walk_files(node: Any, path: list[str], source: str, out: list[Problem]) -> None:
+    if isinstance(node, ChecksFiles):
+        prefix = ".".join(path)
+        for key, value, message, severity in node.file_problems():
+            full = f"{prefix}.{key}" if prefix else key
+            out.append(Problem(source, full, value, message, severity))
+    if isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            _walk_files(getattr(node, name), [*path, name], source, out)
+    elif isinstance(node, list | tuple):
+        for i, item in enumerate(node):
+            _walk_files(item, [*path, str(i)], source, out)
 
 
 def _problems(

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from configkit import ConfigError, check_command, layout, load
+from configkit import ConfigError, check_command, check_files, layout, load
 from dropbox_agent.config import DropboxConfig
 from dropbox_agent.errors import DropboxError, HardwareUnavailable, ScenarioError
 
@@ -100,6 +100,8 @@ def _run(args: argparse.Namespace) -> int:
     usable, why = gpio.is_usable()
     if not usable:
         raise HardwareUnavailable(why)
+    for warning in check_files(config, str(args.config)):
+        print(warning, file=sys.stderr)
     app.run(config, _stop_on_signals())
     return EXIT_OK
 

@@ -25,11 +25,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from configkit import ConfigError, check_command, layout, load
+from configkit import ConfigError, check_command, check_files, layout, load
 from kiosk.booking import cli as booking_cli
 from kiosk.config import KioskConfig
 from kiosk.ui import cli as ui_cli
 from uplink.booking.model import parse_service
+from uplink.errors import StorageError
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -116,6 +117,19 @@ def _run(args: argparse.Namespace) -> int:
     from kiosk import app
 
     config = load(KioskConfig, args.config)
+    for warning in check_files(config, str(args.config)):
+        print(warning, file=sys.stderr)
+    if config.camera.source == "picamera2":
+        from kiosk.adapters import picamera
+
+        usable, why = picamera.is_usable()
+        if not usable:  # it will not appear by itself: stop once, with the fix
+            print(
+                f"kiosk run: camera: {why}; on the Pi install python3-picamera2 and make the "
+                "venv with --system-site-packages, or set [camera] source to usb or folder",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -234,6 +248,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return EXIT_USAGE
+    except StorageError as exc:  # a file named in the config cannot be opened: one line
+        print(f"kiosk {args.command}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -311,6 +311,17 @@ def build(
             return describe_age(cache.cache_age_s(clock.now()))
 
     book = TicketBook(config.tickets.book_path)
+    for component, opened in (("ledger", ledger), ("tickets", book)):
+        if opened.moved_aside is not None:  # loud, and the kiosk keeps serving
+            (events or uplink).record(
+                "device.fault",
+                {
+                    "component": component,
+                    "code": "replaced_unusable",
+                    "active": True,
+                    "detail": f"{opened.problem}; moved aside to {opened.moved_aside.name}",
+                },
+            )
     engine = build_engine(
         config,
         clock=clock,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from kiosk.domain.checkin import BookedCheckin, Issued  # the port's values
 from kiosk.errors import TicketBookError
-from uplink.durable import open_durable
+from uplink.durable import open_or_replace
 
 __all__ = ["BookedCheckin", "Issued", "TicketBook"]
 
@@ -58,7 +58,11 @@ class TicketBook:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._db = open_durable(self.path, _SCHEMA)
+        # A corrupt file is moved aside (logged loudly) and a new one started; the app
+        # reports `moved_aside` as a fault. Raises StorageError when it cannot be opened.
+        self._db, self.moved_aside, self.problem = open_or_replace(
+            self.path, _SCHEMA, what="ticket book"
+        )
 
     def issue(
         self,

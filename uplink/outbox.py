@@ -28,12 +28,12 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from uplink.clock import Clock, SystemClock, utc_iso
-from uplink.durable import open_durable
+from uplink.durable import open_or_replace
 from uplink.errors import MessageError, OutboxFull, StorageError
 from uplink.ids import new_event_id
 from uplink.messages import Catalog, Envelope, catalog
@@ -43,8 +43,6 @@ logger = logging.getLogger(__name__)
 
 TELEMETRY_SHARE = 0.9
 TELEMETRY_DROP_LOG_EVERY = 100
-# Primary SQLite result codes that mean "this file is not a database we can use".
-_UNUSABLE = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     seq      INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -99,20 +97,9 @@ class Outbox:
         self.path = Path(path)
         self.moved_aside: Path | None = None
         """Where an unusable outbox found at start was moved (None: the file was fine)."""
-        db, problem = _open_checked(self.path)
-        if problem is not None:
-            self.moved_aside = _move_aside(self.path, self._clock.now())
-            logger.critical(
-                "outbox %s was %s: moved aside to %s and a new outbox started; the events "
-                "pending in it were not sent (recover them from that file)",
-                self.path,
-                problem,
-                self.moved_aside,
-            )
-            db, second = _open_checked(self.path)
-            if second is not None:
-                raise StorageError(f"cannot start a new outbox at {self.path}: {second}")
-        assert db is not None  # noqa: S101 - _open_checked gives a connection or a problem
+        db, self.moved_aside, problem = open_or_replace(
+            self.path, _SCHEMA, self._clock.now(), what="outbox"
+        )
         self._db = db
         try:
             page_size = db.execute("PRAGMA page_size").fetchone()[0]
@@ -338,59 +325,6 @@ def _storage_error(path: Path, doing: str, exc: sqlite3.Error) -> StorageError:
         f"outbox {path}: cannot {doing} ({exc}); check the data partition "
         "(space, permissions, health); nothing already stored is lost"
     )
-
-
-def _open_checked(path: Path) -> tuple[sqlite3.Connection | None, str | None]:
-    """Open `path`, or say why it is not a usable outbox (corrupt, truncated).
-
-    Raises:
-        StorageError: it cannot be opened for another reason (a directory, permissions).
-    """
-    wal = path.with_name(path.name + "-wal")
-    if (
-        path.is_file()
-        and path.stat().st_size == 0
-        and not (wal.is_file() and wal.stat().st_size > 0)
-    ):
-        # SQLite would take an empty file for a new database: pending events and the sequence
-        # numbering would vanish without a word.
-        return None, "truncated to 0 bytes"
-    try:
-        db = open_durable(path, _SCHEMA)
-    except sqlite3.DatabaseError as exc:
-        if (exc.sqlite_errorcode & 0xFF) in _UNUSABLE:
-            return None, f"not a usable database ({exc})"
-        raise _storage_error(path, "open", exc) from exc
-    except OSError as exc:
-        raise StorageError(
-            f"outbox {path}: cannot create its folder ({exc.strerror}); check outbox_path"
-        ) from exc
-    try:
-        verdict = db.execute("PRAGMA quick_check").fetchone()[0]
-    except sqlite3.DatabaseError as exc:
-        db.close()
-        if (exc.sqlite_errorcode & 0xFF) in _UNUSABLE:
-            return None, f"not a usable database ({exc})"
-        raise _storage_error(path, "check", exc) from exc
-    if verdict != "ok":
-        db.close()
-        return None, f"corrupt (integrity check: {verdict})"
-    return db, None
-
-
-def _move_aside(path: Path, now: datetime) -> Path:
-    """Rename `path` (with its WAL and shared-memory files) to `<name>.unusable-<UTC time>`."""
-    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    target = path.with_name(f"{path.name}.unusable-{stamp}")
-    n = 1
-    while target.exists():
-        n += 1
-        target = path.with_name(f"{path.name}.unusable-{stamp}-{n}")
-    for suffix in ("", "-wal", "-shm"):
-        part = path.with_name(path.name + suffix)
-        if part.exists():
-            part.rename(target.with_name(target.name + suffix))
-    return target
 
 
 def _json_list(ids: list[str]) -> str:

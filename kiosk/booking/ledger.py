@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kiosk.errors import LedgerError
-from uplink.durable import open_durable
+from uplink.durable import open_or_replace
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,11 @@ class CheckinLedger:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._db = open_durable(self.path, _SCHEMA)
+        # A corrupt file is moved aside (logged loudly) and a new one started; the app
+        # reports `moved_aside` as a fault. Raises StorageError when it cannot be opened.
+        self._db, self.moved_aside, self.problem = open_or_replace(
+            self.path, _SCHEMA, what="check-in ledger"
+        )
 
     def is_checked_in(self, booking_id: str) -> bool:
         """Whether the booking was checked in here or (as far as synced) at another kiosk."""

@@ -1,0 +1,214 @@
+"""Start-up checks that explain: every tool opens its files, keys and certificates at start and
+says what is wrong in one line (exit 2 for configuration, 1 for runtime); `config check` runs
+the same file checks and refuses numbers that are not finite."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from backoffice.__main__ import main as backoffice
+from backoffice.config import BackofficeConfig
+from branchsim.broker import LocalBroker
+from configkit import dump_toml
+from dropbox_agent.__main__ import main as dropbox_agent
+from kiosk.__main__ import main as kiosk
+from kiosk.booking.ledger import CheckinLedger
+from kiosk.sim.bookings import SimIssuer
+from kiosk.sim.demo import demo_config
+from kiosk.store import TicketBook
+from tests.dropbox_agent.conftest import make_config as dropbox_config
+from uplink import BrokerConfig
+
+
+@pytest.fixture(scope="module")
+def issuer() -> SimIssuer:
+    return SimIssuer()
+
+
+def kiosk_file(tmp_path: Path, issuer: SimIssuer, **replace: str) -> Path:
+    text = dump_toml(demo_config(tmp_path / "kiosk", issuer))
+    (tmp_path / "frames").mkdir(exist_ok=True)
+    text = text.replace('source = "picamera2"', f'source = "folder"\nfolder = "{tmp_path}/frames"')
+    for old, new in replace.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path / "kiosk.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def one_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("outbox_max_mb = 256.0", "inf"),
+        ("outbox_max_mb = 256.0", "nan"),
+        ("outbox_max_mb = 256.0", "1e308"),
+        ("outbox_max_mb = 256.0", "-inf"),
+        ("reconnect_min_s = 0.5", "inf"),
+    ],
+)
+def test_config_check_refuses_numbers_that_are_not_finite(
+    tmp_path: Path, issuer: SimIssuer, capsys: pytest.CaptureFixture[str], key: str, value: str
+) -> None:
+    name = key.split(" =")[0]
+    path = kiosk_file(tmp_path, issuer, **{key: f"{name} = {value}"})
+    assert kiosk(["config", "check", str(path)]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert f"uplink.{name}" in line and "finite" in line
+    assert kiosk(["run", "--config", str(path)]) == 2  # the same refusal at start
+
+
+def test_a_large_but_sane_number_still_passes(
+    tmp_path: Path, issuer: SimIssuer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = kiosk_file(tmp_path, issuer, **{"outbox_max_mb = 256.0": "outbox_max_mb = 4096.0"})
+    assert kiosk(["config", "check", str(path)]) == 0
+
+
+@pytest.mark.parametrize("tool", ["kiosk", "dropbox-agent", "backoffice"])
+def test_a_byte_that_is_not_utf8_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], tool: str
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_bytes(b'# kantor cabang\n# caf\xe9\nbox_id = "x"\n')
+    main = {"kiosk": kiosk, "dropbox-agent": dropbox_agent, "backoffice": backoffice}[tool]
+    assert main(["config", "check", str(path)]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert "not UTF-8" in line and "line 2" in line and "0xe9" in line
+    run = (
+        ["run", "--config", str(path)]
+        if tool != "backoffice"
+        else ["receive", "--config", str(path)]
+    )
+    assert main(run) == 2
+    assert "not UTF-8" in one_line(capsys.readouterr().err)
+
+
+def write_backoffice(
+    tmp_path: Path,
+    broker: LocalBroker,
+    key_file: Path | None = None,
+    client: BrokerConfig | None = None,
+) -> Path:
+    client = client or broker.client_config("backoffice")
+    if key_file is not None:
+        client = client.model_copy(update={"key_file": key_file})
+    config = BackofficeConfig(broker=client, database_path=tmp_path / "events.db")
+    path = tmp_path / "backoffice.toml"
+    path.write_text(dump_toml(config), encoding="utf-8")
+    return path
+
+
+def test_a_private_key_others_can_read_is_a_warning_in_config_check(
+    tmp_path: Path, broker: LocalBroker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = tmp_path / "readable.key"
+    client = broker.client_config("backoffice")
+    assert client.key_file is not None
+    shutil.copy(client.key_file, key)
+    key.chmod(0o644)
+    path = write_backoffice(tmp_path, broker, key, client)
+
+    assert backoffice(["config", "check", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("warning: ") and "mode 0644" in err and f"chmod 600 {key}" in err
+
+    key.chmod(0o600)
+    assert backoffice(["config", "check", str(path)]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_an_unusable_key_fails_config_check_and_a_missing_one_fails_the_start(
+    tmp_path: Path, broker: LocalBroker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = tmp_path / "device.key"
+    key.write_text("-----BEGIN PRIVATE KEY-----\nnonsense\n-----END PRIVATE KEY-----\n")
+    key.chmod(0o600)
+    path = write_backoffice(tmp_path, broker, key)
+    assert backoffice(["config", "check", str(path)]) == 2
+    assert "do not load together" in one_line(capsys.readouterr().err)
+
+    key.unlink()  # not installed yet: a warning when checking, a refusal when starting
+    assert backoffice(["config", "check", str(path)]) == 0
+    assert "no such file" in capsys.readouterr().err
+    assert backoffice(["receive", "--config", str(path)]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert "broker.key_file" in line and "provision device" in line
+
+
+@pytest.mark.parametrize("what", ["a_folder", "dev_null"])
+@pytest.mark.parametrize("which", ["ledger_path", "book_path", "outbox_path"])
+def test_kiosk_run_on_a_file_it_cannot_open_says_so_in_one_line(
+    tmp_path: Path, issuer: SimIssuer, capsys: pytest.CaptureFixture[str], which: str, what: str
+) -> None:
+    target = tmp_path / "taken"
+    if what == "a_folder":
+        target.mkdir()
+    else:
+        target = Path("/dev/null")
+    name = {"ledger_path": "ledger.db", "book_path": "tickets.db", "outbox_path": "outbox.db"}
+    old = f'{which} = "{tmp_path}/kiosk/{name[which]}"'
+    path = kiosk_file(tmp_path, issuer, **{old: f'{which} = "{target}"'})
+
+    assert kiosk(["run", "--config", str(path)]) == 1
+    line = one_line(capsys.readouterr().err)
+    assert str(target) in line and "check the path" in line
+
+
+def test_backoffice_receive_on_a_database_it_cannot_open_says_so_in_one_line(
+    tmp_path: Path, broker: LocalBroker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_backoffice(tmp_path, broker)
+    (tmp_path / "events.db").mkdir()
+    assert backoffice(["receive", "--config", str(path)]) == 1
+    assert "events.db" in one_line(capsys.readouterr().err)
+
+
+def test_kiosk_run_without_picamera2_stops_once_with_the_fix(
+    tmp_path: Path, issuer: SimIssuer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = kiosk_file(tmp_path, issuer)
+    text = path.read_text().replace('source = "folder"', 'source = "picamera2"')
+    path.write_text(text.replace(f'folder = "{tmp_path}/frames"\n', ""))
+    assert kiosk(["run", "--config", str(path)]) == 1
+    line = one_line(capsys.readouterr().err)
+    assert "picamera2" in line and "--system-site-packages" in line
+
+
+@pytest.mark.parametrize("opener", [CheckinLedger, TicketBook])
+def test_a_corrupt_ledger_or_ticket_book_is_moved_aside_and_a_new_one_serves(
+    tmp_path: Path, opener: type[CheckinLedger] | type[TicketBook]
+) -> None:
+    path = tmp_path / "store.db"
+    opener(path)._db.close()
+    path.write_bytes(b"\x01" * 8192)
+    reopened = opener(path)
+    assert reopened.moved_aside is not None and reopened.moved_aside.exists()
+    assert reopened.problem is not None and "not a usable database" in reopened.problem
+    assert reopened._db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+
+
+def test_dropbox_config_check_with_a_broken_key_is_one_line(
+    tmp_path: Path, broker: LocalBroker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = broker.client_config("dropbox-t")
+    bad_key = tmp_path / "bad.key"
+    bad_key.write_text("not a key")
+    bad_key.chmod(0o600)
+    config = dropbox_config(
+        tmp_path, uplink={"broker": client.model_copy(update={"key_file": bad_key}).model_dump()}
+    )
+    path = tmp_path / "dropbox.toml"
+    path.write_text(dump_toml(config), encoding="utf-8")
+    assert dropbox_agent(["config", "check", str(path)]) == 2
+    assert "uplink.broker.cert_file" in one_line(capsys.readouterr().err)
