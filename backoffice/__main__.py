@@ -21,6 +21,8 @@ from configkit import ConfigError, check_command, check_files, layout, load
 from uplink import systemd
 from uplink.errors import StorageError
 
+logger = logging.getLogger(__name__)
+
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 
@@ -88,6 +90,14 @@ def _receive(args: argparse.Namespace) -> int:
         pass
     receiver.stop()
     store.close()
+    # One line per run: with several receivers in a share group, each one's part of the load.
+    logger.info(
+        "receiver %s stopped: %d events stored, %d duplicates, %d rejected",
+        config.receiver.receiver_id,
+        receiver.stored,
+        receiver.duplicates,
+        receiver.rejected,
+    )
     return 0
 
 

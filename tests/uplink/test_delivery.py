@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from backoffice.receiver import Receiver
-from tests.conftest import UplinkFactory
+from tests.conftest import STORE_KINDS, UplinkFactory, queries
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 def test_recorded_events_are_stored_once_and_removed_from_the_outbox(
@@ -13,5 +20,5 @@ def test_recorded_events_are_stored_once_and_removed_from_the_outbox(
     ids = [uplink.record("device.probe", {"purpose": "test", "n": i}).event_id for i in range(200)]
 
     assert uplink.wait_drained(20)
-    assert sorted(backoffice.store.event_ids()) == sorted(ids)  # type: ignore[attr-defined]
+    assert sorted(queries(backoffice).event_ids()) == sorted(ids)
     assert uplink.outbox.pending() == 0

@@ -1,21 +1,23 @@
 """Fault suite: SIGKILL the device at random points while it records 2,000 events, restart the
 broker twice (once cleanly, once by SIGKILL) and kill the receiver once. Every event the device
-confirmed arrives exactly once in the back office's store; none is lost."""
+confirmed arrives exactly once in the back office's store (SQLite and PostgreSQL); none is lost."""
 
 from __future__ import annotations
 
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from backoffice.config import BackofficeConfig
+from backoffice.stores import open_store
 from branchsim.broker import LocalBroker
 from configkit import dump_toml
+from tests.conftest import STORE_KINDS
 from uplink import UplinkConfig
 
 EVENTS = 2000
@@ -32,16 +34,21 @@ def spawn(*args: str, output: bool = True) -> subprocess.Popen[str]:
     )
 
 
+@pytest.fixture(params=STORE_KINDS)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.mark.slow
-def test_no_event_is_lost_or_stored_twice_under_kills_and_restarts(tmp_path: Path) -> None:
+def test_no_event_is_lost_or_stored_twice_under_kills_and_restarts(
+    tmp_path: Path, store_config: dict[str, Any]
+) -> None:
     rng = random.Random(20200615)
     broker = LocalBroker(tmp_path / "broker")
     broker.start()
-    db = tmp_path / "backoffice.db"
+    bo = BackofficeConfig(broker=broker.client_config("backoffice"), **store_config)
     bo_config = tmp_path / "backoffice.toml"
-    bo_config.write_text(
-        dump_toml(BackofficeConfig(broker=broker.client_config("backoffice"), database_path=db))
-    )
+    bo_config.write_text(dump_toml(bo))
     device_config = tmp_path / "device.toml"
     device_config.write_text(
         dump_toml(
@@ -118,11 +125,13 @@ def test_no_event_is_lost_or_stored_twice_under_kills_and_restarts(tmp_path: Pat
         broker.stop()
 
     assert device_kills == 5 and not faults
-    stored = sqlite3.connect(db)
-    rows = stored.execute(
-        "SELECT event_id, seq FROM events"
-        " WHERE device_id = 'dropbox-chaos' AND type = 'device.probe'"
-    ).fetchall()
+    store = open_store(bo)
+    rows = [
+        (e.event_id, e.seq)
+        for e in store.events_after(0, limit=10 * EVENTS, type_prefix="device.probe")
+        if e.device_id == "dropbox-chaos"
+    ]
+    store.close()
     stored_ids = [r[0] for r in rows]
     lost = set(confirmed.values()) - set(stored_ids)
     assert not lost, f"{len(lost)} confirmed events lost"
