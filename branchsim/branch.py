@@ -17,6 +17,7 @@ booking tokens signed and verified with Ed25519. Simulated: cameras, thermometer
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import shutil
 import signal
@@ -30,6 +31,7 @@ from datetime import date, datetime, timedelta
 from datetime import time as time_of_day
 from pathlib import Path
 from types import FrameType
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Console, Group
@@ -41,9 +43,12 @@ from backoffice.occupancy import occupancy_message
 from backoffice.receiver import Receiver
 from backoffice.store import SqliteEventStore
 from backoffice.watch import snapshot
+from branchsim.audit import keep_history, pending_now, stored_events, summary_document, tally
 from branchsim.broker import LocalBroker
+from branchsim.report import Outage, Sample, write_report
 from branchsim.workdir import WorkDir, WorkDirError
 from uplink import SimulatedClock, topics
+from uplink.clock import utc_iso
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +148,9 @@ class Branch:
     counters: ServiceCounters = field(default_factory=ServiceCounters)
     stopping: threading.Event = field(default_factory=threading.Event)
     _occupancy_at: float = 0.0  # simulated seconds at the last occupancy update
+    outboxes: dict[str, Path] = field(default_factory=dict)  # device id -> its outbox file
+    samples: list[Sample] = field(default_factory=list)
+    outages: list[Outage] = field(default_factory=list)
     # What `start` has started, stopped in reverse order by `stop` (also after a failed start).
     _started: ExitStack = field(default_factory=ExitStack)
 
@@ -170,6 +178,8 @@ class Branch:
             self.devices += kiosk_devices(self, self.kiosks)
         if self.dropbox:
             self.devices.append(dropbox_device(self))
+        for device_id, outbox in self.outboxes.items():
+            keep_history(outbox, device_id)  # before the device records anything
         self._started.callback(self._stop_devices)
         for device in self.devices:
             progress(f"Menyalakan {device.device_id} / starting {device.device_id}")
@@ -181,9 +191,11 @@ class Branch:
         elapsed = self.clock.elapsed_s()
         inside = self.counters.tick(elapsed - self._occupancy_at, ticketed)
         self._occupancy_at = elapsed
+        now = self.clock.now()
         if inside is not None:
-            body = occupancy_message(inside, self.counters.capacity, at=self.clock.now())
+            body = occupancy_message(inside, self.counters.capacity, at=now)
             self.receiver.publish_retained(topics.occupancy(BRANCH), body)
+        self.samples.append(Sample(now, self.counters.last_inside or 0, pending_now(self.outboxes)))
 
     @property
     def running(self) -> bool:
@@ -238,6 +250,7 @@ def kiosk_devices(branch: Branch, count: int) -> list[Device]:
     for n in range(1, count + 1):
         device_id = f"kiosk-{n}"
         home = branch.directory / device_id
+        branch.outboxes[device_id] = home / "outbox.db"
         images = home / "camera"
         images.mkdir(parents=True)
         # Each kiosk sees its own share of the participants.
@@ -287,6 +300,7 @@ def dropbox_device(branch: Branch) -> Device:
     device_id = example.uplink.device_id
     home = branch.directory / device_id
     home.mkdir(parents=True)
+    branch.outboxes[device_id] = home / "outbox.db"
     uplink = UplinkConfig(
         device_id=device_id,
         broker=branch.broker.client_config(device_id),
@@ -311,12 +325,55 @@ def dropbox_device(branch: Branch) -> Device:
     return Device(device_id, run)
 
 
-def summary(branch: Branch) -> Table:
-    table = Table(title="Ringkasan simulasi / Simulation summary")
-    table.add_column("jenis peristiwa / event type")
-    table.add_column("jumlah / count", justify="right")
-    for type_name, count in branch.store.count_by_type().items():
-        table.add_row(type_name, str(count))
+def end_of_day(branch: Branch, directory: Path) -> dict[str, Any]:
+    """Account for every event, write summary.json and report.html; returns the summary."""
+    store_path = branch.store.path
+    zone = ZoneInfo(TIMEZONE)
+    document = summary_document(
+        tally(branch.outboxes, store_path, zone),
+        store_path,
+        zone,
+        branch=BRANCH,
+        timezone=TIMEZONE,
+        speed=branch.speed,
+        sim_start=utc_iso(branch.start_at),
+        sim_end=utc_iso(branch.clock.now()),
+    )
+    (directory / "summary.json").write_text(json.dumps(document, indent=1) + "\n", "utf-8")
+    try:
+        write_report(
+            directory / "report.html",
+            summary=document,
+            events=stored_events(store_path),
+            samples=branch.samples,
+            outages=branch.outages,
+            zone=zone,
+            capacity=branch.counters.capacity,
+        )
+    except ImportError as exc:  # matplotlib is an extra: the summary stands without it
+        logger.warning("report.html not written: %s (install the project's [sim] extra)", exc)
+    return document
+
+
+def summary_table(document: dict[str, Any]) -> Table:
+    """The end-of-day table: each device and the total."""
+    table = Table(title="Ringkasan hari / Summary of the day")
+    table.add_column("")
+    columns = {"total": document["total"], **document["devices"]}
+    for name in columns:
+        table.add_column(name, justify="right")
+    for key in ("events_recorded", "events_stored", "events_pending", "events_lost",
+                "duplicates_stored", "tickets_issued", "tickets_printed", "deposits"):  # fmt: skip
+        style = "red bold" if key in ("events_lost", "duplicates_stored") else ""
+        values = [str(c[key]) for c in columns.values()]
+        if style and values[0] != "0":
+            values = [f"[{style}]{v}[/]" for v in values]
+        table.add_row(key, *values)
+    for key in ("checkins_refused", "collections"):
+        table.add_row(
+            key,
+            *(", ".join(f"{k} {v}" for k, v in c[key].items()) or "0" for c in columns.values()),
+        )
     return table
 
 
@@ -423,9 +480,14 @@ def _run(args: argparse.Namespace, directory: Path, console: Console) -> int:
         branch.stop()
         logger.info("branch stopped in %.1f s", time.monotonic() - began)
     try:
-        console.print(summary(branch))
+        document = end_of_day(branch, directory)
     finally:
         branch.close_store()
+    console.print(summary_table(document))
+    console.print(
+        f"Ringkasan / summary: {directory / 'summary.json'}  ·  "
+        f"laporan / report: {directory / 'report.html'}"
+    )
     failed = [d for d in branch.devices if d.error is not None]
     for device in failed:
         console.print(f"[red]{device.device_id}: {device.error}[/]")

@@ -54,7 +54,7 @@ stamp=.venv/.lapak-setup
 if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
     echo "setup: installing the project and its dependencies into .venv"
     .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e ".[dev,ui]"
+    .venv/bin/python -m pip install -q -e ".[dev,ui,sim]"
     touch "$stamp"
 fi
 echo "setup: ready"

@@ -1,0 +1,135 @@
+"""The end-of-day accounting: recorded against stored and pending, lost and duplicates."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from backoffice.store import SqliteEventStore
+from branchsim.audit import keep_history, stored_events, summary_document, tally
+from branchsim.report import Outage, Sample, write_report
+from uplink import ManualClock, Outbox
+
+AT = datetime(2026, 11, 30, 16, 55, tzinfo=UTC)  # 23:55 WIB
+
+
+def _deposit(n: int) -> dict[str, object]:
+    return {"box_id": "box-1", "deposit_no": n, "code": f"7K3Q-{n:04d}", "blocked_ms": 120,
+            "pending_collection": n}  # fmt: skip
+
+
+def test_an_event_neither_stored_nor_pending_is_lost(tmp_path: Path) -> None:
+    # GIVEN a dropbox whose outbox keeps its history, and a back office
+    outbox_path = tmp_path / "dropbox-1" / "outbox.db"
+    keep_history(outbox_path, "dropbox-1")
+    clock = ManualClock(AT)
+    outbox = Outbox(outbox_path, "dropbox-1", clock=clock)
+    store = SqliteEventStore(tmp_path / "events.db")
+    delivered = [outbox.record("dropbox.deposit", _deposit(n)) for n in (1, 2)]
+    store.store_events(delivered, "2026-11-30T16:56:00.000Z")
+    outbox.ack(e.event_id for e in delivered)
+    outbox.record("dropbox.deposit", _deposit(3))  # still pending: not lost
+    vanished = outbox.record("dropbox.deposit", _deposit(4))
+    beat = outbox.record("device.heartbeat", {"uptime_s": 1.0, "pending": 2})
+    # WHEN one critical event and one heartbeat disappear without reaching the back office
+    with sqlite3.connect(outbox_path) as db:
+        db.execute(
+            "DELETE FROM outbox WHERE event_id IN (?, ?)", (vanished.event_id, beat.event_id)
+        )
+    outbox.close()
+    store.close()
+
+    # THEN the critical one is lost, the heartbeat only superseded
+    day = tally({"dropbox-1": outbox_path}, tmp_path / "events.db")["dropbox-1"]
+    assert (day.events_recorded, day.events_stored, day.events_pending) == (5, 2, 1)
+    assert day.events_lost == 1
+    assert day.telemetry_superseded == 1
+    assert day.deposits == 2 and day.duplicates_stored == 0
+
+
+def test_the_same_deposit_stored_under_two_ids_is_a_duplicate(tmp_path: Path) -> None:
+    outbox_path = tmp_path / "outbox.db"
+    keep_history(outbox_path, "dropbox-1")
+    outbox = Outbox(outbox_path, "dropbox-1", clock=ManualClock(AT))
+    store = SqliteEventStore(tmp_path / "events.db")
+    # A box that re-recorded deposit 7 after a crash, under a new event id
+    twice = [outbox.record("dropbox.deposit", _deposit(7)) for _ in range(2)]
+    store.store_events(twice, "2026-11-30T16:56:00.000Z")
+    outbox.ack(e.event_id for e in twice)
+    outbox.close()
+    store.close()
+
+    devices = tally({"dropbox-1": outbox_path}, tmp_path / "events.db")
+    document = summary_document(devices, tmp_path / "events.db", branch="b")
+
+    assert devices["dropbox-1"].duplicates_stored == 1
+    assert document["total"]["duplicates_stored"] == 1
+    assert document["total"]["events_lost"] == 0
+    assert json.loads(json.dumps(document)) == document  # summary.json as written
+
+
+def test_the_report_is_one_page_with_charts_and_escapes_what_devices_sent(tmp_path: Path) -> None:
+    outbox_path = tmp_path / "outbox.db"
+    keep_history(outbox_path, "kiosk-1")
+    outbox = Outbox(outbox_path, "kiosk-1", clock=ManualClock(AT))
+    store = SqliteEventStore(tmp_path / "events.db")
+    fault = outbox.record(
+        "device.fault",
+        {
+            "component": "printer",
+            "code": "paper_out",
+            "active": True,
+            "detail": "<script>alert(1)</script>",
+        },
+    )
+    store.store_events([fault], "2026-11-30T16:56:00.000Z")
+    outbox.close()
+    store.close()
+    summary = summary_document(
+        tally({"kiosk-1": outbox_path}, tmp_path / "events.db"),
+        tmp_path / "events.db",
+        branch="jakarta-salemba",
+        sim_start="2026-11-30T16:50:00.000Z",
+        sim_end="2026-11-30T17:20:00.000Z",
+        speed=10.0,
+    )
+    samples = [Sample(AT + timedelta(minutes=m), m % 5, 3 if 10 <= m < 15 else 0)
+               for m in range(30)]  # fmt: skip
+    outage = Outage(AT + timedelta(minutes=10), AT + timedelta(minutes=15))
+
+    page = write_report(
+        tmp_path / "report.html",
+        summary=summary,
+        events=stored_events(tmp_path / "events.db"),
+        samples=samples,
+        outages=[outage],
+        zone=ZoneInfo("Asia/Jakarta"),
+        capacity=25,
+    ).read_text(encoding="utf-8")
+
+    assert page.count("<svg") == 4
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert not re.search(r"""(src|href)=["']?https?:|<link|<script""", page)  # nothing fetched
+    assert "23:55" in page  # times in WIB, not UTC (16:55)
+    assert "link down" in page and "link restored" in page
+
+
+def test_a_queue_number_is_unique_per_branch_day_not_forever() -> None:
+    from branchsim.audit import StoredEvent, duplicate_ticket_numbers
+
+    def ticket(at: str, number: str) -> StoredEvent:
+        return StoredEvent(
+            "e" + at, "kiosk-1", "kiosk.ticket.issued", at, {"ticket_number": number}
+        )
+
+    wib = ZoneInfo("Asia/Jakarta")
+    before_midnight = ticket("2026-11-30T16:58:00.000Z", "JHT A1-001")  # 23:58 WIB
+    after_midnight = ticket("2026-11-30T17:01:00.000Z", "JHT A1-001")  # 00:01 WIB, a new day
+    same_day_again = ticket("2026-11-30T17:05:00.000Z", "JHT A1-001")
+
+    assert duplicate_ticket_numbers([before_midnight, after_midnight], wib) == 0
+    assert duplicate_ticket_numbers([before_midnight, after_midnight, same_day_again], wib) == 1
