@@ -17,7 +17,7 @@ from backoffice.store import SqliteEventStore
 from branchsim.broker import LocalBroker
 from provisioning.broker import free_port, render_broker_config
 from provisioning.pki import CADirectory, IssuedFiles
-from uplink import BrokerConfig
+from uplink import BrokerConfig, branches
 
 logger = logging.getLogger(__name__)
 
@@ -96,10 +96,14 @@ class SimulatedBranch:
 
 
 class _ApiHandler(BaseHTTPRequestHandler):
-    """Answers like the booking API's health endpoint."""
+    """Answers like the booking API's health endpoint, and its branch list (every branch in the
+    branch table, as a back office with no `branches` set)."""
 
     def do_GET(self) -> None:
-        body = json.dumps({"status": "ok", "simulated": True}).encode()
+        if self.path.rstrip("/") == "/v1/branches":
+            body = json.dumps({"branches": sorted(branches.table())}).encode()
+        else:
+            body = json.dumps({"status": "ok", "simulated": True}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))

@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from configkit import ConfigError, check_command
-from provisioning import device, pki, render, roles
+from provisioning import device, names, pki, render, roles
 from provisioning.errors import InvalidSetup, ProvisionError, Refused
 from uplink.errors import TopicError
 
@@ -163,11 +163,14 @@ def _device_init(args: argparse.Namespace) -> int:
     def step(text: str) -> None:
         console.print(f"  {text}")
 
+    device_id = args.id or names.default_device_id(
+        args.branch, args.role, (r.name for r in ca.records() if r.active) if ca else ()
+    )
     with console.status("provisioning"):
         record = device.init(
             layout,
             role=args.role,
-            device_id=args.id,
+            device_id=device_id,
             branch=args.branch,
             broker=device.BrokerTarget(args.broker_host, args.broker_port, not args.plain),
             ca=ca,
@@ -462,8 +465,16 @@ def build_parser() -> argparse.ArgumentParser:
         "here (mode 0600) and never leaves the device.",
     )
     p.add_argument("--role", required=True, choices=["kiosk", "dropbox"])
-    p.add_argument("--branch", required=True, help="branch id: a-z, 0-9 and '-'")
-    p.add_argument("--id", required=True, help="device id: a-z, 0-9 and '-'; unique in the fleet")
+    p.add_argument(
+        "--branch",
+        required=True,
+        help="branch id: the city, then the office, e.g. jakarta-salemba (uplink/branches.toml)",
+    )
+    p.add_argument(
+        "--id",
+        help="device id, unique in the fleet (default {branch}-{role}-{n}: n is the lowest "
+        "number the --ca has no valid certificate for, else 1)",
+    )
     p.add_argument("--root", default="/", help="the device's root (/; a directory to simulate)")
     p.add_argument("--broker-host", default="localhost", help="the branch broker (localhost)")
     p.add_argument("--broker-port", type=int, default=8883, help="its TLS port (8883)")
@@ -488,7 +499,10 @@ def build_parser() -> argparse.ArgumentParser:
     kiosk.add_argument(
         "--trust-list", help="the signed trust list (`backoffice booking trust-list --out`)"
     )
-    kiosk.add_argument("--branch-name", help="branch name printed on tickets (default: id)")
+    kiosk.add_argument(
+        "--branch-name",
+        help="name printed on tickets (default: the branch table's, uplink/branches.toml)",
+    )
     kiosk.add_argument("--kiosk-code", help="one character in ticket numbers (default: id's last)")
     kiosk.add_argument(
         "--printer",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import ssl
@@ -78,6 +79,7 @@ class CheckContext:
     clock: Clock
     hardware: Hardware
     api_url: str | None = None
+    branch: str | None = None  # the device's branch (device.toml), compared with the back office's
     simulate: bool = False
     timeout_s: float = 10.0
     facts: dict[str, Any] = field(default_factory=dict)
@@ -155,6 +157,7 @@ def plan(ctx: CheckContext) -> list[Check]:
     checks: list[Check] = [_usable_check(name) for name in ctx.hardware.adapters]
     checks += ctx.hardware.probes
     checks += [identity, clock_synced, data_dir, broker_tls, backoffice_ack, backend_api]
+    checks += [branch_agrees]
     return checks
 
 
@@ -376,10 +379,39 @@ def backend_api(ctx: CheckContext) -> Outcome:
         return Outcome.fail(f"{ctx.api_url}: {type(exc).__name__}", _API_FIX)
     if response.status_code >= 500:
         return Outcome.fail(f"{ctx.api_url}: HTTP {response.status_code}", _API_FIX)
+    ctx.facts["api_ok"] = True
     return Outcome.ok(f"{ctx.api_url}: HTTP {response.status_code}")
 
 
 _API_FIX = "check the API URL in the config, DNS and the branch's internet connection"
+
+
+@check("branch", "branch id known to the back office")
+def branch_agrees(ctx: CheckContext) -> Outcome:
+    """A kiosk whose branch id differs from the back office's refuses every booking as
+    wrong_branch: compare them before the doors open."""
+    if ctx.api_url is None or ctx.branch is None:
+        return Outcome.skip(f"the {ctx.role} has no backend API in its config")
+    if not ctx.facts.get("api_ok"):
+        return Outcome.skip("the backend API did not answer (see above)")
+    url = ctx.api_url.rstrip("/") + "/v1/branches"
+    try:
+        response = requests.get(url, timeout=(3.05, ctx.timeout_s))
+        served = response.json()["branches"] if response.status_code == 200 else None
+    except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+        return Outcome.fail(f"{url}: {type(exc).__name__}", _API_FIX)
+    if not isinstance(served, list):
+        return Outcome.fail(f"{url}: HTTP {response.status_code}", _API_FIX)
+    if ctx.branch in served:
+        return Outcome.ok(f"{ctx.branch} is booked by the back office")
+    close = difflib.get_close_matches(ctx.branch, [str(b) for b in served], n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return Outcome.fail(
+        f"the back office does not book for branch {ctx.branch!r} (it books for "
+        f"{len(served)} branches); every booking would be refused as another branch's",
+        f"{hint}provision the device again with the back office's branch id: revoke it at the "
+        "CA, remove /etc/lapak, then `provision device init --branch ID ...`",
+    )
 
 
 def summary(results: Iterable[Result]) -> Mapping[Status, int]:

@@ -18,6 +18,7 @@ from provisioning import pki, roles
 from provisioning.errors import InvalidSetup, Refused
 from provisioning.render import ETC, STATE_ROOT, RenderError, Target
 from uplink import BrokerConfig, UplinkConfig
+from uplink.branches import BranchIdError, check_branch_id
 from uplink.config import is_loopback
 from uplink.errors import TopicError
 from uplink.topics import check_id
@@ -136,8 +137,8 @@ def init(
     """
     try:
         check_id(device_id)
-        check_id(branch, "branch id")
-    except TopicError as exc:
+        check_branch_id(branch)
+    except (TopicError, BranchIdError) as exc:
         raise Refused(str(exc)) from None
     if not broker.tls and not is_loopback(broker.host):
         raise Refused(

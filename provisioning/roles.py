@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from configkit import load
 from provisioning.errors import InvalidSetup, ProvisionError, Refused
+from provisioning.names import branch_name
 from uplink import UplinkConfig
 
 # The role's config model, imported only when that role is provisioned or checked.
@@ -166,7 +167,7 @@ def _kiosk(setup: Setup) -> dict[str, Any]:
             "api_base_url": setup.api_url,
         },
         "tickets": {
-            "branch_name": setup.extra.get("branch_name") or setup.branch.upper()[:32],
+            "branch_name": branch_name(setup.branch, setup.extra.get("branch_name")),
             "kiosk_code": code,
             "book_path": state / "tickets.db",
         },

@@ -90,6 +90,7 @@ def run_self_test(
             clock=clock,
             hardware=parts,
             api_url=api_url,
+            branch=record.branch,
             simulate=simulate,
             timeout_s=timeout_s,
         )

@@ -40,7 +40,7 @@ def provisioned(role: str) -> dict[str, Any]:
     """The config `provision device init` writes for `role` on a real device (root /)."""
     state = DEVICE.state_dir(role)
     uplink = UplinkConfig(
-        device_id=f"jkt-salemba-{role}-1",
+        device_id=f"jakarta-salemba-{role}-1",
         broker=BrokerConfig(
             host="broker.example",
             ca_file=DEVICE.ca_file,
@@ -51,7 +51,7 @@ def provisioned(role: str) -> dict[str, Any]:
     )
     setup = roles.Setup(
         uplink.device_id,
-        "jkt-salemba",
+        "jakarta-salemba",
         uplink,
         state,
         DEVICE.etc,

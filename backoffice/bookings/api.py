@@ -7,6 +7,7 @@ Routes (all GET)::
     /v1/branches/{branch}/bookings?date=D            the day list: tokens, cancellations, check-ins
     /v1/bookings/{code}                              a typed code's token, cancellation and
                                                      check-ins (404 when unknown)
+    /v1/branches                                     the branch ids booked here (provision check)
     /healthz                                         "ok"
 
 Every document answers If-None-Match with 304. Put TLS (the fleet PKI) in front in production.
@@ -41,6 +42,7 @@ _ROUTES = (
     ("cancellations", re.compile(rf"/v1/branches/{_BRANCH}/cancellations")),
     ("bookings", re.compile(rf"/v1/branches/{_BRANCH}/bookings")),
     ("lookup", re.compile(r"/v1/bookings/(?P<code>[0-9A-Za-z-]{1,20})")),
+    ("branches", re.compile(r"/v1/branches")),
     ("health", re.compile(r"/healthz")),
 )
 
@@ -137,6 +139,9 @@ class BookingApi:
                 )
                 return result
         raise _Problem(HTTPStatus.NOT_FOUND, f"no route {path}")
+
+    def _get_branches(self, query: dict[str, list[str]]) -> tuple[bytes, str]:
+        return json.dumps({"branches": self.config.served_branches()}).encode(), "application/json"
 
     def _get_health(self, query: dict[str, list[str]]) -> tuple[bytes, str]:
         return b"ok\n", "text/plain"

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator, model_validator
 
 from configkit import ConfigModel, TimeZoneName, check_time_zone
+from uplink import branches
+from uplink.branches import check_branch_id
 
 
 class ApiConfig(ConfigModel):
@@ -47,8 +49,14 @@ class BookingsConfig(ConfigModel):
     )
     branch_timezones: dict[str, str] = Field(
         default_factory=dict,
-        description='Branch id → IANA zone for WITA/WIT branches, e.g. {"denpasar" = '
+        description="Branch id → IANA zone for branches not in the branch table "
+        '(uplink/branches.toml, which has each branch\'s zone), e.g. {"bali-kuta" = '
         '"Asia/Makassar"}.',
+    )
+    branches: list[str] = Field(
+        default_factory=list,
+        description="Branch ids this back office books for (GET /v1/branches, compared by "
+        "`provision check`); empty: every branch in the branch table.",
     )
     token_grace_h: int = Field(
         12, ge=1, le=72, description="Hours after the slot end a token stays valid."
@@ -86,6 +94,19 @@ class BookingsConfig(ConfigModel):
                 raise ValueError(f"branch {branch!r}: {exc}") from None
         return value
 
+    @field_validator("branches")
+    @classmethod
+    def _branch_ids(cls, value: list[str]) -> list[str]:
+        for branch in value:
+            check_branch_id(branch)
+        return value
+
     def zone_of(self, branch: str) -> ZoneInfo:
-        """The time zone of a branch."""
-        return ZoneInfo(self.branch_timezones.get(branch, self.default_timezone))
+        """The time zone of a branch: branch_timezones, else the branch table's, else default."""
+        known = branches.table().get(branch)
+        zone = self.branch_timezones.get(branch) or (known.timezone if known else None)
+        return ZoneInfo(zone or self.default_timezone)
+
+    def served_branches(self) -> list[str]:
+        """The branch ids this back office books for."""
+        return sorted(self.branches or branches.table())

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 from kiosk.booking.model import Verdict
 from uplink.booking.model import Booking
+from uplink.branches import display_name
 
 _DAYS_ID = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 _MONTHS_ID = (
@@ -111,8 +112,8 @@ TEXTS: dict[str, Text] = {
         _REBOOK_EN,
     ),
     "wrong_branch": Text(
-        "Pemesanan Anda untuk kantor cabang lain ({branch}).",
-        "Your booking is for another branch office ({branch}).",
+        "Pemesanan Anda untuk kantor cabang lain{branch}.",
+        "Your booking is for another branch office{branch}.",
         "Silakan datang ke kantor cabang yang Anda pilih saat memesan, atau pesan ulang untuk "
         "kantor ini melalui aplikasi. " + _HELP_ID,
         "Please go to the branch you chose when booking, or book again for this office in the "
@@ -251,7 +252,8 @@ def _booking_values(booking: Booking | None) -> dict[str, str]:
     start, end = booking.slot_start, booking.slot_end
     return {
         "service": booking.service,
-        "branch": booking.branch,
+        # The branch table's name, never the raw id; none at all for a branch it lacks.
+        "branch": f" ({name})" if (name := display_name(booking.branch)) else "",
         "date_id": date_id(start.date()),
         "date_en": date_en(start.date()),
         "slot_id": f"{start:%H.%M}–{time_id(end)}",

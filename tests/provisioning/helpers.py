@@ -50,7 +50,7 @@ def init_args(
         "--role",
         role,
         "--branch",
-        "jkt-01",
+        "jakarta-salemba",
         "--id",
         device_id,
         "--root",
