@@ -178,6 +178,16 @@ def _checkin(args: argparse.Namespace) -> int:
     if missing:
         print(f"kiosk checkin: no such image file: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
+    status = EXIT_OK
+    readable: list[Path] = []
+    for path in images:  # one line for a file that is not an image, and on with the rest
+        problem = _unreadable(path)
+        if problem is None:
+            readable.append(path)
+        else:
+            print(json.dumps({"file": str(path), "error": problem}, ensure_ascii=False))
+            status = EXIT_FAILED
+    images = readable
     arrivals = [Arrival(image=path) for path in images]
     arrivals += [Arrival(service=service) for service in services]
     arrivals = [
@@ -192,7 +202,18 @@ def _checkin(args: argparse.Namespace) -> int:
         f"{len(records)} arrivals, {tickets} tickets; PNGs and events.jsonl in {args.out}",
         file=sys.stderr,
     )
-    return EXIT_OK
+    return status
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why `path` is not an image the kiosk can read, or None when it is."""
+    from kiosk.adapters.qr import load_photo
+
+    try:
+        load_photo(path)
+    except OSError as exc:
+        return f"cannot read the image: {exc}"
+    return None
 
 
 def _demo(directory: Path, count: int, now: datetime | None) -> tuple[KioskConfig, list[Path]]:

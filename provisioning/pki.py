@@ -19,9 +19,25 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from provisioning.errors import ProvisionError, Refused
+from provisioning.errors import InvalidSetup, ProvisionError, Refused
 
 PrivateKey = ec.EllipticCurvePrivateKey
+
+# Certificates and CRLs start a day before they are made: a Pi has no clock battery, and after a
+# power cut without network it runs on fake-hwclock's last saved time (hours or a day behind)
+# until NTP answers. It must still be able to connect to the broker that would set its clock.
+BACKDATE = dt.timedelta(days=1)
+MAX_DAYS = 36_500  # 100 years: beyond that a validity is a typo (and x509 dates end in 9999)
+
+
+def check_days(days: int, what: str) -> int:
+    """`days` if it is a usable validity for `what`, else `InvalidSetup` saying the range."""
+    if not 1 <= days <= MAX_DAYS:
+        raise InvalidSetup(
+            f"--days {days}: the {what} must be valid for 1 to {MAX_DAYS} days; "
+            "give e.g. --days 3650"
+        )
+    return days
 
 
 @dataclass(frozen=True)
@@ -33,6 +49,7 @@ class CertificateAuthority:
 
     @classmethod
     def create(cls, name: str, *, days: int = 3650) -> CertificateAuthority:
+        check_days(days, "CA certificate")
         key = new_key()
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
         now = _now()
@@ -42,7 +59,7 @@ class CertificateAuthority:
             .issuer_name(subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_before(now - BACKDATE)
             .not_valid_after(now + dt.timedelta(days=days))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(
@@ -88,6 +105,7 @@ class CertificateAuthority:
         """Sign a CSR as a client certificate, or as a server one when `server_names` is given."""
         if not csr.is_signature_valid:
             raise ValueError("the CSR's signature is invalid")
+        check_days(days, "certificate")
         now = _now()
         usage = ExtendedKeyUsageOID.SERVER_AUTH if server_names else ExtendedKeyUsageOID.CLIENT_AUTH
         builder = (
@@ -96,7 +114,7 @@ class CertificateAuthority:
             .issuer_name(self.cert.subject)
             .public_key(csr.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_before(now - BACKDATE)
             .not_valid_after(now + dt.timedelta(days=days))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
@@ -238,19 +256,35 @@ class CADirectory:
 
     @classmethod
     def init(cls, directory: Path, name: str, *, days: int = 3650) -> CADirectory:
-        """Create a new CA in `directory` (refuses to overwrite an existing one)."""
+        """Create a new CA in `directory` (refuses to overwrite an existing one).
+
+        A failure leaves nothing behind: a folder it made is removed again.
+        """
         if (directory / CA_KEY).exists() or (directory / CA_CERT).exists():
             raise PkiError(
                 f"{directory} already holds a CA; use it, or choose another --dir "
                 "(replacing a CA cuts off every device it signed)"
             )
-        directory.mkdir(parents=True, exist_ok=True)
-        os.chmod(directory, 0o700)
+        check_days(days, "CA certificate")
         ca = CertificateAuthority.create(name, days=days)
-        ca.save(directory / CA_CERT, directory / CA_KEY)
-        (directory / CA_INDEX).write_text("[]\n")
-        made = cls(directory)
-        made.write_crl()
+        created = not directory.exists()
+        written: list[Path] = []
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            os.chmod(directory, 0o700)
+            written += [directory / CA_CERT, directory / CA_KEY]
+            ca.save(directory / CA_CERT, directory / CA_KEY)
+            written.append(directory / CA_INDEX)
+            (directory / CA_INDEX).write_text("[]\n")
+            made = cls(directory)
+            written.append(directory / CA_CRL)
+            made.write_crl()
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            if created and directory.is_dir() and not any(directory.iterdir()):
+                directory.rmdir()
+            raise
         return made
 
     @property
@@ -266,7 +300,16 @@ class CADirectory:
         path = self.directory / CA_INDEX
         if not path.exists():
             return []
-        return [IssuedRecord(**row) for row in json.loads(path.read_text())]
+        try:
+            rows = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(rows, list):
+                raise TypeError("not a list of records")
+            return [IssuedRecord(**row) for row in rows]
+        except (ValueError, TypeError) as exc:
+            raise PkiError(
+                f"{path}: the CA's index of issued certificates is damaged ({exc}); restore it "
+                "from the CA's backup (issuing without it could duplicate or miss revocations)"
+            ) from None
 
     def active(self, name: str) -> list[IssuedRecord]:
         """The valid (unrevoked, unexpired) certificates issued for `name`."""
@@ -360,11 +403,12 @@ class CADirectory:
 
     def crl(self, *, days: int = DEFAULT_CRL_DAYS) -> x509.CertificateRevocationList:
         """A CRL signed by this CA listing every revoked certificate."""
+        check_days(days, "CRL")
         now = _now()
         builder = (
             x509.CertificateRevocationListBuilder()
             .issuer_name(self.ca.cert.subject)
-            .last_update(now - dt.timedelta(minutes=5))
+            .last_update(now - BACKDATE)
             .next_update(now + dt.timedelta(days=days))
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(self.ca.key.public_key()),

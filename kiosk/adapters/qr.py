@@ -12,6 +12,7 @@ app-download QR above the booking QR) never ends the search early.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,12 +54,20 @@ def load_photo(path: str | Path) -> npt.NDArray[np.uint8]:
     `QrDecoder.decode(photo, rgb=True)` with ``formats="all"`` reads at least what that call does.
 
     Raises:
-        OSError: the file is missing or not an image Pillow can read.
+        OSError: the file is missing, not an image Pillow can read, or a decompression bomb
+            (more pixels than Pillow's safety limit: no photo of a QR code is that large).
     """
-    with Image.open(path) as image:
-        image.load()
-        converted = image if image.mode in ("L", "RGB") else image.convert("RGB")
-        return np.asarray(converted, dtype=np.uint8)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.load()
+                converted = image if image.mode in ("L", "RGB") else image.convert("RGB")
+                return np.asarray(converted, dtype=np.uint8)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise OSError(f"too many pixels to be a photo of a code ({exc})") from None
+    except (ValueError, SyntaxError) as exc:  # some decoders report a damaged file so
+        raise OSError(f"a damaged image ({exc})") from None
 
 
 def _clahe(gray: Gray) -> Gray:
