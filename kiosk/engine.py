@@ -48,11 +48,13 @@ from kiosk.domain.temperature import GateResult, TemperatureGate, TemperaturePol
 from kiosk.domain.tickets import (
     PRIORITY_ORDER,
     PriorityClass,
+    ReferralSlip,
     Ticket,
     format_number,
     layout,
     priority_rank,
     referral_layout,
+    tracking_code,
 )
 from kiosk.errors import PrinterError, StoreError, ThermometerError
 from kiosk.ports import EventSink, Ledger, Thermometer, TicketBook, TicketPrinter, Verifier
@@ -468,7 +470,7 @@ class CheckinEngine:
         else:
             self._current = None
             if settings.referral_slip:
-                self._print_referral_slip()
+                self._print_referral_slip(reason="temperature")
             self._end(flow.referral(checkin, result))
 
     def _issue(
@@ -515,7 +517,7 @@ class CheckinEngine:
         except UNRECORDABLE as exc:
             self._out_of_service(exc)
             return
-        ref = checkin.booking_id or checkin.checkin_id
+        ref = tracking_code(checkin.checkin_id, checkin.booking_id)
         ticket = Ticket(
             checkin_id=checkin.checkin_id,
             number=issued.number,
@@ -561,13 +563,17 @@ class CheckinEngine:
         self._record(*flow.ticket_event(ticket, how, status.value, fault_code))
         return how == "printed"
 
-    def _print_referral_slip(self) -> None:
+    def _print_referral_slip(self, reason: str) -> None:
         if not flow.should_print(self._printer.status().value):
             return
+        slip = ReferralSlip(
+            branch_name=self.settings.branch_name,
+            issued_at=self._clock.now().astimezone(self.settings.zone),
+            reason=reason,
+            steps=(*screens.REFERRAL_STEPS, screens.GET_WELL),
+        )
         try:
-            self._printer.print_elements(
-                referral_layout(screens.referral_slip_lines(), columns=self.settings.columns)
-            )
+            self._printer.print_elements(referral_layout(slip, columns=self.settings.columns))
         except PrinterError as exc:
             self._set_fault("printer", exc.code, str(exc))
 

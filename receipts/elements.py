@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import textwrap
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -98,17 +98,31 @@ _BREAK_AFTER = "/.?&=-_"
 def wrap(text: str, width: int) -> list[str]:
     """`text` in lines of at most `width` characters, broken between words.
 
-    A word longer than a line (a URL) gets lines of its own, broken after ``/ . ? & = - _``
-    where it can be, never inside a run of letters unless nothing else fits.
+    A word longer than a line (a URL) is broken after ``/ . ? & = - _`` where it can be, never
+    inside a run of letters unless nothing else fits; the words after it fill on.
     """
     indent = "  " if text.startswith("- ") else ""
-    lines = textwrap.wrap(
-        text, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
-    )
-    out: list[str] = []
-    for line in lines:
-        out.extend(_break_word(line, width) if len(line) > width else [line])
-    return out or [""]
+    lines: list[str] = []
+    current = ""
+    # Each word with the spaces before it, kept within a line ("Nama   : ..." stays aligned).
+    for space, word in re.findall(r"( *)(\S+)", text):
+        joined = f"{current}{space}{word}" if current.strip() else f"{current}{word}"
+        if len(joined) <= width:
+            current = joined
+            continue
+        if current.strip():
+            lines.append(current)
+            current = indent if len(indent) < width else ""
+        room = width - len(current)
+        if len(word) <= room:
+            current += word
+            continue
+        *full, last = _break_word(word, room)
+        lines.extend(current + piece for piece in full)
+        current = (indent if len(indent) < width else "") + last
+    if current.strip():
+        lines.append(current)
+    return lines or [""]
 
 
 def _break_word(word: str, width: int) -> list[str]:

@@ -28,6 +28,8 @@ from receipts.status import PaperStatus
 logger = logging.getLogger(__name__)
 
 Transport = Literal["usb", "serial", "network", "file"]
+QUIET_MODULES = 4
+LINE_DOTS = 24  # the height of one font A line feed, at the least
 # DLE EOT n real-time status (ESC/POS): n=1 printer status, n=4 roll paper sensor status.
 STATUS_PRINTER = b"\x10\x04\x01"
 STATUS_PAPER = b"\x10\x04\x04"
@@ -46,10 +48,14 @@ def write_elements(printer: Any, elements: Sequence[Element], *, columns: int = 
             )
             printer.textln(element.text)
         elif isinstance(element, QrCode):
+            # The QR standard's quiet zone: 4 modules of blank paper all round. Sideways the
+            # centred code has the paper's margins; above and below, blank lines of 24 dots.
+            quiet_lines = -(-QUIET_MODULES * element.module_px // LINE_DOTS)
+            printer.ln(quiet_lines)
             # qr(native=True, center=True) raises: centre with set(align=...) first.
             printer.set(align="center")
             printer.qr(element.content, ec=QR_ECLEVEL_M, size=element.module_px, native=True)
-            printer.ln()
+            printer.ln(quiet_lines)
         elif isinstance(element, Rule):
             printer.set(align="left", bold=False, custom_size=True, width=1, height=1)
             printer.textln("-" * columns)

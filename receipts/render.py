@@ -4,7 +4,9 @@ No ESC/POS-to-image tool exists on the registries we use, so this covers the com
 receipts emit (`receipts.escpos_printer`) and python-escpos adds around them: ESC @, ESC !,
 ESC E, ESC a, ESC t, ESC d, GS !, GS ( k (QR model/size/error level/store/print), GS V, LF.
 Anything else raises `EscposRenderError`, so a layout change that emits new bytes is noticed.
-Font A is drawn in 12 x 24 dot cells (Pillow's bundled font); the paper is 384 dots wide (58 mm).
+Font A is 12 x 24 dot cells; the paper is 384 dots wide (58 mm). Text is drawn a run at a time
+in a monospace font (DejaVu Sans Mono, Debian's ``fonts-dejavu-core``), so letters sit evenly as
+on the printer; without it, each letter is centred in its own cell of Pillow's bundled font.
 """
 
 from __future__ import annotations
@@ -37,9 +39,43 @@ class _State:
     line: list[tuple[str, int, int, bool]] = field(default_factory=list)  # char, w, h, bold
 
 
+MONO_FONTS = {
+    False: ("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",),
+    True: ("/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf",),
+}
+"""Where the monospace font is looked for (regular, bold): Debian's ``fonts-dejavu-core``."""
+_FONT_PX = 20  # DejaVu Sans Mono at 20 px: 12.04 px per letter, 23.3 px from top to bottom
+
+
+@cache
+def mono_font(bold: bool) -> ImageFont.FreeTypeFont | None:
+    """The monospace font for text runs, None when it is not installed here."""
+    for path in MONO_FONTS[bold]:
+        try:
+            return ImageFont.truetype(path, size=_FONT_PX)
+        except OSError:
+            continue
+    return None
+
+
 @cache
 def _font() -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=20)
+
+
+def _run(text: str, bold: bool) -> Image.Image:
+    """A run of letters in font A cells (12 x 24 dots each), drawn whole."""
+    font = mono_font(bold)
+    size = (CELL_W * len(text), CELL_H)
+    if font is None:
+        run = Image.new("L", size, 255)
+        for i, char in enumerate(text):
+            run.paste(_glyph(char, bold), (i * CELL_W, 0))
+        return run
+    drawn = Image.new("L", (int(font.getlength(text)) + 1, CELL_H), 255)
+    ImageDraw.Draw(drawn).text((0, 0), text, font=font, fill=0)
+    # A monospace advance is a hair over 12 dots at this size: fit the run to its cells.
+    return drawn.resize(size, Image.Resampling.LANCZOS)
 
 
 @cache
@@ -181,10 +217,18 @@ def _flush(canvas: _Canvas, state: _State) -> None:
     width = sum(w for _, w, _, _ in state.line) * CELL_W
     block = Image.new("L", (width, height), 255)
     x = 0
+    # Letters of one style form a run, drawn whole; the printer scales its dots for sizes.
+    runs: list[tuple[str, int, int, bool]] = []
     for char, w, h, bold in state.line:
-        glyph = _glyph(char, bold).resize((CELL_W * w, CELL_H * h), Image.Resampling.NEAREST)
-        block.paste(glyph, (x, height - glyph.height))
-        x += glyph.width
+        if runs and runs[-1][1:] == (w, h, bold):
+            runs[-1] = (runs[-1][0] + char, w, h, bold)
+        else:
+            runs.append((char, w, h, bold))
+    for text, w, h, bold in runs:
+        run = _run(text, bold)
+        run = run.resize((run.width * w, run.height * h), Image.Resampling.NEAREST)
+        block.paste(run, (x, height - run.height))
+        x += run.width
     canvas.add(block, state.align)
     state.line = []
 

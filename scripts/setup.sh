@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 # libgl1 libgl1-mesa-dri libegl1 libmtdev1: Kivy's offscreen rendering (touchscreen UI).
 # postgresql: the head office's event store, started by the tests in a temporary directory.
 # systemd, cage: `systemd-analyze verify` checks the rendered units (the kiosk session runs cage).
-APT_PACKAGES=(mosquitto postgresql libgl1 libgl1-mesa-dri libegl1 libmtdev1 systemd cage)
+# fonts-dejavu-core: DejaVu Sans Mono, the simulated receipts' font (evenly spaced, like the printer's).
+APT_PACKAGES=(mosquitto postgresql libgl1 libgl1-mesa-dri libegl1 libmtdev1 systemd cage fonts-dejavu-core)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -8,12 +8,20 @@ import numpy as np
 import zxingcpp
 from PIL import Image
 
+QUIET_MODULES = 4
+"""The QR standard's quiet zone: 4 modules of white all round (drawn here, whatever the
+zxing-cpp version's default)."""
+
 
 def qr_image(text: str, *, scale: int = 8) -> Image.Image:
-    """The QR code of `text` as a greyscale image, `scale` pixels per module, with quiet zone."""
+    """The QR code of `text` as a greyscale image, `scale` pixels per module, with a quiet zone
+    of `QUIET_MODULES` modules."""
     barcode = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
-    pixels = np.asarray(zxingcpp.write_barcode_to_image(barcode, scale=scale))
-    return Image.fromarray(pixels.astype(np.uint8), mode="L")
+    pixels = np.asarray(
+        zxingcpp.write_barcode_to_image(barcode, scale=scale, add_quiet_zones=False)
+    )
+    padded = np.pad(pixels.astype(np.uint8), QUIET_MODULES * scale, constant_values=255)
+    return Image.fromarray(padded, mode="L")
 
 
 def write_qr_png(text: str, path: Path, *, scale: int = 8) -> Path:

@@ -13,13 +13,15 @@ numbers are unique per branch per day without the kiosks talking to each other.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from kiosk.bilingual import Bilingual
 from kiosk.booking import Service
 from receipts import Cut, Element, Feed, Line, QrCode, Rule, fit, lines_of
+from uplink.booking import codes
 
 PriorityClass = Literal["online", "collective", "walkin"]
 PRIORITY_ORDER: tuple[PriorityClass, ...] = ("online", "collective", "walkin")
@@ -46,6 +48,12 @@ def format_number(service: str, class_letter: str, kiosk_code: str, seq: int) ->
     return f"{service} {class_letter}{kiosk_code}-{seq:03d}"
 
 
+def tracking_code(checkin_id: str, booking_id: str | None) -> str:
+    """The code a participant types to track their claim: the booking code, or for a walk-in
+    a short code in the same format derived from the check-in id (`codes.walkin_code`)."""
+    return booking_id if booking_id is not None else codes.walkin_code(checkin_id)
+
+
 @dataclass(frozen=True)
 class Ticket:
     """Everything a queue ticket says. Built by the engine, laid out by `layout()`.
@@ -62,7 +70,7 @@ class Ticket:
         party_size: people covered by the check-in.
         people_ahead: people ahead in this service's queue, None when unknown.
         wait_outside: the office is full: wait outside until called.
-        track_ref: the reference encoded in the tracking QR.
+        track_ref: the tracking code (see `tracking_code`): printed under the QR for typing.
         track_url: the URL in the tracking QR.
         notes: extra lines (Bahasa Indonesia), e.g. a manual temperature check.
     """
@@ -116,7 +124,7 @@ def layout(ticket: Ticket, *, columns: int = 32) -> list[Element]:
     if ticket.masked_name:
         elements.append(Line(f"Nama   : {ticket.masked_name}"))
     if ticket.booking_id:
-        elements.append(Line(f"Booking: {ticket.booking_id}"))
+        elements.append(Line(f"Booking: {codes.shown(ticket.booking_id)}"))
     if ticket.party_size > 1:
         elements.append(Line(f"Jumlah : {ticket.party_size} orang"))
     elements.append(Line(f"Waktu  : {when}"))
@@ -133,9 +141,10 @@ def layout(ticket: Ticket, *, columns: int = 32) -> list[Element]:
         elements.append(Line(note, "center", bold=True))
     elements += [
         Rule(),
-        Line("Pantau klaim Anda:", "center"),
+        Line("Pantau klaim / Track your claim:", "center"),
         QrCode(ticket.track_url),
-        Line(ticket.track_ref, "center"),
+        Line("Kode / Code:", "center"),
+        Line(codes.shown(ticket.track_ref), "center", "double", bold=True),
         Rule(),
         *(Line(f"- {line}") for line in HEALTH_REMINDERS),
         Feed(),
@@ -149,9 +158,49 @@ rendered_lines = lines_of
 """The text lines of a layout (for screens and tests)."""
 
 
-def referral_layout(lines: Sequence[str], *, columns: int = 32) -> list[Element]:
-    """The referral slip: what to do instead of coming in (no name, no temperature on it)."""
-    elements: list[Element] = [Line(lines[0], "center", bold=True), Rule()]
-    elements += [Line(line) for line in lines[1:]]
-    elements += [Feed(), Cut()]
+REFERRAL_REASONS: Mapping[str, Bilingual] = {
+    "temperature": Bilingual(
+        "Alasan: suhu tubuh di atas batas masuk kantor (diukur dua kali).",
+        "Reason: body temperature above the limit for entry (measured twice).",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ReferralSlip:
+    """What the referral slip says: where and when, why, and what to do instead.
+
+    No name and no reading on it: it may be seen by others.
+
+    Attributes:
+        branch_name: the branch's name as participants know it.
+        issued_at: local time of the referral (branch time zone).
+        reason: a key of `REFERRAL_REASONS`.
+        steps: what to do instead, in both languages.
+    """
+
+    branch_name: str
+    issued_at: datetime
+    reason: str
+    steps: tuple[Bilingual, ...]
+
+
+def referral_layout(slip: ReferralSlip, *, columns: int = 32) -> list[Element]:
+    """The referral slip, Bahasa Indonesia first, then the same in English."""
+    reason = REFERRAL_REASONS.get(slip.reason, Bilingual(slip.reason, slip.reason))
+    elements: list[Element] = [
+        Line("BPJAMSOSTEK - Lapak Asik", "center", bold=True),
+        Line(slip.branch_name, "center"),
+        Line(slip.issued_at.strftime("%d-%m-%Y %H:%M"), "center"),
+        Rule(),
+        Line("PETUNJUK / NEXT STEPS", "center", "tall", bold=True),
+        Feed(),
+        Line(reason.id, bold=True),
+        *(Line(step.id) for step in slip.steps),
+        Feed(),
+        Line(reason.en, bold=True),
+        *(Line(step.en) for step in slip.steps),
+        Feed(),
+        Cut(),
+    ]
     return fit(elements, columns)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import os
 from datetime import datetime
 from pathlib import Path
@@ -12,13 +13,14 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from kiosk.domain.screens import referral_slip_lines
-from kiosk.domain.tickets import Ticket, layout, referral_layout
+from kiosk.domain.screens import GET_WELL, REFERRAL_STEPS
+from kiosk.domain.tickets import ReferralSlip, Ticket, layout, referral_layout
+from receipts import Line
 from receipts.escpos_printer import escpos_bytes as ticket_bytes
-from receipts.render import EscposRenderError, render, render_png
+from receipts.render import EscposRenderError, mono_font, render, render_png
 
 GOLDEN = Path(__file__).parent / "golden" / "ticket-jht-a1-007.png"
-URL = "https://lapakasik.bpjsketenagakerjaan.go.id/lacak?ref=B0000007"
+URL = "https://lapakasik.bpjsketenagakerjaan.go.id/lacak?ref=960443TY2"
 TICKET = Ticket(
     checkin_id="c1",
     number="JHT A1-007",
@@ -26,10 +28,10 @@ TICKET = Ticket(
     klass="online",
     branch_name="KCP Jakarta Salemba",
     issued_at=datetime(2026, 6, 15, 9, 31),
-    track_ref="B0000007",
+    track_ref="960443TY2",
     track_url=URL,
     masked_name="B*** S******",
-    booking_id="B0000007",
+    booking_id="960443TY2",
     people_ahead=4,
 )
 
@@ -60,11 +62,44 @@ def test_a_58_mm_ticket_is_384_dots_plus_margins_and_an_80_mm_one_576() -> None:
     assert wide.width == 576 + 16
 
 
+SLIP = ReferralSlip(
+    branch_name="KCP Jakarta Salemba",
+    issued_at=datetime(2026, 6, 15, 9, 40),
+    reason="temperature",
+    steps=(*REFERRAL_STEPS, GET_WELL),
+)
+
+
 def test_the_referral_slip_renders_without_a_qr() -> None:
-    image = render(ticket_bytes(referral_layout(referral_slip_lines())))
+    image = render(ticket_bytes(referral_layout(SLIP)))
 
     assert image.height > 200
     assert zxingcpp.read_barcodes(image) == []
+
+
+def test_the_printed_qr_has_a_quiet_zone_of_four_modules() -> None:
+    """GIVEN the ticket as printed WHEN the QR's dark modules are found THEN the paper around
+    them is blank for at least 4 modules (6 dots each) on every side."""
+    image = np.asarray(render(ticket_bytes(layout(TICKET))).convert("L"))
+    [code] = zxingcpp.read_barcodes(image)
+    xs = [p.x for p in (code.position.top_left, code.position.bottom_right)]
+    ys = [p.y for p in (code.position.top_left, code.position.bottom_right)]
+    quiet = 4 * 6
+    top, bottom, left, right = min(ys), max(ys), min(xs), max(xs)
+    around = image[top - quiet : bottom + quiet + 1, left - quiet : right + quiet + 1].copy()
+    around[quiet:-quiet, quiet:-quiet] = 255  # the symbol itself
+    assert around.shape == (bottom - top + 1 + 2 * quiet, right - left + 1 + 2 * quiet)
+    assert around.min() > 128, "ink inside the QR's quiet zone"
+
+
+def test_letters_are_evenly_spaced_in_a_monospace_font() -> None:
+    """ "Booking" printed, not "Book ing": the blank between letters never exceeds 4 dots."""
+    assert mono_font(False) is not None, "install fonts-dejavu-core (scripts/setup.sh does)"
+    line = np.asarray(render(ticket_bytes([Line("Booking")])).convert("L"))[:24]
+    ink = np.flatnonzero((line < 128).any(axis=0))
+    gaps = [int(b - a - 1) for a, b in itertools.pairwise(ink) if b - a > 1]
+    assert len(gaps) == len("Booking") - 1
+    assert max(gaps) <= 4, gaps
 
 
 @pytest.mark.parametrize(

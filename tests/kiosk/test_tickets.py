@@ -9,19 +9,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kiosk.bilingual import Bilingual
 from kiosk.domain.tickets import (
     DEFAULT_CLASS_LETTERS,
     HEALTH_REMINDERS,
     PRIORITY_ORDER,
+    ReferralSlip,
     Ticket,
     format_number,
     layout,
     priority_rank,
     referral_layout,
     rendered_lines,
+    tracking_code,
 )
 from kiosk.store import TicketBook
 from receipts import Cut, Line, QrCode, ascii_text
+from uplink.booking import codes
 
 AT = datetime(2026, 6, 15, 9, 31, tzinfo=UTC)
 
@@ -111,10 +115,71 @@ def test_health_reminders_are_on_every_ticket() -> None:
         assert reminder.split()[0] in lines
 
 
-def test_the_referral_slip_has_steps_but_no_name_or_temperature() -> None:
-    lines = rendered_lines(referral_layout(["Judul", "Langkah satu", "Hubungi 175"]))
+SLIP = ReferralSlip(
+    branch_name="KCP Jakarta Salemba",
+    issued_at=datetime(2026, 6, 15, 9, 40),
+    reason="temperature",
+    steps=(
+        Bilingual("Langkah satu", "Step one"),
+        Bilingual(
+            "Ajukan klaim online di lapakasik.bpjsketenagakerjaan.go.id atau aplikasi JMO.",
+            "Claim online at lapakasik.bpjsketenagakerjaan.go.id or in the JMO app.",
+        ),
+        Bilingual("Hubungi 175", "Call 175"),
+    ),
+)
 
-    assert lines[0] == "Judul" and "Hubungi 175" in lines
+
+def test_the_referral_slip_has_steps_but_no_name_or_temperature() -> None:
+    lines = rendered_lines(referral_layout(SLIP))
+
+    assert lines[0] == "BPJAMSOSTEK - Lapak Asik" and "Hubungi 175" in lines
+    assert lines.index("Hubungi 175") < lines.index("Call 175")  # Bahasa Indonesia first
+    assert not any("°" in line or "Nama" in line for line in lines)
+
+
+def test_the_referral_slip_says_where_when_and_why_in_words() -> None:
+    lines = rendered_lines(referral_layout(SLIP))
+
+    assert "KCP Jakarta Salemba" in lines
+    assert "15-06-2026 09:40" in lines
+    text = " ".join(lines)
+    assert "Alasan: suhu tubuh di atas batas masuk kantor" in text
+    assert "Reason: body temperature above the limit for entry" in text
+
+
+@pytest.mark.parametrize("columns", [32, 48])
+def test_no_word_or_url_on_the_slip_is_split_inside_a_word(columns: int) -> None:
+    lines = rendered_lines(referral_layout(SLIP, columns=columns))
+    unwrapped = rendered_lines(referral_layout(SLIP, columns=10_000))
+    words = {word for line in unwrapped for word in line.split()}
+    url = "lapakasik.bpjsketenagakerjaan.go.id"
+    for line in lines:
+        for word in line.split():
+            # A whole word of the text, or a piece of the URL cut after one of its dots.
+            assert (
+                word in words or (word in url and word.endswith(".")) or (word.startswith("go.id"))
+            ), word
+    joined = "".join(w for line in lines for w in line.split() if w in url or url in w)
+    assert url in joined  # typed across the break, it is the address
+
+
+def test_a_walk_in_is_tracked_by_a_short_code_in_the_booking_code_format() -> None:
+    checkin_id = "9f2c4e1ab37d4c0e8a6f5b2d1c3e4f50"  # 32 hex digits: nobody can type it
+    code = tracking_code(checkin_id, None)
+    lines = rendered_lines(layout(ticket(track_ref=code, booking_id=None, masked_name=None)))
+
+    assert len(code) == 9 and codes.normalize(code) == code
+    assert codes.display(code) in lines
+    assert not any(checkin_id[:8].upper() in line.upper() for line in lines)
+    assert tracking_code(checkin_id, "960443TY2") == "960443TY2"
+
+
+def test_the_booking_code_is_printed_in_the_one_grouped_format() -> None:
+    lines = rendered_lines(layout(ticket(booking_id="960443TY2", track_ref="960443TY2")))
+
+    assert "Booking: 960-443-TY2" in lines
+    assert lines.count("960-443-TY2") == 1  # the tracking line under the QR
 
 
 def test_ascii_text_folds_accents_and_drops_control_characters() -> None:

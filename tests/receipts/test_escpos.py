@@ -24,9 +24,10 @@ SMALL = [Line("Halo", "center", "big", True), QrCode("https://x/y?ref=1"), Rule(
 GOLDEN = (
     b"\x1b@"  # ESC @ initialise
     b'\x1d!"\x1bE\x01\x1ba\x01\x1bt\x00Halo\n'  # GS ! 3x3, bold, centred, code page 0
+    b"\n"  # quiet zone above: one 24-dot line is 4 modules of 6 dots
     b"\x1ba\x01"  # centre the QR code
     b"\x1d(k\x04\x001A2\x00\x1d(k\x03\x001C\x06\x1d(k\x03\x001E1"  # model 2, 6 dots, level M
-    b"\x1d(k\x14\x001P0https://x/y?ref=1\x1d(k\x03\x001Q0\n"  # store and print
+    b"\x1d(k\x14\x001P0https://x/y?ref=1\x1d(k\x03\x001Q0\n"  # store, print; quiet zone
     b"\x1d!\x00\x1bE\x00\x1ba\x00" + b"-" * 32 + b"\n"  # the rule at normal size, left
     b"\n\n"  # feed 2
     b"\x1bd\x06\x1dV\x00"  # feed and cut

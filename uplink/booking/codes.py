@@ -54,3 +54,30 @@ def normalize(typed: str) -> str:
 def display(code: str) -> str:
     """Group a code in threes for screens and slips: "7K3-QX9-M2A"."""
     return "-".join(code[i : i + 3] for i in range(0, len(code), 3))
+
+
+def shown(reference: str) -> str:
+    """How a reference is printed and shown: a booking code grouped in threes ("7K3-QX9-M2A",
+    the same wherever it appears), anything else (an old-style booking id) as it is."""
+    try:
+        return display(normalize(reference))
+    except BookingCodeError:
+        return reference
+
+
+def walkin_code(checkin_id: str) -> str:
+    """A walk-in's tracking code, derived from its check-in id: the booking-code format (eight
+    symbols and a check symbol), so a person can type it and the back office can derive it
+    from the check-in event.
+
+    Args:
+        checkin_id: the check-in's id (hex; its first 40 bits make the code).
+
+    Raises:
+        ValueError: `checkin_id` does not start with 10 hex digits.
+    """
+    if len(checkin_id) < 10:
+        raise ValueError(f"check-in id {checkin_id!r} is shorter than 10 hex digits")
+    value = int(checkin_id[:10], 16)
+    body = "".join(ALPHABET[(value >> shift) & 31] for shift in range(35, -1, -5))
+    return body + check_symbol(body)
