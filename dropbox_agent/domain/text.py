@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from receipts import Cut, Element, Feed, Line, QrCode
-from uplink.booking import codes
 
 if TYPE_CHECKING:
     from dropbox_agent.domain.machine import BoxMachine
@@ -72,7 +71,7 @@ def slip_lines(
         Line(f"Waktu / Time: {when}"),
     ]
     if booking_ref:
-        lines.append(Line(f"Booking     : {codes.shown(booking_ref)}"))
+        lines.append(Line(f"Booking     : {booking_ref}"))
     lines += [
         Feed(),
         Line("Kode lacak / Lookup code:"),
