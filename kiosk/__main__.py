@@ -3,6 +3,7 @@
 Commands::
 
     kiosk run --config FILE                 the appliance (systemd runs this)
+    kiosk run --simulate                    the touchscreen on simulated devices, with a panel
     kiosk checkin --simulate ...            the check-in flow headless: images in, tickets out
     kiosk scan IMAGE...                     one JSON line per image: {"file", "texts", "ms"}
     kiosk verify TOKEN [--config FILE]      JSON verdict of one booking token
@@ -39,13 +40,25 @@ logger = logging.getLogger(__name__)
 
 
 def _register_builtin(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    run = sub.add_parser("run", help="run the kiosk (camera, thermometer, printer, uplink)")
-    run.add_argument(
+    run = sub.add_parser(
+        "run",
+        help="run the kiosk (camera, thermometer, printer, uplink; the touchscreen when [ui] "
+        "enables it and a display exists)",
+    )
+    what = run.add_mutually_exclusive_group()
+    what.add_argument(
         "--config",
         type=Path,
         default=layout.config_file("kiosk"),
         help="kiosk TOML file (default %(default)s)",
     )
+    what.add_argument(
+        "--simulate",
+        action="store_true",
+        help="the touchscreen on simulated devices with a simulation panel (needs a display)",
+    )
+    run.add_argument("--out", type=Path, help="--simulate: folder for tickets and events")
+    run.add_argument("--now", help="--simulate: start the kiosk's clock at this ISO 8601 time")
     run.set_defaults(func=_run)
 
     scan = sub.add_parser("scan", help="decode QR codes in image files (one JSON line per image)")
@@ -116,6 +129,14 @@ COMMANDS: list[Register] = [_register_builtin, booking_cli.register, ui_cli.regi
 def _run(args: argparse.Namespace) -> int:
     from kiosk import app
 
+    if args.simulate:
+        from kiosk.ui.run import run_simulated_ui
+
+        try:
+            return run_simulated_ui(args.out, now=args.now)
+        except ValueError as exc:
+            print(f"kiosk run: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     config = load(KioskConfig, args.config)
     for warning in check_files(config, str(args.config)):
         print(warning, file=sys.stderr)
@@ -133,6 +154,11 @@ def _run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    if config.ui.enabled:
+        from kiosk.ui.run import run_with_ui
+
+        if run_with_ui(config, stop):
+            return EXIT_OK
     app.run(config, stop)
     return EXIT_OK
 

@@ -303,6 +303,12 @@ class CheckinEngine:
         """Re-show the welcome screen (e.g. after an occupancy change; queued)."""
         self._commands.put(lambda: self._go_idle() if self._screen.phase is Phase.IDLE else None)
 
+    def recover(self) -> None:
+        """An officer cleared the faults at the kiosk (the touchscreen's staff PIN): try again
+        without a reboot (queued). Storage that is still broken stops the kiosk again at its
+        next write."""
+        self._commands.put(self._recover)
+
     def camera_fault(self, code: str | None, detail: str = "") -> None:
         """Report the camera failing (`code`) or working again (None)."""
         self._set_fault("camera", code, detail)
@@ -606,6 +612,18 @@ class CheckinEngine:
         self._current = None
         self.out_of_service_reason = f"storage: {exc}"
         self._show(screens.out_of_service("storage", STORAGE_BROKEN), None)
+
+    def _recover(self) -> None:
+        logger.warning(
+            "faults cleared by an officer at the kiosk (out of service: %s; faults: %s)",
+            self.out_of_service_reason or "no",
+            ", ".join(sorted(self._faults)) or "none",
+        )
+        self.out_of_service_reason = ""
+        for component in sorted(self._faults):
+            self._set_fault(component, None)
+        self._current = None
+        self._go_idle()
 
     def _go_idle(self) -> None:
         if self.out_of_service_reason:

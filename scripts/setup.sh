@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 # postgresql: the head office's event store, started by the tests in a temporary directory.
 # systemd, cage: `systemd-analyze verify` checks the rendered units (the kiosk session runs cage).
 # fonts-dejavu-core: DejaVu Sans Mono, the simulated receipts' font (evenly spaced, like the printer's).
-APT_PACKAGES=(mosquitto postgresql libgl1 libgl1-mesa-dri libegl1 libmtdev1 systemd cage fonts-dejavu-core)
+# espeak-ng: the kiosk's spoken prompts (`kiosk voices`, Indonesian voice `-v id`).
+APT_PACKAGES=(mosquitto postgresql libgl1 libgl1-mesa-dri libegl1 libmtdev1 systemd cage fonts-dejavu-core
+    espeak-ng)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

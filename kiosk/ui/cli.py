@@ -25,6 +25,40 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     gallery.set_defaults(func=_gallery)
 
+    voices = sub.add_parser(
+        "voices",
+        help="generate the spoken prompts (espeak-ng, Bahasa Indonesia and English) and sound "
+        "cues as WAV files; rerun when texts change",
+    )
+    voices.add_argument("--config", type=Path, help="kiosk TOML file (its [ui.sound] voices_dir)")
+    voices.add_argument("--out", type=Path, help="output folder (instead of the config's)")
+    voices.add_argument("--force", action="store_true", help="regenerate every file")
+    voices.set_defaults(func=_voices)
+
+
+def _voices(args: argparse.Namespace) -> int:
+    from configkit import load
+    from kiosk.config import KioskConfig
+    from kiosk.ui.voices import VoiceError, make_voices
+
+    if args.out is not None:
+        directory = args.out
+    elif args.config is not None:
+        directory = load(KioskConfig, args.config).ui.sound.voices_dir
+    else:
+        print("kiosk voices: give --config FILE or --out DIR", file=sys.stderr)
+        return 2
+    try:
+        made = make_voices(directory, force=args.force)
+    except (VoiceError, OSError) as exc:
+        print(f"kiosk voices: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(
+        f"{len(made.written)} files written, {len(made.unchanged)} unchanged in {directory}",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
 
 def kivy_missing() -> str | None:
     """Why Kivy cannot be used here (one line saying how to fix it), or None."""

@@ -17,7 +17,7 @@ from kiosk.bilingual import Bilingual, Lang
 from kiosk.domain.screens import Phase, Screen
 from kiosk.ui.view import Local, View, view_of
 from uplink.booking.codes import ALPHABET, CODE_LENGTH
-from uplink.booking.model import parse_service
+from uplink.booking.model import Service, parse_service
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class Intents(Protocol):
 
     def start_walkin(self) -> None: ...
 
-    def choose_service(self, service: str) -> None: ...
+    def choose_service(self, service: Service) -> None: ...
 
     def cancel(self) -> None: ...
 

@@ -9,6 +9,7 @@ from kiosk.domain.screens import Phase
 from kiosk.ui.controller import Controller, Timing
 from kiosk.ui.view import view_of
 from uplink.booking.codes import ALPHABET
+from uplink.booking.model import Service
 
 IDLE = screens.idle(full=False)
 
@@ -23,7 +24,7 @@ class Intents:
     def start_walkin(self) -> None:
         self.calls.append(("start_walkin", ""))
 
-    def choose_service(self, service: str) -> None:
+    def choose_service(self, service: Service) -> None:
         self.calls.append(("choose_service", service))
 
     def cancel(self) -> None:
