@@ -56,6 +56,7 @@ class SimKiosk:
     decoder: LiveDecoder = field(default_factory=LiveDecoder)
     rng: random.Random = field(default_factory=lambda: random.Random(0))  # noqa: S311
     shown: list[str] = field(default_factory=list)
+    zero_delay: bool = False  # run the engine to rest on every step (sensor samples at once)
     _last_seq: int = -1
     _camera_down: bool = False
     _booking_seq: int = 0
@@ -66,6 +67,8 @@ class SimKiosk:
         engine = self.engine
         engine.tick()
         if not engine.accepts_frames:
+            if self.zero_delay:
+                engine.settle()
             return
         try:
             sample = self.camera.latest(self._last_seq)
@@ -80,6 +83,8 @@ class SimKiosk:
         if sample is not None:
             self._last_seq = sample.seq
             engine.read_codes(self.decoder.decode(sample.image).texts)
+            if self.zero_delay:
+                engine.settle()
 
     def token(
         self,
@@ -153,14 +158,23 @@ def sim_kiosk(
     issuer: SimIssuer | None = None,
     render_tickets: bool = True,
     monotonic: Callable[[], float] | None = None,
+    zero_delay: bool = False,
 ) -> SimKiosk:
-    """A demo kiosk whose files all live in `directory` (tickets as PNGs in `directory/tickets`)."""
+    """A demo kiosk whose files all live in `directory` (tickets as PNGs in `directory/tickets`).
+
+    With `zero_delay` the thermometer is sampled without pauses and each step runs the engine
+    until nothing more happens (benchmarks and soaks: no waiting on simulated devices).
+    """
     issuer = issuer or SimIssuer()
     config = demo_config(
         directory,
         issuer,
         camera={"source": "folder", "folder": directory / "qr", "repeat_ignore_s": 3.0},
-        thermometer={"source": "simulated", "retry_rest_s": 10.0},
+        thermometer={
+            "source": "simulated",
+            "retry_rest_s": 10.0,
+            "sample_interval_s": 0.0 if zero_delay else 0.1,
+        },
         flow={"ticket_screen_s": 12.0, "message_screen_s": 10.0},
     )
     thermometer = SimulatedThermometer(36.6)
@@ -185,7 +199,7 @@ def sim_kiosk(
     camera = ScriptedCamera("sim", monotonic or clock.monotonic)
     kiosk = SimKiosk(
         config, issuer, clock, engine, camera, thermometer, printer, ledger, book, events,
-        decoder=build_decoder(config),
+        decoder=build_decoder(config), zero_delay=zero_delay,
     )  # fmt: skip
     kiosk.step_away()
     return kiosk

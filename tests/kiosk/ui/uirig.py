@@ -12,6 +12,9 @@ from kiosk.ui.kivyenv import prepare
 
 prepare(offscreen=True, audio=False)
 
+from kivy.base import EventLoop  # noqa: E402
+from kivy.clock import Clock  # noqa: E402
+from kivy.lang import Builder  # noqa: E402
 from kivy.tests.common import GraphicUnitTest, UnitTestTouch  # noqa: E402
 
 from kiosk.domain.screens import Phase  # noqa: E402
@@ -36,11 +39,20 @@ class Touchscreen:
     clock: ManualClock
     test: GraphicUnitTest
 
+    draw: bool = True  # False: every frame but the window's final draw (faster soaks)
+
     def frames(self, count: int = 3, *, advance_s: float = 0.05) -> None:
         """`count` Kivy frames, the manual clock moving `advance_s` before each."""
         for _ in range(count):
             self.clock.advance(advance_s)
-            self.test.advance_frames(1)
+            if self.draw:
+                self.test.advance_frames(1)
+            else:
+                Clock.tick()
+                EventLoop.dispatch_input()
+                Builder.sync()
+                Clock.tick_draw()
+                Builder.sync()
 
     def until(self, phase: Phase, *, limit: int = 400, advance_s: float = 0.05) -> None:
         for _ in range(limit):
@@ -75,7 +87,8 @@ def open_touchscreen(test: GraphicUnitTest, **app_options: Any) -> Touchscreen:
     test.Window.size = (theme.width, theme.height)
     directory = Path(tempfile.mkdtemp(prefix="kiosk-ui-test-"))
     clock = ManualClock(NOW)
-    kiosk = sim_kiosk(directory, clock, issuer=ISSUER, render_tickets=False)
+    kiosk = sim_kiosk(directory, clock, issuer=ISSUER, render_tickets=False,
+                      zero_delay=bool(app_options.pop("zero_delay", False)))  # fmt: skip
     app = KioskApp(
         engine=kiosk.engine,
         camera=kiosk.camera,
