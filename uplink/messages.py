@@ -151,7 +151,9 @@ def validate(schema_name: str, data: Any) -> None:
 
 
 @cache
+@cache
 def _validator(name: str) -> Draft202012Validator:
+    # Built once: reading and compiling the schema per message was most of a receiver's work.
     return Draft202012Validator(schema(name))
 
 
