@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 
 import pytest
-from escpos.printer import Dummy, Network
+from escpos.printer import Dummy, Network, Usb
 
 from receipts import Cut, Feed, Line, PaperStatus, PrinterError, QrCode, Rule
+from receipts.config import PrinterConfig
 from receipts.escpos_printer import (
     STATUS_PAPER,
     STATUS_PRINTER,
     EscposPrinter,
+    connect,
     decode_online,
     decode_paper_status,
     escpos_bytes,
@@ -188,3 +191,76 @@ def test_usb_and_serial_say_what_they_lack() -> None:
     for transport in ("usb", "serial"):
         ok, why = is_usable(transport, "x")  # type: ignore[arg-type]
         assert ok or "pyusb or pyserial" in why
+
+
+class StatusServer:
+    """A network printer on loopback: answers DLE EOT n (or stays silent), keeps what it gets."""
+
+    def __init__(self, reply: bytes | None) -> None:
+        self.reply = reply
+        self.received = bytearray()
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self._server.accept()
+        with conn:
+            while chunk := conn.recv(4096):
+                self.received += chunk
+                if self.reply is not None:
+                    conn.sendall(self.reply * chunk.count(b"\x10\x04"))
+
+    def close(self) -> None:
+        self._server.close()
+        self._thread.join(2)
+
+
+@pytest.mark.parametrize(
+    ("reply", "status"), [(b"\x12", PaperStatus.OK), (None, PaperStatus.UNKNOWN)]
+)
+def test_a_network_printer_is_asked_within_the_status_timeout_and_still_prints(
+    reply: bytes | None, status: PaperStatus
+) -> None:
+    server = StatusServer(reply)
+    config = PrinterConfig(
+        transport="network", target=f"127.0.0.1:{server.port}", status_timeout_s=0.2
+    )
+    printer = connect(config)
+    try:
+        assert printer.status() is status
+        printer.print_elements(SMALL)
+    finally:
+        printer.close()
+        server.close()
+    assert bytes(server.received) == STATUS_PRINTER + STATUS_PAPER + GOLDEN
+
+
+def test_a_usb_status_read_is_given_its_timeout_and_a_usb_timeout_is_unknown() -> None:
+    class USBTimeoutError(Exception):  # pyusb's name; not a TimeoutError
+        pass
+
+    class FakeUsbDevice:
+        def __init__(self) -> None:
+            self.reads: list[int] = []
+            self.written = b""
+
+        def write(self, endpoint: int, data: bytes, timeout: int) -> int:
+            self.written += data
+            return len(data)
+
+        def read(self, endpoint: int, size: int, timeout: int) -> bytes:
+            self.reads.append(timeout)
+            raise USBTimeoutError("Operation timed out")
+
+    usb = Usb(0x0416, 0x5011, timeout=1000)  # python-escpos opens lazily: nothing found yet
+    device = FakeUsbDevice()
+    usb._device = device
+
+    try:
+        assert EscposPrinter(lambda: usb, status_timeout_s=0.5).status() is PaperStatus.UNKNOWN
+    finally:
+        usb._device = False  # nothing for python-escpos to release at garbage collection
+    assert device.reads and all(0 < ms <= 400 for ms in device.reads)  # never pyusb's default
+    assert STATUS_PRINTER in device.written
