@@ -711,7 +711,13 @@ class SimulatedBoxKit:
         box = SimulatedBox(config.pins, config.polarity, clock)
         keypad = SimulatedKeypad()
         fill = SimulatedFillSensor() if config.fill.enabled else None
-        printer = SimulatedPrinter(slips_dir) if config.printer.enabled else None
+        printer = (
+            SimulatedPrinter(
+                slips_dir, columns=config.printer.columns, paper_dots=config.printer.paper_dots
+            )
+            if config.printer.enabled
+            else None
+        )
         self.agent = build(
             config,
             clock=clock,
@@ -751,7 +757,7 @@ def run_simulated(
         broker it names; the outbox at `config.uplink.outbox_path`), the local ledger and raw log
         at `config.local_db_path`, the state machine and the gpiozero adapter.
       - Simulated: the pins (gpiozero `MockFactory`), keypad, fill sensor and printer (slips are
-        written to `slips_dir` as text when given and the config enables the printer). The
+        rendered to `slips_dir` as PNGs when given and the config enables the printer). The
         scenario file (see `dropbox_agent.sim.scenario`) moves the sensors at its times; timers
         (debounce, jam limit, UV-C cycle) and the scenario run `speed` times faster.
       - The retained state message (`publish_state`) carries "summary" (pending count, door,
