@@ -53,7 +53,9 @@ def _parser() -> argparse.ArgumentParser:
         help="scenario TOML (timed sensor actions); without it, type commands on the keyboard",
     )
     sim.add_argument("--speed", type=float, default=1.0, help="time factor (default 1)")
-    sim.add_argument("--slips", type=Path, help="write printed slips to this folder (slip-NNNN.png)")
+    sim.add_argument(
+        "--slips", type=Path, help="write printed slips to this folder (slip-NNNN.png)"
+    )
     sim.set_defaults(func=_simulate)
 
     config = sub.add_parser("config", help="configuration tools")
