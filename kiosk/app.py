@@ -14,6 +14,7 @@ from typing import Any
 
 from kiosk.adapters.qr import LiveDecoder, QrDecoder
 from kiosk.booking import BookingVerifier, CheckinLedger, Service, build_verifier, open_cache
+from kiosk.booking.clockwatch import ClockWatch
 from kiosk.booking.ledger import Duplicate
 from kiosk.config import KioskConfig
 from kiosk.domain.capacity import OccupancyView, parse_occupancy
@@ -287,11 +288,15 @@ def build(
     uplink = uplink or Uplink(config.uplink, clock=clock)
     ledger = CheckinLedger(config.booking.ledger_path)
     cache = open_cache(config.booking)
-    verifier: BookingVerifier = build_verifier(config.booking, ledger=ledger, cache=cache)
+    verifier: BookingVerifier = build_verifier(
+        config.booking, ledger=ledger, cache=cache, clock=clock
+    )
     lookup: CodeLookup | None = None
     background: list[Callable[[threading.Event], None]] = []
     state_extra: list[Callable[[], dict[str, Any]]] = []
     data_age: Callable[[], tuple[str, str]] | None = None
+    # An untrusted clock is said in the state message and recorded as a fault on each change.
+    state_extra.append(ClockWatch(clock, (events or uplink).record).state)
     if online and config.booking.api_base_url:
         # requests is loaded only here, for the sync and the typed-code lookup.
         from kiosk.booking.lookup import CodeLookup as Lookup

@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-# systemd-timesyncd creates this file once the clock has been synchronised since boot.
-TIMESYNC_FLAG = Path("/run/systemd/timesync/synchronized")
+from uplink.timesync import TIMESYNC_FLAG, SyncSource, TimedatectlSync, clock_trusted
 
 
 class Clock(Protocol):
@@ -23,11 +22,24 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """The real clocks. `synced_flag` is checked on each call (cheap `stat`)."""
+    """The real clocks. `synced()` asks a `uplink.timesync.SyncSource` (systemd's flag file,
+    else `timedatectl`, cached) and refuses a time before the software's build date.
 
-    def __init__(self, synced_flag: Path | None = TIMESYNC_FLAG, *, assume_synced: bool = False):
-        self._flag = synced_flag
+    Args:
+        synced_flag: systemd-timesyncd's flag file (None: ask timedatectl only).
+        assume_synced: say synced without asking (simulations on a host's own clock).
+        sync: the source to ask instead (a `SimulatedSync` in simulations and tests).
+    """
+
+    def __init__(
+        self,
+        synced_flag: Path | None = TIMESYNC_FLAG,
+        *,
+        assume_synced: bool = False,
+        sync: SyncSource | None = None,
+    ):
         self._assume_synced = assume_synced
+        self._sync = sync or TimedatectlSync(flag=synced_flag)
 
     def monotonic(self) -> float:
         return time.monotonic()
@@ -38,7 +50,7 @@ class SystemClock:
     def synced(self) -> bool:
         if self._assume_synced:
             return True
-        return self._flag is not None and self._flag.exists()
+        return clock_trusted(self._sync, self.now())
 
 
 class ManualClock:

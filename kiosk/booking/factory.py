@@ -42,12 +42,15 @@ def build_verifier(
     *,
     ledger: CheckinLedger | None = None,
     cache: BookingCache | None = None,
+    clock: Clock | None = None,
 ) -> BookingVerifier:
-    """A verifier over the config's cache and ledger (opened here unless given)."""
+    """A verifier over the config's cache and ledger (opened here unless given); with
+    `clock`, dates are not held against a participant while it is not synchronised."""
     return BookingVerifier(
         rules_from(config),
         cache if cache is not None else open_cache(config),
         ledger if ledger is not None else CheckinLedger(config.ledger_path),
+        clock_synced=clock.synced if clock is not None else None,
     )
 
 

@@ -67,6 +67,13 @@ TEXTS: dict[str, Text] = {
         "Silakan lanjut ke pengukuran suhu tubuh.",
         "Please continue to the temperature check.",
     ),
+    # The kiosk's clock is not synchronised: it cannot tell the day, so staff check it.
+    "ok:staff_check": Text(
+        "Pemesanan ditemukan: {service}, pukul {slot_id}.",
+        "Booking found: {service}, {slot_en}.",
+        "Silakan lanjut ke pengukuran suhu tubuh; petugas akan memeriksa tanggal pemesanan Anda.",
+        "Please continue to the temperature check; staff will check your booking's date.",
+    ),
     "empty": Text(
         "Kode QR tidak terbaca.",
         "The QR code could not be read.",
