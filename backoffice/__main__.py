@@ -10,10 +10,13 @@ import logging
 import signal
 import sys
 import threading
+import tomllib
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from backoffice import dropbox_count, occupancy, watch
 from backoffice.bookings import cli as booking_cli
+from backoffice.bookings.config import BookingsConfig
 from backoffice.config import BackofficeConfig
 from backoffice.receiver import Receiver
 from backoffice.stores import DatabaseError, open_store
@@ -52,9 +55,21 @@ def _register_builtin(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
     config = sub.add_parser("config", help="configuration tools")
     config_sub = config.add_subparsers(dest="config_command", required=True)
-    check = config_sub.add_parser("check", help="validate a back-office TOML file")
-    check.add_argument("file")
-    check.set_defaults(func=lambda args: check_command(BackofficeConfig, args.file))
+    check = config_sub.add_parser(
+        "check",
+        help="validate the back office's files (backoffice.toml and booking.toml)",
+        description="Validate each FILE whole, with the model its content names: a file with "
+        "keys_dir is the booking back office's (booking.toml), any other the receiver's "
+        "(backoffice.toml). Examples: backoffice/examples/. Exit code 2 when any is invalid.",
+        epilog="example: backoffice config check  (checks both files in /etc/lapak)",
+    )
+    check.add_argument(
+        "file",
+        nargs="*",
+        default=[str(layout.config_file("backoffice")), str(layout.config_file("booking"))],
+        help="TOML files (default: %(default)s)",
+    )
+    check.set_defaults(func=_config_check)
 
 
 # Other capabilities add their subcommands here (each module has `register(subparsers)`).
@@ -64,6 +79,22 @@ COMMANDS: list[Register] = [
     occupancy.register,
     dropbox_count.register,
 ]
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    """`config check`: each file against the model its content names (one command, two files)."""
+    worst = 0
+    for path in args.file:
+        worst = max(worst, check_command(_model_of(Path(path)), path))
+    return worst
+
+
+def _model_of(path: Path) -> type[BackofficeConfig] | type[BookingsConfig]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return BackofficeConfig  # check_command reports the unreadable file in one line
+    return BookingsConfig if "keys_dir" in data else BackofficeConfig
 
 
 def _receive(args: argparse.Namespace) -> int:

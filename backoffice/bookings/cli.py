@@ -76,7 +76,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     duplicates.add_argument("--branch", required=True)
     duplicates.add_argument("--date", required=True, type=date.fromisoformat)
 
-    check = commands.add_parser("check-config", help="validate a booking back-office TOML file")
+    check = commands.add_parser(
+        "check-config", help="validate a booking back-office TOML file (= backoffice config check)"
+    )
     check.add_argument("file")
     check.set_defaults(func=lambda args: check_command(BookingsConfig, args.file))
     booking.set_defaults(func=_booking)
