@@ -1,8 +1,8 @@
 """`kiosk`: the branch entrance kiosk: run it, check in headless, scan QR images, verify tokens.
 
-Commands::
+Commands:
 
-    kiosk run --config FILE                 the appliance (systemd runs this)
+    kiosk run [--config FILE]               the appliance (systemd runs this)
     kiosk run --simulate                    the touchscreen on simulated devices, with a panel
     kiosk checkin --simulate ...            the check-in flow headless: images in, tickets out
     kiosk scan IMAGE...                     one JSON line per image: {"file", "texts", "ms"}

@@ -190,12 +190,22 @@ def _device_init(args: argparse.Namespace) -> int:
         f"provisioned; config {record.config_file}"
     )
     if ca is None:
+        cert, ca_cert = layout.pki_dir / "device.signed.crt", layout.pki_dir / "ca.signed.crt"
         console.print(
-            f"next: have {layout.csr_file} signed by the fleet CA, then run "
-            "`provision device install-cert --cert FILE --ca-cert FILE`"
+            f"have {layout.csr_file} signed by the fleet CA (on the CA's machine: `provision ca "
+            "issue --dir CA_DIR --csr device.csr --out device.crt`); put the certificate at "
+            f"{cert} and the CA's ca.crt at {ca_cert}",
+            soft_wrap=True,
+        )
+        console.print(
+            f"next: `provision device install-cert{_root_arg(args)} --cert {cert} "
+            f"--ca-cert {ca_cert}`",
+            soft_wrap=True,
         )
     else:
-        console.print(f"next: `provision check{_root_arg(args)}`")
+        # A device simulated in a folder is checked against a simulated branch from the same CA.
+        simulated = f" --simulate --ca {args.ca}" if _root_arg(args) else ""
+        console.print(f"next: `provision check{_root_arg(args)}{simulated}`", soft_wrap=True)
     return EXIT_OK
 
 
@@ -269,6 +279,15 @@ def _render(args: argparse.Namespace) -> int:
         if issued:
             console.print(f"broker certificate issued for {', '.join(args.server_name)}")
     entries = render.plan(args.role, target, _options(args))
+    boot = target.host(render.BOOT_DIR / "config.txt")
+    if args.role in render.DEVICE_ROLES and not boot.exists():
+        errors.print(
+            f"warning: {boot} does not exist: is the SD card's boot partition mounted at "
+            f"{boot.parent}? Rendering makes a new config.txt there that the Pi would never read; "
+            "mount the boot partition and render again",
+            markup=False,
+            highlight=False,
+        )
     changes = render.apply(entries, target, dry_run=args.dry_run)
     return _report_render(args.role, args.root, entries, changes, dry_run=args.dry_run)
 
@@ -285,7 +304,16 @@ def _report_render(
     edits = [c for c in changes if c.actions]
     missing = [c for c in changes if c.missing]
     verb = "would change" if dry_run else "changed"
-    if edits:
+    if not console.is_terminal:
+        # Piped to a file or a pager: plain lines and a plain unified diff (`patch` reads it);
+        # a table would wrap at 80 columns and cut long paths with "…".
+        sys.stdout.write(f"# {role} into {root}: {len(edits)} of {len(entries)} {verb}\n")
+        for change in edits:
+            sys.stdout.write(f"# {change.entry.path}: {', '.join(change.actions)}\n")
+        if dry_run:
+            sys.stdout.writelines(change.diff for change in edits if change.diff)
+        sys.stdout.flush()
+    elif edits:
         table = Table(title=f"{role} into {root}: {len(edits)} of {len(entries)} {verb}")
         table.add_column("path")
         table.add_column("action")
@@ -294,7 +322,7 @@ def _report_render(
         console.print(table)
     else:
         console.print(f"{role}: {len(entries)} entries already up to date in {root}")
-    if dry_run:
+    if dry_run and console.is_terminal:
         for change in edits:
             if change.diff:
                 console.print(change.diff, markup=False, highlight=False, end="")
@@ -306,8 +334,9 @@ def _report_render(
         return EXIT_FAILED
     if edits and not dry_run and Path(root) == Path("/"):
         console.print(
-            "next: systemd-sysusers && systemctl daemon-reload && udevadm control --reload, "
-            "then reboot (boot settings take effect at boot)"
+            "next: `systemd-sysusers && systemctl daemon-reload && udevadm control --reload "
+            "&& reboot` (boot settings take effect at boot)",
+            soft_wrap=True,
         )
     return EXIT_OK
 

@@ -156,8 +156,8 @@ def init(
     if ca is not None and ca.active(device_id):
         raise pki.DuplicateIdentity(
             f"the CA already has a valid certificate for {device_id!r}: another device has this "
-            "id. Choose another --id, or revoke the old one first (`provision ca revoke --name "
-            f"{device_id}`)"
+            "id. Choose another --id (or leave it out: the next free number is taken), or revoke "
+            f"the old one first (`provision ca revoke --dir {ca.directory} --name {device_id}`)"
         )
 
     # Build and validate the config first: a refusal must leave no key and no CA entry behind.

@@ -344,7 +344,7 @@ class CADirectory:
                 f"{name!r} already has a valid certificate (serial {existing[-1].serial}); "
                 f"a second device with the same identity would take over its broker session. "
                 f"Choose another id, rotate it (`provision device rotate`), or revoke it first "
-                f"(`provision ca revoke --name {name}`)"
+                f"(`provision ca revoke --dir {self.directory} --name {name}`)"
             )
         try:
             cert = self.ca.sign(csr, server_names=server_names, days=days)

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from configkit import load
+from configkit import ConfigError, load, parse
 from provisioning.errors import InvalidSetup, ProvisionError, Refused
 from provisioning.names import branch_name
 from uplink import UplinkConfig
@@ -83,11 +83,10 @@ def build_config(role: str, setup: Setup) -> BaseModel:
     for assignment in setup.overrides:
         apply_override(data, assignment)
     try:
-        return model(role).model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or role}: {err['msg']}" for err in exc.errors()
-        )
+        # configkit's parse: the same problems, in the same words, as `config check` gives.
+        return parse(model(role), data, source=f"{role} config (--set)")
+    except ConfigError as exc:
+        problems = "; ".join(str(p) for p in exc.problems)
         raise InvalidSetup(
             f"the {role} config would be invalid: {problems}. Fix the option or the --set value"
         ) from None

@@ -26,6 +26,7 @@ from backoffice.bookings.store import BookingStore
 from backoffice.store import SqliteEventStore
 from configkit import check_command, layout, load
 from uplink.booking.codes import BookingCodeError
+from uplink.booking.model import parse_service
 from uplink.clock import utc_iso
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     issue = command("issue", "issue a booking: prints the token, optionally writes a QR PNG")
     issue.add_argument("--branch", required=True, help="branch id, e.g. jakarta-salemba")
-    issue.add_argument("--service", required=True, choices=["JHT", "JKK", "JKM", "JP"])
+    issue.add_argument(
+        "--service",
+        required=True,
+        type=_service,
+        metavar="SERVICE",
+        help="JHT, JKK, JKM or JP (any case, as `kiosk checkin --walkin SERVICE`)",
+    )
     issue.add_argument("--date", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
     issue.add_argument("--slot", required=True, type=_slot, help="HH:MM-HH:MM, branch time")
     issue.add_argument("--name", required=True, help="full name (only the masked form is kept)")
@@ -66,11 +73,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cancel.add_argument("code", help="booking code, e.g. 7K3-QX9-M2A")
 
     sample = command("sample", "issue a day of sample bookings as tokens and QR PNGs")
-    sample.add_argument("--branch", required=True)
-    sample.add_argument("--date", required=True, type=date.fromisoformat)
-    sample.add_argument("--count", type=int, default=20)
+    sample.add_argument("--branch", required=True, help="branch id, e.g. jakarta-salemba")
+    sample.add_argument("--date", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
+    sample.add_argument("--count", type=int, default=20, help="bookings to issue (default 20)")
     sample.add_argument("--out", type=Path, required=True, help="output folder")
-    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument(
+        "--seed", type=int, default=0, help="random seed for names and slots (default 0)"
+    )
 
     duplicates = command("duplicates", "bookings checked in at more than one kiosk (JSON)")
     duplicates.add_argument("--branch", required=True)
@@ -174,6 +183,13 @@ def _api(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def _service(text: str) -> str:
+    try:
+        return parse_service(text.strip().upper())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _slot(text: str) -> tuple[time, time]:
