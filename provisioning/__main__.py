@@ -307,7 +307,10 @@ def _report_render(
     if not console.is_terminal:
         # Piped to a file or a pager: plain lines and a plain unified diff (`patch` reads it);
         # a table would wrap at 80 columns and cut long paths with "…".
-        sys.stdout.write(f"# {role} into {root}: {len(edits)} of {len(entries)} {verb}\n")
+        if edits:
+            sys.stdout.write(f"# {role} into {root}: {len(edits)} of {len(entries)} {verb}\n")
+        else:
+            sys.stdout.write(f"# {role}: {len(entries)} entries already up to date in {root}\n")
         for change in edits:
             sys.stdout.write(f"# {change.entry.path}: {', '.join(change.actions)}\n")
         if dry_run:
