@@ -44,6 +44,7 @@ from backoffice.receiver import Receiver
 from backoffice.store import SqliteEventStore
 from backoffice.watch import snapshot
 from branchsim.audit import keep_history, pending_now, stored_events, summary_document, tally
+from branchsim.bridge import BridgedBrokers
 from branchsim.broker import LocalBroker
 from branchsim.report import Outage, Sample, write_report
 from branchsim.workdir import WorkDir, WorkDirError
@@ -66,6 +67,15 @@ DEVICE_DRAIN_S = 1.5  # how long a stopping device waits for its outbox to drain
 def business_day_start(day: date) -> datetime:
     """When the branch opens on `day`: 07:30 Asia/Jakarta."""
     return datetime.combine(day, DAY_OPENS, ZoneInfo(TIMEZONE))
+
+
+def outage_window(duration_s: float | None, speed: float) -> tuple[float, float]:
+    """When the line to head office is down, in simulated seconds after the start: from 30 % to
+    55 % of a run of `duration_s` real seconds (the rest is the catch-up), or 12:00-12:30 of a
+    whole day."""
+    if duration_s is None:
+        return (4.5 * 3600, 5 * 3600)
+    return (0.30 * duration_s * speed, 0.55 * duration_s * speed)
 
 
 def parse_start(text: str) -> datetime:
@@ -141,7 +151,9 @@ class Branch:
     dropbox: bool
     start_at: datetime
     clock: SimulatedClock = field(init=False)
-    broker: LocalBroker = field(init=False)
+    outage: tuple[float, float] | None = None  # the line to head office: (cut, restored) s
+    brokers: BridgedBrokers = field(init=False)
+    broker: LocalBroker = field(init=False)  # the branch broker, where devices connect
     store: SqliteEventStore = field(init=False)
     receiver: Receiver = field(init=False)
     devices: list[Device] = field(default_factory=list)
@@ -156,20 +168,27 @@ class Branch:
 
     def start(self, progress: Callable[[str], None]) -> None:
         """Start every part; on an error, what was started keeps running until `stop()`."""
-        progress("Menyiapkan CA cabang dan broker MQTT (TLS + ACL) / CA and broker")
-        self.broker = LocalBroker(self.directory / "broker")
-        self._started.callback(self.broker.stop)
-        self.broker.start()
+        progress(
+            "Menyiapkan CA, broker cabang dan pusat (TLS + ACL + bridge) / "
+            "CA, branch and central brokers"
+        )
+        self.brokers = BridgedBrokers(self.directory / "brokers", BRANCH)
+        self.broker = self.brokers.branch
+        self._started.callback(self.brokers.stop)
+        self.brokers.start()
         progress("Menjalankan penerima kantor belakang / back-office receiver")
         self.store = SqliteEventStore(self.directory / "backoffice" / "events.db")
         config = BackofficeConfig(
-            broker=self.broker.client_config("backoffice"), database_path=self.store.path
+            broker=self.brokers.central.client_config("backoffice"),
+            database_path=self.store.path,
         )
         self.receiver = Receiver(config, self.store)
         self._started.callback(self.receiver.stop)
         self.receiver.start()
         if not self.receiver.wait_ready(30):
-            raise RuntimeError(f"the receiver did not subscribe; see {self.broker.directory}")
+            raise RuntimeError(
+                f"the receiver did not subscribe; see {self.brokers.central.directory}"
+            )
         # The simulated day starts now: setting up the broker and receiver takes none of it.
         self.clock = SimulatedClock(self.start_at, self.speed)
         self._occupancy_at = self.clock.elapsed_s()
@@ -184,6 +203,26 @@ class Branch:
         for device in self.devices:
             progress(f"Menyalakan {device.device_id} / starting {device.device_id}")
             device.start(self.stopping)
+
+    def tick(self) -> None:
+        """The branch's own pace: the line to head office, the occupancy, a sample."""
+        self.update_line()
+        self.update_occupancy()
+
+    def update_line(self) -> None:
+        """Cut or restore the line to head office when the outage's time has come."""
+        if self.outage is None:
+            return
+        elapsed, (cut_at, restore_at) = self.clock.elapsed_s(), self.outage
+        down = bool(self.outages) and self.outages[-1].end is None
+        if not down and not self.outages and cut_at <= elapsed < restore_at:
+            logger.warning("the line to head office is cut (simulated outage)")
+            self.brokers.cut()
+            self.outages.append(Outage(self.clock.now(), None))
+        elif down and elapsed >= restore_at:
+            logger.warning("the line to head office is restored")
+            self.brokers.restore()
+            self.outages[-1] = Outage(self.outages[-1].start, self.clock.now())
 
     def update_occupancy(self) -> None:
         """Publish the occupancy (retained) whenever it changes, as a queue system would."""
@@ -338,6 +377,10 @@ def end_of_day(branch: Branch, directory: Path) -> dict[str, Any]:
         speed=branch.speed,
         sim_start=utc_iso(branch.start_at),
         sim_end=utc_iso(branch.clock.now()),
+        outages=[
+            {"start": utc_iso(o.start), "end": None if o.end is None else utc_iso(o.end)}
+            for o in branch.outages
+        ],
     )
     (directory / "summary.json").write_text(json.dumps(document, indent=1) + "\n", "utf-8")
     try:
@@ -411,6 +454,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kiosks", type=int, default=2, choices=range(5))
     parser.add_argument("--no-dropbox", action="store_true", help="leave the dropbox out")
     parser.add_argument(
+        "--no-outage",
+        action="store_true",
+        help="keep the line to head office up (default: cut it for a while mid-run)",
+    )
+    parser.add_argument(
         "--dir",
         type=Path,
         default=Path("branch-sim"),
@@ -443,7 +491,8 @@ def _run(args: argparse.Namespace, directory: Path, console: Console) -> int:
     log = directory / "branch.log"
     # The one reading of the machine's clock: which day is "today" in Jakarta.
     start_at = args.start or business_day_start(datetime.now(ZoneInfo(TIMEZONE)).date())
-    branch = Branch(directory, args.speed, args.kiosks, not args.no_dropbox, start_at)
+    outage = None if args.no_outage else outage_window(args.duration_s, args.speed)
+    branch = Branch(directory, args.speed, args.kiosks, not args.no_dropbox, start_at, outage)
     try:
         branch.start(lambda step: console.print(f"[bold]•[/] {step}"))
     except KeyboardInterrupt:
@@ -468,7 +517,7 @@ def _run(args: argparse.Namespace, directory: Path, console: Console) -> int:
         with Live(view(branch), console=console, refresh_per_second=2) as live:
             while branch.running and (deadline is None or time.monotonic() < deadline):
                 branch.stopping.wait(TICK_S)
-                branch.update_occupancy()
+                branch.tick()
                 live.update(view(branch))
     except KeyboardInterrupt:
         logger.info("interrupted; stopping the branch")

@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from provisioning.broker import BrokerError, free_port, render_broker_config
+from provisioning.broker import BridgeSettings, BrokerError, free_port, render_broker_config
 from provisioning.pki import CertificateAuthority, IssuedFiles, issue_identity
 from uplink.config import BrokerConfig
 
@@ -20,7 +20,16 @@ __all__ = ["BrokerError", "LocalBroker", "free_port"]
 class LocalBroker:
     """mosquitto on loopback with a TLS listener (client certificates) and a plain one."""
 
-    def __init__(self, directory: Path, ca: CertificateAuthority | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        ca: CertificateAuthority | None = None,
+        *,
+        bridge_branches: tuple[str, ...] = (),
+        bridge: BridgeSettings | None = None,
+    ) -> None:
+        """`bridge_branches`: let these branches' bridges in (a central broker); `bridge`: bridge
+        this broker to a central one (see `branchsim.bridge.BridgedBrokers`)."""
         self.directory = directory
         self.directory.mkdir(parents=True, exist_ok=True)
         self.ca = ca or CertificateAuthority.create("Lapak Asik test CA")
@@ -35,6 +44,8 @@ class LocalBroker:
             tls_port=self.tls_port,
             plain_port=self.plain_port,
             run_as_root=os.geteuid() == 0,
+            bridge_branches=bridge_branches,
+            bridge=bridge,
         )
         self._process: subprocess.Popen[bytes] | None = None
 

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import socket
+from dataclasses import dataclass
 from pathlib import Path
 
 import firmware_config
 from provisioning.pki import IssuedFiles
 
 BACKOFFICE_USER = "backoffice"
+
+
+@dataclass(frozen=True)
+class BridgeSettings:
+    """A branch broker's bridge to the central broker (CN of `identity`: bridge-BRANCH)."""
+
+    branch: str
+    central_host: str
+    central_port: int
+    identity: IssuedFiles
 
 
 class BrokerError(RuntimeError):
@@ -31,14 +42,21 @@ def render_broker_config(
     backoffice_user: str = BACKOFFICE_USER,
     run_as_root: bool = False,
     crl_file: Path | None = None,
+    bridge_branches: tuple[str, ...] = (),
+    bridge: BridgeSettings | None = None,
 ) -> Path:
-    """Write mosquitto.conf and acl.conf into `directory`; returns the config path."""
+    """Write mosquitto.conf and acl.conf into `directory`; returns the config path.
+
+    `bridge_branches` lets those branches' bridges in (a central broker); `bridge` makes this a
+    branch broker bridged to a central one, with the fleet's bridge template.
+    """
     data_dir = directory / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     acl_file = directory / "acl.conf"
-    acl_file.write_text(
-        firmware_config.render("mosquitto/acl.conf.tmpl", backoffice_user=backoffice_user)
-    )
+    acl = firmware_config.render("mosquitto/acl.conf.tmpl", backoffice_user=backoffice_user)
+    for branch in bridge_branches:
+        acl += firmware_config.render("mosquitto/acl-bridge.conf.tmpl", branch=branch)
+    acl_file.write_text(acl)
     plain = (
         firmware_config.render("mosquitto/plain-listener.conf.tmpl", plain_port=plain_port)
         if plain_port
@@ -58,6 +76,17 @@ def render_broker_config(
         plain_listener=plain,
         crl_line=f"crlfile {crl_file}" if crl_file else "",
     )
+    if bridge is not None:
+        text += firmware_config.render(
+            "mosquitto/bridge.conf.tmpl",
+            branch=bridge.branch,
+            central_host=bridge.central_host,
+            central_port=bridge.central_port,
+            ca_file=bridge.identity.ca_file,
+            bridge_cert_file=bridge.identity.cert_file,
+            bridge_key_file=bridge.identity.key_file,
+            inbound_topics="topic lapak/v1/dev/+/ack in 1\ntopic lapak/v1/dev/+/cmd/# in 1",
+        )
     if run_as_root:
         # Started as root, mosquitto drops to the `mosquitto` user, which cannot read our files.
         text = "user root\n" + text

@@ -52,6 +52,9 @@ def test_a_simulated_branch_checks_in_participants_and_logs_deposits(tmp_path: P
     assert total["events_recorded"] >= total["events_stored"] == sum(by_type.values())
     assert set(summary["devices"]) == {"kiosk-1", "kiosk-2", "dropbox-1"}
     assert summary["duplicate_ticket_numbers"] == 0
+    # The line to head office was cut and restored mid-run, and the devices kept working.
+    [outage] = summary["outages"]
+    assert outage["start"] < outage["end"]
     assert (work / "report.html").read_text(encoding="utf-8").count("<svg") == 4
     # Queue numbers are unique across the kiosks.
     numbers = [
@@ -131,7 +134,7 @@ def test_a_failed_start_stops_what_it_started_and_logs_why(
 ) -> None:
     # GIVEN a back office that never subscribes (the broker is already running by then)
     from backoffice.receiver import Receiver
-    from branchsim import branch as branch_module
+    from branchsim import bridge
 
     brokers: list[LocalBroker] = []
 
@@ -140,16 +143,16 @@ def test_a_failed_start_stops_what_it_started_and_logs_why(
             brokers.append(self)
             super().start(timeout)
 
-    monkeypatch.setattr(branch_module, "LocalBroker", Recorded)
+    monkeypatch.setattr(bridge, "LocalBroker", Recorded)
     monkeypatch.setattr(Receiver, "wait_ready", lambda self, timeout: False)
     work = tmp_path / "branch"
 
     # WHEN the branch starts
     code = main(["--duration-s", "5", "--dir", str(work), "--start", "2026-06-15T07:30:00+07:00"])
 
-    # THEN it says so, its broker is stopped, and the log has the reason with its traceback
+    # THEN it says so, both brokers are stopped, and the log has the reason with its traceback
     assert code == 1
-    assert brokers and not brokers[0].running
+    assert len(brokers) == 2 and not any(b.running for b in brokers)
     log = (work / "branch.log").read_text(encoding="utf-8")
     assert "could not start" in log and "Traceback" in log and "did not subscribe" in log
 
@@ -199,7 +202,7 @@ def test_sigterm_ends_the_branch_with_every_process_stopped(tmp_path: Path) -> N
 
 def _mosquitto_of(work: Path) -> int | None:
     """The pid of the mosquitto running the config under `work`."""
-    config = str(work.resolve() / "broker" / "mosquitto.conf")
+    config = str(work.resolve() / "brokers" / "branch" / "mosquitto.conf")
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
@@ -210,3 +213,10 @@ def _mosquitto_of(work: Path) -> int | None:
         if config.encode() in cmdline:
             return int(proc.name)
     return None
+
+
+def test_the_outage_falls_mid_run_or_mid_day() -> None:
+    from branchsim.branch import outage_window
+
+    assert outage_window(60, 10.0) == (180.0, 330.0)  # 18-33 s of a 60 s run, then catch-up
+    assert outage_window(None, 10.0) == (4.5 * 3600, 5 * 3600)  # 12:00-12:30 of a whole day
