@@ -68,6 +68,7 @@ FinishedListener = Callable[[CheckinResult], None]
 CodeLookup = Callable[[str, datetime], Verdict]
 Unsubscribe = Callable[[], None]
 UNRECORDABLE = (StoreError, StorageError)
+STORAGE_RETRY_S = 30.0  # while out of service for storage, try writing again this often
 """A store or the outbox cannot be written: checking people in would lose them."""
 
 __all__ = [
@@ -166,6 +167,8 @@ class CheckinEngine:
         self._recent: dict[str, float] = {}
         self._faults: dict[str, str] = {}  # component -> active fault code
         self.out_of_service_reason = ""
+        self._storage_retry_at: float | None = None  # out of service for storage: next try
+        self._storage_since = self._clock.now()
 
     # -- observing ----------------------------------------------------------------------------
 
@@ -274,6 +277,8 @@ class CheckinEngine:
                 break
             self._guarded(command)
         now = self._clock.monotonic()
+        if self._storage_retry_at is not None and now >= self._storage_retry_at:
+            self._try_storage_again(now)
         current = self._current
         if current is not None and current.gate is not None:
             gate = current.gate
@@ -608,10 +613,33 @@ class CheckinEngine:
 
     def _out_of_service(self, exc: Exception) -> None:
         """Nothing durable can be written: checking people in would lose them."""
-        logger.error("cannot store check-ins (%s); kiosk out of service until restarted", exc)
+        logger.error("cannot store check-ins (%s); kiosk out of service until it can", exc)
         self._current = None
+        if not self.out_of_service_reason:
+            self._storage_since = self._clock.now()
         self.out_of_service_reason = f"storage: {exc}"
+        self._storage_retry_at = self._clock.monotonic() + STORAGE_RETRY_S
         self._show(screens.out_of_service("storage", STORAGE_BROKEN), None)
+
+    def _try_storage_again(self, now: float) -> None:
+        """Back in service by itself once the fault can be recorded, begun and cleared (the
+        first events written since storage failed)."""
+        detail = f"out of service since {self._storage_since:%Y-%m-%d %H:%M} UTC"
+        try:
+            for active in (True, False):
+                self._record(
+                    "device.fault",
+                    {"component": "storage", "code": "unwritable", "active": active,
+                     "detail": detail},
+                )  # fmt: skip
+        except UNRECORDABLE:
+            self._storage_retry_at = now + STORAGE_RETRY_S
+            return
+        logger.warning("storage works again: kiosk back in service (%s)", detail)
+        self._storage_retry_at = None
+        self.out_of_service_reason = ""
+        self._current = None
+        self._go_idle()
 
     def _recover(self) -> None:
         logger.warning(
@@ -620,6 +648,7 @@ class CheckinEngine:
             ", ".join(sorted(self._faults)) or "none",
         )
         self.out_of_service_reason = ""
+        self._storage_retry_at = None
         for component in sorted(self._faults):
             self._set_fault(component, None)
         self._current = None

@@ -4,10 +4,13 @@ box keeps counting, and what it counted is stored, in order, once there is room 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from dropbox_agent import app
 from dropbox_agent.domain.ledger import reconcile_ledger
@@ -204,3 +207,56 @@ def test_reconcile_skips_a_damaged_row_and_counts_the_rest() -> None:
         Ledger(), [("dropbox.deposit", damaged), ("dropbox.deposit", DEPOSIT)]
     )
     assert ledger.last_deposit_no == 4 and ledger.pending_count == 2
+
+
+class StubUplink:
+    """Just what `run` and `close` ask of the uplink; `alive` is set by the test."""
+
+    def __init__(self) -> None:
+        self.is_alive = True
+        self.asked = 0
+        self.ask_changed = threading.Condition()
+
+    def alive(self) -> bool:
+        with self.ask_changed:
+            self.asked += 1
+            self.ask_changed.notify_all()
+        return self.is_alive
+
+    def wait_asked(self, times: int) -> bool:
+        with self.ask_changed:
+            target = self.asked + times
+            return self.ask_changed.wait_for(lambda: self.asked >= target, 10)
+
+    def wait_drained(self, _timeout: float) -> bool:
+        return True
+
+    def stop(self) -> None:
+        """Nothing to stop."""
+
+
+def test_the_watchdog_is_not_fed_once_the_uplink_has_really_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kit = make_kit(tmp_path)
+    fed: list[int] = []
+    monkeypatch.setattr(app.systemd, "notify_watchdog", lambda: fed.append(1) or True)
+    monkeypatch.setattr(app.systemd, "notify_ready", lambda: True)
+    uplink = StubUplink()
+    kit.agent.uplink = uplink  # type: ignore[assignment]
+    kit.agent._watchdog_s = 0.01  # come round often
+    stop = threading.Event()
+    loop = threading.Thread(target=kit.agent.run, args=(stop,))
+    loop.start()
+    try:
+        assert uplink.wait_asked(3)
+        assert fed  # alive: fed on every pass
+        uplink.is_alive = False
+        assert uplink.wait_asked(1)
+        before = len(fed)
+        assert uplink.wait_asked(3)
+        assert len(fed) == before  # stopped: systemd's WatchdogSec restarts the service
+    finally:
+        stop.set()
+        loop.join(10)
+    assert not loop.is_alive()
