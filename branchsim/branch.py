@@ -264,9 +264,9 @@ class Branch:
 def kiosk_devices(branch: Branch, count: int) -> list[Device]:
     """`count` kiosks at the entrance sharing one set of today's sample bookings."""
     from backoffice.bookings.sample import issue_sample_day
-    from kiosk.app import run_simulated
     from kiosk.booking import BookingConfig
     from kiosk.config import KioskConfig, PrinterConfig, ThermometerConfig, TicketsConfig
+    from kiosk.sim.runner import run_simulated
     from uplink import UplinkConfig
 
     # Hourly slots over the simulated day, from the hour it starts in (a start at 23:50 has the

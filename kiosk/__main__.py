@@ -183,7 +183,7 @@ def _scan(args: argparse.Namespace) -> int:
 
 
 def _checkin(args: argparse.Namespace) -> int:
-    from kiosk.app import Arrival, checkin_simulated
+    from kiosk.sim.runner import Arrival, checkin_simulated
 
     try:
         now = _parse_now(args.now)

@@ -3,7 +3,7 @@
 The engine orchestrates over its ports (`kiosk.ports`: verifier, ledger, ticket book,
 thermometer, printer, event sink, clock); what to do at each step (which phase, the crash-resume
 table, which screen, which event) is decided in `kiosk.domain.checkin`. The camera loop that
-decodes frames (`kiosk.app.Kiosk`) hands it every text of a frame (`read_codes`).
+decodes frames (`kiosk.runtime.Kiosk`) hands it every text of a frame (`read_codes`).
 
 Threading: one thread (the kiosk loop) owns the engine and calls `tick()` and `read_codes()`.
 A UI or simulation calls the intent methods (`scan`, `enter_code`, `start_walkin`,

@@ -174,3 +174,16 @@ def test_importing_the_engine_loads_no_image_library() -> None:
 def test_every_domain_module_needs_no_storage_threads_or_images(path: Path) -> None:
     bad = roots(imports(path)) & NOT_FOR_A_DOMAIN
     assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
+
+
+def test_the_kiosks_app_module_is_wiring_only() -> None:
+    """The loop lives in kiosk/runtime.py, the simulation runners in kiosk/sim/runner.py."""
+    app = ROOT / "kiosk" / "app.py"
+    lines = len(app.read_text(encoding="utf-8").splitlines())
+    assert lines <= 250, f"kiosk/app.py has {lines} lines: move what is not wiring out of it"
+    defined = {
+        node.name
+        for node in ast.parse(app.read_text(encoding="utf-8")).body
+        if isinstance(node, ast.FunctionDef | ast.ClassDef)
+    }
+    assert not defined & {"Kiosk", "run_simulated", "checkin_simulated", "duplicate_payload"}

@@ -7,6 +7,7 @@ verified (an unverified id could be anyone's).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from kiosk.domain.temperature import GateResult
@@ -15,6 +16,7 @@ ACCEPTED = "kiosk.checkin.accepted"
 REFUSED = "kiosk.checkin.refused"
 TEMPERATURE = "kiosk.temperature.outcome"
 TICKET = "kiosk.ticket.issued"
+DUPLICATE = "kiosk.checkin.duplicate"
 FAULT = "device.fault"
 
 Kind = Literal["booking", "walkin"]
@@ -103,3 +105,28 @@ def fault(component: str, code: str, active: bool, detail: str = "") -> dict[str
     if detail:
         payload["detail"] = detail[:500]
     return payload
+
+
+def duplicate(
+    *,
+    booking_id: str,
+    local_kiosk: str,
+    local_at: datetime,
+    remote_kiosk: str,
+    remote_at: datetime,
+) -> dict[str, Any]:
+    """A booking checked in here and at another kiosk (found when the ledgers sync)."""
+    return {
+        "booking_id": booking_id,
+        "local_kiosk": local_kiosk,
+        "local_at": wire_time(local_at),
+        "remote_kiosk": remote_kiosk,
+        "remote_at": wire_time(remote_at),
+    }
+
+
+def wire_time(moment: datetime) -> str:
+    """The wire's timestamp format (as `uplink.clock.utc_iso`): UTC, milliseconds, a Z."""
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )

@@ -15,15 +15,17 @@ from paho.mqtt.client import Client
 from backoffice.bookings.sample import issue_sample_day
 from backoffice.receiver import Receiver
 from branchsim.broker import LocalBroker
-from kiosk.app import Kiosk, build, run_simulated
+from kiosk.app import build
 from kiosk.domain import events
 from kiosk.domain.screens import Phase
+from kiosk.runtime import Kiosk
 from kiosk.sim.bookings import SimIssuer, token_qr
 from kiosk.sim.camera import ScriptedCamera
 from kiosk.sim.demo import demo_bookings, demo_config
 from kiosk.sim.driver import drive
 from kiosk.sim.frames import place
 from kiosk.sim.printer import SimulatedPrinter
+from kiosk.sim.runner import run_simulated
 from kiosk.sim.thermometer import SimulatedThermometer
 from tests.conftest import UplinkFactory
 from tests.kiosk.rig import NOW
@@ -229,18 +231,19 @@ def test_run_simulated_plays_a_back_office_sample_day_from_its_first_slot(
 def test_a_duplicate_found_at_sync_becomes_a_valid_event() -> None:
     from datetime import UTC, datetime
 
-    from kiosk.app import duplicate_payload
-    from kiosk.booking.ledger import Duplicate
+    from kiosk.domain import events
     from uplink import catalog
+    from uplink.clock import utc_iso
 
-    duplicate = Duplicate(
+    local_at = datetime(2026, 11, 21, 2, 0, 0, 123456, tzinfo=UTC)
+    payload = events.duplicate(
         booking_id="T2GZSKYP8",
         local_kiosk="kiosk-1",
-        local_at=datetime(2026, 11, 21, 2, 0, tzinfo=UTC),
+        local_at=local_at,
         remote_kiosk="kiosk-2",
         remote_at=datetime(2026, 11, 21, 2, 3, tzinfo=UTC),
     )
-    payload = duplicate_payload(duplicate)
     types = catalog()
-    types.validate_payload(types.get("kiosk.checkin.duplicate"), payload)
+    types.validate_payload(types.get(events.DUPLICATE), payload)
     assert payload["remote_kiosk"] == "kiosk-2"
+    assert payload["local_at"] == utc_iso(local_at)  # the one wire format

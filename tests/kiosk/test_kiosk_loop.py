@@ -10,9 +10,10 @@ from pathlib import Path
 import cv2
 import pytest
 
-from kiosk.app import Kiosk, build
+from kiosk.app import build
 from kiosk.domain import events
 from kiosk.domain.screens import Phase
+from kiosk.runtime import Kiosk
 from kiosk.sim.bookings import token_qr
 from kiosk.sim.camera import FolderCamera, ScriptedCamera
 from kiosk.sim.driver import Participants

@@ -10,12 +10,14 @@ import cv2
 import pytest
 
 from kiosk.adapters.qr import FALLBACKS, LiveDecoder, QrDecoder
-from kiosk.app import Arrival, Kiosk, build, checkin_simulated
+from kiosk.app import build
 from kiosk.domain import events, scanning
 from kiosk.domain.screens import Phase
+from kiosk.runtime import Kiosk
 from kiosk.sim.bookings import token_qr
 from kiosk.sim.camera import ScriptedCamera
 from kiosk.sim.frames import DEGRADATIONS, place, qr_image, stacked
+from kiosk.sim.runner import Arrival, checkin_simulated
 from tests.kiosk.rig import NOW, Rig
 
 APP_LINK = "https://play.google.com/store/apps/details?id=com.bpjstku"

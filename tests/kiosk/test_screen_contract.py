@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.app import Kiosk, build
+from kiosk.app import build
 from kiosk.bilingual import Bilingual
 from kiosk.domain import screens
 from kiosk.domain.screens import STAFF_CHECK_NOTE, Phase, Screen
 from kiosk.domain.tickets import Element
 from kiosk.engine import CheckinResult
 from kiosk.ports import PaperStatus
+from kiosk.runtime import Kiosk
 from kiosk.sim.camera import ScriptedCamera
 from kiosk.sim.driver import drive
 from tests.kiosk.rig import Rig, make_rig

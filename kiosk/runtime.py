@@ -1,0 +1,135 @@
+"""The kiosk's runtime loop: camera frames decoded, intents and timers, the state message.
+
+One thread runs `Kiosk.run`: it owns the engine (`tick`, `read_codes`), the camera and its QR
+decoder, and publishes the retained state on every change and every `state_interval_s`. The
+wiring that builds a `Kiosk` is `kiosk.app.build`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kiosk.adapters.qr import LiveDecoder
+from kiosk.booking import CheckinLedger
+from kiosk.config import KioskConfig
+from kiosk.domain.capacity import parse_occupancy
+from kiosk.engine import CheckinEngine, CheckinResult
+from kiosk.errors import CameraError
+from kiosk.ports import FrameSource
+from kiosk.store import TicketBook
+from uplink import Clock, Uplink, systemd, topics
+
+logger = logging.getLogger(__name__)
+LOOP_S = 0.02
+"""The loop's period (s): intents and timers are handled at least this often."""
+
+
+@dataclass
+class Kiosk:
+    """A wired kiosk: engine, camera, uplink and the background jobs around them."""
+
+    config: KioskConfig
+    engine: CheckinEngine
+    camera: FrameSource
+    uplink: Uplink
+    clock: Clock
+    book: TicketBook
+    ledger: CheckinLedger
+    decoder: LiveDecoder = field(default_factory=LiveDecoder)
+    background: list[Callable[[threading.Event], None]] = field(default_factory=list)
+    state_extra: list[Callable[[], dict[str, Any]]] = field(default_factory=list)
+    _last_seq: int = -1
+    _camera_down: bool = False
+    _next_state: float = 0.0
+    _state_signature: tuple[Any, ...] = ()
+    _finished: int = 0  # check-ins finished so far (a change publishes the state at once)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.engine.on_finished(self._count_finished)
+
+    def _count_finished(self, _result: CheckinResult) -> None:
+        self._finished += 1
+
+    def start(self, stop: threading.Event) -> None:
+        """Start the uplink, the camera, the occupancy subscription and background jobs."""
+        self.uplink.start()
+        if self.config.capacity.enabled:
+            self.uplink.subscribe(topics.occupancy(self.config.booking.branch), self._occupancy)
+        self.camera.start()
+        for job in self.background:
+            thread = threading.Thread(target=job, args=(stop,), daemon=True, name="kiosk-bg")
+            thread.start()
+            self._threads.append(thread)
+
+    def step(self) -> None:
+        """One pass of the kiosk loop: intents and timers, the newest frame, the state message."""
+        engine = self.engine
+        engine.tick()
+        if engine.accepts_frames:
+            try:
+                sample = self.camera.latest(self._last_seq)
+            except CameraError as exc:
+                self._camera_down = True
+                engine.camera_fault("no_frames", str(exc))
+            else:
+                if sample is not None:
+                    if self._camera_down:
+                        self._camera_down = False
+                        engine.camera_fault(None)
+                    self._last_seq = sample.seq
+                    engine.read_codes(self.decoder.decode(sample.image).texts)
+        now = self.clock.monotonic()
+        signature = (
+            engine.screen.phase,
+            tuple(sorted(engine.faults.items())),
+            engine.out_of_service_reason,
+            self._finished,
+        )
+        if now >= self._next_state or signature != self._state_signature:
+            self._next_state = now + self.config.state_interval_s
+            self._state_signature = signature
+            self.uplink.publish_state(self.state())
+
+    def state(self) -> dict[str, Any]:
+        state = self.engine.state()
+        for extra in self.state_extra:
+            more = extra()
+            state["alerts"] = [*state["alerts"], *more.pop("alerts", [])]
+            state.update(more)
+        return state
+
+    def run(self, stop: threading.Event) -> None:
+        """The kiosk's loop until `stop` is set; tells systemd it is ready and alive."""
+        self.start(stop)
+        systemd.notify_ready()
+        try:
+            while not stop.is_set():
+                try:
+                    self.step()
+                except Exception:  # loop boundary: log, keep the entrance open
+                    logger.exception("kiosk loop step failed")
+                if self.uplink.alive():
+                    systemd.notify_watchdog()  # not fed once the uplink really stopped
+                stop.wait(LOOP_S)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.camera.stop()
+        self.uplink.stop()
+        self.book.close()
+        self.ledger.close()
+
+    def _occupancy(self, _topic: str, payload: bytes) -> None:
+        try:
+            report = parse_occupancy(payload)
+        except ValueError as exc:
+            logger.warning("ignoring occupancy message: %s", exc)
+            return
+        self.engine.occupancy.update(report, self.clock.now())
+        self.engine.refresh_idle()
