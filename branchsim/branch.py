@@ -31,7 +31,7 @@ from datetime import date, datetime, timedelta
 from datetime import time as time_of_day
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Console, Group
@@ -50,6 +50,10 @@ from branchsim.report import Outage, Sample, write_report
 from branchsim.workdir import WorkDir, WorkDirError
 from uplink import SimulatedClock, topics
 from uplink.clock import utc_iso
+
+if TYPE_CHECKING:
+    from dropbox_agent.config import DropboxConfig
+    from kiosk.config import KioskConfig
 
 logger = logging.getLogger(__name__)
 
@@ -261,8 +265,11 @@ class Branch:
                     logger.warning("%s did not stop in time", device.device_id)
 
 
-def kiosk_devices(branch: Branch, count: int) -> list[Device]:
-    """`count` kiosks at the entrance sharing one set of today's sample bookings."""
+def kiosk_setups(
+    directory: Path, broker: LocalBroker, clock: SimulatedClock, count: int
+) -> list[KioskConfig]:
+    """`count` simulated kiosks' configs under `directory`, sharing one set of sample bookings
+    issued on `clock` (each kiosk's camera folder holds its share of the participants)."""
     from backoffice.bookings.sample import issue_sample_day
     from kiosk.booking import BookingConfig
     from kiosk.config import KioskConfig, PrinterConfig, ThermometerConfig, TicketsConfig
@@ -271,53 +278,69 @@ def kiosk_devices(branch: Branch, count: int) -> list[Device]:
 
     # Hourly slots over the simulated day, from the hour it starts in (a start at 23:50 has the
     # 23:00-00:00 slot first and the next day's after it), issued on the simulation's clock.
-    start = branch.clock.now().astimezone(ZoneInfo(TIMEZONE))
+    start = clock.now().astimezone(ZoneInfo(TIMEZONE))
     first = start.replace(minute=0, second=0, microsecond=0)
     slots = -(-(start + DAY_LENGTH - first) // SLOT)
     sample = issue_sample_day(
-        branch.directory / "bookings",
+        directory / "bookings",
         BRANCH,
         first.date(),
         count=BOOKINGS_PER_SLOT * slots * count,
-        clock=branch.clock,
+        clock=clock,
         timezone=TIMEZONE,
         first_slot=first.time(),
         slot_minutes=60,
         slots=slots,
     )
-    devices = []
+    configs = []
     for n in range(1, count + 1):
         device_id = f"kiosk-{n}"
-        home = branch.directory / device_id
-        branch.outboxes[device_id] = home / "outbox.db"
+        home = directory / device_id
         images = home / "camera"
         images.mkdir(parents=True)
-        # Each kiosk sees its own share of the participants.
         for image in sample.images[n - 1 :: count]:
             shutil.copy(image, images / image.name)
-        config = KioskConfig(
-            uplink=UplinkConfig(
-                device_id=device_id,
-                broker=branch.broker.client_config(device_id),
-                outbox_path=home / "outbox.db",
-            ),
-            booking=BookingConfig(
-                kiosk_id=device_id,
-                branch=BRANCH,
-                timezone=TIMEZONE,
-                trust_anchors=[sample.trust_anchor],
-                trust_list_path=sample.trust_list_path,
-                cache_dir=home / "cache",
-                ledger_path=home / "ledger.db",
-            ),
-            tickets=TicketsConfig(
-                branch_name="Kantor Cabang Jakarta Salemba",
-                kiosk_code=str(n),
-                book_path=home / "tickets.db",
-            ),
-            thermometer=ThermometerConfig(source="simulated"),
-            printer=PrinterConfig(transport="simulated", out_dir=home / "tickets"),
+        configs.append(
+            KioskConfig(
+                uplink=UplinkConfig(
+                    device_id=device_id,
+                    broker=broker.client_config(device_id),
+                    outbox_path=home / "outbox.db",
+                ),
+                booking=BookingConfig(
+                    kiosk_id=device_id,
+                    branch=BRANCH,
+                    timezone=TIMEZONE,
+                    trust_anchors=[sample.trust_anchor],
+                    trust_list_path=sample.trust_list_path,
+                    cache_dir=home / "cache",
+                    ledger_path=home / "ledger.db",
+                ),
+                tickets=TicketsConfig(
+                    branch_name="Kantor Cabang Jakarta Salemba",
+                    kiosk_code=str(n),
+                    book_path=home / "tickets.db",
+                ),
+                thermometer=ThermometerConfig(source="simulated"),
+                printer=PrinterConfig(transport="simulated", out_dir=home / "tickets"),
+            )
         )
+    return configs
+
+
+def kiosk_home(config: KioskConfig) -> Path:
+    """The simulated kiosk's folder (camera/, tickets/, its databases)."""
+    return config.uplink.outbox_path.parent
+
+
+def kiosk_devices(branch: Branch, count: int) -> list[Device]:
+    """`count` kiosks at the entrance sharing one set of today's sample bookings."""
+    from kiosk.app import run_simulated
+
+    devices = []
+    for config in kiosk_setups(branch.directory, branch.broker, branch.clock, count):
+        device_id, home = config.uplink.device_id, kiosk_home(config)
+        branch.outboxes[device_id] = config.uplink.outbox_path
 
         def run(stop: threading.Event, config: KioskConfig = config, home: Path = home) -> None:
             run_simulated(config, home / "camera", home / "tickets", clock=branch.clock, stop=stop)
@@ -326,33 +349,46 @@ def kiosk_devices(branch: Branch, count: int) -> list[Device]:
     return devices
 
 
-def dropbox_device(branch: Branch) -> Device:
-    """The dropbox outside the branch, running the scripted day (deposits and a collection)."""
+def dropbox_setup(directory: Path, broker: LocalBroker) -> DropboxConfig:
+    """The simulated dropbox's config under `directory` (the shipped example, its uplink and
+    database moved into the simulation's folder)."""
     import dropbox_agent
     from configkit import load
-    from dropbox_agent.app import run_simulated
     from dropbox_agent.config import DropboxConfig
     from uplink import UplinkConfig
 
-    package = Path(dropbox_agent.__file__).parent
-    example = load(DropboxConfig, package / "examples" / "dropbox.toml")
+    example = load(DropboxConfig, Path(dropbox_agent.__file__).parent / "examples" / "dropbox.toml")
     device_id = example.uplink.device_id
-    home = branch.directory / device_id
+    home = directory / device_id
     home.mkdir(parents=True)
-    branch.outboxes[device_id] = home / "outbox.db"
     uplink = UplinkConfig(
         device_id=device_id,
-        broker=branch.broker.client_config(device_id),
+        broker=broker.client_config(device_id),
         outbox_path=home / "outbox.db",
     )
-    config = example.model_copy(update={"uplink": uplink, "local_db_path": home / "box.db"})
-    scenario = package / "sim" / "scenarios" / "branch-day.toml"
+    return example.model_copy(update={"uplink": uplink, "local_db_path": home / "box.db"})
+
+
+def branch_day_scenario() -> Path:
+    """The dropbox's scripted day that ships with it."""
+    import dropbox_agent
+
+    return Path(dropbox_agent.__file__).parent / "sim" / "scenarios" / "branch-day.toml"
+
+
+def dropbox_device(branch: Branch) -> Device:
+    """The dropbox outside the branch, running the scripted day (deposits and a collection)."""
+    from dropbox_agent.app import run_simulated
+
+    config = dropbox_setup(branch.directory, branch.broker)
+    home = config.uplink.outbox_path.parent
+    branch.outboxes[config.uplink.device_id] = config.uplink.outbox_path
 
     def run(stop: threading.Event) -> None:
         # Idle is not offline: after its scripted day the box stays connected until the end.
         run_simulated(
             config,
-            scenario,
+            branch_day_scenario(),
             speed=branch.speed,
             stop=stop,
             slips_dir=home / "slips",
@@ -361,7 +397,7 @@ def dropbox_device(branch: Branch) -> Device:
             drain_s=DEVICE_DRAIN_S,
         )
 
-    return Device(device_id, run)
+    return Device(config.uplink.device_id, run)
 
 
 def end_of_day(branch: Branch, directory: Path) -> dict[str, Any]:
