@@ -109,8 +109,12 @@ class Device:
     run: Callable[[threading.Event], None]
     thread: threading.Thread | None = None
     error: BaseException | None = None
+    on_main_thread: bool = False  # a window (the kiosk's touchscreen): `_run` runs it
 
     def start(self, stop: threading.Event) -> None:
+        if self.on_main_thread:
+            return
+
         def target() -> None:
             try:
                 self.run(stop)
@@ -163,6 +167,7 @@ class Branch:
     devices: list[Device] = field(default_factory=list)
     counters: ServiceCounters = field(default_factory=ServiceCounters)
     stopping: threading.Event = field(default_factory=threading.Event)
+    ui: bool = False  # kiosk-1 shows its touchscreen in a window (`--ui`)
     _occupancy_at: float = 0.0  # simulated seconds at the last occupancy update
     outboxes: dict[str, Path] = field(default_factory=dict)  # device id -> its outbox file
     samples: list[Sample] = field(default_factory=list)
@@ -345,7 +350,16 @@ def kiosk_devices(branch: Branch, count: int) -> list[Device]:
         def run(stop: threading.Event, config: KioskConfig = config, home: Path = home) -> None:
             run_simulated(config, home / "camera", home / "tickets", clock=branch.clock, stop=stop)
 
-        devices.append(Device(device_id, run))
+        def run_ui(stop: threading.Event, config: KioskConfig = config, home: Path = home) -> None:
+            from kiosk.ui.run import run_branch_kiosk
+
+            run_branch_kiosk(config, home / "camera", home / "tickets", clock=branch.clock,
+                             stop=stop)  # fmt: skip
+
+        if branch.ui and n == 1:
+            devices.append(Device(device_id, run_ui, on_main_thread=True))
+        else:
+            devices.append(Device(device_id, run))
     return devices
 
 
@@ -495,6 +509,12 @@ def main(argv: list[str] | None = None) -> int:
         help="keep the line to head office up (default: cut it for a while mid-run)",
     )
     parser.add_argument(
+        "--ui",
+        action="store_true",
+        help="show kiosk-1's touchscreen in a window, with a simulation panel (needs a display: "
+        "DISPLAY or WAYLAND_DISPLAY; else it says how to get one)",
+    )
+    parser.add_argument(
         "--dir",
         type=Path,
         default=Path("branch-sim"),
@@ -508,6 +528,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--speed must be positive")
     if args.duration_s is not None and not args.duration_s > 0:
         parser.error("--duration-s must be positive")
+    if args.ui:
+        from kiosk.ui.run import ui_unavailable
+
+        if args.kiosks < 1:
+            parser.error("--ui shows a kiosk: use --kiosks 1 or more")
+        reason = ui_unavailable()
+        if reason is not None:
+            print(f"--ui: {reason}", file=sys.stderr)
+            return 2
 
     console = Console()
     workdir = WorkDir(args.dir, force=args.force)
@@ -528,7 +557,9 @@ def _run(args: argparse.Namespace, directory: Path, console: Console) -> int:
     # The one reading of the machine's clock: which day is "today" in Jakarta.
     start_at = args.start or business_day_start(datetime.now(ZoneInfo(TIMEZONE)).date())
     outage = None if args.no_outage else outage_window(args.duration_s, args.speed)
-    branch = Branch(directory, args.speed, args.kiosks, not args.no_dropbox, start_at, outage)
+    branch = Branch(
+        directory, args.speed, args.kiosks, not args.no_dropbox, start_at, outage, ui=args.ui
+    )
     try:
         branch.start(lambda step: console.print(f"[bold]•[/] {step}"))
     except KeyboardInterrupt:
@@ -549,12 +580,31 @@ def _run(args: argparse.Namespace, directory: Path, console: Console) -> int:
         f"Cabang berjalan (kecepatan ×{args.speed:g}); Ctrl-C untuk berhenti. / "
         f"Branch running; Ctrl-C to stop. Log: {log}"
     )
-    try:
+    window = next((d for d in branch.devices if d.on_main_thread), None)
+
+    def watch() -> None:
         with Live(view(branch), console=console, refresh_per_second=2) as live:
-            while branch.running and (deadline is None or time.monotonic() < deadline):
+            while (branch.running or window is not None) and not branch.stopping.is_set():
+                if deadline is not None and time.monotonic() >= deadline:
+                    branch.stopping.set()  # also closes the touchscreen's window
+                    break
                 branch.stopping.wait(TICK_S)
                 branch.tick()
                 live.update(view(branch))
+
+    try:
+        if window is None:
+            watch()
+        else:  # Kivy's window needs the main thread: the live view runs beside it
+            watcher = threading.Thread(target=watch, name="live-view", daemon=True)
+            watcher.start()
+            try:
+                window.run(branch.stopping)
+            except Exception as exc:
+                logger.exception("%s stopped with an error", window.device_id)
+                window.error = exc
+            branch.stopping.set()
+            watcher.join(5)
     except KeyboardInterrupt:
         logger.info("interrupted; stopping the branch")
     except Exception:  # the live view failed: stop everything all the same

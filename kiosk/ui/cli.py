@@ -62,9 +62,13 @@ def _voices(args: argparse.Namespace) -> int:
 
 def kivy_missing() -> str | None:
     """Why Kivy cannot be used here (one line saying how to fix it), or None."""
-    try:
-        import kivy  # noqa: F401 - only whether it imports
-    except ImportError:
+    import importlib.util
+
+    try:  # found, not imported: importing Kivy would parse this command's arguments
+        found = importlib.util.find_spec("kivy") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
         return (
             "the touchscreen needs Kivy: pip install 'lapak-asik-appliance[ui]' "
             "(scripts/setup.sh installs it)"

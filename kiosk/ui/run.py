@@ -9,13 +9,18 @@ from __future__ import annotations
 import logging
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from kiosk.config import KioskConfig, UiConfig
 from kiosk.ui.cli import kivy_missing
 from kiosk.ui.controller import Timing
 from kiosk.ui.kivyenv import display_available, prepare
 from kiosk.ui.theme import Theme
+
+if TYPE_CHECKING:
+    from uplink.clock import SimulatedClock
 
 logger = logging.getLogger(__name__)
 PANEL_W = 420
@@ -105,13 +110,7 @@ def run_simulated_ui(
     out: Path | None, *, now: str | None = None, ui: UiConfig | None = None
 ) -> int:
     """`kiosk run --simulate`: the full app on simulated devices with the simulation panel."""
-    reason = kivy_missing()
-    if reason is None and not display_available():
-        reason = (
-            "no display (DISPLAY or WAYLAND_DISPLAY is unset); run it on the kiosk's screen, "
-            "in a desktop session, or under a virtual one: xvfb-run -s '-screen 0 1280x800x24' "
-            "kiosk run --simulate"
-        )
+    reason = ui_unavailable()
     if reason is not None:
         print(f"kiosk run --simulate: {reason}")
         return 2
@@ -150,3 +149,110 @@ def run_simulated_ui(
     finally:
         kiosk.close()
     return 0
+
+
+def ui_unavailable() -> str | None:
+    """Why no touchscreen window can open here, with how to get one; None when it can."""
+    reason = kivy_missing()
+    if reason is None and not display_available():
+        reason = (
+            "no display (DISPLAY or WAYLAND_DISPLAY is unset); run it in a desktop session, on "
+            "the kiosk's screen, or under a virtual display: xvfb-run -a -s '-screen 0 "
+            "1280x800x24' COMMAND (Debian package xvfb), then look at it with a VNC viewer "
+            "or screenshots"
+        )
+    return reason
+
+
+def run_branch_kiosk(
+    config: KioskConfig,
+    images: Path,
+    out_dir: Path,
+    *,
+    clock: SimulatedClock,
+    stop: threading.Event,
+    seed: int | None = None,
+) -> None:
+    """One kiosk of the simulated branch with its touchscreen, on this (the main) thread.
+
+    The same parts as `kiosk.app.run_simulated` (real uplink to the branch's broker, folder
+    camera of today's sample bookings, simulated participants, thermometer and printer), with the
+    touchscreen and the device side of the simulation panel (paper out, camera hang, the
+    printed ticket) beside it. Blocks until the window closes (which sets `stop`) or `stop`.
+    """
+    import random
+
+    prepare(audio=False)
+    ui = UiConfig(enabled=True, fullscreen=False)
+    configure_window(ui, width=ui.width_px + PANEL_W, height=SIM_H, fullscreen=False)
+    from kivy.clock import Clock
+
+    from kiosk.app import build
+    from kiosk.sim.camera import FolderCamera
+    from kiosk.sim.driver import Participants
+    from kiosk.sim.printer import SimulatedPrinter
+    from kiosk.sim.thermometer import SimulatedThermometer
+    from kiosk.ui.app import KioskApp
+    from kiosk.ui.simpanel import SimPanel
+    from uplink import Uplink
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    camera = FolderCamera(images, monotonic=clock.monotonic)
+    thermometer = SimulatedThermometer()
+    printer = SimulatedPrinter(
+        out_dir, columns=config.printer.columns, paper_dots=config.printer.paper_dots
+    )
+    kiosk = build(
+        config,
+        clock=clock,
+        camera=camera,
+        thermometer=thermometer,
+        printer=printer,
+        uplink=Uplink(config.uplink, clock=clock.with_real_timers()),
+        online=False,
+    )
+    participants = Participants(
+        kiosk.engine,
+        camera,
+        thermometer,
+        rng=random.Random(seed),  # noqa: S311 - simulation
+        wall=clock.now,
+    )
+
+    def step() -> None:
+        participants.step(clock.monotonic())
+        kiosk.step()
+
+    parts = PanelParts(camera, thermometer, printer)
+    touchscreen = KioskApp(
+        engine=kiosk.engine,
+        camera=camera,
+        step=step,
+        theme=theme_of(ui),
+        timing=timing_of(ui),
+        staff_pin="0000",
+        monotonic=clock.monotonic,
+        side_panel=lambda app: SimPanel(app, parts, people=False, size_hint_x=None, width=PANEL_W),
+        watchdog=False,
+    )
+    kiosk.start(stop)
+    Clock.schedule_interval(lambda _dt: touchscreen.stop() if stop.is_set() else None, 0.5)
+    try:
+        touchscreen.run()
+    finally:
+        stop.set()  # the window was closed: the branch ends with it
+        kiosk.uplink.publish_state(kiosk.state())
+        kiosk.uplink.wait_drained(2.0)
+        kiosk.close()
+
+
+@dataclass
+class PanelParts:
+    """The simulated devices the panel drives when participants come on their own."""
+
+    camera: Any
+    thermometer: Any
+    printer: Any
+
+    def forget(self, keep: int = 10) -> None:
+        del self.printer.jobs[:-keep]

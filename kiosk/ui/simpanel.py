@@ -18,6 +18,7 @@ from kiosk.ui.simulate import COMPANY, PARTY, SimKiosk
 
 if TYPE_CHECKING:
     from kiosk.ui.app import KioskApp
+    from kiosk.ui.run import PanelParts
 
 HOLD_S = 3.0  # a phone is held up this long
 PEOPLE = (
@@ -39,23 +40,16 @@ TEMPERATURES = (
 class SimPanel(BoxLayout):
     """Buttons that drive a `SimKiosk`, and the last ticket as the printer drew it."""
 
-    def __init__(self, app: KioskApp, kiosk: SimKiosk, **kwargs: Any) -> None:
+    def __init__(self, app: KioskApp, kiosk: SimKiosk | PanelParts, *, people: bool = True,
+                 **kwargs: Any) -> None:  # fmt: skip
         super().__init__(orientation="vertical", padding=8, spacing=6, **kwargs)
         self.app = app
         self.kiosk = kiosk
         self._after_rest: float | None = None
-        self._jobs = 0
+        self._last_job: object = None
         self._away: Any = None
-        self.add_widget(self._title("Who steps up"))
-        people = GridLayout(cols=2, spacing=4, size_hint_y=None, height=3 * 48 + 8)
-        for who, label in PEOPLE:
-            people.add_widget(self._button(label, lambda w=who: self.step_up(w)))
-        self.add_widget(people)
-        self.add_widget(self._title("Forehead temperature"))
-        temps = GridLayout(cols=2, spacing=4, size_hint_y=None, height=2 * 48 + 4)
-        for label, first, after in TEMPERATURES:
-            temps.add_widget(self._button(label, lambda f=first, a=after: self.temperature(f, a)))
-        self.add_widget(temps)
+        if people:  # else participants come on their own (the branch simulation)
+            self._people()
         self.add_widget(self._title("Devices"))
         faults = GridLayout(cols=2, spacing=4, size_hint_y=None, height=48)
         paper = ToggleButton(text="Paper out", font_size=18)
@@ -73,6 +67,18 @@ class SimPanel(BoxLayout):
         self.add_widget(self.ticket)
         Clock.schedule_interval(self._poll, 0.3)
 
+    def _people(self) -> None:
+        self.add_widget(self._title("Who steps up"))
+        people = GridLayout(cols=2, spacing=4, size_hint_y=None, height=3 * 48 + 8)
+        for who, label in PEOPLE:
+            people.add_widget(self._button(label, lambda w=who: self.step_up(w)))
+        self.add_widget(people)
+        self.add_widget(self._title("Forehead temperature"))
+        temps = GridLayout(cols=2, spacing=4, size_hint_y=None, height=2 * 48 + 4)
+        for label, first, after in TEMPERATURES:
+            temps.add_widget(self._button(label, lambda f=first, a=after: self.temperature(f, a)))
+        self.add_widget(temps)
+
     def _title(self, text: str) -> Label:
         return Label(text=f"[b]{text}[/b]", markup=True, font_size=18, size_hint_y=None,
                      height=26)  # fmt: skip
@@ -85,13 +91,15 @@ class SimPanel(BoxLayout):
     # -- actions --------------------------------------------------------------------------------
 
     def step_up(self, who: str) -> None:
+        assert isinstance(self.kiosk, SimKiosk)  # noqa: S101 - only with the people buttons
         if self._away is not None:
             self._away.cancel()
-        self.kiosk.step_up(who)
+        kiosk = self.kiosk
+        kiosk.step_up(who)
         if who == "collective":
             self.app.controller.set_party(COMPANY, PARTY)
         self.status.text = f"{who.replace('_', ' ')} steps up"
-        self._away = Clock.schedule_once(lambda _dt: self.kiosk.step_away(), HOLD_S)
+        self._away = Clock.schedule_once(lambda _dt: kiosk.step_away(), HOLD_S)
 
     def temperature(self, first: float | None, after_rest: float | None) -> None:
         thermometer = self.kiosk.thermometer
@@ -121,8 +129,9 @@ class SimPanel(BoxLayout):
             self.kiosk.thermometer.set_object(self._after_rest)
             self._after_rest = None
         jobs = self.kiosk.printer.jobs
-        if len(jobs) != self._jobs:
-            self._jobs = len(jobs)
+        if jobs and jobs[-1] is not self._last_job:
+            self._last_job = jobs[-1]
+            self.kiosk.forget()
             path = jobs[-1].png_path
             if path is not None:
                 self.ticket.source = str(path)

@@ -146,6 +146,13 @@ class SimKiosk:
     def _empty(self) -> Frame:
         return place(token_qr("x")[:1, :1], rng=self.rng)
 
+    def forget(self, keep: int = 10) -> None:
+        """Drop all but the last `keep` of the simulators' records (events kept, jobs printed):
+        a simulation running for hours, or a memory benchmark, keeps only what it shows."""
+        del self.events.events[:-keep]
+        del self.printer.jobs[:-keep]
+        del self.shown[:-keep]
+
     def close(self) -> None:
         self.book.close()
         self.ledger.close()

@@ -51,6 +51,19 @@ def test_run_simulate_without_a_display_says_how_to_get_one(tmp_path: Path) -> N
     assert "xvfb-run" in done.stdout
 
 
+def test_the_branch_with_ui_and_no_display_says_how_to_get_one_and_starts_nothing(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    command = [sys.executable, "-m", "branchsim", "--ui", "--dir", str(tmp_path / "sim")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env,
+                          check=False)  # fmt: skip
+    assert done.returncode == 2
+    assert "xvfb-run" in done.stderr
+    assert "Kivy" not in done.stderr + done.stdout  # no Kivy usage text: it was not loaded
+    assert not (tmp_path / "sim").exists()
+
+
 def test_the_simulated_kiosk_steps_up_every_kind_of_participant(tmp_path: Path) -> None:
     clock = ManualClock(NOW)
     kiosk = sim_kiosk(tmp_path, clock, issuer=ISSUER, render_tickets=False)
