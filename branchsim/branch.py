@@ -278,7 +278,6 @@ def kiosk_setups(
     from backoffice.bookings.sample import issue_sample_day
     from kiosk.booking import BookingConfig
     from kiosk.config import KioskConfig, PrinterConfig, ThermometerConfig, TicketsConfig
-    from kiosk.sim.runner import run_simulated
     from uplink import UplinkConfig
 
     # Hourly slots over the simulated day, from the hour it starts in (a start at 23:50 has the
@@ -340,7 +339,7 @@ def kiosk_home(config: KioskConfig) -> Path:
 
 def kiosk_devices(branch: Branch, count: int) -> list[Device]:
     """`count` kiosks at the entrance sharing one set of today's sample bookings."""
-    from kiosk.app import run_simulated
+    from kiosk.sim.runner import run_simulated
 
     devices = []
     for config in kiosk_setups(branch.directory, branch.broker, branch.clock, count):

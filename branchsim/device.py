@@ -47,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     clock = SimulatedClock(args.start, args.speed)
     if args.kind == "kiosk":
-        from kiosk.app import run_simulated as run_kiosk
         from kiosk.config import KioskConfig
+        from kiosk.sim.runner import run_simulated as run_kiosk
 
         kiosk = load(KioskConfig, args.config)
         home = kiosk_home(kiosk)
