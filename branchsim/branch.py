@@ -342,7 +342,8 @@ def kiosk_devices(branch: Branch, count: int) -> list[Device]:
     from kiosk.sim.runner import run_simulated
 
     devices = []
-    for config in kiosk_setups(branch.directory, branch.broker, branch.clock, count):
+    setups = kiosk_setups(branch.directory, branch.broker, branch.clock, count)
+    for n, config in enumerate(setups, start=1):
         device_id, home = config.uplink.device_id, kiosk_home(config)
         branch.outboxes[device_id] = config.uplink.outbox_path
 
