@@ -356,7 +356,7 @@ def kiosk_devices(branch: Branch, count: int) -> list[Device]:
             run_branch_kiosk(config, home / "camera", home / "tickets", clock=branch.clock,
                              stop=stop)  # fmt: skip
 
-        if branch.ui and device_id == "kiosk-1":
+        if branch.ui and n == 1:
             devices.append(Device(device_id, run_ui, on_main_thread=True))
         else:
             devices.append(Device(device_id, run))
