@@ -8,9 +8,19 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
-from provisioning.broker import BridgeSettings, BrokerError, free_port, render_broker_config
+from provisioning.broker import (
+    BACKOFFICE_USER,
+    LOCAL_OPERATOR,
+    BridgeSettings,
+    BrokerError,
+    free_port,
+    render_broker_config,
+    write_dynsec,
+)
+from provisioning.brokeradmin import BrokerAdmin
 from provisioning.pki import CertificateAuthority, IssuedFiles, issue_identity
 from uplink.config import BrokerConfig
 
@@ -48,8 +58,13 @@ class LocalBroker:
             bridge=bridge,
         )
         self._process: subprocess.Popen[bytes] | None = None
+        self._admitted: set[str] = {BACKOFFICE_USER, *(f"bridge-{b}" for b in bridge_branches)}
+        self._admin: BrokerAdmin | None = None
 
     def start(self, timeout: float = 10.0) -> None:
+        if self._process is not None:
+            self._end(signal.SIGTERM)  # a broker that died on its own: collect it first
+        write_dynsec(self.directory, self._admitted)  # everyone issued so far, admitted again
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(binary).exists():
             raise BrokerError(
@@ -91,14 +106,32 @@ class LocalBroker:
         return self._process is not None and self._process.poll() is None
 
     def identity(self, name: str) -> IssuedFiles:
-        """Issue a client certificate with CN `name` (the device id or the back-office user)."""
-        return issue_identity(self.ca, self.directory / "pki", name)
+        """Issue a client certificate with CN `name` and admit it (roles by `access.kind_of`)."""
+        files = issue_identity(self.ca, self.directory / "pki", name)
+        self.admit([name])
+        return files
+
+    def admit(self, names: Iterable[str]) -> None:
+        """Let identities issued elsewhere (a CA directory) in, now if running, else at start."""
+        for name in names:
+            if name not in self._admitted:
+                if self.running:
+                    self._operator().admit(name)
+                self._admitted.add(name)
+
+    def _operator(self) -> BrokerAdmin:
+        if self._admin is None:
+            files = issue_identity(self.ca, self.directory / "pki", LOCAL_OPERATOR)
+            self._admin = BrokerAdmin(self._tls_config(files))
+        return self._admin
 
     def client_config(self, name: str, *, tls: bool = True) -> BrokerConfig:
         """Broker settings for a client called `name`, over TLS (default) or plain loopback."""
         if not tls:
             return BrokerConfig(host="127.0.0.1", port=self.plain_port, tls=False, username=name)
-        files = self.identity(name)
+        return self._tls_config(self.identity(name))
+
+    def _tls_config(self, files: IssuedFiles) -> BrokerConfig:
         return BrokerConfig(
             host="127.0.0.1",
             port=self.tls_port,
@@ -113,6 +146,9 @@ class LocalBroker:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def _end(self, sig: signal.Signals) -> None:
+        if self._admin is not None:
+            self._admin.close()
+            self._admin = None
         if self._process is None:
             return
         if self._process.poll() is None:

@@ -48,6 +48,8 @@ class SimulatedBranch:
             run_as_root=os.geteuid() == 0,
             crl_file=ca.crl_file,
         )
+        # The broker admits the CA's devices, as a production broker rendered with `--ca` does.
+        self.broker.admit(r.name for r in ca.records() if r.kind == "client" and r.active)
         self._receiver: Receiver | None = None
         self._store: SqliteEventStore | None = None
         self._http: ThreadingHTTPServer | None = None

@@ -260,7 +260,16 @@ def _options(args: argparse.Namespace) -> render.RenderOptions:
         central_port=getattr(args, "central_port", 8883),
         bridge_devices=tuple(getattr(args, "bridge_device", None) or ()),
         bridge_branches=tuple(args.bridge_branch or ()),
+        identities=_fleet_identities(getattr(args, "ca", None)),
     )
+
+
+def _fleet_identities(ca_dir: str | None) -> tuple[str, ...]:
+    """The names of the CA's active client certificates: who the broker admits."""
+    if not ca_dir:
+        return ()
+    records = pki.CADirectory(Path(ca_dir)).records()
+    return tuple(sorted({r.name for r in records if r.kind == "client" and r.active}))
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -344,21 +353,22 @@ def _report_render(
 
 def _fleet_acl(args: argparse.Namespace) -> int:
     options = _options(args)
-    acl = render.acl_text(options)
+    dynsec = render.dynsec_text(options)
     conf = render.broker_conf_text(render.Target(Path("/")), options)
+    dynsec_path = render.BROKER_PKI / render.DYNSEC_FILE
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "acl.conf").write_text(acl)
+        (out / render.DYNSEC_FILE).write_text(dynsec)
         (out / "mosquitto.conf").write_text(conf)
         console.print(
-            f"wrote {out / 'acl.conf'} (for {render.BROKER_PKI / 'acl.conf'}) and "
+            f"wrote {out / render.DYNSEC_FILE} (for {dynsec_path}) and "
             f"{out / 'mosquitto.conf'} (for {render.MOSQUITTO_DIR / 'mosquitto.conf'}); "
             "`provision render --role broker` installs both with the broker's certificate"
         )
         return EXIT_OK
-    sys.stdout.write(f"# ---- {render.BROKER_PKI / 'acl.conf'} ----\n")
-    sys.stdout.write(acl)
+    sys.stdout.write(f"# ---- {dynsec_path} ----\n")
+    sys.stdout.write(dynsec)
     sys.stdout.write(f"\n# ---- {render.MOSQUITTO_DIR / 'mosquitto.conf'} ----\n")
     sys.stdout.write(conf)
     return EXIT_OK
@@ -677,9 +687,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     fleet = sub.add_parser("fleet", help="fleet-wide broker configuration")
     fleet_sub = fleet.add_subparsers(dest="fleet_command", required=True, metavar="ACTION")
-    p = fleet_sub.add_parser("acl", help="the central broker's ACL and listener config")
+    p = fleet_sub.add_parser(
+        "acl", help="the central broker's access rules (dynamic security) and listener config"
+    )
     _broker_options(p)
-    p.add_argument("--out", help="write acl.conf and mosquitto.conf here instead of stdout")
+    p.add_argument(
+        "--ca",
+        help="admit the active client certificates of this CA directory (re-run after "
+        "issuing one, then restart the broker)",
+    )
+    p.add_argument(
+        "--out", help="write dynamic-security.json and mosquitto.conf here instead of stdout"
+    )
     p.set_defaults(func=_fleet_acl)
 
     config = sub.add_parser("config", help="configuration tools")

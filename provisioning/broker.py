@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import firmware_config
+from provisioning import access
 from provisioning.pki import IssuedFiles
+from provisioning.render import DYNSEC_FILE
 
 BACKOFFICE_USER = "backoffice"
+# The identity LocalBroker admits devices with while it runs (tests issue them on demand).
+LOCAL_OPERATOR = "operator-local"
 
 
 @dataclass(frozen=True)
@@ -44,19 +49,18 @@ def render_broker_config(
     crl_file: Path | None = None,
     bridge_branches: tuple[str, ...] = (),
     bridge: BridgeSettings | None = None,
+    identities: Iterable[str] = (),
 ) -> Path:
-    """Write mosquitto.conf and acl.conf into `directory`; returns the config path.
+    """Write mosquitto.conf and the dynamic-security file into `directory`; returns the config.
 
-    `bridge_branches` lets those branches' bridges in (a central broker); `bridge` makes this a
-    branch broker bridged to a central one, with the fleet's bridge template.
+    The broker admits `identities`, the back office and the local operator; `bridge_branches`
+    lets those branches' bridges in (a central broker); `bridge` makes this a branch broker
+    bridged to a central one, with the fleet's bridge template.
     """
     data_dir = directory / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    acl_file = directory / "acl.conf"
-    acl = firmware_config.render("mosquitto/acl.conf.tmpl", backoffice_user=backoffice_user)
-    for branch in bridge_branches:
-        acl += firmware_config.render("mosquitto/acl-bridge.conf.tmpl", branch=branch)
-    acl_file.write_text(acl)
+    bridges = [f"bridge-{branch}" for branch in bridge_branches]
+    dynsec_file = write_dynsec(directory, [*identities, backoffice_user, *bridges])
     plain = (
         firmware_config.render("mosquitto/plain-listener.conf.tmpl", plain_port=plain_port)
         if plain_port
@@ -65,7 +69,8 @@ def render_broker_config(
     text = firmware_config.render(
         "mosquitto/mosquitto.conf.tmpl",
         allow_anonymous="true" if plain_port else "false",
-        acl_file=acl_file,
+        dynsec_plugin=access.dynsec_plugin_path(),
+        dynsec_file=dynsec_file,
         data_dir=data_dir,
         log_file=directory / "mosquitto.log",
         tls_port=tls_port,
@@ -93,3 +98,10 @@ def render_broker_config(
     config = directory / "mosquitto.conf"
     config.write_text(text)
     return config
+
+
+def write_dynsec(directory: Path, identities: Iterable[str], password: str | None = None) -> Path:
+    """The dynamic-security file for a local broker admitting `identities` and its operator."""
+    path = directory / DYNSEC_FILE
+    path.write_text(access.dynsec_json([*identities, LOCAL_OPERATOR], password))
+    return path

@@ -21,6 +21,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from provisioning import pki
 from uplink import Clock, Uplink, UplinkConfig
 from uplink.config import BrokerConfig
+from uplink.session import connect_properties
 
 logger = logging.getLogger(__name__)
 
@@ -281,12 +282,12 @@ _BROKER_FIX = (
 def mqtt_connect(device_id: str, broker: BrokerConfig, timeout_s: float) -> str | None:
     """Connect once with the device's certificate; None when the broker accepted, else why not.
 
-    Uses its own client id so the device's persistent session on the broker is left alone.
+    The broker names every session after the certificate (use_username_as_clientid), so this is
+    the device's own session: resume it (clean_start False) with the uplink's default expiry, so
+    what the broker queued for the device (acks, a collection count) is kept.
     """
     client = mqtt.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=f"{device_id}-check",
-        protocol=MQTTProtocolVersion.MQTTv5,
+        CallbackAPIVersion.VERSION2, client_id=device_id, protocol=MQTTProtocolVersion.MQTTv5
     )
     client.tls_set(
         ca_certs=str(broker.ca_file), certfile=str(broker.cert_file), keyfile=str(broker.key_file)
@@ -311,7 +312,13 @@ def mqtt_connect(device_id: str, broker: BrokerConfig, timeout_s: float) -> str 
     client.on_connect = on_connect
     client.on_disconnect = on_disconnect
     try:
-        client.connect(broker.host, broker.port, keepalive=30)
+        client.connect(
+            broker.host,
+            broker.port,
+            keepalive=30,
+            clean_start=False,
+            properties=connect_properties(UplinkConfig.model_fields["session_expiry_s"].default),
+        )
     except ssl.SSLError as exc:
         return f"TLS refused: {exc.reason or exc}"
     except OSError as exc:

@@ -14,7 +14,7 @@ from cryptography.exceptions import InvalidSignature
 from pydantic import BaseModel, Field, ValidationError
 
 from configkit import ConfigModel, dump_toml, load
-from provisioning import pki, roles
+from provisioning import access, pki, roles
 from provisioning.errors import InvalidSetup, Refused
 from provisioning.render import ETC, STATE_ROOT, RenderError, Target
 from uplink import BrokerConfig, UplinkConfig
@@ -132,13 +132,15 @@ def init(
         step: told about each long step (progress).
 
     Raises:
-        Refused: unsafe id, plain MQTT off loopback, already provisioned, or duplicate identity.
+        Refused: unsafe or reserved id (`access.check_device_id`), plain MQTT off loopback,
+            already provisioned, or duplicate identity.
         InvalidSetup: the options would make a config the role's model rejects.
     """
     try:
         check_id(device_id)
         check_branch_id(branch)
-    except (TopicError, BranchIdError) as exc:
+        access.check_device_id(device_id)
+    except (TopicError, BranchIdError, access.ReservedIdentity) as exc:
         raise Refused(str(exc)) from None
     if not broker.tls and not is_loopback(broker.host):
         raise Refused(

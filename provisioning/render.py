@@ -17,7 +17,7 @@ from cryptography.exceptions import InvalidSignature
 
 import firmware_config
 from configkit import layout
-from provisioning import pki
+from provisioning import access, pki
 from provisioning.errors import ProvisionError, Refused
 from uplink.errors import TopicError
 from uplink.topics import check_id
@@ -35,6 +35,7 @@ BOOT_DIR = PurePosixPath("/boot/firmware")
 UNIT_DIR = PurePosixPath("/etc/systemd/system")
 MOSQUITTO_DIR = PurePosixPath("/etc/mosquitto")
 BROKER_PKI = MOSQUITTO_DIR / "lapak"
+DYNSEC_FILE = "dynamic-security.json"
 DEFAULT_VENV = PurePosixPath("/opt/lapak/venv")
 BOOT_INCLUDE = "include lapak.txt"
 
@@ -61,6 +62,9 @@ class RenderOptions:
     central_port: int = 8883
     bridge_devices: tuple[str, ...] = ()
     bridge_branches: tuple[str, ...] = ()
+    # The client identities (certificate CNs) the broker admits besides the back office and the
+    # bridges: the CA's active client certificates (`--ca`). Any other certificate gets no rights.
+    identities: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.rotation_deg not in (0, 90, 180, 270):
@@ -73,6 +77,11 @@ class RenderOptions:
                 check_id(device)
         except TopicError as exc:
             raise Refused(str(exc)) from None
+        if access.kind_of(self.backoffice_user) != "backoffice":
+            raise Refused(
+                f"back-office identity {self.backoffice_user!r}: it must be 'backoffice' or "
+                "start with 'backoffice-' (the name is what the broker's roles match on)"
+            )
         if self.central_host and not self.branch:
             raise RenderError("a bridge to the central broker needs --branch (the bridge's name)")
 
@@ -285,14 +294,15 @@ def broker_files(target: Target) -> dict[str, str]:
     }
 
 
-def acl_text(options: RenderOptions) -> str:
-    """The fleet ACL: per-device patterns, the back office, and each branch bridge allowed in."""
-    text = firmware_config.render(
-        "mosquitto/acl.conf.tmpl", backoffice_user=options.backoffice_user
-    )
-    for branch in options.bridge_branches:
-        text += firmware_config.render("mosquitto/acl-bridge.conf.tmpl", branch=branch)
-    return text
+def broker_identities(options: RenderOptions) -> list[str]:
+    """Every identity the broker admits: the fleet's (from the CA), the back office, bridges."""
+    bridges = [f"bridge-{branch}" for branch in options.bridge_branches]
+    return sorted({*options.identities, options.backoffice_user, *bridges})
+
+
+def dynsec_text(options: RenderOptions) -> str:
+    """The dynamic-security plugin's file: each admitted identity with the roles of its kind."""
+    return access.dynsec_json(broker_identities(options))
 
 
 def broker_conf_text(target: Target, options: RenderOptions) -> str:
@@ -301,7 +311,8 @@ def broker_conf_text(target: Target, options: RenderOptions) -> str:
     text = firmware_config.render(
         "mosquitto/mosquitto.conf.tmpl",
         allow_anonymous="false",
-        acl_file=target.ref(BROKER_PKI / "acl.conf"),
+        dynsec_plugin=access.dynsec_plugin_path(),
+        dynsec_file=target.ref(BROKER_PKI / DYNSEC_FILE),
         data_dir=target.ref(PurePosixPath("/var/lib/mosquitto")),
         log_file=target.ref(PurePosixPath("/var/log/mosquitto/mosquitto.log")),
         tls_port=options.tls_port,
@@ -342,7 +353,9 @@ def _broker(target: Target, options: RenderOptions) -> list[Entry]:
     entries = [
         Entry(BROKER_PKI, kind="dir", mode=0o750, group="mosquitto"),
         Entry(MOSQUITTO_DIR / "mosquitto.conf", content=broker_conf_text(target, options)),
-        Entry(BROKER_PKI / "acl.conf", content=acl_text(options), mode=0o640, group="mosquitto"),
+        Entry(
+            BROKER_PKI / DYNSEC_FILE, content=dynsec_text(options), mode=0o640, group="mosquitto"
+        ),
         readable("ca.crt", 0o644, issue),
         readable("server.crt", 0o644, issue),
         readable("server.key", 0o640, issue),

@@ -1,6 +1,6 @@
 """The topic scheme. Each device publishes only under its own prefix and reads only its own acks
-and commands; the broker enforces it with an ACL keyed on the certificate identity (see
-firmware_config/mosquitto/acl.conf.tmpl).
+and commands; the broker enforces it with roles keyed on the certificate identity (see
+firmware_config/mosquitto/roles.toml and provisioning/access.py).
 
     lapak/v1/dev/{device}/evt        device -> back office   event envelopes, QoS 1
     lapak/v1/dev/{device}/status     device (and its will)   retained online/offline

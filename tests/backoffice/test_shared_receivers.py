@@ -56,7 +56,8 @@ def test_three_receivers_share_the_load_and_survive_a_kill(
     for n in (1, 2, 3):
         config = BackofficeConfig.model_validate(
             {
-                "broker": broker.client_config("backoffice"),
+                # Each receiver its own certificate: the broker takes the client id from it.
+                "broker": broker.client_config(f"backoffice-{n}"),
                 "database_url": url,
                 "receiver": ReceiverConfig(receiver_id=f"receiver-{n}", batch_max=50),
             }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -184,16 +185,37 @@ def test_escpos_udev_rules_are_well_formed(tmp_path: Path) -> None:
         assert line.count('"') % 2 == 0, line
 
 
-def test_fleet_acl_prints_the_acl_and_listener_and_lets_each_named_bridge_in(
-    capsys: pytest.CaptureFixture[str],
+def test_fleet_acl_prints_the_access_rules_and_listener_and_lets_each_named_bridge_in(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    assert main(["fleet", "acl", "--bridge-branch", "jkt-01", "--bridge-branch", "dps-01"]) == 0
+    ca = pki.CADirectory.init(tmp_path / "ca", "Test fleet CA")
+    ca.issue(pki.make_csr(pki.new_key(), "kiosk-1"))
+    revoked = pki.make_csr(pki.new_key(), "kiosk-2")
+    ca.issue(revoked)
+    ca.revoke(name="kiosk-2", reason="key_compromise")
+    argv = ["fleet", "acl", "--bridge-branch", "jkt-01", "--bridge-branch", "dps-01"]
+    assert main([*argv, "--ca", str(tmp_path / "ca")]) == 0
     out = capsys.readouterr().out
 
-    assert "pattern write lapak/v1/dev/%u/evt" in out
-    assert "user bridge-jkt-01" in out and "user bridge-dps-01" in out
-    assert "topic read lapak/v1/branch/dps-01/occupancy" in out
+    dynsec = json.loads(out.split(" ----\n", 1)[1].split("\n# ----", 1)[0])
+    clients = {c["username"]: [r["rolename"] for r in c["roles"]] for c in dynsec["clients"]}
+    assert clients == {
+        "backoffice": ["backoffice"],
+        "bridge-dps-01": ["bridge-dps-01"],
+        "bridge-jkt-01": ["bridge-jkt-01"],
+        "kiosk-1": ["device", "device-kiosk-1"],  # kiosk-2 is revoked: not admitted
+    }
+    acls = {r["rolename"]: {(a["acltype"], a["topic"]) for a in r["acls"]} for r in dynsec["roles"]}
+    assert ("publishClientSend", "lapak/v1/dev/kiosk-1/evt") in acls["device-kiosk-1"]
+    assert ("subscribePattern", "lapak/v1/dev/kiosk-1/ack") in acls["device-kiosk-1"]
+    assert ("subscribePattern", "lapak/v1/branch/dps-01/occupancy") in acls["bridge-dps-01"]
+    assert ("subscribePattern", "$share/+/lapak/v1/dev/+/evt") in acls["backoffice"]
+    assert all(a["allow"] for r in dynsec["roles"] for a in r["acls"])
+    assert not any(dynsec["defaultACLAccess"][k] for k in ("publishClientSend", "subscribe"))
     assert "require_certificate true" in out and "use_identity_as_username true" in out
+    assert "use_username_as_clientid true" in out
+    assert "mosquitto_dynamic_security.so" in out
+    assert "max_packet_size 262144" in out and "max_queued_bytes" in out
     assert "crlfile /etc/mosquitto/lapak/crl.pem" in out
     assert "allow_anonymous false" in out
 
