@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -60,11 +61,14 @@ class LocalBroker:
         self._process: subprocess.Popen[bytes] | None = None
         self._admitted: set[str] = {BACKOFFICE_USER, *(f"bridge-{b}" for b in bridge_branches)}
         self._admin: BrokerAdmin | None = None
+        # Plain loopback clients (benchmarks) log in by name and this; TLS ones by certificate.
+        self._password = secrets.token_hex(8)
 
     def start(self, timeout: float = 10.0) -> None:
         if self._process is not None:
             self._end(signal.SIGTERM)  # a broker that died on its own: collect it first
-        write_dynsec(self.directory, self._admitted)  # everyone issued so far, admitted again
+        # Everyone issued so far, admitted again.
+        write_dynsec(self.directory, self._admitted, self._password)
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(binary).exists():
             raise BrokerError(
@@ -116,7 +120,7 @@ class LocalBroker:
         for name in names:
             if name not in self._admitted:
                 if self.running:
-                    self._operator().admit(name)
+                    self._operator().admit(name, self._password)
                 self._admitted.add(name)
 
     def _operator(self) -> BrokerAdmin:
@@ -128,7 +132,14 @@ class LocalBroker:
     def client_config(self, name: str, *, tls: bool = True) -> BrokerConfig:
         """Broker settings for a client called `name`, over TLS (default) or plain loopback."""
         if not tls:
-            return BrokerConfig(host="127.0.0.1", port=self.plain_port, tls=False, username=name)
+            self.admit([name])
+            return BrokerConfig(
+                host="127.0.0.1",
+                port=self.plain_port,
+                tls=False,
+                username=name,
+                password=self._password,
+            )
         return self._tls_config(self.identity(name))
 
     def _tls_config(self, files: IssuedFiles) -> BrokerConfig:

@@ -16,7 +16,10 @@ subscriptions when they are made, `$share/...` included, which mosquitto's `acl_
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import os
 import tomllib
 from collections.abc import Iterable
 from functools import cache
@@ -42,6 +45,7 @@ _RESERVED_NAMES: dict[str, IdentityKind] = {
     "operator": "operator",
     "broker": "server",
 }
+_PBKDF2_ROUNDS = 101  # a loopback test password: its hash guards nothing worth the time
 _ACL_TYPES = ("publishClientSend", "publishClientReceive", "subscribePattern")
 
 
@@ -103,8 +107,12 @@ def roles_of(identity: str) -> list[dict[str, Any]]:
     return []  # a broker's server certificate is no client
 
 
-def dynsec_config(identities: Iterable[str]) -> dict[str, Any]:
-    """The dynamic-security plugin's file admitting `identities` (others get no rights at all)."""
+def dynsec_config(identities: Iterable[str], password: str | None = None) -> dict[str, Any]:
+    """The dynamic-security plugin's file admitting `identities` (others get no rights at all).
+
+    With `password` (a local test broker's plain loopback listener only) each client may also
+    log in by name and that password; certificates need none.
+    """
     roles: dict[str, dict[str, Any]] = {}
     clients = []
     for identity in sorted(set(identities)):
@@ -113,7 +121,13 @@ def dynsec_config(identities: Iterable[str]) -> dict[str, Any]:
             continue
         for role in mine:
             roles[role["rolename"]] = role
-        clients.append({"username": identity, "roles": [{"rolename": r["rolename"]} for r in mine]})
+        client: dict[str, Any] = {
+            "username": identity,
+            "roles": [{"rolename": r["rolename"]} for r in mine],
+        }
+        if password is not None:
+            client.update(_hashed(password))
+        clients.append(client)
     return {
         # Deny by default: a client may only do what one of its roles allows.
         "defaultACLAccess": {
@@ -128,11 +142,22 @@ def dynsec_config(identities: Iterable[str]) -> dict[str, Any]:
     }
 
 
-def dynsec_json(identities: Iterable[str]) -> str:
-    return json.dumps(dynsec_config(identities), indent=2) + "\n"
+def dynsec_json(identities: Iterable[str], password: str | None = None) -> str:
+    return json.dumps(dynsec_config(identities, password), indent=2) + "\n"
 
 
-def control_commands(identity: str) -> list[dict[str, Any]]:
+def _hashed(password: str) -> dict[str, Any]:
+    """The plugin's password fields: PBKDF2-HMAC-SHA512 over a 12-byte salt, base64."""
+    salt = os.urandom(12)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, _PBKDF2_ROUNDS)
+    return {
+        "password": base64.b64encode(digest).decode(),
+        "salt": base64.b64encode(salt).decode(),
+        "iterations": _PBKDF2_ROUNDS,
+    }
+
+
+def control_commands(identity: str, password: str | None = None) -> list[dict[str, Any]]:
     """`$CONTROL` commands admitting `identity` on a running broker (its roles, then itself).
 
     A role that exists already makes its createRole fail harmlessly; the client is then created
@@ -142,13 +167,14 @@ def control_commands(identity: str) -> list[dict[str, Any]]:
     commands: list[dict[str, Any]] = [
         {"command": "createRole", "rolename": r["rolename"], "acls": r["acls"]} for r in mine
     ]
-    commands.append(
-        {
-            "command": "createClient",
-            "username": identity,
-            "roles": [{"rolename": r["rolename"]} for r in mine],
-        }
-    )
+    client: dict[str, Any] = {
+        "command": "createClient",
+        "username": identity,
+        "roles": [{"rolename": r["rolename"]} for r in mine],
+    }
+    if password is not None:
+        client["password"] = password
+    commands.append(client)
     return commands
 
 

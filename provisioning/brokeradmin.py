@@ -46,11 +46,11 @@ class BrokerAdmin:
         self._client.connect_async(operator.host, operator.port)
         self._client.loop_start()
 
-    def admit(self, identity: str) -> None:
+    def admit(self, identity: str, password: str | None = None) -> None:
         """Give `identity` the roles of its kind (`access.kind_of`) on the running broker."""
         if not access.roles_of(identity):
             return
-        body = json.dumps({"commands": access.control_commands(identity)}).encode()
+        body = json.dumps({"commands": access.control_commands(identity, password)}).encode()
         with self._lock:
             answer = self._ask(body) or self._ask(body)  # once more after a reconnect
         if answer is None:

@@ -44,6 +44,9 @@ class BrokerConfig(ConfigModel):
     username: str | None = Field(
         None, description="Only for plain loopback listeners: the identity to use."
     )
+    password: str | None = Field(
+        None, description="Only for plain loopback listeners (tests, benchmarks): its password."
+    )
     keepalive_s: int = Field(30, ge=5, le=600, description="MQTT keepalive, seconds.")
 
     def file_problems(self) -> list[tuple[str, str, str, Severity]]:

@@ -87,7 +87,7 @@ def make_client(client_id: str, broker: BrokerConfig) -> mqtt.Client:
             keyfile=str(broker.key_file),
         )
     elif broker.username:
-        client.username_pw_set(broker.username)
+        client.username_pw_set(broker.username, broker.password)
     # Events and acks are small and latency-bound: without this, Nagle's algorithm holds each
     # one back until the peer's delayed ACK (tens of ms per hop).
     client.on_socket_open = _no_delay
