@@ -169,6 +169,14 @@ class DropboxAgent:
                 topics.command(self.config.uplink.device_id, COUNT_COMMAND), self._on_count_command
             )
             self.uplink.start()
+        for type_name, payload, wall in self._load_held():
+            self._held.append((Record(type_name, payload, self.clock.monotonic()), wall))
+        if self._held:
+            self._storage_full = True
+            self._retry_at = self.clock.monotonic()  # try at the first pass
+            logger.warning(
+                "%d events counted before the last stop are not stored yet", len(self._held)
+            )
         # Listen before reading the levels: an edge in between is queued, not lost.
         self.box.listen(self._on_edge)
         self._machine = BoxMachine(
@@ -185,6 +193,8 @@ class DropboxAgent:
         if self.fill is not None and self.config.fill.enabled:
             self._spawn("dropbox-fill", self._fill_loop)
         self._apply(self._machine.start())
+        if self._held:  # the machine starts without the fault: tell it, so it clears later
+            self._fault(*STORAGE_FAULT, True)
         self._publish_state(force=True)
         logger.info(
             "dropbox %s armed: %d deposits pending collection",
@@ -397,6 +407,7 @@ class DropboxAgent:
 
     def _hold(self, record: Record, wall: datetime, exc: StorageError | None) -> None:
         self._held.append((record, wall))
+        self._save_held()
         if self._retry_at is None:
             self._retry_at = self.clock.monotonic() + HOLD_RETRY_S
         if not self._storage_full:
@@ -424,11 +435,28 @@ class DropboxAgent:
             stored += 1
             self._committed(record, envelope)
         self._retry_at = None
+        if stored:
+            self._save_held()
         if self._storage_full:
             self._storage_full = False
             logger.warning("storage has room again: %d held events stored", stored)
             self._fault(*STORAGE_FAULT, False)
         return True
+
+    def _save_held(self) -> None:
+        """Keep the held events in the box's own file too, so a restart does not lose them
+        (best effort: when the same disk is full, the ledger still has the count)."""
+        try:
+            self.store.save_held([(r.type, dict(r.payload), wall) for r, wall in self._held])
+        except (sqlite3.Error, OSError) as exc:
+            logger.warning("held events kept in memory only (%s)", exc)
+
+    def _load_held(self) -> list[tuple[str, dict[str, Any], datetime]]:
+        try:
+            return self.store.load_held()
+        except (sqlite3.Error, OSError) as exc:
+            logger.error("cannot read the events held before the last stop: %s", exc)
+            return []
 
     def _retry_storage(self) -> None:
         self._retry_at = None

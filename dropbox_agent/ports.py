@@ -64,6 +64,10 @@ class LineSource(Protocol):
     def close(self) -> None: ...
 
 
+HeldEvent = tuple[str, dict[str, Any], datetime]
+"""(event type, payload, wall time) of an event the outbox could not take yet."""
+
+
 class LocalStore(Protocol):
     """The box's own durable memory: counters and the rolling raw input log."""
 
@@ -75,6 +79,14 @@ class LocalStore(Protocol):
 
     def recent_inputs(self, limit: int) -> list[tuple[str, MachineInput, str]]:
         """(boot id, input, wall time ISO) rows, oldest first."""
+        ...
+
+    def save_held(self, events: Sequence[HeldEvent]) -> None:
+        """Replace the events counted while the outbox was full (may fail: disk full too)."""
+        ...
+
+    def load_held(self) -> list[HeldEvent]:
+        """The events counted but not stored before the last stop, oldest first."""
         ...
 
     def close(self) -> None: ...

@@ -29,12 +29,19 @@ from dropbox_agent.domain.model import (
     Ledger,
     MachineInput,
 )
+from dropbox_agent.ports import HeldEvent
 from uplink.clock import utc_iso
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ledger (
     id   INTEGER PRIMARY KEY CHECK (id = 1),
     body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS held (
+    id      INTEGER PRIMARY KEY,
+    type    TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    wall    TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS raw_log (
     id   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -137,6 +144,38 @@ class SqliteLocalStore:
                     "DELETE FROM raw_log WHERE id <= (SELECT max(id) FROM raw_log) - ?",
                     (self._max_rows,),
                 )
+
+    def save_held(self, events: Sequence[HeldEvent]) -> None:
+        rows = [
+            (type_name, json.dumps(payload, separators=(",", ":")), wall.isoformat())
+            for type_name, payload, wall in events
+        ]
+        with self._lock:
+            self._db.execute("PRAGMA synchronous=FULL")
+            try:
+                self._db.execute("BEGIN")
+                self._db.execute("DELETE FROM held")
+                self._db.executemany(
+                    "INSERT INTO held (type, payload, wall) VALUES (?, ?, ?)", rows
+                )
+                self._db.execute("COMMIT")
+            except sqlite3.Error:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            finally:
+                self._db.execute("PRAGMA synchronous=NORMAL")
+
+    def load_held(self) -> list[HeldEvent]:
+        with self._lock:
+            rows = self._db.execute("SELECT type, payload, wall FROM held ORDER BY id").fetchall()
+        held: list[HeldEvent] = []
+        for type_name, payload, wall in rows:
+            try:
+                held.append((type_name, json.loads(payload), datetime.fromisoformat(wall)))
+            except ValueError:
+                continue  # a damaged row: the ledger still has the count
+        return held
 
     def recent_inputs(self, limit: int) -> list[tuple[str, MachineInput, str]]:
         with self._lock:

@@ -260,3 +260,26 @@ def test_the_watchdog_is_not_fed_once_the_uplink_has_really_stopped(
         stop.set()
         loop.join(10)
     assert not loop.is_alive()
+
+
+def test_deposits_held_when_the_box_stops_are_stored_after_its_restart(tmp_path: Path) -> None:
+    # GIVEN two deposits counted while the outbox was full, then the box stops
+    kit = make_kit(tmp_path)
+    kit.agent.events = FullOutbox()
+    kit.deposit()
+    kit.deposit()
+    kit.agent.close()
+
+    # WHEN it starts again with room in the outbox
+    again = make_kit(tmp_path)
+    again.advance(0.1)
+    again.advance(0.1)
+
+    # THEN the held deposits are stored with their first times, numbering continues, and the
+    # storage fault ends cleared
+    assert [p["deposit_no"] for p in again.events.of("dropbox.deposit")] == [1, 2]
+    assert [f["active"] for f in again.events.of("device.fault")][-1] is False
+    again.deposit()
+    assert again.events.of("dropbox.deposit")[-1]["deposit_no"] == 3
+    assert app.STORAGE_ALERT not in again.agent.state()["alerts"]
+    again.agent.close()
