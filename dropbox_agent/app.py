@@ -195,6 +195,8 @@ class DropboxAgent:
         self._apply(self._machine.start())
         if self._held:  # the machine starts without the fault: tell it, so it clears later
             self._fault(*STORAGE_FAULT, True)
+        if getattr(self.store, "moved_aside", None) is not None:  # loud, and it keeps counting
+            self._fault("ledger", "replaced_unusable", True)
         self._publish_state(force=True)
         logger.info(
             "dropbox %s armed: %d deposits pending collection",

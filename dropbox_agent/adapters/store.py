@@ -31,6 +31,7 @@ from dropbox_agent.domain.model import (
 )
 from dropbox_agent.ports import HeldEvent
 from uplink.clock import utc_iso
+from uplink.durable import open_or_replace
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ledger (
@@ -96,15 +97,16 @@ class SqliteLocalStore:
 
     def __init__(self, path: str | Path, *, boot_id: str, max_rows: int = 200_000) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._boot = boot_id
         self._max_rows = max_rows
         self._appended = 0
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        # A corrupt file is moved aside (logged loudly) and a new one started: the agent
+        # reconciles the ledger from the outbox and reports `moved_aside` as a fault.
+        self._db, self.moved_aside, self.problem = open_or_replace(
+            self.path, _SCHEMA, what="box database (ledger and raw log)"
+        )
+        self._db.execute("PRAGMA synchronous=NORMAL")  # raw-log rows; the ledger asks FULL
 
     def load_ledger(self) -> Ledger | None:
         with self._lock:

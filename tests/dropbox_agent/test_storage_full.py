@@ -283,3 +283,17 @@ def test_deposits_held_when_the_box_stops_are_stored_after_its_restart(tmp_path:
     assert again.events.of("dropbox.deposit")[-1]["deposit_no"] == 3
     assert app.STORAGE_ALERT not in again.agent.state()["alerts"]
     again.agent.close()
+
+
+def test_a_corrupt_box_database_is_moved_aside_and_the_box_keeps_counting(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    config.local_db_path.write_bytes(b"\x02" * 8192)  # not a database any more
+
+    kit = make_kit(tmp_path, config)
+    kit.advance(0.1)
+    faults = [(f["component"], f["code"], f["active"]) for f in kit.events.of("device.fault")]
+    assert ("ledger", "replaced_unusable", True) in faults
+    kit.deposit()
+    assert kit.events.of("dropbox.deposit")[-1]["deposit_no"] == 1
+    assert list(tmp_path.glob("box.db.unusable-*"))
+    kit.agent.close()
