@@ -16,7 +16,7 @@ from kiosk.domain import events as vocabulary
 from kiosk.domain.capacity import OccupancyView
 from kiosk.domain.scanning import is_booking_token
 from kiosk.domain.temperature import TemperaturePolicy
-from kiosk.engine import CheckinEngine, CodeLookup, EngineSettings
+from kiosk.engine import CheckinEngine, EngineSettings, VerifyTypedCode
 from kiosk.ports import EventSink, FrameSource, Thermometer, TicketPrinter
 from kiosk.runtime import Kiosk
 from kiosk.sim.camera import FolderCamera
@@ -124,7 +124,7 @@ def build_engine(
     ledger: CheckinLedger,
     book: TicketBook,
     verifier: BookingVerifier | None = None,
-    lookup: CodeLookup | None = None,
+    lookup: VerifyTypedCode | None = None,
     data_age: Callable[[], tuple[str, str]] | None = None,
 ) -> CheckinEngine:
     """The check-in engine over the given devices, with the config's verifier."""
@@ -173,7 +173,7 @@ def build(
     ledger = CheckinLedger(config.booking.ledger_path)
     cache = open_cache(config.booking)
     verifier = build_verifier(config.booking, ledger=ledger, cache=cache, clock=clock)
-    lookup: CodeLookup | None = None
+    lookup: VerifyTypedCode | None = None
     background: list[Callable[[threading.Event], None]] = []
     state_extra: list[Callable[[], dict[str, Any]]] = []
     data_age: Callable[[], tuple[str, str]] | None = None
@@ -181,7 +181,7 @@ def build(
     state_extra.append(ClockWatch(clock, (events or uplink).record).state)
     if online and config.booking.api_base_url:
         # requests is loaded only here, for the sync and the typed-code lookup.
-        from kiosk.booking.lookup import CodeLookup as Lookup
+        from kiosk.booking.lookup import CodeLookup
         from kiosk.booking.sync import BookingSync, describe_age
 
         def report_duplicate(duplicate: Duplicate) -> None:
@@ -199,7 +199,7 @@ def build(
         sync = BookingSync(
             config.booking, cache, ledger, clock=clock, on_duplicate=report_duplicate
         )
-        lookup = Lookup(config.booking, verifier, cache).lookup
+        lookup = CodeLookup(config.booking, verifier, cache).lookup
         background.append(sync.run)
         state_extra.append(sync.state)
 

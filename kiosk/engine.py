@@ -44,7 +44,7 @@ from kiosk.domain import scanning, screens
 from kiosk.domain.capacity import OccupancyView
 from kiosk.domain.checkin import SCAN_PHASES, Checkin, CheckinResult, Ending, Hold
 from kiosk.domain.screens import STAFF_CHECK_NOTE, STORAGE_BROKEN, Bilingual, Phase, Screen
-from kiosk.domain.temperature import GateResult, TemperatureGate, TemperaturePolicy
+from kiosk.domain.temperature import GatePhase, GateResult, TemperatureGate, TemperaturePolicy
 from kiosk.domain.tickets import (
     PRIORITY_ORDER,
     PriorityClass,
@@ -65,21 +65,22 @@ logger = logging.getLogger(__name__)
 
 ScreenListener = Callable[[Screen], None]
 FinishedListener = Callable[[CheckinResult], None]
-CodeLookup = Callable[[str, datetime], Verdict]
+VerifyTypedCode = Callable[[str, datetime], Verdict]
 Unsubscribe = Callable[[], None]
 UNRECORDABLE = (StoreError, StorageError)
-STORAGE_RETRY_S = 30.0  # while out of service for storage, try writing again this often
 """A store or the outbox cannot be written: checking people in would lose them."""
+STORAGE_RETRY_S = 30.0
+"""While out of service for storage, try writing again this often (s)."""
 
 __all__ = [
     "SCAN_PHASES",
     "CheckinEngine",
     "CheckinResult",
-    "CodeLookup",
     "EngineSettings",
     "FinishedListener",
     "ScreenListener",
     "Unsubscribe",
+    "VerifyTypedCode",
 ]
 
 
@@ -140,7 +141,7 @@ class CheckinEngine:
         book: TicketBook,
         clock: Clock,
         occupancy: OccupancyView | None = None,
-        lookup: CodeLookup | None = None,
+        lookup: VerifyTypedCode | None = None,
         background: Callable[[Callable[[], None]], None] | None = None,
         data_age: Callable[[], tuple[str, str] | Bilingual] | None = None,
     ) -> None:
@@ -439,7 +440,7 @@ class CheckinEngine:
         else:
             result = gate.poll(now)
         if result is None:
-            if gate.phase.value == "resting":
+            if gate.phase is GatePhase.RESTING:
                 if self._screen.phase is not Phase.RESTING:
                     self._show(
                         screens.resting(
@@ -626,12 +627,8 @@ class CheckinEngine:
         first events written since storage failed)."""
         detail = f"out of service since {self._storage_since:%Y-%m-%d %H:%M} UTC"
         try:
-            for active in (True, False):
-                self._record(
-                    "device.fault",
-                    {"component": "storage", "code": "unwritable", "active": active,
-                     "detail": detail},
-                )  # fmt: skip
+            for type_name, payload in flow.storage_fault_overcome(detail):
+                self._record(type_name, payload)
         except UNRECORDABLE:
             self._storage_retry_at = now + STORAGE_RETRY_S
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kiosk.bilingual import Bilingual
 from uplink.booking.model import Booking
 
 
@@ -29,6 +30,16 @@ class Verdict:
     next_step_id: str
     next_step_en: str
     booking: Booking | None
+
+    @property
+    def message(self) -> Bilingual:
+        """What happened, in both languages."""
+        return Bilingual(self.message_id, self.message_en)
+
+    @property
+    def next_step(self) -> Bilingual:
+        """What to do next, in both languages."""
+        return Bilingual(self.next_step_id, self.next_step_en)
 
 
 def as_dict(verdict: Verdict) -> dict[str, object]:

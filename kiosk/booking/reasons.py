@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from kiosk.bilingual import Bilingual
 from kiosk.booking.model import Verdict
 from uplink.booking.model import Booking
 from uplink.branches import display_name
@@ -38,168 +39,214 @@ _RESCAN_EN = "Show the QR code once more, or type your booking code."
 
 
 @dataclass(frozen=True)
-class Text:
-    """The four texts of one outcome; `{placeholders}` are filled from the booking and rule."""
+class Wording:
+    """What a participant reads for one outcome: what happened and what to do next, each in
+    both languages; `{placeholders}` are filled from the booking and rule."""
 
-    message_id: str
-    message_en: str
-    next_step_id: str
-    next_step_en: str
+    message: Bilingual
+    next_step: Bilingual
 
 
-_NOT_GENUINE = Text(
-    "Kode QR pemesanan ini tidak dapat dipastikan keasliannya.",
-    "This booking QR code could not be confirmed as genuine.",
-    _OFFICER_ID,
-    _OFFICER_EN,
+_NOT_GENUINE = Wording(
+    Bilingual(
+        "Kode QR pemesanan ini tidak dapat dipastikan keasliannya.",
+        "This booking QR code could not be confirmed as genuine.",
+    ),
+    Bilingual(_OFFICER_ID, _OFFICER_EN),
 )
-_NOT_BOOKING = Text(
-    "Ini bukan kode QR pemesanan BPJAMSOSTEK.",
-    "This is not a BPJAMSOSTEK booking QR code.",
-    "Buka aplikasi dan tunjukkan QR pemesanan Anda, atau ketik kode pemesanan.",
-    "Open the app and show your booking QR code, or type your booking code.",
+_NOT_BOOKING = Wording(
+    Bilingual(
+        "Ini bukan kode QR pemesanan BPJAMSOSTEK.", "This is not a BPJAMSOSTEK booking QR code."
+    ),
+    Bilingual(
+        "Buka aplikasi dan tunjukkan QR pemesanan Anda, atau ketik kode pemesanan.",
+        "Open the app and show your booking QR code, or type your booking code.",
+    ),
 )
 
-TEXTS: dict[str, Text] = {
-    "ok": Text(
-        "Pemesanan ditemukan: {service}, pukul {slot_id}.",
-        "Booking found: {service}, {slot_en}.",
-        "Silakan lanjut ke pengukuran suhu tubuh.",
-        "Please continue to the temperature check.",
+TEXTS: dict[str, Wording] = {
+    "ok": Wording(
+        Bilingual(
+            "Pemesanan ditemukan: {service}, pukul {slot_id}.",
+            "Booking found: {service}, {slot_en}.",
+        ),
+        Bilingual(
+            "Silakan lanjut ke pengukuran suhu tubuh.", "Please continue to the temperature check."
+        ),
     ),
     # The kiosk's clock is not synchronised: it cannot tell the day, so staff check it.
-    "ok:staff_check": Text(
-        "Pemesanan ditemukan: {service}, pukul {slot_id}.",
-        "Booking found: {service}, {slot_en}.",
-        "Silakan lanjut ke pengukuran suhu tubuh; petugas akan memeriksa tanggal pemesanan Anda.",
-        "Please continue to the temperature check; staff will check your booking's date.",
+    "ok:staff_check": Wording(
+        Bilingual(
+            "Pemesanan ditemukan: {service}, pukul {slot_id}.",
+            "Booking found: {service}, {slot_en}.",
+        ),
+        Bilingual(
+            "Silakan lanjut ke pengukuran suhu tubuh; petugas akan memeriksa tanggal "
+            "pemesanan Anda.",
+            "Please continue to the temperature check; staff will check your booking's date.",
+        ),
     ),
-    "empty": Text(
-        "Kode QR tidak terbaca.",
-        "The QR code could not be read.",
-        "Dekatkan layar ponsel, hindari pantulan cahaya, lalu coba lagi; atau ketik kode "
-        "pemesanan Anda.",
-        "Hold the phone screen closer, avoid glare and try again; or type your booking code.",
+    "empty": Wording(
+        Bilingual("Kode QR tidak terbaca.", "The QR code could not be read."),
+        Bilingual(
+            "Dekatkan layar ponsel, hindari pantulan cahaya, lalu coba lagi; atau ketik kode "
+            "pemesanan Anda.",
+            "Hold the phone screen closer, avoid glare and try again; or type your booking code.",
+        ),
     ),
     "oversized": _NOT_BOOKING,
     "wrong_prefix": _NOT_BOOKING,
-    "bad_encoding": Text(
-        "Kode QR pemesanan rusak atau tidak lengkap.",
-        "The booking QR code is damaged or incomplete.",
-        "Perbesar kode QR di layar ponsel dan coba lagi, atau ketik kode pemesanan Anda.",
-        "Enlarge the QR code on your phone screen and try again, or type your booking code.",
+    "bad_encoding": Wording(
+        Bilingual(
+            "Kode QR pemesanan rusak atau tidak lengkap.",
+            "The booking QR code is damaged or incomplete.",
+        ),
+        Bilingual(
+            "Perbesar kode QR di layar ponsel dan coba lagi, atau ketik kode pemesanan Anda.",
+            "Enlarge the QR code on your phone screen and try again, or type your booking code.",
+        ),
     ),
-    "unsupported_version": Text(
-        "Kode QR ini dibuat oleh versi aplikasi yang belum dikenal kios ini.",
-        "This QR code comes from an app version this kiosk does not know yet.",
-        "Ketik kode pemesanan Anda, atau minta bantuan petugas di pintu masuk.",
-        "Type your booking code, or ask the officer at the entrance for help.",
+    "unsupported_version": Wording(
+        Bilingual(
+            "Kode QR ini dibuat oleh versi aplikasi yang belum dikenal kios ini.",
+            "This QR code comes from an app version this kiosk does not know yet.",
+        ),
+        Bilingual(
+            "Ketik kode pemesanan Anda, atau minta bantuan petugas di pintu masuk.",
+            "Type your booking code, or ask the officer at the entrance for help.",
+        ),
     ),
     "unknown_key": _NOT_GENUINE,
-    "key_withdrawn": Text(
-        "Kode QR pemesanan ini sudah diganti dengan yang baru.",
-        "This booking QR code has been replaced by a new one.",
-        "Buka aplikasi BPJAMSOSTEK untuk menampilkan kode QR terbaru, atau ketik kode "
-        "pemesanan Anda.",
-        "Open the BPJAMSOSTEK app to show the latest QR code, or type your booking code.",
+    "key_withdrawn": Wording(
+        Bilingual(
+            "Kode QR pemesanan ini sudah diganti dengan yang baru.",
+            "This booking QR code has been replaced by a new one.",
+        ),
+        Bilingual(
+            "Buka aplikasi BPJAMSOSTEK untuk menampilkan kode QR terbaru, atau ketik kode "
+            "pemesanan Anda.",
+            "Open the BPJAMSOSTEK app to show the latest QR code, or type your booking code.",
+        ),
     ),
     "key_not_valid": _NOT_GENUINE,
     "bad_signature": _NOT_GENUINE,
     "bad_content": _NOT_GENUINE,
-    "not_yet_valid": Text(
-        "Kode QR pemesanan ini belum berlaku.",
-        "This booking QR code is not valid yet.",
-        _OFFICER_ID,
-        _OFFICER_EN,
+    "not_yet_valid": Wording(
+        Bilingual("Kode QR pemesanan ini belum berlaku.", "This booking QR code is not valid yet."),
+        Bilingual(_OFFICER_ID, _OFFICER_EN),
     ),
-    "expired": Text(
-        "Kode QR pemesanan ini sudah tidak berlaku.",
-        "This booking QR code is no longer valid.",
-        _REBOOK_ID,
-        _REBOOK_EN,
+    "expired": Wording(
+        Bilingual(
+            "Kode QR pemesanan ini sudah tidak berlaku.", "This booking QR code is no longer valid."
+        ),
+        Bilingual(_REBOOK_ID, _REBOOK_EN),
     ),
-    "wrong_branch": Text(
-        "Pemesanan Anda untuk kantor cabang lain{branch}.",
-        "Your booking is for another branch office{branch}.",
-        "Silakan datang ke kantor cabang yang Anda pilih saat memesan, atau pesan ulang untuk "
-        "kantor ini melalui aplikasi. " + _HELP_ID,
-        "Please go to the branch you chose when booking, or book again for this office in the "
-        "app. " + _HELP_EN,
+    "wrong_branch": Wording(
+        Bilingual(
+            "Pemesanan Anda untuk kantor cabang lain{branch}.",
+            "Your booking is for another branch office{branch}.",
+        ),
+        Bilingual(
+            "Silakan datang ke kantor cabang yang Anda pilih saat memesan, atau pesan ulang untuk "
+            "kantor ini melalui aplikasi. " + _HELP_ID,
+            "Please go to the branch you chose when booking, or book again for this office in the "
+            "app. " + _HELP_EN,
+        ),
     ),
-    "wrong_day:tomorrow": Text(
-        "Pemesanan Anda untuk besok, {date_id}.",
-        "Your booking is for tomorrow, {date_en}.",
-        "Silakan datang kembali besok pukul {slot_id}.",
-        "Please come back tomorrow, {slot_en}.",
+    "wrong_day:tomorrow": Wording(
+        Bilingual(
+            "Pemesanan Anda untuk besok, {date_id}.", "Your booking is for tomorrow, {date_en}."
+        ),
+        Bilingual(
+            "Silakan datang kembali besok pukul {slot_id}.", "Please come back tomorrow, {slot_en}."
+        ),
     ),
-    "wrong_day:later": Text(
-        "Pemesanan Anda untuk {date_id}.",
-        "Your booking is for {date_en}.",
-        "Silakan datang kembali pada tanggal itu pukul {slot_id}.",
-        "Please come back on that day, {slot_en}.",
+    "wrong_day:later": Wording(
+        Bilingual("Pemesanan Anda untuk {date_id}.", "Your booking is for {date_en}."),
+        Bilingual(
+            "Silakan datang kembali pada tanggal itu pukul {slot_id}.",
+            "Please come back on that day, {slot_en}.",
+        ),
     ),
-    "wrong_day:yesterday": Text(
-        "Pemesanan Anda untuk kemarin, {date_id}.",
-        "Your booking was for yesterday, {date_en}.",
-        _REBOOK_ID,
-        _REBOOK_EN,
+    "wrong_day:yesterday": Wording(
+        Bilingual(
+            "Pemesanan Anda untuk kemarin, {date_id}.", "Your booking was for yesterday, {date_en}."
+        ),
+        Bilingual(_REBOOK_ID, _REBOOK_EN),
     ),
-    "wrong_day:earlier": Text(
-        "Tanggal pemesanan Anda sudah lewat ({date_id}).",
-        "The date of your booking has passed ({date_en}).",
-        _REBOOK_ID,
-        _REBOOK_EN,
+    "wrong_day:earlier": Wording(
+        Bilingual(
+            "Tanggal pemesanan Anda sudah lewat ({date_id}).",
+            "The date of your booking has passed ({date_en}).",
+        ),
+        Bilingual(_REBOOK_ID, _REBOOK_EN),
     ),
-    "too_early": Text(
-        "Jadwal Anda hari ini pukul {slot_id}. Anda datang terlalu awal.",
-        "Your slot today is {slot_en}. You are too early.",
-        "Silakan kembali mulai pukul {earliest_id}.",
-        "Please come back from {earliest_en}.",
+    "too_early": Wording(
+        Bilingual(
+            "Jadwal Anda hari ini pukul {slot_id}. Anda datang terlalu awal.",
+            "Your slot today is {slot_en}. You are too early.",
+        ),
+        Bilingual(
+            "Silakan kembali mulai pukul {earliest_id}.", "Please come back from {earliest_en}."
+        ),
     ),
-    "too_late": Text(
-        "Jadwal Anda hari ini pukul {slot_id} sudah lewat.",
-        "Your slot today, {slot_en}, has passed.",
-        _REBOOK_ID,
-        _REBOOK_EN,
+    "too_late": Wording(
+        Bilingual(
+            "Jadwal Anda hari ini pukul {slot_id} sudah lewat.",
+            "Your slot today, {slot_en}, has passed.",
+        ),
+        Bilingual(_REBOOK_ID, _REBOOK_EN),
     ),
-    "cancelled": Text(
-        "Pemesanan ini sudah dibatalkan.",
-        "This booking has been cancelled.",
-        _REBOOK_ID,
-        _REBOOK_EN,
+    "cancelled": Wording(
+        Bilingual("Pemesanan ini sudah dibatalkan.", "This booking has been cancelled."),
+        Bilingual(_REBOOK_ID, _REBOOK_EN),
     ),
-    "already_checked_in": Text(
-        "Pemesanan ini sudah digunakan untuk masuk{checked_in_id}.",
-        "This booking has already been used to check in{checked_in_en}.",
-        "Jika Anda belum menerima nomor antrean, silakan minta bantuan petugas.",
-        "If you did not get a queue ticket, please ask an officer.",
+    "already_checked_in": Wording(
+        Bilingual(
+            "Pemesanan ini sudah digunakan untuk masuk{checked_in_id}.",
+            "This booking has already been used to check in{checked_in_en}.",
+        ),
+        Bilingual(
+            "Jika Anda belum menerima nomor antrean, silakan minta bantuan petugas.",
+            "If you did not get a queue ticket, please ask an officer.",
+        ),
     ),
-    "no_trust_list": Text(
-        "Kios ini belum dapat memeriksa kode QR pemesanan.",
-        "This kiosk cannot check booking QR codes yet.",
-        _OFFICER_ID,
-        _OFFICER_EN,
+    "no_trust_list": Wording(
+        Bilingual(
+            "Kios ini belum dapat memeriksa kode QR pemesanan.",
+            "This kiosk cannot check booking QR codes yet.",
+        ),
+        Bilingual(_OFFICER_ID, _OFFICER_EN),
     ),
-    "bad_code": Text(
-        "Kode pemesanan tidak valid. Mungkin ada huruf yang salah ketik.",
-        "That booking code is not valid. A character may be mistyped.",
-        "Kode terdiri dari 9 huruf dan angka, misalnya 7K3-QX9-M2A. Ketik ulang, atau "
-        "tunjukkan kode QR pemesanan.",
-        "The code has 9 letters and digits, for example 7K3-QX9-M2A. Type it again, or show "
-        "your booking QR code.",
+    "bad_code": Wording(
+        Bilingual(
+            "Kode pemesanan tidak valid. Mungkin ada huruf yang salah ketik.",
+            "That booking code is not valid. A character may be mistyped.",
+        ),
+        Bilingual(
+            "Kode terdiri dari 9 huruf dan angka, misalnya 7K3-QX9-M2A. Ketik ulang, atau "
+            "tunjukkan kode QR pemesanan.",
+            "The code has 9 letters and digits, for example 7K3-QX9-M2A. Type it again, or show "
+            "your booking QR code.",
+        ),
     ),
-    "code_not_found": Text(
-        "Kode pemesanan tidak ditemukan.",
-        "That booking code was not found.",
-        "Periksa kode di aplikasi atau email Anda. " + _HELP_ID,
-        "Check the code in your app or e-mail. " + _HELP_EN,
+    "code_not_found": Wording(
+        Bilingual("Kode pemesanan tidak ditemukan.", "That booking code was not found."),
+        Bilingual(
+            "Periksa kode di aplikasi atau email Anda. " + _HELP_ID,
+            "Check the code in your app or e-mail. " + _HELP_EN,
+        ),
     ),
-    "lookup_offline": Text(
-        "Kios sedang tidak terhubung ke kantor pusat, sehingga kode yang diketik tidak dapat "
-        "diperiksa.",
-        "The kiosk is offline, so a typed code cannot be checked right now.",
-        "Tunjukkan kode QR pemesanan dari aplikasi, atau minta bantuan petugas di pintu masuk.",
-        "Show the booking QR code from the app, or ask the officer at the entrance for help.",
+    "lookup_offline": Wording(
+        Bilingual(
+            "Kios sedang tidak terhubung ke kantor pusat, sehingga kode yang diketik tidak dapat "
+            "diperiksa.",
+            "The kiosk is offline, so a typed code cannot be checked right now.",
+        ),
+        Bilingual(
+            "Tunjukkan kode QR pemesanan dari aplikasi, atau minta bantuan petugas di pintu masuk.",
+            "Show the booking QR code from the app, or ask the officer at the entrance for help.",
+        ),
     ),
 }
 
@@ -218,15 +265,16 @@ def verdict(
         variant: A wording variant (e.g. "tomorrow" for "wrong_day").
         **extra: More placeholder values.
     """
-    text = TEXTS[f"{reason}:{variant}" if variant else reason]
+    wording = TEXTS[f"{reason}:{variant}" if variant else reason]
     values = {"checked_in_id": "", "checked_in_en": "", **_booking_values(booking), **extra}
+    message, next_step = wording.message.format(**values), wording.next_step.format(**values)
     return Verdict(
         accepted=reason == "ok",
         reason=reason,
-        message_id=text.message_id.format(**values),
-        message_en=text.message_en.format(**values),
-        next_step_id=text.next_step_id.format(**values),
-        next_step_en=text.next_step_en.format(**values),
+        message_id=message.id,
+        message_en=message.en,
+        next_step_id=next_step.id,
+        next_step_en=next_step.en,
         booking=booking,
     )
 

@@ -377,6 +377,15 @@ def fault_change(
     return tuple(changes)
 
 
+def storage_fault_overcome(detail: str) -> tuple[tuple[str, Payload], ...]:
+    """The storage fault, begun and cleared, recorded together once storage works again (the
+    first events written after it failed: while it failed, nothing could be recorded)."""
+    return tuple(
+        (events.FAULT, {**events.fault("storage", "unwritable", active), "detail": detail})
+        for active in (True, False)
+    )
+
+
 def people_ahead(published: int | None, counted: int | None) -> int | None:
     """People ahead of a new ticket: the branch queue's count when it is published, else this
     kiosk's own count of earlier tickets (which includes the new one), else unknown."""

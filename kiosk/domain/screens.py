@@ -329,8 +329,8 @@ def refused(verdict: Verdict) -> Screen:
     return Screen(
         phase=Phase.REFUSED,
         title=Bilingual("Booking tidak dapat digunakan", "This booking cannot be used"),
-        body=(Bilingual(verdict.message_id, verdict.message_en),),
-        next_step=Bilingual(verdict.next_step_id, verdict.next_step_en),
+        body=(verdict.message,),
+        next_step=verdict.next_step,
         reason=verdict.reason,
     )
 

@@ -16,7 +16,9 @@ class Outcome(StrEnum):
     UNAVAILABLE = "unavailable"  # no usable reading: the sensor failed or nobody held still
 
 
-class Phase(StrEnum):
+class GatePhase(StrEnum):
+    """Where the temperature gate stands (the screen's phases are `kiosk.domain.screens.Phase`)."""
+
     MEASURING = "measuring"
     RESTING = "resting"  # above the threshold once: a short rest, then measure again
     DONE = "done"
@@ -81,7 +83,7 @@ class TemperatureGate:
 
     def __init__(self, policy: TemperaturePolicy, now: float) -> None:
         self.policy = policy
-        self.phase = Phase.MEASURING
+        self.phase = GatePhase.MEASURING
         self.attempts = 1
         self.result: GateResult | None = None
         self.present = False  # a forehead is in front of the sensor (for the screen's prompt)
@@ -96,23 +98,23 @@ class TemperatureGate:
     def due(self, now: float) -> bool:
         """True when the caller should read the sensor now."""
         self._advance(now)
-        return self.phase is Phase.MEASURING and now >= self._next_sample
+        return self.phase is GatePhase.MEASURING and now >= self._next_sample
 
     def wake_at(self) -> float:
         """The monotonic time of the next thing this gate waits for."""
-        if self.phase is Phase.RESTING:
+        if self.phase is GatePhase.RESTING:
             return self._rest_until
         return min(self._next_sample, self._attempt_started + self.policy.attempt_timeout_s)
 
     def deadline(self) -> float:
         """When the current phase ends by itself: the end of the rest, or the attempt's timeout."""
-        if self.phase is Phase.RESTING:
+        if self.phase is GatePhase.RESTING:
             return self._rest_until
         return self._attempt_started + self.policy.attempt_timeout_s
 
     def feed(self, reading: Reading, now: float) -> GateResult | None:
         """Take one sample; returns the result once the gate has decided."""
-        if self.phase is not Phase.MEASURING:
+        if self.phase is not GatePhase.MEASURING:
             return self.result
         policy = self.policy
         self._next_sample = now + policy.sample_interval_s
@@ -132,7 +134,7 @@ class TemperatureGate:
 
     def feed_fault(self, code: str, now: float) -> GateResult | None:
         """Record a failed sensor read (missing device, error flag, bad checksum)."""
-        if self.phase is not Phase.MEASURING:
+        if self.phase is not GatePhase.MEASURING:
             return self.result
         self._faults += 1
         self._fault_code = code
@@ -143,13 +145,13 @@ class TemperatureGate:
     def poll(self, now: float) -> GateResult | None:
         """Let time pass without a sample (timeouts, end of the rest)."""
         self._advance(now)
-        if self.phase is Phase.MEASURING:
+        if self.phase is GatePhase.MEASURING:
             return self._check_timeout(now)
         return self.result
 
     def _advance(self, now: float) -> None:
-        if self.phase is Phase.RESTING and now >= self._rest_until:
-            self.phase = Phase.MEASURING
+        if self.phase is GatePhase.RESTING and now >= self._rest_until:
+            self.phase = GatePhase.MEASURING
             self.attempts += 1
             self._attempt_started = now
             self._next_sample = now
@@ -161,7 +163,7 @@ class TemperatureGate:
         if temperature < self.policy.threshold_c:
             return self._finish(Outcome.PASSED)
         if self.attempts == 1:
-            self.phase = Phase.RESTING
+            self.phase = GatePhase.RESTING
             self._rest_until = now + self.policy.retry_rest_s
             self._window.clear()
             self.present = False
@@ -178,7 +180,7 @@ class TemperatureGate:
         return self._finish(Outcome.UNAVAILABLE, reason)
 
     def _finish(self, outcome: Outcome, reason: str = "") -> GateResult:
-        self.phase = Phase.DONE
+        self.phase = GatePhase.DONE
         self.result = GateResult(
             outcome, self.attempts, self._last_temperature, reason, self._fault_code
         )

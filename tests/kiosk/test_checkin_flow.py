@@ -229,3 +229,12 @@ def test_people_ahead_prefer_the_branch_queue_then_this_kiosks_count() -> None:
     assert flow.people_ahead(None, 3) == 2  # the count includes the new ticket
     assert flow.people_ahead(None, 0) == 0
     assert flow.people_ahead(None, None) is None
+
+
+def test_storage_that_works_again_records_its_fault_begun_and_cleared() -> None:
+    assert flow.storage_fault_overcome("since 09:00") == (
+        (events.FAULT, {"component": "storage", "code": "unwritable", "active": True,
+                        "detail": "since 09:00"}),
+        (events.FAULT, {"component": "storage", "code": "unwritable", "active": False,
+                        "detail": "since 09:00"}),
+    )  # fmt: skip

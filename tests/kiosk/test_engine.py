@@ -15,7 +15,7 @@ from kiosk.domain import events
 from kiosk.domain.capacity import Occupancy
 from kiosk.domain.screens import Phase
 from kiosk.domain.tickets import Element, QrCode
-from kiosk.engine import CheckinEngine, CodeLookup
+from kiosk.engine import CheckinEngine, VerifyTypedCode
 from kiosk.errors import LedgerError, PrinterError, StoreError, TicketBookError
 from kiosk.ports import PaperStatus
 from kiosk.sim.driver import drive
@@ -545,7 +545,7 @@ def test_ticket_layout_has_a_tracking_qr_for_the_booking(rig: Rig) -> None:
 # -- typed booking codes ----------------------------------------------------------------------
 
 
-def engine_with_lookup(rig: Rig, lookup: CodeLookup, jobs: list[Callable[[], None]]) -> None:
+def engine_with_lookup(rig: Rig, lookup: VerifyTypedCode, jobs: list[Callable[[], None]]) -> None:
     rig.engine = CheckinEngine(
         settings_from(rig.config),
         verifier=build_verifier(rig.config.booking, ledger=rig.ledger),

@@ -9,7 +9,7 @@ import pytest
 
 from kiosk.bilingual import Bilingual
 from kiosk.booking import REASONS, Booking
-from kiosk.booking.reasons import verdict
+from kiosk.booking.reasons import TEXTS, verdict
 from kiosk.domain import screens
 from kiosk.domain.screens import Phase, Screen
 from kiosk.domain.temperature import GateResult, Outcome
@@ -110,3 +110,12 @@ def test_the_welcome_screen_says_how_old_the_booking_data_is() -> None:
     assert screen.lines("id")[-1] == age.id
     assert screen.lines("en")[-1] == age.en
     assert age not in screens.idle(full=False).body
+
+
+def test_every_reason_is_worded_in_both_languages_with_a_next_step() -> None:
+    for key, wording in TEXTS.items():
+        assert wording.message.id and wording.message.en, key
+        assert wording.next_step.id and wording.next_step.en, key
+    found = verdict("wrong_branch", BOOKING)
+    assert found.message == Bilingual(found.message_id, found.message_en)
+    assert found.next_step == Bilingual(found.next_step_id, found.next_step_en)

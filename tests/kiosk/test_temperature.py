@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kiosk.domain.temperature import (
+    GatePhase,
     GateResult,
     Outcome,
-    Phase,
     Reading,
     TemperatureGate,
     TemperaturePolicy,
@@ -31,7 +31,7 @@ def run(
         if gate.result is not None:
             return gate.result, gate
         if gate.due(now):
-            if gate.phase is Phase.MEASURING and gate.attempts == 2 and after_rest is not None:
+            if gate.phase is GatePhase.MEASURING and gate.attempts == 2 and after_rest is not None:
                 value: float | str = after_rest
             else:
                 value = queue.pop(0) if len(queue) > 1 else queue[0]
@@ -81,7 +81,7 @@ def test_the_rest_lasts_the_configured_time_before_measuring_again() -> None:
     for i in range(3):
         gate.feed(Reading(38.0, 26.0), i * 0.1)
 
-    assert gate.phase is Phase.RESTING
+    assert gate.phase is GatePhase.RESTING
     assert gate.wake_at() == pytest.approx(0.2 + 20)
     assert not gate.due(20.1)
     assert gate.due(20.3)
