@@ -108,6 +108,14 @@ class EngineSettings:
     people_ahead_window_min: int = 60
 
 
+def _party_of(checkin: Checkin) -> screens.Party | None:
+    """The group a collective booking covers, for the measuring screen."""
+    booking = checkin.booking
+    if booking is None or booking.channel != "collective":
+        return None
+    return screens.Party(booking.masked_name, booking.party_size)
+
+
 def _in_thread(job: Callable[[], None]) -> None:
     threading.Thread(target=job, name="kiosk-lookup", daemon=True).start()
 
@@ -421,7 +429,11 @@ class CheckinEngine:
         self._current = checkin
         self._show(
             screens.measuring(
-                checkin.checkin_id, present=False, attempt=1, deadline=gate.deadline()
+                checkin.checkin_id,
+                present=False,
+                attempt=1,
+                deadline=gate.deadline(),
+                party=_party_of(checkin),
             ),
             None,
         )
@@ -454,6 +466,7 @@ class CheckinEngine:
                     present=gate.present,
                     attempt=gate.attempts,
                     deadline=gate.deadline(),
+                    party=_party_of(checkin),
                 )
                 if screen != self._screen:
                     self._show(screen, None)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kiosk.adapters.qr import LiveDecoder
+from kiosk.adapters.qr import DecodeResult, LiveDecoder
 from kiosk.booking import CheckinLedger
 from kiosk.config import KioskConfig
 from kiosk.domain.capacity import parse_occupancy
@@ -43,6 +43,7 @@ class Kiosk:
     background: list[Callable[[threading.Event], None]] = field(default_factory=list)
     state_extra: list[Callable[[], dict[str, Any]]] = field(default_factory=list)
     _last_seq: int = -1
+    last_decode: DecodeResult | None = None  # the touchscreen's "hold still, closer"
     _camera_down: bool = False
     _next_state: float = 0.0
     _state_signature: tuple[Any, ...] = ()
@@ -82,7 +83,8 @@ class Kiosk:
                         self._camera_down = False
                         engine.camera_fault(None)
                     self._last_seq = sample.seq
-                    engine.read_codes(self.decoder.decode(sample.image).texts)
+                    self.last_decode = self.decoder.decode(sample.image)
+                    engine.read_codes(self.last_decode.texts)
         now = self.clock.monotonic()
         signature = (
             engine.screen.phase,

@@ -126,12 +126,15 @@ class DecodeResult:
         strategy: ``plain`` or the fallback that found the code (``none`` if nothing).
         ms: wall time spent.
         tried: how many decode calls were made.
+        unread: QR codes seen in the frame but not read (the touchscreen says "hold still,
+            closer"); counted by the live decoder only.
     """
 
     texts: tuple[str, ...]
     strategy: str
     ms: float
     tried: int
+    unread: int = 0
 
 
 class QrDecoder:
@@ -262,8 +265,11 @@ class LiveDecoder:
         texts = _texts(found)
         tried, strategy = 1, "plain" if texts else "none"
         hit = decoder.found_wanted(texts)
+        unread = 0
         if not hit:
-            for index, box in enumerate(_error_boxes(gray, found)):
+            boxes = _error_boxes(gray, found)
+            unread = len(boxes)
+            for index, box in enumerate(boxes):
                 tried += 1
                 more = _texts(decoder.read(_up2(_clahe(gray[box[1] : box[3], box[0] : box[2]]))))
                 texts += [text for text in more if text not in texts]
@@ -285,7 +291,7 @@ class LiveDecoder:
             self._misses = 0
             self._next = 0
         ms = round((time.perf_counter() - start) * 1000, 3)
-        return DecodeResult(tuple(texts), strategy, ms, tried)
+        return DecodeResult(tuple(texts), strategy, ms, tried, 0 if hit else unread)
 
 
 def _texts(found: Sequence[Any]) -> list[str]:

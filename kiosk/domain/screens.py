@@ -58,6 +58,7 @@ __all__ = [
     "Delivery",
     "Lang",
     "Option",
+    "Party",
     "Phase",
     "Screen",
     "TicketFacts",
@@ -121,6 +122,14 @@ class Option(NamedTuple):
 Delivery = Literal["printing", "printed", "screen_only"]
 
 
+class Party(NamedTuple):
+    """A collective booking being checked in: who booked (as the booking names them, masked)
+    and how many people it covers, shown while the group's representative is measured."""
+
+    name: str
+    size: int
+
+
 @dataclass(frozen=True)
 class TicketFacts:
     """The queue ticket as data, for the PRINTING and TICKET screens.
@@ -166,6 +175,7 @@ class Screen:
         ticket: on PRINTING and TICKET: the ticket as data.
         attempt: on MEASURING and RESTING: the measuring attempt (1 or 2).
         present: on MEASURING: a forehead is in front of the sensor.
+        party: on MEASURING: the collective booking being checked in (company, party size).
         wait_outside: the office is full: show the "wait outside" banner.
         checkin_id: the check-in in progress or just finished, if any.
     """
@@ -181,6 +191,7 @@ class Screen:
     ticket: TicketFacts | None = None
     attempt: int = 0
     present: bool = False
+    party: Party | None = None
     wait_outside: bool = False
     checkin_id: str = ""
 
@@ -254,9 +265,15 @@ def checking_code() -> Screen:
 
 
 def measuring(
-    checkin_id: str, *, present: bool, attempt: int, deadline: float | None = None
+    checkin_id: str,
+    *,
+    present: bool,
+    attempt: int,
+    deadline: float | None = None,
+    party: Party | None = None,
 ) -> Screen:
-    """The temperature measurement; `deadline` is when this attempt times out."""
+    """The temperature measurement; `deadline` is when this attempt times out; `party` when a
+    collective booking is being checked in."""
     body = (
         (Bilingual("Pengukuran ulang setelah istirahat.", "Measuring again after the rest."),)
         if attempt > 1
@@ -277,6 +294,7 @@ def measuring(
         deadline=deadline,
         attempt=attempt,
         present=present,
+        party=party,
         checkin_id=checkin_id,
     )
 

@@ -18,6 +18,7 @@ from kivy.uix.anchorlayout import AnchorLayout
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
+from kiosk.adapters.qr import DecodeResult
 from kiosk.domain.screens import Screen
 from kiosk.engine import CheckinEngine
 from kiosk.ports import FrameSample, FrameSource
@@ -30,6 +31,7 @@ from uplink import systemd
 
 logger = logging.getLogger(__name__)
 WATCHDOG_S = 1.0
+UNREAD_HOLD_S = 1.5
 TIMER_S = 0.0  # countdowns and inactivity: every frame (cheap; redraws only on change)
 
 
@@ -49,6 +51,7 @@ class KioskApp(App):
         side_panel: builds a widget shown beside the kiosk screen (the simulation panel).
         watchdog: feed systemd's watchdog from the frame loop.
         watchdog_s: how often (0: every frame).
+        decoded: the kiosk loop's last decoding (a QR seen but not read: "hold still, closer").
     """
 
     def __init__(
@@ -66,6 +69,7 @@ class KioskApp(App):
         side_panel: Callable[[KioskApp], Widget] | None = None,
         watchdog: bool = True,
         watchdog_s: float = WATCHDOG_S,
+        decoded: Callable[[], DecodeResult | None] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -90,6 +94,10 @@ class KioskApp(App):
         self.screens_seen = 0
         self.drawn_at: float | None = None  # when the first frame with a screen was drawn
         self._camera_down = False
+        self._decoded = decoded
+        self._unread_until = 0.0
+        self._unread_shown = False
+        self._last_decode: Any = None
         self._unsubscribe: Callable[[], None] | None = None
         self._events: list[Any] = []
 
@@ -142,10 +150,30 @@ class KioskApp(App):
             view.preview.show_frame(sample.image)
 
     def _watch_faults(self) -> None:
+        self._watch_unread()
         down = "camera" in self.engine.faults
         if down != self._camera_down:
             self._camera_down = down
             to_ui(self._set_camera_down, down)
+
+    def _watch_unread(self) -> None:
+        """A QR seen but not read keeps the scanning screen up for `UNREAD_HOLD_S` (no flicker)."""
+        if self._decoded is None:
+            return
+        result = self._decoded()
+        now = self.monotonic()
+        if result is not None and result is not self._last_decode:
+            self._last_decode = result
+            if result.unread and not result.texts:
+                self._unread_until = now + UNREAD_HOLD_S
+        unread = now < self._unread_until
+        if unread != self._unread_shown:
+            self._unread_shown = unread
+            to_ui(self._set_unread, unread)
+
+    def _set_unread(self, unread: bool) -> None:
+        if self.controller.set_camera(seen_not_read=unread):
+            self.render()
 
     def _set_camera_down(self, down: bool) -> None:
         if self.controller.set_camera(down=down):

@@ -91,7 +91,7 @@ class Controller:
         if screen.phase is not Phase.IDLE and self.local.mode == "keypad":
             self.local = replace(self.local, mode="engine", typed="")
         if screen.phase is not Phase.MEASURING:
-            self.local = replace(self.local, party=None, reading_c=None)
+            self.local = replace(self.local, reading_c=None)
         if screen.phase is Phase.IDLE and previous is not Phase.IDLE:
             self.lang = "id"  # back to Bahasa Indonesia at the welcome screen
             self._last_touch = now
@@ -108,10 +108,6 @@ class Controller:
         if seen_not_read is not None:
             self.local = replace(self.local, seen_not_read=seen_not_read)
         return self.local != before
-
-    def set_party(self, company: str, size: int) -> None:
-        """A collective booking is being checked in (shown while its temperature is taken)."""
-        self.local = replace(self.local, party=(company, size))
 
     def set_reading(self, celsius: float | None) -> None:
         """The live forehead reading, when the thermometer shares it."""

@@ -96,6 +96,7 @@ def run_with_ui(config: KioskConfig, stop: threading.Event) -> bool:
         sounds=Sounds(
             sound.voices_dir, volume=sound.volume, enabled=sound.enabled, spoken=sound.spoken
         ),
+        decoded=lambda: kiosk.last_decode,
     )
     Clock.schedule_interval(lambda _dt: touchscreen.stop() if stop.is_set() else None, 0.5)
     try:
@@ -143,6 +144,7 @@ def run_simulated_ui(
         monotonic=clock.monotonic,
         side_panel=lambda app: SimPanel(app, kiosk, size_hint_x=None, width=PANEL_W),
         watchdog=False,
+        decoded=lambda: kiosk.last_decode,
     )
     try:
         touchscreen.run()

@@ -45,8 +45,10 @@ def samples() -> dict[str, tuple[Screen, Local]]:
         "checking": (screens.checking_code(), Local()),
         "choose_service": (_until(screens.choose_service("c1"), 8), Local(countdown_s=8)),
         "collective": (
-            screens.measuring("c1", present=True, attempt=1),
-            Local(party=("PT Maju Bersama", 24)),
+            screens.measuring(
+                "c1", present=True, attempt=1, party=screens.Party("PT Maju Bersama", 24)
+            ),
+            Local(),
         ),
         "temperature": (
             screens.measuring("c1", present=True, attempt=1),

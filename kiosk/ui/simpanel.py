@@ -14,7 +14,7 @@ from kivy.uix.label import Label
 from kivy.uix.togglebutton import ToggleButton
 
 from kiosk.domain.screens import Phase
-from kiosk.ui.simulate import COMPANY, PARTY, SimKiosk
+from kiosk.ui.simulate import SimKiosk
 
 if TYPE_CHECKING:
     from kiosk.ui.app import KioskApp
@@ -28,6 +28,8 @@ PEOPLE = (
     ("wrong_day", "Wrong day"),
     ("walkin", "Walk-in"),
     ("collective", "Collective (HR)"),
+    ("unreadable", "Unreadable QR"),
+    ("away", "Steps away"),
 )
 TEMPERATURES = (
     ("36.6 °C", 36.6, None),
@@ -69,7 +71,7 @@ class SimPanel(BoxLayout):
 
     def _people(self) -> None:
         self.add_widget(self._title("Who steps up"))
-        people = GridLayout(cols=2, spacing=4, size_hint_y=None, height=3 * 48 + 8)
+        people = GridLayout(cols=2, spacing=4, size_hint_y=None, height=4 * 48 + 12)
         for who, label in PEOPLE:
             people.add_widget(self._button(label, lambda w=who: self.step_up(w)))
         self.add_widget(people)
@@ -95,9 +97,11 @@ class SimPanel(BoxLayout):
         if self._away is not None:
             self._away.cancel()
         kiosk = self.kiosk
+        if who == "away":
+            kiosk.step_away()
+            self.status.text = "nobody at the kiosk"
+            return
         kiosk.step_up(who)
-        if who == "collective":
-            self.app.controller.set_party(COMPANY, PARTY)
         self.status.text = f"{who.replace('_', ' ')} steps up"
         self._away = Clock.schedule_once(lambda _dt: kiosk.step_away(), HOLD_S)
 

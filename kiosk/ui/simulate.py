@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from kiosk.adapters.qr import LiveDecoder
+from kiosk.adapters.qr import DecodeResult, LiveDecoder
 from kiosk.app import build_decoder, build_engine
 from kiosk.booking import Channel, CheckinLedger, Service
 from kiosk.config import KioskConfig
@@ -34,7 +34,9 @@ from uplink import Clock
 logger = logging.getLogger(__name__)
 
 Who = str  # valid, replayed, wrong_branch, wrong_day, collective, walkin
-WHO: tuple[Who, ...] = ("valid", "replayed", "wrong_branch", "wrong_day", "collective", "walkin")
+WHO: tuple[Who, ...] = (
+    "valid", "replayed", "wrong_branch", "wrong_day", "collective", "walkin", "unreadable",
+)  # fmt: skip
 COMPANY = "PT Maju Bersama"
 PARTY = 24
 
@@ -56,6 +58,7 @@ class SimKiosk:
     decoder: LiveDecoder = field(default_factory=LiveDecoder)
     rng: random.Random = field(default_factory=lambda: random.Random(0))  # noqa: S311
     shown: list[str] = field(default_factory=list)
+    last_decode: DecodeResult | None = None
     zero_delay: bool = False  # run the engine to rest on every step (sensor samples at once)
     _last_seq: int = -1
     _camera_down: bool = False
@@ -82,7 +85,8 @@ class SimKiosk:
             engine.camera_fault(None)
         if sample is not None:
             self._last_seq = sample.seq
-            engine.read_codes(self.decoder.decode(sample.image).texts)
+            self.last_decode = self.decoder.decode(sample.image)
+            engine.read_codes(self.last_decode.texts)
             if self.zero_delay:
                 engine.settle()
 
@@ -112,10 +116,14 @@ class SimKiosk:
             issued_at=slot - timedelta(days=1),
         )
 
-    def frame_of(self, token: str) -> Frame:
-        """The camera's view of a phone showing `token` as a QR code."""
+    def frame_of(self, token: str, *, damaged: bool = False) -> Frame:
+        """The camera's view of a phone showing `token` as a QR code (`damaged`: a band across
+        it is black, as on a cracked screen)."""
         code = token_qr(token, module_px=4)
         h, w = code.shape
+        if damaged:
+            code = code.copy()
+            code[int(h * 0.3) : int(h * 0.7), int(w * 0.2) : int(w * 0.8)] = 0
         return place(code, at=((640 - w) // 2, (480 - h) // 2), rng=self.rng)
 
     def step_up(self, who: Who) -> str:
@@ -131,6 +139,10 @@ class SimKiosk:
             text = self.token(day_offset=1)
         elif who == "collective":
             text = self.token(channel="collective")
+        elif who == "unreadable":  # a cracked phone screen: the code is seen, never read
+            self.shown.append(who)
+            self.camera.show(self.frame_of(self.token(), damaged=True))
+            return ""
         else:
             text = self.token(service=self.rng.choice(("JHT", "JHT", "JHT", "JKK", "JP")))
             self._last_valid = text

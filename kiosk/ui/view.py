@@ -84,7 +84,6 @@ class Local:
         countdown_s: whole seconds until this screen returns to welcome (shown when set).
         rest_s: whole seconds of rest left (RESTING).
         reading_c: the live forehead reading, if the engine shares it.
-        party: a collective booking being checked in: (company, party size).
     """
 
     mode: Mode = "engine"
@@ -95,7 +94,6 @@ class Local:
     countdown_s: int | None = None
     rest_s: int | None = None
     reading_c: float | None = None
-    party: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -304,7 +302,7 @@ def _checking(screen: Screen, lang: Lang, local: Local) -> View:
 def _measuring(screen: Screen, lang: Lang, local: Local) -> View:
     view = _message("temperature", "info", "thermometer", screen, lang, local)
     lines = view.lines
-    if local.party is not None:
+    if screen.party is not None:
         return _collective(screen, lang, local)
     if local.reading_c is not None and screen.present:
         reading = T["temperature_reading"].in_(lang).format(c=f"{local.reading_c:.1f} °C")
@@ -314,8 +312,8 @@ def _measuring(screen: Screen, lang: Lang, local: Local) -> View:
 
 def _collective(screen: Screen, lang: Lang, local: Local) -> View:
     """A collective booking (an employer's HR person checks in a group): who and how many."""
-    assert local.party is not None  # noqa: S101 - checked by the caller
-    company, size = local.party
+    assert screen.party is not None  # noqa: S101 - checked by the caller
+    company, size = screen.party
     return View(
         "collective",
         "message",

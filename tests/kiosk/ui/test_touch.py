@@ -20,6 +20,17 @@ class TouchTest(GraphicUnitTest):  # type: ignore[misc]
         assert "Tiket tercetak. Ambil di bawah layar." in " ".join(texts)
         assert len(ui.kiosk.printer.jobs) == 1
 
+    def test_a_qr_seen_but_not_read_says_hold_still_and_closer(self) -> None:
+        ui = open_touchscreen(self)
+        ui.kiosk.step_up("unreadable")
+        ui.frames(4)
+        assert ui.view_name() == "scanning"
+        assert "Tahan diam dan dekatkan ke kamera, di dalam kotak kuning." in ui.texts()
+        ui.kiosk.step_away()
+        ui.frames(6, advance_s=0.5)  # the hint stays a moment, then the welcome screen returns
+        assert ui.view_name() == "welcome"
+        assert ui.app.controller.screen.phase is Phase.IDLE
+
     def test_a_typed_code_goes_to_the_online_lookup(self) -> None:
         ui = open_touchscreen(self)
         ui.tap("keypad")
@@ -47,7 +58,6 @@ class TouchTest(GraphicUnitTest):  # type: ignore[misc]
         ui = open_touchscreen(self)
         ui.kiosk.thermometer.set_object(20.0)  # nobody at the sensor yet: the screen stays
         ui.kiosk.step_up("collective")
-        ui.app.controller.set_party("PT Maju Bersama", 24)
         ui.until(Phase.MEASURING)
         assert ui.view_name() == "collective"
         assert "Jumlah peserta: 24 orang" in ui.texts()

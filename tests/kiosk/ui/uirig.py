@@ -96,6 +96,7 @@ def open_touchscreen(test: GraphicUnitTest, **app_options: Any) -> Touchscreen:
         theme=theme,
         timing=Timing(inactivity_s=20, countdown_s=10),
         staff_pin=STAFF_PIN,
+        decoded=lambda: kiosk.last_decode,
         threaded=False,
         monotonic=clock.monotonic,
         **{"watchdog": False, **app_options},
