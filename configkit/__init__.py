@@ -10,6 +10,7 @@ Public surface::
     check_files(config, source)         open the keys and certificates a config names (at start)
     file_problems(config, source)       the same, as problems with a severity (provision check)
     ChecksFiles                         protocol of config parts that name such files
+    tls_file_problems(...)              the TLS file check those parts share
     dump_toml(model) -> str             write a model back as TOML (provisioning)
     TimeZoneName, check_time_zone       an IANA zone name field, checked at load
 """
@@ -27,6 +28,7 @@ from configkit._load import (
     load,
     parse,
 )
+from configkit._tls import tls_file_problems
 from configkit._types import TimeZoneName, check_time_zone
 
 __all__ = [
@@ -43,4 +45,5 @@ __all__ = [
     "file_problems",
     "load",
     "parse",
+    "tls_file_problems",
 ]

@@ -212,3 +212,41 @@ def test_dropbox_config_check_with_a_broken_key_is_one_line(
     path.write_text(dump_toml(config), encoding="utf-8")
     assert dropbox_agent(["config", "check", str(path)]) == 2
     assert "uplink.broker.cert_file" in one_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("problem", ["missing_key", "readable_key", "database_is_a_folder"])
+def test_backoffice_api_checks_its_files_before_serving(
+    tmp_path: Path, broker: LocalBroker, capsys: pytest.CaptureFixture[str], problem: str
+) -> None:
+    from backoffice.bookings.config import ApiConfig, BookingsConfig
+
+    server = broker.client_config("booking-api")
+    assert server.cert_file is not None and server.key_file is not None
+    key = tmp_path / "api.key"
+    shutil.copy(server.key_file, key)
+    key.chmod(0o600)
+    database = tmp_path / "bookings.db"
+    if problem == "missing_key":
+        key.unlink()
+    elif problem == "readable_key":
+        key.chmod(0o644)
+    else:
+        database.mkdir()
+    config = BookingsConfig(
+        database_path=database,
+        keys_dir=tmp_path / "keys",
+        api=ApiConfig(port=0, tls_cert_file=server.cert_file, tls_key_file=key),
+    )
+    path = tmp_path / "bookings.toml"
+    path.write_text(dump_toml(config), encoding="utf-8")
+
+    if problem == "readable_key":
+        assert backoffice(["booking", "check-config", str(path)]) == 0
+        assert "warning:" in capsys.readouterr().err
+        return
+    code = backoffice(["api", "--config", str(path)])
+    line = one_line(capsys.readouterr().err)
+    if problem == "missing_key":
+        assert code == 2 and "api.tls_key_file" in line and "no such file" in line
+    else:
+        assert code == 1 and "bookings.db" in line

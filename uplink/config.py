@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
-import ssl
-import stat
 from pathlib import Path
 from typing import Self
 
 from pydantic import Field, field_validator, model_validator
 
-from configkit import ConfigModel, Severity
+from configkit import ConfigModel, Severity, tls_file_problems
 from uplink.topics import check_id
 
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
@@ -57,55 +55,13 @@ class BrokerConfig(ConfigModel):
         """
         if not self.tls or not (self.ca_file and self.cert_file and self.key_file):
             return []
-        fix = "install it with `provision device init` or `provision device install-cert`"
-        missing: list[tuple[str, str, str, Severity]] = [
-            (key, str(path), f"no such file; {fix}", "error")
-            for key, path in (
-                ("ca_file", self.ca_file),
-                ("cert_file", self.cert_file),
-                ("key_file", self.key_file),
-            )
-            if not path.is_file()
-        ]
-        if missing:
-            return missing
-        problems: list[tuple[str, str, str, Severity]] = []
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        try:
-            context.load_verify_locations(cafile=str(self.ca_file))
-        except (ssl.SSLError, OSError) as exc:
-            problems.append(
-                (
-                    "ca_file",
-                    str(self.ca_file),
-                    f"not a usable CA certificate ({exc}); {fix}",
-                    "error",
-                )
-            )
-        try:
-            # An encrypted key would make OpenSSL prompt on the terminal: refuse it instead.
-            context.load_cert_chain(str(self.cert_file), str(self.key_file), password=_no_password)
-        except (ssl.SSLError, OSError, ValueError) as exc:
-            problems.append(
-                (
-                    "cert_file",
-                    str(self.cert_file),
-                    f"certificate and key_file {self.key_file} do not load together ({exc}); "
-                    "install the certificate signed for this key (PEM, key unencrypted)",
-                    "error",
-                )
-            )
-        mode = stat.S_IMODE(self.key_file.stat().st_mode)
-        if mode & 0o077:
-            problems.append(
-                (
-                    "key_file",
-                    str(self.key_file),
-                    f"mode {mode:04o}: others can read the private key; chmod 600 {self.key_file}",
-                    "warning",
-                )
-            )
-        return problems
+        return tls_file_problems(
+            ("ca_file", self.ca_file),
+            ("cert_file", self.cert_file),
+            ("key_file", self.key_file),
+            side="client",
+            fix="install it with `provision device init` or `provision device install-cert`",
+        )
 
     @model_validator(mode="after")
     def _tls_needs_files(self) -> Self:
@@ -121,10 +77,6 @@ class BrokerConfig(ConfigModel):
                 "network in clear; set tls = true with ca_file, cert_file and key_file"
             )
         return self
-
-
-def _no_password() -> bytes:
-    raise ValueError("the private key is encrypted; device keys are stored unencrypted (mode 0600)")
 
 
 class UplinkConfig(ConfigModel):

@@ -24,7 +24,7 @@ from backoffice.bookings.qr import write_qr_png
 from backoffice.bookings.sample import issue_sample_day
 from backoffice.bookings.store import BookingStore
 from backoffice.store import SqliteEventStore
-from configkit import check_command, layout, load
+from configkit import check_command, check_files, layout, load
 from uplink.booking.codes import BookingCodeError
 from uplink.booking.model import parse_service
 from uplink.clock import utc_iso
@@ -163,6 +163,8 @@ def _run(args: argparse.Namespace, issuer: Issuer) -> int:
 
 def _api(args: argparse.Namespace) -> int:
     config = load(BookingsConfig, args.config)
+    for warning in check_files(config, str(args.config)):  # TLS files opened before serving
+        print(warning, file=sys.stderr)
     store = BookingStore(config.database_path)
     issuer = Issuer(config, store)
     importer = None

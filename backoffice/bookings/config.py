@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
 
-from configkit import ConfigModel, TimeZoneName, check_time_zone
+from configkit import ConfigModel, Severity, TimeZoneName, check_time_zone, tls_file_problems
 from uplink import branches
 from uplink.branches import check_branch_id
 
@@ -27,6 +27,18 @@ class ApiConfig(ConfigModel):
         description="CA (PEM) that kiosk client certificates must chain to; when set, a client "
         "without a valid certificate is refused (mutual TLS). Use the fleet CA.",
     )
+
+    def file_problems(self) -> list[tuple[str, str, str, Severity]]:
+        """The API's TLS files opened as the server will (`configkit.ChecksFiles`)."""
+        if self.tls_cert_file is None or self.tls_key_file is None:
+            return []
+        return tls_file_problems(
+            ("client_ca_file", self.client_ca_file),
+            ("tls_cert_file", self.tls_cert_file),
+            ("tls_key_file", self.tls_key_file),
+            side="server",
+            fix="issue the API's server certificate with `provision ca issue --server-name`",
+        )
 
     @model_validator(mode="after")
     def _tls_files(self) -> Self:
