@@ -64,7 +64,9 @@ class Receiver:
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
-        self._client.on_disconnect = lambda *_: self._ready.clear()
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_connect_fail = self._on_connect_fail
+        self._unreachable_said = False  # "cannot reach the broker" is said once per outage
         # paho's own loop thread does the writing here: allow publishes from our store thread.
         self._client.on_socket_register_write = None
         self._sub_mid: int | None = None
@@ -72,6 +74,11 @@ class Receiver:
 
     def start(self) -> None:
         broker = self.config.broker
+        logger.info(
+            "receiver waiting for the broker at %s:%s (it retries every second)",
+            broker.host,
+            broker.port,
+        )
         self._worker.start()
         self._client.connect_async(
             broker.host,
@@ -98,9 +105,27 @@ class Receiver:
 
     # -- paho thread --------------------------------------------------------------------------
 
+    def _on_connect_fail(self, _c: mqtt.Client, _u: Any) -> None:
+        # paho retries every second: say it once, not every second, until it answers again.
+        if not self._unreachable_said:
+            broker = self.config.broker
+            logger.warning(
+                "cannot reach the broker at %s:%s; still trying (nothing is lost: devices keep "
+                "their events until this receiver acks them)",
+                broker.host,
+                broker.port,
+            )
+            self._unreachable_said = True
+
+    def _on_disconnect(self, *_args: Any) -> None:
+        if self._ready.is_set():
+            logger.warning("receiver lost the broker; reconnecting")
+        self._ready.clear()
+
     def _on_connect(
         self, client: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any
     ) -> None:
+        self._unreachable_said = False
         if reason.is_failure:
             logger.error("broker refused the receiver: %s; check its certificate", reason)
             return

@@ -847,9 +847,11 @@ def run_interactive(
     One command per line (type `?` for the list); ends on `q`, end of input, or `stop`.
     """
     from dropbox_agent.errors import ScenarioError
+    from dropbox_agent.sim.echo import KeyboardEcho
     from dropbox_agent.sim.scenario import HELP, parse_command
 
     kit = SimulatedBoxKit(config, speed=speed, slips_dir=slips_dir)
+    echo = KeyboardEcho(kit.agent, kit.hands.printer)
     kit.agent.start()
     halt = threading.Event()
     loop = threading.Thread(
@@ -878,8 +880,12 @@ def run_interactive(
                 for alert in state["alerts"]:
                     out.write(f"  ! {alert}\n")
             elif command is not None:
+                # Echo what the box did: the events it recorded and its outputs (LEDs, buzzer,
+                # UV, slips), so every key has visible feedback.
+                before = echo.seen()
                 kit.hands.perform(command, stop)
                 kit.agent.wait_idle(5.0)
+                out.write("\n".join(echo.lines(before)) + "\n")
             out.flush()
     finally:
         halt.set()

@@ -22,12 +22,13 @@ if ((${#missing[@]})); then
         echo "setup: installing system packages: ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        # apt's own lines show what is being unpacked and set up (it takes minutes).
+        apt-get install -y --no-install-recommends "${missing[@]}"
     elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
         echo "setup: installing system packages with sudo: ${missing[*]}"
         sudo DEBIAN_FRONTEND=noninteractive apt-get update -qq
-        sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-            "${missing[@]}" >/dev/null
+        sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+            "${missing[@]}"
     else
         echo "setup: these system packages are missing: ${missing[*]}" >&2
         echo "setup: install them as root, then run this again:" >&2
@@ -55,9 +56,11 @@ fi
 # Re-install only when the project's metadata changed since the last successful set-up.
 stamp=.venv/.lapak-setup
 if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
-    echo "setup: installing the project and its dependencies into .venv"
+    echo "setup: installing the project and its dependencies into .venv (pip lists each one)"
     .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e ".[dev,ui,sim]"
+    # pip's failure still fails the set-up (pipefail); only grep finding nothing is forgiven.
+    .venv/bin/python -m pip install --progress-bar off -e ".[dev,ui,sim]" |
+        { grep -E "^(Collecting|Installing|Successfully)" || true; }
     touch "$stamp"
 fi
 echo "setup: ready"

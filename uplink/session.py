@@ -51,6 +51,7 @@ def _software_version() -> str:
 
 
 SOFTWARE_VERSION = _software_version()
+UNREACHABLE_LOG_EVERY_S = 60.0  # an unreachable broker is warned about at most this often
 STORAGE_LOG_EVERY_S = 60.0  # a storage fault that persists is logged again this often
 # A loop that has not come round for this long past its own expected wait has really stopped.
 STALL_GRACE_S = 120.0
@@ -153,6 +154,8 @@ class Uplink:
         self._ack_listeners: list[AckListener] = []
         self._state: bytes | None = None
         self._started_at = self._clock.monotonic()
+        self._unreachable_attempts = 0
+        self._unreachable_logged_at = -UNREACHABLE_LOG_EVERY_S
         # Liveness: each loop says by when it will come round again (see `alive`).
         self._due: dict[str, float] = {}
         self._storage_logged: dict[str, float] = {}  # what -> when last logged
@@ -292,13 +295,7 @@ class Uplink:
             )
         except OSError as exc:
             delay = self._backoff.next_delay()
-            logger.warning(
-                "cannot reach broker %s:%s (%s); retrying in %.1f s",
-                broker.host,
-                broker.port,
-                exc,
-                delay,
-            )
+            self._say_unreachable(f"{broker.host}:{broker.port}", exc, delay)
             self._come_round_by("net", delay)
             self._stopping.wait(delay)
             return
@@ -312,9 +309,28 @@ class Uplink:
             self._come_round_by("net", delay)
             self._stopping.wait(delay)
 
+    def _say_unreachable(self, where: str, exc: OSError, delay: float) -> None:
+        """Warn that the broker is unreachable once, then at most every UNREACHABLE_LOG_EVERY_S
+        (with the count), so a long outage does not flood a console (a keyboard simulation's
+        prompt); every attempt is still logged at debug level."""
+        now = self._clock.monotonic()
+        self._unreachable_attempts += 1
+        if now - self._unreachable_logged_at >= UNREACHABLE_LOG_EVERY_S:
+            attempts = self._unreachable_attempts
+            logger.warning(
+                "cannot reach broker %s (%s); events stay in the outbox; retrying%s",
+                where,
+                exc,
+                "" if attempts == 1 else f" ({attempts} attempts so far)",
+            )
+            self._unreachable_logged_at = now
+        else:
+            logger.debug("cannot reach broker %s (%s); retrying in %.1f s", where, exc, delay)
+
     def _on_connect(
         self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: ReasonCode, _props: Any
     ) -> None:
+        self._unreachable_attempts, self._unreachable_logged_at = 0, -UNREACHABLE_LOG_EVERY_S
         if reason.is_failure:
             logger.error(
                 "broker refused the connection: %s; check this device's certificate and the "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -63,3 +64,40 @@ def test_config_check_and_watch_once(
     # No store yet: a clear next step, not a traceback.
     assert main(["watch", "--config", str(good), "--once"]) == 1
     assert "start `backoffice receive` first" in capsys.readouterr().out
+
+
+def test_receive_with_the_broker_down_says_so_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """GIVEN no broker at the configured address
+    WHEN the receiver starts and keeps retrying (every second)
+    THEN it says what it waits for, and that it cannot reach it once, not once per attempt."""
+    import threading
+
+    from backoffice.receiver import Receiver
+    from backoffice.store import SqliteEventStore
+    from provisioning.broker import free_port
+    from uplink.config import BrokerConfig
+
+    caplog.set_level(logging.INFO, logger="backoffice.receiver")
+    port = free_port()
+    config = BackofficeConfig(
+        broker=BrokerConfig(host="127.0.0.1", port=port, tls=False, username="backoffice"),
+        database_path=tmp_path / "events.db",
+    )
+    receiver = Receiver(config, SqliteEventStore(config.database_path or tmp_path / "x.db"))
+    receiver.start()
+    tick = threading.Event()
+    try:
+        for _ in range(100):
+            if any("cannot reach the broker" in r.getMessage() for r in caplog.records):
+                break
+            tick.wait(0.05)
+        tick.wait(2.5)  # two or three more attempts
+    finally:
+        receiver.stop()
+    messages = [r.getMessage() for r in caplog.records]
+    assert f"receiver waiting for the broker at 127.0.0.1:{port} (it retries every second)" in (
+        messages
+    )
+    assert sum("cannot reach the broker" in m for m in messages) == 1

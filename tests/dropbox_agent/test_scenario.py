@@ -212,6 +212,10 @@ def test_the_keyboard_simulator_deposits_and_reports(
     text = out.getvalue()
     assert "2 titipan menunggu" in text
     assert "not understood: 'zap'" in text
+    # Each command echoes what the box recorded and its outputs (LEDs, buzzer, UV, slips).
+    assert "  → dropbox.deposit #1\n  → dropbox.deposit #2\n" in text
+    assert "LED siap/ready=" in text and "buzzer=" in text and "UV=off" in text
+    assert "slip printed: 2" in text
     assert backoffice.store.count("dropbox.deposit") == 2  # type: ignore[attr-defined]
 
 
