@@ -11,7 +11,9 @@ Exit codes:
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -61,13 +63,60 @@ def _ca_init(args: argparse.Namespace) -> int:
             f"{directory} already holds a CA; use it or choose another --dir "
             "(replacing a CA cuts off every device it signed)"
         )
+    passphrase = _new_passphrase(args.ca_passphrase_fd) if args.passphrase else None
     with console.status("creating the CA key and certificate"):
-        ca = pki.CADirectory.init(directory, args.name, days=args.days)
+        ca = pki.CADirectory.init(directory, args.name, days=args.days, passphrase=passphrase)
     console.print(f"CA [bold]{args.name}[/] created in {directory}")
     console.print(f"  certificate  {ca.cert_file}  (give it to brokers and devices)")
-    console.print(f"  private key  {directory / pki.CA_KEY}  (0600: keep it offline)")
+    console.print(
+        f"  private key  {directory / pki.CA_KEY}  (0600"
+        + (", encrypted with your passphrase" if passphrase else "")
+        + ": keep it offline, on its USB stick)"
+    )
     console.print(f"  CRL          {ca.crl_file}  (mosquitto `crlfile`)")
     return EXIT_OK
+
+
+def _new_passphrase(fd: int | None) -> bytes:
+    """The new CA key's passphrase: from file descriptor `fd`, or asked twice on the terminal."""
+    if fd is not None:
+        return _read_passphrase(fd)
+    if not sys.stdin.isatty():
+        raise InvalidSetup("--passphrase needs a terminal to ask on, or --ca-passphrase-fd N")
+    first = getpass.getpass("passphrase for the CA key: ")
+    if len(first) < 8:
+        raise InvalidSetup("the passphrase is too short: use at least 8 characters")
+    if getpass.getpass("the same passphrase again: ") != first:
+        raise InvalidSetup("the two passphrases differ; run the command again")
+    return first.encode()
+
+
+def _read_passphrase(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 4096):
+        chunks.append(chunk)
+    passphrase = b"".join(chunks).rstrip(b"\r\n")
+    if not passphrase:
+        raise InvalidSetup(f"--ca-passphrase-fd {fd}: nothing to read (an empty passphrase)")
+    return passphrase
+
+
+def _passphrase_source(fd: int | None) -> pki.PassphraseSource | None:
+    """How an encrypted CA key is opened: from `fd` (read once), else a prompt on a terminal."""
+    if fd is None and not sys.stdin.isatty():
+        return None
+    remembered: list[bytes] = []
+
+    def source() -> bytes:
+        if not remembered:
+            remembered.append(
+                _read_passphrase(fd)
+                if fd is not None
+                else getpass.getpass("passphrase for the CA key: ").encode()
+            )
+        return remembered[0]
+
+    return source
 
 
 def _ca_issue(args: argparse.Namespace) -> int:
@@ -522,6 +571,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--ca-passphrase-fd",
+        type=int,
+        metavar="N",
+        help="read a passphrase-protected CA key's passphrase from file descriptor N (scripts); "
+        "on a terminal you are asked",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ca = sub.add_parser("ca", help="a device CA: init, issue, revoke, crl, list")
@@ -530,6 +586,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", required=True, help="directory for ca.crt, ca.key, index, CRL")
     p.add_argument("--name", default="Lapak Asik device CA", help="the CA's common name")
     p.add_argument("--days", type=int, default=3650, help="validity in days (3650)")
+    p.add_argument(
+        "--passphrase",
+        action="store_true",
+        help="encrypt the CA key with a passphrase (asked twice, or from --ca-passphrase-fd); "
+        "every signing then asks for it",
+    )
     p.set_defaults(func=_ca_init)
     p = ca_sub.add_parser("issue", help="sign a CSR (device, broker or bridge)")
     p.add_argument("--dir", required=True, help="the CA directory")
@@ -781,6 +843,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    pki.passphrase_source = _passphrase_source(args.ca_passphrase_fd)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -10,6 +10,7 @@ import datetime as dt
 import ipaddress
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -22,6 +23,11 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from provisioning.errors import InvalidSetup, ProvisionError, Refused
 
 PrivateKey = ec.EllipticCurvePrivateKey
+
+# Where the CA key's passphrase comes from when the key is encrypted: `provision` sets it (from
+# --ca-passphrase-fd, or a prompt on a terminal). None: there is no way to ask.
+PassphraseSource = Callable[[], bytes]
+passphrase_source: PassphraseSource | None = None
 
 # Certificates and CRLs start a day before they are made: a Pi has no clock battery, and after a
 # power cut without network it runs on fake-hwclock's last saved time (hours or a day behind)
@@ -86,13 +92,17 @@ class CertificateAuthority:
     @classmethod
     def load(cls, cert_file: Path, key_file: Path) -> CertificateAuthority:
         cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
-        key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+        pem = key_file.read_bytes()
+        try:
+            key = serialization.load_pem_private_key(pem, password=None)
+        except TypeError:  # encrypted: `provision ca init --passphrase` made it
+            key = _load_protected(key_file, pem)
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise ValueError(f"{key_file}: expected an EC private key")
         return cls(cert, key)
 
-    def save(self, cert_file: Path, key_file: Path) -> None:
-        write_key(key_file, self.key)
+    def save(self, cert_file: Path, key_file: Path, passphrase: bytes | None = None) -> None:
+        write_key(key_file, self.key, passphrase)
         cert_file.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
 
     def sign(
@@ -139,10 +149,16 @@ def make_csr(key: PrivateKey, common_name: str) -> x509.CertificateSigningReques
     return x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
 
 
-def write_key(path: Path, key: PrivateKey) -> None:
-    """Write a private key readable by its owner only (0600 from the first byte)."""
+def write_key(path: Path, key: PrivateKey, passphrase: bytes | None = None) -> None:
+    """Write a private key readable by its owner only (0600 from the first byte), encrypted
+    with `passphrase` when one is given (the fleet CA's key on its USB stick)."""
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(passphrase)
+        if passphrase
+        else serialization.NoEncryption()
+    )
     pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -244,7 +260,7 @@ class CADirectory:
     replaces, and the CRL (loaded by mosquitto's `crlfile`) lists every revoked serial.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, ca: CertificateAuthority | None = None) -> None:
         self.directory = directory
         for name in (CA_CERT, CA_KEY):
             if not (directory / name).exists():
@@ -252,10 +268,12 @@ class CADirectory:
                     f"{directory}: no {name}; create the CA with "
                     f"`provision ca init --dir {directory}`"
                 )
-        self.ca = CertificateAuthority.load(directory / CA_CERT, directory / CA_KEY)
+        self.ca = ca or CertificateAuthority.load(directory / CA_CERT, directory / CA_KEY)
 
     @classmethod
-    def init(cls, directory: Path, name: str, *, days: int = 3650) -> CADirectory:
+    def init(
+        cls, directory: Path, name: str, *, days: int = 3650, passphrase: bytes | None = None
+    ) -> CADirectory:
         """Create a new CA in `directory` (refuses to overwrite an existing one).
 
         A failure leaves nothing behind: a folder it made is removed again.
@@ -273,10 +291,10 @@ class CADirectory:
             directory.mkdir(parents=True, exist_ok=True)
             os.chmod(directory, 0o700)
             written += [directory / CA_CERT, directory / CA_KEY]
-            ca.save(directory / CA_CERT, directory / CA_KEY)
+            ca.save(directory / CA_CERT, directory / CA_KEY, passphrase)
             written.append(directory / CA_INDEX)
             (directory / CA_INDEX).write_text("[]\n")
-            made = cls(directory)
+            made = cls(directory, ca)
             written.append(directory / CA_CRL)
             made.write_crl()
         except BaseException:
@@ -478,6 +496,22 @@ def load_cert(path: Path) -> x509.Certificate:
         return x509.load_pem_x509_certificate(path.read_bytes())
     except (OSError, ValueError) as exc:
         raise PkiError(f"{path}: not a readable PEM certificate ({exc})") from exc
+
+
+def _load_protected(key_file: Path, pem: bytes) -> PrivateKey:
+    """The CA key behind its passphrase, asked from `passphrase_source`."""
+    if passphrase_source is None:
+        raise PkiError(
+            f"{key_file} is passphrase-protected: run provision on a terminal to be asked for "
+            "it, or pass it on a file descriptor (--ca-passphrase-fd N)"
+        )
+    try:
+        key = serialization.load_pem_private_key(pem, password=passphrase_source())
+    except ValueError:
+        raise PkiError(f"{key_file}: wrong passphrase") from None
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise PkiError(f"{key_file}: expected an EC (P-256) private key")
+    return key
 
 
 def load_key(path: Path) -> PrivateKey:
