@@ -271,7 +271,11 @@ class Branch:
 
 
 def kiosk_setups(
-    directory: Path, broker: LocalBroker, clock: SimulatedClock, count: int
+    directory: Path,
+    broker: LocalBroker,
+    clock: SimulatedClock,
+    count: int,
+    per_slot: int = BOOKINGS_PER_SLOT,
 ) -> list[KioskConfig]:
     """`count` simulated kiosks' configs under `directory`, sharing one set of sample bookings
     issued on `clock` (each kiosk's camera folder holds its share of the participants)."""
@@ -289,7 +293,7 @@ def kiosk_setups(
         directory / "bookings",
         BRANCH,
         first.date(),
-        count=BOOKINGS_PER_SLOT * slots * count,
+        count=per_slot * slots * count,
         clock=clock,
         timezone=TIMEZONE,
         first_slot=first.time(),

@@ -32,6 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speed", type=float, default=10.0)
     parser.add_argument("--scenario", type=Path, help="dropbox: the scenario to play")
     parser.add_argument("--log", type=Path, help="append log lines to this file")
+    parser.add_argument(
+        "--arrival-s", type=float, default=20.0, help="kiosk: mean time between arrivals"
+    )
+    parser.add_argument(
+        "--walkin-every", type=int, default=4, help="kiosk: every n-th is a walk-in"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         filename=args.log,
@@ -52,7 +58,10 @@ def main(argv: list[str] | None = None) -> int:
 
         kiosk = load(KioskConfig, args.config)
         home = kiosk_home(kiosk)
-        run_kiosk(kiosk, home / "camera", home / "tickets", clock=clock, stop=stop)
+        run_kiosk(
+            kiosk, home / "camera", home / "tickets", clock=clock, stop=stop,
+            arrival_s=args.arrival_s, walkin_every=args.walkin_every,
+        )  # fmt: skip
     else:
         from dropbox_agent.app import run_simulated as run_dropbox
         from dropbox_agent.config import DropboxConfig
