@@ -191,23 +191,21 @@ def run_receivers(
     fleet = Fleet(broker, list(backlog))
     total = sum(len(b) for b in backlog.values())
     watched = [p.pid for p in procs]
-    pg = postgres_pids()
-    cpu_before = (
-        cpu_of(watched),
-        cpu_of([broker_pid]),
-        cpu_of(pg),
-        floors.cpu_seconds(os.getpid()),
-    )
+    pg_before = {pid: cpu_of([pid]) for pid in postgres_pids()}
+    cpu_before = (cpu_of(watched), cpu_of([broker_pid]), 0.0, floors.cpu_seconds(os.getpid()))
     start = time.perf_counter()
     try:
         fleet.send(backlog)
         if not fleet.wait_acked(total, ACK_WAIT_S):
             raise SystemExit(f"{label}: only {len(fleet.acked)} of {total} acked")
         wall = time.perf_counter() - start
+        # Per server process: one that started meanwhile counts from zero, one that ended is
+        # left out (rather than counted as negative).
+        pg_used = sum(cpu_of([pid]) - pg_before.get(pid, 0.0) for pid in postgres_pids())
         cpu_after = (
             cpu_of(watched),
             cpu_of([broker_pid]),
-            cpu_of(pg),
+            pg_used,
             floors.cpu_seconds(os.getpid()),
         )
     finally:
