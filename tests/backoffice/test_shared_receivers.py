@@ -103,7 +103,14 @@ def test_three_receivers_share_the_load_and_survive_a_kill(
         receivers[1].wait(10)
         at_kill = store.count()
         wait_until(lambda: store.count() >= at_kill + total // 4, 60, "progress without it")
+        before_restart = logs[1].read_text().count("subscribing as share group")
         receivers[1] = start_receiver(configs[1], logs[1])
+        # Back in the group (and its SIGTERM handler in place) before the run may end.
+        wait_until(
+            lambda: logs[1].read_text().count("subscribing as share group") > before_restart,
+            60,
+            "the restarted receiver to subscribe",
+        )
         for thread in threads:
             thread.join(60)
         for uplink in uplinks:
