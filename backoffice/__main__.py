@@ -21,6 +21,7 @@ from backoffice.config import BackofficeConfig
 from backoffice.receiver import Receiver
 from backoffice.stores import DatabaseError, open_store
 from configkit import ConfigError, check_command, check_files, layout, load
+from configkit.helptext import teach
 from uplink import systemd
 from uplink.errors import StorageError
 
@@ -132,12 +133,33 @@ def _receive(args: argparse.Namespace) -> int:
     return 0
 
 
+# One example per command, shown under its --help (configkit.helptext).
+EXAMPLES = {
+    "receive": "backoffice receive --config /etc/lapak/backoffice.toml",
+    "watch": "backoffice watch --once --timezone Asia/Makassar",
+    "booking keygen": "backoffice booking keygen --config /etc/lapak/booking.toml",
+    "booking withdraw-key": "backoffice booking withdraw-key 1a2b3c4d",
+    "booking trust-list": "backoffice booking trust-list --out trustlist.json",
+    "booking issue": "backoffice booking issue --branch jakarta-salemba --service JHT "
+    '--date 2020-06-15 --slot 09:00-10:00 --name "Budi Santoso" --qr budi.png',
+    "booking cancel": "backoffice booking cancel 7K3-QX9-M2A",
+    "booking sample": "backoffice booking sample --branch jakarta-salemba --date 2020-06-15 "
+    "--out sample",
+    "booking duplicates": "backoffice booking duplicates --branch jakarta-salemba "
+    "--date 2020-06-15",
+    "booking check-config": "backoffice booking check-config /etc/lapak/booking.toml",
+    "api": "backoffice api --config /etc/lapak/booking.toml",
+    "occupancy": "backoffice occupancy --branch jakarta-salemba --inside 12 --capacity 40",
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="backoffice", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     for register in COMMANDS:
         register(sub)
+    teach(parser, EXAMPLES)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

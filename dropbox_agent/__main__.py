@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from configkit import ConfigError, check_command, check_files, layout, load
+from configkit.helptext import teach
 from dropbox_agent.config import DropboxConfig
 from dropbox_agent.errors import DropboxError, HardwareUnavailable, ScenarioError
 
@@ -165,9 +166,21 @@ def _hash_secret(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# One example per command, shown under its --help (configkit.helptext).
+EXAMPLES = {
+    "run": "dropbox-agent run --config /etc/lapak/dropbox.toml",
+    "simulate": "dropbox-agent simulate --config dropbox_agent/examples/dropbox.toml",
+    "config check": "dropbox-agent config check dropbox_agent/examples/dropbox.toml",
+    "replay": "dropbox-agent replay --config /etc/lapak/dropbox.toml --raw",
+    "hash-secret": "dropbox-agent hash-secret --stdin < pin.txt",
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `dropbox-agent` console script."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    teach(parser, EXAMPLES)
+    args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from configkit import ConfigError, check_command, check_files, layout, load
+from configkit.helptext import teach
 from kiosk.booking import cli as booking_cli
 from kiosk.config import KioskConfig
 from kiosk.ui import cli as ui_cli
@@ -272,6 +273,19 @@ def _parse_temperatures(text: str) -> tuple[float, ...]:
     return values
 
 
+# One example per command, shown under its --help (configkit.helptext; a test holds every command
+# to having one).
+EXAMPLES = {
+    "run": "kiosk run --config /etc/lapak/kiosk.toml",
+    "scan": "kiosk scan frame-1.png frame-2.jpg",
+    "checkin": "kiosk checkin --simulate --demo 3 --walkin jkk --out /tmp/checkin",
+    "config check": "kiosk config check kiosk/examples/kiosk.toml",
+    "verify": "kiosk verify --code 960-443-TY2",
+    "ui gallery": "kiosk ui gallery --out /tmp/screens",
+    "voices": "kiosk voices --config /etc/lapak/kiosk.toml --out /var/lib/lapak/kiosk/voices",
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The `kiosk` console script."""
     parser = argparse.ArgumentParser(
@@ -281,6 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     for register in COMMANDS:
         register(sub)
+    teach(parser, EXAMPLES)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,

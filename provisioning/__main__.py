@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from configkit import ConfigError, check_command
+from configkit.helptext import teach
 from provisioning import device, names, pki, render, roles
 from provisioning.errors import InvalidSetup, ProvisionError, Refused
 from uplink.errors import TopicError
@@ -562,6 +563,31 @@ def _broker_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# One example per command, shown under its --help (configkit.helptext).
+COMMAND_EXAMPLES = {
+    "ca init": "provision ca init --dir /mnt/lapak-ca --passphrase",
+    "ca issue": "provision ca issue --dir /mnt/lapak-ca --csr backoffice.csr --out backoffice.crt",
+    "ca revoke": "provision ca revoke --dir /mnt/lapak-ca --name jakarta-salemba-kiosk-1 "
+    "--reason key_compromise",
+    "ca crl": "provision ca crl --dir /mnt/lapak-ca",
+    "ca list": "provision ca list --dir /mnt/lapak-ca",
+    "key": "provision key --cn backoffice --key /etc/lapak/pki/backoffice.key --csr backoffice.csr",
+    "test-card": "provision test-card --out card.png",
+    "device init": "provision device init --role dropbox --branch jakarta-salemba "
+    "--root demo/dropbox --ca demo/ca",
+    "device install-cert": "provision device install-cert --cert device.signed.crt "
+    "--ca-cert ca.crt",
+    "device rotate": "provision device rotate --ca /mnt/lapak-ca",
+    "device show": "provision device show",
+    "render": "provision render --role kiosk --root /mnt/sd --dry-run | less",
+    "fleet acl": "provision fleet acl --bridge-branch jakarta-salemba --out acl",
+    "config check": "provision config check --role dropbox /etc/lapak/dropbox.toml",
+    "install": "sudo provision install --role dropbox --wheel "
+    "lapak_asik_appliance-0.1.0-py3-none-any.whl --branch jakarta-salemba --ca /mnt/lapak-ca",
+    "check": "provision check --root demo/dropbox --simulate --ca demo/ca",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="provision",
@@ -837,6 +863,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per network wait (10)")
     p.set_defaults(func=_check)
+    teach(parser, COMMAND_EXAMPLES)
     return parser
 
 
