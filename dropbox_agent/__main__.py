@@ -45,8 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--config",
         type=Path,
-        default=layout.config_file("dropbox"),
-        help="dropbox TOML file (default %(default)s)",
+        help=f"dropbox TOML file (default {layout.config_file('dropbox')}; with none there, a "
+        "throwaway box, broker and back office in a temporary folder)",
     )
     sim.add_argument(
         "--scenario",
@@ -114,12 +114,53 @@ def _simulate(args: argparse.Namespace) -> int:
 
     if args.speed <= 0:
         raise ScenarioError(f"--speed {args.speed}: give a positive factor, e.g. 1 or 10")
-    config = load(DropboxConfig, args.config)
+    if args.config is None and not layout.config_file("dropbox").exists():
+        return _simulate_throwaway(args)
+    config = load(DropboxConfig, args.config or layout.config_file("dropbox"))
     stop = _stop_on_signals()
     if args.scenario is not None:
         app.run_simulated(config, args.scenario, speed=args.speed, stop=stop, slips_dir=args.slips)
     else:
         app.run_interactive(config, speed=args.speed, stop=stop, slips_dir=args.slips)
+    return EXIT_OK
+
+
+def _simulate_throwaway(args: argparse.Namespace) -> int:
+    """`simulate` with no config anywhere: the shipped example config, talking to a throwaway
+    broker and back office in a temporary folder (from the `lapak.sandbox` entry point)."""
+    from importlib.metadata import entry_points
+
+    from dropbox_agent import app
+    from uplink import UplinkConfig
+
+    found = entry_points(group="lapak.sandbox")
+    if not found:
+        print(
+            f"dropbox-agent simulate: no {layout.config_file('dropbox')} here; give --config "
+            "FILE (e.g. dropbox_agent/examples/dropbox.toml), or install the whole project "
+            "(scripts/setup.sh) for a throwaway broker and back office",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    example = load(DropboxConfig, Path(__file__).parent / "examples" / "dropbox.toml")
+    with next(iter(found)).load()() as sandbox:
+        home = Path(sandbox.directory) / example.uplink.device_id
+        home.mkdir(parents=True)
+        uplink = UplinkConfig(
+            device_id=example.uplink.device_id,
+            broker=sandbox.client_config(example.uplink.device_id),
+            outbox_path=home / "outbox.db",
+        )
+        config = example.model_copy(update={"uplink": uplink, "local_db_path": home / "box.db"})
+        print(f"a throwaway box (example config), broker and back office in {sandbox.directory}")
+        stop = _stop_on_signals()
+        if args.scenario is not None:
+            app.run_simulated(
+                config, args.scenario, speed=args.speed, stop=stop, slips_dir=args.slips
+            )
+        else:
+            app.run_interactive(config, speed=args.speed, stop=stop, slips_dir=args.slips)
+        print(f"the back office stored {sandbox.stored()} events")
     return EXIT_OK
 
 

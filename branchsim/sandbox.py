@@ -1,0 +1,66 @@
+"""A throwaway broker and back office in a temporary folder, for simulators run with no set-up."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from types import TracebackType
+
+from backoffice.config import BackofficeConfig
+from backoffice.receiver import Receiver
+from backoffice.store import SqliteEventStore
+from branchsim.broker import LocalBroker
+from uplink import BrokerConfig
+
+logger = logging.getLogger(__name__)
+
+
+class Sandbox:
+    """mosquitto with the fleet config (a fresh CA) and the back-office receiver storing into
+    SQLite, all in a temporary folder removed on exit: what `dropbox-agent simulate` with no
+    config talks to (found through the `lapak.sandbox` entry point)."""
+
+    def __init__(self) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="lapak-sandbox-")
+        self.directory = Path(self._tmp.name)
+        self.broker = LocalBroker(self.directory / "broker")
+        self.store: SqliteEventStore | None = None
+        self._receiver: Receiver | None = None
+
+    def client_config(self, device_id: str) -> BrokerConfig:
+        """Broker settings with a certificate for `device_id`."""
+        return self.broker.client_config(device_id)
+
+    def stored(self) -> int:
+        """Events the back office has stored so far."""
+        return 0 if self.store is None else self.store.count()
+
+    def __enter__(self) -> Sandbox:
+        try:
+            self.broker.start()
+            self.store = SqliteEventStore(self.directory / "events.db")
+            config = BackofficeConfig(
+                broker=self.broker.client_config("backoffice"), database_path=self.store.path
+            )
+            self._receiver = Receiver(config, self.store)
+            self._receiver.start()
+            if not self._receiver.wait_ready(10):
+                logger.warning("the sandbox's back office did not subscribe in 10 s")
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(
+        self,
+        _type: type[BaseException] | None,
+        _value: BaseException | None,
+        _tb: TracebackType | None,
+    ) -> None:
+        if self._receiver is not None:
+            self._receiver.stop()
+        if self.store is not None:
+            self.store.close()
+        self.broker.stop()
+        self._tmp.cleanup()
