@@ -30,6 +30,7 @@ from configkit import ConfigError, check_command, check_files, layout, load
 from configkit.helptext import teach
 from kiosk.booking import cli as booking_cli
 from kiosk.config import KioskConfig
+from kiosk.errors import KioskError
 from kiosk.ui import cli as ui_cli
 from uplink.booking.model import parse_service
 from uplink.errors import StorageError
@@ -311,6 +312,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(problem, file=sys.stderr)
         return EXIT_USAGE
     except StorageError as exc:  # a file named in the config cannot be opened: one line
+        print(f"kiosk {args.command}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KioskError as exc:  # a device or store unusable at start: one line, as dropbox-agent
         print(f"kiosk {args.command}: {exc}", file=sys.stderr)
         return EXIT_FAILED
 

@@ -182,3 +182,32 @@ def test_checkin_without_simulate_is_a_usage_error(capsys: pytest.CaptureFixture
         main(["checkin", "--demo", "1", "--out", "x"])
     assert raised.value.code == 2
     assert "--simulate" in capsys.readouterr().err
+
+
+def test_a_device_unusable_at_start_is_one_line_and_exit_1(
+    tmp_path: Path,
+    issuer: SimIssuer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from kiosk import app
+    from kiosk.errors import CameraError
+
+    (tmp_path / "frames").mkdir()
+    config = demo_config(
+        tmp_path / "kiosk", issuer, camera={"source": "folder", "folder": str(tmp_path / "frames")}
+    )
+    config_file = tmp_path / "kiosk.toml"
+    config_file.write_text(dump_toml(config), encoding="utf-8")
+
+    def no_camera(*_args: object) -> None:
+        raise CameraError("usb camera /dev/video0: not found; plug it in or set [camera] device")
+
+    monkeypatch.setattr(app, "run", no_camera)
+
+    assert main(["run", "--config", str(config_file)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == (
+        "kiosk run: usb camera /dev/video0: not found; plug it in or set [camera] device"
+    )
+    assert not any("Traceback" in line for line in err)
