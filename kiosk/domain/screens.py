@@ -23,7 +23,8 @@ IDLE               welcome: show a QR or press NO BOOKING; ``body`` says whether
 CHECKING           a typed booking code is being looked up online (no deadline).
 CHOOSE_SERVICE     walk-in: ``options`` are (code, label) pairs, one per programme; deadline.
 MEASURING          temperature: ``attempt`` (1, or 2 after a rest), ``present`` (a forehead is
-                   in front of the sensor), ``deadline`` (the attempt times out).
+                   in front of the sensor), ``deadline`` (the attempt times out), ``party``
+                   (a collective booking: the company and the party size).
 RESTING            above the threshold once: ``attempt`` (1), ``deadline`` (end of the rest).
 PRINTING           the ticket is printing now: ``number`` and ``ticket`` (delivery "printing").
 TICKET             ``number`` (draw it very large) and ``ticket``: service, people ahead, printed
