@@ -205,7 +205,8 @@ def _test_card(args: argparse.Namespace) -> int:
 
 
 def _device_init(args: argparse.Namespace) -> int:
-    layout = device.Layout(Path(args.root))
+    # Absolute: the config written holds paths that work from any working directory.
+    layout = device.Layout(Path(args.root).resolve())
     ca = pki.CADirectory(Path(args.ca)) if args.ca else None
 
     def step(text: str) -> None:

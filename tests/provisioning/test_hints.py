@@ -100,3 +100,25 @@ def test_set_errors_read_like_config_check(
     assert run.code == 2
     assert "pins.bem = 4: unknown key (did you mean 'beam'?)" in run.err
     assert "Extra inputs" not in run.err
+
+
+def test_a_device_made_in_a_relative_folder_gets_absolute_paths(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN `device init --root demo/box` run from some folder
+    WHEN the config is written
+    THEN every path in it is absolute, so the device runs from any working directory."""
+    import tomllib
+
+    monkeypatch.chdir(tmp_path)
+    assert provision(capsys, "ca", "init", "--dir", "demo/ca").code == 0
+    made = provision(capsys, *init_args("dropbox", "dropbox-9", Path("demo/box"), Path("demo/ca")))
+    assert made.code == 0, made.err
+    config = tomllib.loads((tmp_path / "demo/box/etc/lapak/dropbox.toml").read_text())
+    paths = [
+        config["local_db_path"],
+        config["uplink"]["outbox_path"],
+        config["uplink"]["broker"]["key_file"],
+        config["uplink"]["broker"]["ca_file"],
+    ]
+    assert all(Path(p).is_absolute() and p.startswith(str(tmp_path)) for p in paths), paths
