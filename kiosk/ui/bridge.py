@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,7 @@ from kiosk.ports import FrameSample, FrameSource
 
 logger = logging.getLogger(__name__)
 LOOP_S = 0.02
+PREVIEW_FPS = 12.0
 
 
 def to_ui(function: Callable[..., None], *args: Any) -> None:
@@ -28,20 +30,36 @@ def to_ui(function: Callable[..., None], *args: Any) -> None:
 
 
 class PreviewFeed:
-    """Hands the camera's newest frame to the UI, one at a time (frames never queue up).
+    """Hands the camera's newest frame to the UI, one at a time (frames never queue up), at most
+    `fps` a second: enough to aim a phone at the framing guide, and every picture costs a
+    texture upload and a redraw on the kiosk's small GPU.
 
     Runs on the kiosk loop's thread after each step; `deliver(sample)` runs on Kivy's thread.
     """
 
-    def __init__(self, camera: FrameSource, deliver: Callable[[FrameSample], None]) -> None:
+    def __init__(
+        self,
+        camera: FrameSource,
+        deliver: Callable[[FrameSample], None],
+        *,
+        fps: float = PREVIEW_FPS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.camera = camera
         self._deliver = deliver
         self._seq = -1
         self._in_flight = threading.Event()
+        self._every = 1.0 / fps
+        self._now = monotonic
+        self._next = 0.0
 
     def poll(self) -> None:
         if self._in_flight.is_set():
             return  # the UI has not drawn the last one yet: skip, never queue
+        now = self._now()
+        if now < self._next:
+            return
+        self._next = now + self._every
         try:
             sample = self.camera.latest(self._seq)
         except CameraError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -24,6 +25,7 @@ from kiosk.ui.view import Action, View
 SYMBOL_FONT = os.path.join(os.path.dirname(kivy.__file__), "data", "fonts", "DejaVuSans.ttf")
 TEXT_FONT = "Roboto"
 OnAction = Callable[[str], None]
+BUILT_KEPT = 24  # screens kept built
 
 
 def _markup(text: str) -> str:
@@ -231,6 +233,9 @@ class KioskView(BoxLayout):
         self.on_action = on_action
         self.view: View | None = None
         self.preview: Preview | None = None
+        # Screens seen again (measuring, printing, the keypad...) come back built: their labels
+        # keep their textures. Bounded; a view with the camera picture is always built anew.
+        self._built: OrderedDict[View, list[Widget]] = OrderedDict()
         _fill(self, theme.palette.background)
 
     # -- building -------------------------------------------------------------------------------
@@ -241,6 +246,19 @@ class KioskView(BoxLayout):
             return
         self.view = view
         self.clear_widgets()
+        built = self._built.get(view)
+        if built is not None:
+            self._built.move_to_end(view)
+            for widget in built:
+                self.add_widget(widget)
+            return
+        self._build(view)
+        if not view.preview:
+            self._built[view] = list(reversed(self.children))
+            while len(self._built) > BUILT_KEPT:
+                self._built.popitem(last=False)
+
+    def _build(self, view: View) -> None:
         theme = self.theme
         portrait = theme.orientation == "portrait"
         if view.banner:
