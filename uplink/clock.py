@@ -110,6 +110,7 @@ class SimulatedClock:
         self.speed = float(speed)
         self._real = real_monotonic
         self._t0 = real_monotonic()
+        self._jumped_s = 0.0
 
     def elapsed_s(self) -> float:
         """Simulated seconds since the start."""
@@ -119,7 +120,12 @@ class SimulatedClock:
         return self._t0 + self.elapsed_s()
 
     def now(self) -> datetime:
-        return self.start + timedelta(seconds=self.elapsed_s())
+        return self.start + timedelta(seconds=self.elapsed_s() + self._jumped_s)
+
+    def jump(self, seconds: float) -> None:
+        """Set the wall clock `seconds` forward (or back, negative), as a device whose clock is
+        corrected does; `monotonic` and `elapsed_s` go on undisturbed."""
+        self._jumped_s += seconds
 
     def synced(self) -> bool:
         return True

@@ -50,3 +50,18 @@ def test_a_simulated_clock_refuses_a_naive_start_or_no_speed() -> None:
         SimulatedClock(datetime(2026, 6, 15, 1, 0, tzinfo=UTC), 0)
     with pytest.raises(ValueError, match="timezone-aware"):
         SimulatedClock(datetime(2026, 6, 15, 8, 0), 2.0)
+
+
+def test_a_jump_moves_the_wall_clock_only() -> None:
+    real = FakeMonotonic()
+    clock = SimulatedClock(datetime(2026, 6, 15, 1, 0, tzinfo=UTC), 10.0, real_monotonic=real)
+    before = clock.monotonic()
+
+    clock.jump(3600)
+    assert clock.now() == datetime(2026, 6, 15, 2, 0, tzinfo=UTC)
+    clock.jump(-3600)
+    real.t += 1.0
+
+    assert clock.now() == datetime(2026, 6, 15, 1, 0, 10, tzinfo=UTC)
+    assert clock.monotonic() == pytest.approx(before + 10.0)
+    assert clock.with_real_timers().now() == clock.now()
