@@ -16,11 +16,12 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
 from backoffice.config import BackofficeConfig
+from backoffice.rejects import Reject, RejectGate
 from backoffice.store import EventStore
 from uplink import topics
 from uplink.clock import utc_iso
 from uplink.errors import MessageError, TopicError
-from uplink.messages import Envelope
+from uplink.messages import Envelope, parse_json, validate
 from uplink.session import connect_properties, make_client
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ PROGRESS_S = 5.0
 # itself restarts). A receiver that never returns strands its share until this expires; devices
 # re-send whatever is not acked, so nothing is lost either way.
 SESSION_EXPIRY_S = 120
-_EVENT_ID = re.compile(r'"event_id"\s*:\s*"([0-9A-HJKMNP-TV-Z]{26})"')
+_EVENT_ID = re.compile(r'"event_id"\s*:\s*"([0-7][0-9A-HJKMNP-TV-Z]{25})"')
 _Message = tuple[str, bytes]
 
 
@@ -46,15 +47,18 @@ class Receiver:
         store: EventStore,
         *,
         on_progress: Callable[[], object] | None = None,
+        rejects: RejectGate | None = None,
     ) -> None:
         """`on_progress` is called from the store loop at least every PROGRESS_S seconds while
-        it is healthy (the service's systemd watchdog)."""
+        it is healthy (the service's systemd watchdog); `rejects` bounds what bad messages cost
+        (per device: stored so many a minute, logged once a minute)."""
         self.config = config
         self.store = store
         self._on_progress = on_progress
         self.stored = 0
         self.duplicates = 0
         self.rejected = 0
+        self._rejects = rejects or RejectGate()
         self._queue: queue.Queue[_Message | None] = queue.Queue()
         self._ready = threading.Event()
         self._client = make_client(f"backoffice-{config.receiver.receiver_id}", config.broker)
@@ -179,12 +183,16 @@ class Receiver:
         envelopes: list[Envelope] = []
         to_ack: dict[str, list[str]] = defaultdict(list)
         for topic, raw in batch:
-            if topic.endswith("/evt"):
-                envelope = self._parse_event(topic, raw, now, to_ack)
-                if envelope is not None:
-                    envelopes.append(envelope)
-            else:
-                self._handle_device_message(topic, raw)
+            # One message never fails the batch: whatever it does wrong makes it a reject.
+            try:
+                if topic.endswith("/evt"):
+                    envelope = self._parse_event(topic, raw, now, to_ack)
+                    if envelope is not None:
+                        envelopes.append(envelope)
+                else:
+                    self._handle_device_message(topic, raw)
+            except Exception as exc:
+                self._reject(topic, raw, f"unreadable: {type(exc).__name__}", now, None)
         if envelopes:
             new = self.store.store_events(envelopes, now)
             self.stored += new
@@ -212,36 +220,49 @@ class Receiver:
             # re-send something that will never be valid.
             match = _EVENT_ID.search(raw[:2000].decode("utf-8", "replace"))
             event_id = match.group(1) if match else None
-            self._reject(topic, raw, str(exc), now, event_id)
-            if event_id:
+            # Acked only once kept: an ack always means "stored" (here, among the rejects).
+            if self._reject(topic, raw, str(exc), now, event_id) and event_id:
                 to_ack[device_id].append(event_id)
             return None
         if envelope.device_id != device_id:
-            self._reject(
-                topic,
-                raw,
-                f"device_id {envelope.device_id!r} sent on {topic}",
-                now,
-                envelope.event_id,
-            )
+            # Not acked: the event id belongs to the device named inside, not to this sender.
+            self._reject(topic, raw, f"device_id {envelope.device_id!r} sent on {topic}", now, None)
             return None
         return envelope
 
-    def _reject(self, topic: str, raw: bytes, reason: str, now: str, event_id: str | None) -> None:
+    def _reject(self, topic: str, raw: bytes, reason: str, now: str, event_id: str | None) -> bool:
+        """Keep a bounded record of a refused message; False when its sender is over its rate."""
         self.rejected += 1
-        logger.warning("rejected message on %s: %s", topic, reason)
-        self.store.store_rejected(topic, raw, reason, now, event_id)
+        sender = _sender_of(topic)
+        self._rejects.log(sender, "a message", reason)
+        if not self._rejects.admit(sender):
+            return False
+        reject = Reject.of(topic, raw, reason)
+        self.store.store_rejected(reject.topic, reject.raw_prefix, reject.reason, now, event_id)
+        return True
 
     def _handle_device_message(self, topic: str, raw: bytes) -> None:
+        """A retained status or state: parsed against its schema, else ignored (logged once a
+        minute per device: retained messages come back on every reconnect)."""
+        device_id = topics.device_of(topic)
+        kind = "status" if topic.endswith("/status") else "state"
+        if kind == "status" and not raw:
+            return  # a retained status cleared
         try:
-            device_id = topics.device_of(topic)
-            body = json.loads(raw) if raw else {}
-        except (TopicError, ValueError) as exc:
-            logger.warning("ignoring %s: %s", topic, exc)
+            body = parse_json(raw)
+            validate(f"{kind}.v1.json", body)
+        except MessageError as exc:
+            self._rejects.log(device_id, f"its {kind}", str(exc))
             return
-        if not isinstance(body, dict):
-            logger.warning("ignoring %s: not a JSON object", topic)
-        elif topic.endswith("/status"):
+        if kind == "status":
             self.store.set_status(device_id, body)
-        elif topic.endswith("/state"):
+        else:
             self.store.set_state(device_id, body)
+
+
+def _sender_of(topic: str) -> str:
+    """The device a topic names, or the topic itself (bounded) when it names none."""
+    try:
+        return topics.device_of(topic)
+    except TopicError:
+        return topic[:80]

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from uplink.durable import open_durable
-from uplink.messages import Envelope
+from uplink.messages import Envelope, check_event_key
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
-    event_id     TEXT PRIMARY KEY,
+    event_id     TEXT NOT NULL,
     device_id    TEXT NOT NULL,
     seq          INTEGER NOT NULL,
     type         TEXT NOT NULL,
@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS events (
     occurred_at  TEXT NOT NULL,
     clock_synced INTEGER NOT NULL,
     payload      TEXT NOT NULL,
-    received_at  TEXT NOT NULL
+    received_at  TEXT NOT NULL,
+    PRIMARY KEY (device_id, event_id)
 );
 CREATE INDEX IF NOT EXISTS events_by_device ON events (device_id, seq);
 CREATE TABLE IF NOT EXISTS devices (
@@ -93,11 +94,22 @@ class SqliteEventStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        _migrate_event_key(self.path)
         self._db = open_durable(self.path, _SCHEMA)
         _add_column(self._db, "devices", "software", "TEXT")
 
     def store_events(self, envelopes: Sequence[Envelope], received_at: str) -> int:
-        """Insert new events (duplicates by event id are ignored); returns how many were new."""
+        """Insert new events; returns how many were new.
+
+        An event is its device's: the key is (device_id, event_id), so a device reusing another
+        device's id is stored as its own, never acked as a duplicate of the other's.
+
+        Raises:
+            MessageError: an event id that is not a ULID or a `seq` out of range (before any
+                write: the batch is refused whole, nothing is half stored).
+        """
+        for e in envelopes:
+            check_event_key(e.event_id, e.seq)
         rows = [
             (
                 e.event_id,
@@ -121,7 +133,7 @@ class SqliteEventStore:
             self._db.executemany(
                 "INSERT INTO events (event_id, device_id, seq, type, type_version, occurred_at,"
                 " clock_synced, payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (event_id) DO NOTHING",
+                " ON CONFLICT (device_id, event_id) DO NOTHING",
                 rows,
             )
             new = self._db.total_changes - before
@@ -291,3 +303,29 @@ def _add_column(db: sqlite3.Connection, table: str, column: str, kind: str) -> N
 
 def ids_of(rows: Iterable[EventRow]) -> list[str]:
     return [r.event_id for r in rows]
+
+
+def _migrate_event_key(path: Path) -> None:
+    """Re-key a store made when events were keyed on event_id alone (device_id, event_id)."""
+    if not path.exists():
+        return
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        row = db.execute("SELECT sql FROM sqlite_master WHERE name = 'events'").fetchone()
+        if row is None or "PRIMARY KEY (device_id, event_id)" in row[0]:
+            return
+        columns = (
+            "event_id, device_id, seq, type, type_version, occurred_at, clock_synced, payload,"
+            " received_at"
+        )
+        table = _SCHEMA.split(";", 1)[0].replace("IF NOT EXISTS ", "")
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("ALTER TABLE events RENAME TO events_by_id")
+        db.execute(table)
+        db.execute(
+            f"INSERT INTO events (rowid, {columns}) SELECT rowid, {columns} FROM events_by_id"  # noqa: S608
+        )
+        db.execute("DROP TABLE events_by_id")
+        db.execute("COMMIT")
+    finally:
+        db.close()

@@ -54,6 +54,7 @@ from uplink import (
     SystemClock,
     Uplink,
     catalog,
+    inbound,
     systemd,
     topics,
 )
@@ -114,6 +115,9 @@ class DropboxAgent:
         self.fill, self.printer, self.keypad, self.uplink = fill, printer, keypad, uplink
         self.speed = speed
         self._machine: BoxMachine | None = None
+        self._count_handler = inbound.InboundGuard(self._report_bad_inbound).handler(
+            COUNT_COMMAND, inbound.parse_collection_count, self._on_count
+        )
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._officers = config.collection.officer_list()
         self._booking_re = re.compile(config.collection.booking_ref_pattern)
@@ -533,18 +537,25 @@ class DropboxAgent:
             logger.info("keypad/scanner line not recognized; ignored")
 
     def _on_count_command(self, _topic: str, payload: bytes) -> None:
-        """A count sent by the back office: {"collection_id": "...", "counted": 12}."""
-        if not payload:
-            return  # a cleared retained command
-        try:
-            data = json.loads(payload)
-            collection_id, counted = data["collection_id"], data["counted"]
-            if not isinstance(collection_id, str) or not isinstance(counted, int) or counted < 0:
-                raise TypeError("collection_id must be text and counted a whole number >= 0")
-        except (ValueError, KeyError, TypeError) as exc:
-            logger.warning("ignoring %s command: %s", COUNT_COMMAND, exc)
+        """A count sent by the back office, parsed by the uplink against the contract."""
+        self._count_handler(_topic, payload)
+
+    def _report_bad_inbound(self, what: str, reason: str) -> None:
+        if self.uplink is None:
             return
-        self.submit(CountEntered(self.clock.monotonic(), counted, "backoffice", collection_id))
+        detail = f"bad {what} message ignored: {reason}"[:500]
+        try:
+            self.uplink.record(
+                "device.fault",
+                {"component": "uplink", "code": "bad_inbound", "active": True, "detail": detail},
+            )
+        except Exception:  # a fault report must never become a second fault
+            logger.exception("could not record the bad-message fault")
+
+    def _on_count(self, count: inbound.CollectionCount) -> None:
+        self.submit(
+            CountEntered(self.clock.monotonic(), count.counted, "backoffice", count.collection_id)
+        )
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)

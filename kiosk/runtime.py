@@ -16,12 +16,12 @@ from typing import Any
 from kiosk.adapters.qr import DecodeResult, LiveDecoder
 from kiosk.booking import CheckinLedger
 from kiosk.config import KioskConfig
-from kiosk.domain.capacity import parse_occupancy
+from kiosk.domain.capacity import Occupancy, parse_occupancy
 from kiosk.engine import CheckinEngine, CheckinResult
 from kiosk.errors import CameraError
 from kiosk.ports import FrameSource
 from kiosk.store import TicketBook
-from uplink import Clock, Uplink, systemd, topics
+from uplink import Clock, Uplink, inbound, systemd, topics
 
 logger = logging.getLogger(__name__)
 LOOP_S = 0.02
@@ -49,9 +49,11 @@ class Kiosk:
     _state_signature: tuple[Any, ...] = ()
     _finished: int = 0  # check-ins finished so far (a change publishes the state at once)
     _threads: list[threading.Thread] = field(default_factory=list)
+    _inbound: inbound.InboundGuard = field(init=False)
 
     def __post_init__(self) -> None:
         self.engine.on_finished(self._count_finished)
+        self._inbound = inbound.InboundGuard(self._report_bad_inbound)
 
     def _count_finished(self, _result: CheckinResult) -> None:
         self._finished += 1
@@ -127,11 +129,20 @@ class Kiosk:
         self.book.close()
         self.ledger.close()
 
-    def _occupancy(self, _topic: str, payload: bytes) -> None:
-        try:
-            report = parse_occupancy(payload)
-        except ValueError as exc:
-            logger.warning("ignoring occupancy message: %s", exc)
-            return
+    def _occupancy(self, topic: str, payload: bytes) -> None:
+        """A retained occupancy message (network thread): parsed once, a bad one dropped."""
+        self._inbound.handler("occupancy", parse_occupancy, self._on_occupancy)(topic, payload)
+
+    def _on_occupancy(self, report: Occupancy) -> None:
         self.engine.occupancy.update(report, self.clock.now())
         self.engine.refresh_idle()
+
+    def _report_bad_inbound(self, what: str, reason: str) -> None:
+        detail = f"bad {what} message ignored: {reason}"[:500]
+        try:
+            self.uplink.record(
+                "device.fault",
+                {"component": "uplink", "code": "bad_inbound", "active": True, "detail": detail},
+            )
+        except Exception:  # a fault report must never become a second fault
+            logger.exception("could not record the bad-message fault")

@@ -11,7 +11,7 @@ Public surface::
     UplinkError, MessageError, StorageError, OutboxFull, TopicError
 """
 
-from uplink import topics
+from uplink import inbound, topics
 from uplink.clock import Clock, ManualClock, SimulatedClock, SystemClock
 from uplink.config import BrokerConfig, UplinkConfig
 from uplink.errors import MessageError, OutboxFull, StorageError, TopicError, UplinkError
@@ -38,5 +38,6 @@ __all__ = [
     "UplinkError",
     "UplinkStats",
     "catalog",
+    "inbound",
     "topics",
 ]

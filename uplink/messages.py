@@ -14,17 +14,20 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any, Literal, cast
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
 from uplink.errors import MessageError
 
 ENVELOPE_VERSION = 1
+# Every integer on the wire fits a signed 64-bit column (SQLite, PostgreSQL BIGINT).
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 Delivery = Literal["critical", "telemetry"]
 _SCHEMA_FILE = re.compile(
     r"^(?P<name>[a-z][a-z_]*(?:\.[a-z][a-z_]*)+)\.v(?P<version>[0-9]+)\.json$"
@@ -79,11 +82,12 @@ class Envelope:
         Raises:
             MessageError: not JSON, not an envelope, an unknown type, or a payload off its schema.
         """
-        try:
-            data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise MessageError(f"not a JSON message: {exc}") from None
+        data = parse_json(raw)
         _check(_validator("envelope.v1.json"), data, "envelope")
+        if not is_timestamp(data["occurred_at"]):  # the pattern has the shape; this the calendar
+            raise MessageError(
+                f"invalid envelope at occurred_at: {data['occurred_at']!r} is no date"
+            )
         event_type = catalog().get(data["type"], data["type_version"])
         _check(_validator_for(event_type), data["payload"], f"{event_type.name} payload")
         return cls(**data)
@@ -140,6 +144,93 @@ def catalog() -> Catalog:
     return Catalog(types)
 
 
+def check_event_key(event_id: str, seq: int) -> None:
+    """The envelope schema's rules for an event's key, for stores that get envelopes in code.
+
+    Raises:
+        MessageError: `event_id` is not a ULID, or `seq` is outside 1..2^63-1.
+    """
+    pattern, low, high = _key_rules()
+    if not isinstance(event_id, str) or not pattern.match(event_id):
+        raise MessageError(f"event id {_short(repr(event_id))} is not a ULID")
+    if isinstance(seq, bool) or not isinstance(seq, int) or not low <= seq <= high:
+        raise MessageError(f"seq {_short(repr(seq))} is out of range")
+
+
+@cache
+def _key_rules() -> tuple[re.Pattern[str], int, int]:
+    props = schema("envelope.v1.json")["properties"]
+    seq = props["seq"]
+    return re.compile(props["event_id"]["pattern"]), int(seq["minimum"]), int(seq["maximum"])
+
+
+def parse_json(raw: bytes) -> Any:
+    """Parse one message from a peer that may be hostile: strict UTF-8 JSON, nothing else.
+
+    Refused (MessageError): bytes that are not UTF-8, text that is not JSON, nesting deeper than
+    Python's recursion limit, integers outside 64 bits, NaN, infinities, and strings holding
+    lone surrogates (escaped `\\ud800`: not Unicode text, unstorable).
+    """
+    try:
+        text = raw.decode("utf-8")
+        data = json.loads(
+            text, parse_int=_bounded_int, parse_constant=_no_constant, parse_float=_finite_float
+        )
+        # Surrogates only show when encoding; a message that cannot be stored is no message.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except MessageError:
+        raise
+    except (UnicodeDecodeError, UnicodeEncodeError) as exc:
+        raise MessageError(f"not Unicode text: {exc.reason} at {exc.start}") from None
+    except RecursionError:
+        raise MessageError("JSON nested too deeply") from None
+    except ValueError as exc:  # json.JSONDecodeError, int digit limits
+        raise MessageError(f"not a JSON message: {_short(str(exc))}") from None
+    return data
+
+
+def _bounded_int(text: str) -> int:
+    value = int(text)
+    if not INT_MIN <= value <= INT_MAX:
+        raise MessageError(f"integer out of range: {_short(text)}")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise MessageError(f"number out of range: {_short(text)}")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise MessageError(f"{name} is not a JSON number")
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def is_timestamp(value: object) -> bool:
+    """RFC 3339 with a 4-digit year and an offset, and a real calendar date and time."""
+    if not isinstance(value, str) or not _TIMESTAMP.match(value):
+        return False
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return parsed.tzinfo is not None
+
+
+# The shape is in the schemas (`pattern`); this adds the calendar (no 31 November).
+_TIMESTAMP = re.compile(
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+_FORMATS = FormatChecker(formats=())
+_FORMATS.checks("date-time")(is_timestamp)
+
+
 def schema(name: str) -> Mapping[str, Any]:
     """A top-level schema shipped with the package, e.g. ``envelope.v1.json``."""
     text = resources.files("uplink.schemas").joinpath(name).read_text(encoding="utf-8")
@@ -154,7 +245,7 @@ def validate(schema_name: str, data: Any) -> None:
 @cache
 def _validator(name: str) -> Draft202012Validator:
     # Built once: reading and compiling the schema per message was most of a receiver's work.
-    return Draft202012Validator(schema(name))
+    return _make_validator(schema(name))
 
 
 def _validator_for(event_type: EventType) -> Draft202012Validator:
@@ -163,7 +254,7 @@ def _validator_for(event_type: EventType) -> Draft202012Validator:
 
 @cache
 def _event_validators(name: str, version: int) -> Draft202012Validator:
-    return Draft202012Validator(catalog().get(name, version).schema)
+    return _make_validator(catalog().get(name, version).schema)
 
 
 # jsonschema (pure Python) is the reference and words every error; jsonschema-rs answers the common
@@ -189,6 +280,12 @@ def _fast(validator: Draft202012Validator) -> Any:
     return twin
 
 
+def _make_validator(schema: Mapping[str, Any]) -> Draft202012Validator:
+    # The format checker only where a schema names a format: elsewhere jsonschema-rs stands in.
+    uses_format = '"format"' in json.dumps(schema)
+    return Draft202012Validator(schema, format_checker=_FORMATS if uses_format else None)
+
+
 def _check(validator: Draft202012Validator, data: Any, what: str) -> None:
     fast = _fast(validator)
     if fast is not None and fast.is_valid(data):
@@ -197,4 +294,14 @@ def _check(validator: Draft202012Validator, data: Any, what: str) -> None:
         validator.validate(data)
     except ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(top)"
-        raise MessageError(f"invalid {what} at {where}: {exc.message}") from None
+        message = _short(exc.message, 200)
+        if (
+            exc.validator in ("pattern", "format")
+            and isinstance(exc.schema, Mapping)
+            and exc.schema.get("format") == "date-time"
+        ):
+            message = (
+                f"{_short(repr(exc.instance))} is not an RFC 3339 timestamp with a 4-digit year "
+                "and an offset (e.g. 2026-11-30T15:50:00+07:00 or ...Z)"
+            )
+        raise MessageError(f"invalid {what} at {where}: {message}") from None

@@ -10,10 +10,11 @@ Payload on ``uplink.topics.occupancy(branch)`` (JSON)::
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+from uplink import inbound
 
 
 @dataclass(frozen=True)
@@ -31,29 +32,14 @@ class Occupancy:
 
 
 def parse_occupancy(raw: bytes) -> Occupancy:
-    """Parse an occupancy message.
+    """Parse an occupancy message against the contract (`uplink.inbound.parse_occupancy`).
 
     Raises:
-        ValueError: not JSON, or `inside`/`capacity` missing or not non-negative integers.
+        ValueError (uplink's MessageError): anything off `occupancy.v1.json`, a timestamp without
+            an offset included (it could not be compared with the kiosk's clock).
     """
-    data = json.loads(raw)
-    if not isinstance(data, dict):
-        raise ValueError("occupancy message is not a JSON object")
-    inside, capacity = data.get("inside"), data.get("capacity")
-    for name, value in (("inside", inside), ("capacity", capacity)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise ValueError(f"occupancy {name} must be a non-negative integer, got {value!r}")
-    assert isinstance(inside, int) and isinstance(capacity, int)  # noqa: S101 - for mypy
-    at = None
-    if isinstance(data.get("at"), str):
-        at = datetime.fromisoformat(data["at"].replace("Z", "+00:00"))
-    waiting_raw = data.get("waiting") or {}
-    waiting = (
-        {str(k): int(v) for k, v in waiting_raw.items() if isinstance(v, int) and v >= 0}
-        if isinstance(waiting_raw, dict)
-        else {}
-    )
-    return Occupancy(inside, capacity, at, waiting)
+    report = inbound.parse_occupancy(raw)
+    return Occupancy(report.inside, report.capacity, report.at, report.waiting)
 
 
 class OccupancyView:

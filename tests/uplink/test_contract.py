@@ -51,7 +51,7 @@ def test_envelope_round_trips() -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        (b"\xff\xfe", "not a JSON message"),
+        (b"\xff\xfe", "not Unicode text"),
         (b"[]", "invalid envelope"),
         (envelope(schema_version=2), "invalid envelope at schema_version"),
         (envelope(device_id="Kiosk 1"), "invalid envelope at device_id"),

@@ -149,7 +149,7 @@ def test_check_in_events_are_imported_from_the_event_store(
     }
     envelopes = [
         Envelope(
-            "e1",
+            "01ARZ3NDEKTSV4RRFFQ69G5FAV",
             "kiosk-1",
             1,
             "kiosk.checkin.accepted",
@@ -159,7 +159,7 @@ def test_check_in_events_are_imported_from_the_event_store(
             payload,
         ),
         Envelope(
-            "e2",
+            "01ARZ3NDEKTSV4RRFFQ69G5FAW",
             "kiosk-1",
             2,
             "device.probe",
@@ -169,7 +169,7 @@ def test_check_in_events_are_imported_from_the_event_store(
             {"booking_id": booking_id},
         ),  # other types are ignored
         Envelope(
-            "e3",
+            "01ARZ3NDEKTSV4RRFFQ69G5FAX",
             "kiosk-2",
             1,
             "kiosk.checkin.accepted",
