@@ -307,9 +307,12 @@ def ids_of(rows: Iterable[EventRow]) -> list[str]:
 
 def _migrate_event_key(path: Path) -> None:
     """Re-key a store made when events were keyed on event_id alone (device_id, event_id)."""
-    if not path.exists():
+    if not path.is_file():
         return
-    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db = sqlite3.connect(path, isolation_level=None)
+    except sqlite3.Error:
+        return  # open_durable says what is wrong with the file, in one line
     try:
         row = db.execute("SELECT sql FROM sqlite_master WHERE name = 'events'").fetchone()
         if row is None or "PRIMARY KEY (device_id, event_id)" in row[0]:
@@ -327,5 +330,7 @@ def _migrate_event_key(path: Path) -> None:
         )
         db.execute("DROP TABLE events_by_id")
         db.execute("COMMIT")
+    except sqlite3.Error:
+        return  # not a usable database: open_durable reports it
     finally:
         db.close()

@@ -16,7 +16,7 @@ from typing import Any
 from kiosk.adapters.qr import DecodeResult, LiveDecoder
 from kiosk.booking import CheckinLedger
 from kiosk.config import KioskConfig
-from kiosk.domain.capacity import Occupancy, parse_occupancy
+from kiosk.domain.capacity import Occupancy
 from kiosk.engine import CheckinEngine, CheckinResult
 from kiosk.errors import CameraError
 from kiosk.ports import FrameSource
@@ -131,7 +131,7 @@ class Kiosk:
 
     def _occupancy(self, topic: str, payload: bytes) -> None:
         """A retained occupancy message (network thread): parsed once, a bad one dropped."""
-        self._inbound.handler("occupancy", parse_occupancy, self._on_occupancy)(topic, payload)
+        self._inbound.handler("occupancy", _parse_occupancy, self._on_occupancy)(topic, payload)
 
     def _on_occupancy(self, report: Occupancy) -> None:
         self.engine.occupancy.update(report, self.clock.now())
@@ -146,3 +146,9 @@ class Kiosk:
             )
         except Exception:  # a fault report must never become a second fault
             logger.exception("could not record the bad-message fault")
+
+
+def _parse_occupancy(raw: bytes) -> Occupancy:
+    """The contract's occupancy report (uplink.inbound, schema-checked) as the kiosk's value."""
+    report = inbound.parse_occupancy(raw)
+    return Occupancy(report.inside, report.capacity, report.at, report.waiting)

@@ -5,7 +5,9 @@ Payload on ``uplink.topics.occupancy(branch)`` (JSON)::
     {"inside": 37, "capacity": 40, "at": "2026-01-05T02:00:00.000Z",
      "waiting": {"JHT": 12, "JKK": 1}}        # "at" and "waiting" are optional
 
-`waiting` (people in the queue per service) improves the "people ahead" line on tickets.
+`waiting` (people in the queue per service) improves the "people ahead" line on tickets. The
+message is parsed by the uplink against `occupancy.v1.json` (`uplink.inbound.parse_occupancy`);
+the runtime hands the kiosk only reports that passed.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-
-from uplink import inbound
 
 
 @dataclass(frozen=True)
@@ -29,17 +29,6 @@ class Occupancy:
     @property
     def full(self) -> bool:
         return self.inside >= self.capacity
-
-
-def parse_occupancy(raw: bytes) -> Occupancy:
-    """Parse an occupancy message against the contract (`uplink.inbound.parse_occupancy`).
-
-    Raises:
-        ValueError (uplink's MessageError): anything off `occupancy.v1.json`, a timestamp without
-            an offset included (it could not be compared with the kiosk's clock).
-    """
-    report = inbound.parse_occupancy(raw)
-    return Occupancy(report.inside, report.capacity, report.at, report.waiting)
 
 
 class OccupancyView:

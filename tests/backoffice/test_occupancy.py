@@ -13,16 +13,16 @@ from backoffice.config import BackofficeConfig
 from backoffice.occupancy import occupancy_message
 from branchsim.broker import LocalBroker
 from configkit import dump_toml
-from kiosk.domain.capacity import parse_occupancy
 from uplink import topics
 from uplink.errors import MessageError
+from uplink.inbound import parse_occupancy
 from uplink.session import make_client
 
 
 def test_the_message_follows_the_schema_and_the_kiosk_reads_it() -> None:
     body = occupancy_message(41, 40, waiting={"JHT": 12})
     report = parse_occupancy(body)
-    assert (report.inside, report.capacity, report.full) == (41, 40, True)
+    assert (report.inside, report.capacity) == (41, 40)
     assert report.waiting == {"JHT": 12}
     with pytest.raises(MessageError, match="inside"):
         occupancy_message(-1, 40)
