@@ -158,6 +158,6 @@ class _RealTimers:
 
 def utc_iso(moment: datetime) -> str:
     """ISO 8601 in UTC with milliseconds and a Z, the one timestamp format on the wire."""
-    return (
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )
+    utc = moment.astimezone(UTC)
+    # Four-digit year always: strftime("%Y") writes year 1 as "1", which no parser takes back.
+    return f"{utc.year:04d}-" + utc.strftime("%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"

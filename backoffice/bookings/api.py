@@ -31,10 +31,18 @@ from urllib.parse import parse_qs, urlsplit
 from backoffice.bookings.checkins import CheckinImporter
 from backoffice.bookings.config import BookingsConfig
 from backoffice.bookings.issuer import IssueError, Issuer, cancellations_document, day_document
+from backoffice.rejects import RejectGate
 from uplink.booking import codes
 from uplink.clock import Clock, utc_iso
 
 logger = logging.getLogger(__name__)
+
+LOOKUP_PREFIX = "/v1/bookings/"
+_LOOKUP_CODE = re.compile(re.escape(LOOKUP_PREFIX) + r"[^\s?#\"]*")
+# Dates a query may name: far enough for any booking, near enough that date arithmetic holds.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+# Per client address: a kiosk or an app user types a few codes a minute.
+LOOKUP_BURST, LOOKUP_PER_MINUTE = 20, 30.0
 
 _BRANCH = r"(?P<branch>[a-z0-9-]{1,40})"
 _ROUTES = (
@@ -92,6 +100,7 @@ class BookingApi:
         self._thread: threading.Thread | None = None
         self._serving = False
         self._import_lock = threading.Lock()
+        self.lookups = RejectGate(burst=LOOKUP_BURST, per_minute=LOOKUP_PER_MINUTE)
 
     @property
     def url(self) -> str:
@@ -205,13 +214,20 @@ class BookingApi:
 
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
+                if parts.path.startswith(LOOKUP_PREFIX) and not api.lookups.admit(
+                    self.client_address[0]
+                ):
+                    # A code guessed at 180 a second finds a participant's token: slow it down.
+                    body = json.dumps({"error": "too many code lookups; wait a minute"}).encode()
+                    self._send(HTTPStatus.TOO_MANY_REQUESTS, body, {"Retry-After": "60"})
+                    return
                 try:
                     body, content_type = api.answer(parts.path, parse_qs(parts.query))
                 except _Problem as exc:
                     self._send(exc.status, json.dumps({"error": str(exc)}).encode(), {})
                     return
                 except Exception:
-                    logger.exception("booking API failed on %s", parts.path)
+                    logger.exception("booking API failed on %s", _redacted(parts.path))
                     self._send(HTTPStatus.INTERNAL_SERVER_ERROR, b'{"error":"internal"}', {})
                     return
                 etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
@@ -233,9 +249,28 @@ class BookingApi:
                 if status != HTTPStatus.NOT_MODIFIED:
                     self.wfile.write(body)
 
+            def send_error(
+                self, code: int, message: str | None = None, explain: str | None = None
+            ) -> None:
+                """Every refusal in JSON, a malformed request line's too (not an HTML page)."""
+                status = HTTPStatus(code)
+                self.close_connection = True
+                # A line too garbled to name a version reads as HTTP/0.9, which has no headers.
+                if self.request_version == "HTTP/0.9":
+                    self.request_version = "HTTP/1.0"
+                body = json.dumps({"error": message or status.phrase}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                if self.command != "HEAD" and status >= 200:
+                    self.wfile.write(body)
+
             def log_message(self, format: str, *args: Any) -> None:
+                # Booking codes fetch a participant's token: never in a log, at any level.
                 if logger.isEnabledFor(logging.DEBUG):
-                    logger.debug("%s %s", self.address_string(), format % args)
+                    logger.debug("%s %s", self.address_string(), _redacted(format % args))
 
         return Handler
 
@@ -260,6 +295,18 @@ def _date(query: dict[str, list[str]], name: str) -> date | None:
     if not values:
         return None
     try:
-        return date.fromisoformat(values[0])
+        value = date.fromisoformat(values[0])
     except ValueError:
-        raise _Problem(HTTPStatus.BAD_REQUEST, f"{name}={values[0]!r} is not YYYY-MM-DD") from None
+        raise _Problem(
+            HTTPStatus.BAD_REQUEST, f"{name}={values[0][:40]!r} is not YYYY-MM-DD"
+        ) from None
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise _Problem(
+            HTTPStatus.BAD_REQUEST, f"{name}={value} is outside {FIRST_DAY} .. {LAST_DAY}"
+        )
+    return value
+
+
+def _redacted(text: str) -> str:
+    """`text` with any booking code in a lookup path replaced."""
+    return _LOOKUP_CODE.sub(LOOKUP_PREFIX + "<code>", text)
