@@ -270,10 +270,16 @@ def _fast(validator: Draft202012Validator) -> Any:
         return known[1]
     twin = None
     schema = validator.schema
-    # Formats are asserted only by jsonschema's checker: with one, no stand-in.
-    if validator.format_checker is None and isinstance(schema, Mapping):
+    # Formats: the twin asserts the same checker functions (the only format is date-time).
+    if isinstance(schema, Mapping):
         try:
-            twin = jsonschema_rs.validator_for(dict(schema))
+            twin = (
+                jsonschema_rs.validator_for(dict(schema))
+                if validator.format_checker is None
+                else jsonschema_rs.validator_for(
+                    dict(schema), validate_formats=True, formats={"date-time": is_timestamp}
+                )
+            )
         except (ValueError, jsonschema_rs.ValidationError):
             twin = None
     _FAST[id(validator)] = (validator, twin)
