@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from backoffice.bookings.store import BookingStore
 from backoffice.store import SqliteEventStore
 
 logger = logging.getLogger(__name__)
+
+# How far from its slot a check-in may say it happened (a kiosk's clock may be off by hours, not
+# by days): anything else is not written into the day lists kiosks read.
+SLOT_MARGIN = timedelta(days=1)
 
 _CURSOR = "event_store_cursor"
 
@@ -35,13 +39,26 @@ class CheckinImporter:
             for row in rows:
                 booking_id = row.payload.get("booking_id")
                 if row.type in self.event_types and isinstance(booking_id, str):
-                    try:
-                        at = datetime.fromisoformat(row.occurred_at)
-                    except ValueError:
-                        logger.warning("check-in event %s has a bad time; skipped", row.event_id)
-                        continue
-                    found.append((booking_id, row.device_id, at))
+                    at = self._checkin_time(row.event_id, booking_id, row.occurred_at)
+                    if at is not None:
+                        found.append((booking_id, row.device_id, at))
             added += self.store.add_checkins(found)
             cursor = rows[-1].rowid
             self.store.set_meta(_CURSOR, str(cursor))
         return added
+
+    def _checkin_time(self, event_id: str, booking_id: str, occurred_at: str) -> datetime | None:
+        """When a check-in happened, if it is a real time near its booking's slot, else None."""
+        try:
+            at = datetime.fromisoformat(occurred_at)
+        except ValueError:
+            at = None
+        stored = self.store.booking(booking_id)
+        if at is None or at.tzinfo is None or stored is None:
+            logger.warning("check-in event %s: bad time or unknown booking; skipped", event_id)
+            return None
+        slot = stored.booking
+        if not slot.slot_start - SLOT_MARGIN <= at <= slot.slot_end + SLOT_MARGIN:
+            logger.warning("check-in event %s is a day or more off its slot; skipped", event_id)
+            return None
+        return at
