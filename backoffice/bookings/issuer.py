@@ -273,7 +273,8 @@ class Issuer:
             self.store.add_booking(booking, day, text, kid, now)
         except sqlite3.IntegrityError:
             raise IssueError(f"booking code {booking.booking_id} is already taken") from None
-        logger.info("booking %s issued for %s on %s", booking.booking_id, branch, day)
+        # Never the booking id: typed as a code, it fetches the participant's token.
+        logger.info("a booking issued for %s on %s", branch, day)
         return IssuedBooking(booking=booking, token=text)
 
     def cancel(self, booking_id: str) -> bool:

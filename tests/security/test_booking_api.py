@@ -77,8 +77,8 @@ def test_every_bad_request_gets_a_json_error(api: BookingApi, request_bytes: byt
 def test_no_booking_code_or_token_in_logs_at_any_level(
     office: BackOffice, api: BookingApi, caplog: pytest.LogCaptureFixture
 ) -> None:
-    token = office.issue(9)
     with caplog.at_level(logging.DEBUG):
+        token = office.issue(9)
         listing = requests.get(
             f"{api.url}/v1/branches/{BRANCH}/bookings?date=2020-06-15", timeout=5
         )
