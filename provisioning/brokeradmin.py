@@ -74,6 +74,7 @@ class BrokerAdmin:
     def close(self) -> None:
         self._client.disconnect()
         self._client.loop_stop()
+        self._client._reset_sockets()  # paho leaves its wake-up socket pair open
 
     def _on_connect(self, client: Any, _u: object, _f: object, reason: Any, _p: object) -> None:
         # Subscribed on every connect: a broker restart forgets a clean session's subscription.

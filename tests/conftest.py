@@ -186,6 +186,7 @@ class RawDevice:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+        self.client._reset_sockets()  # paho leaves its wake-up socket pair open
 
     def _on_message(self, _c: object, _u: object, message: Any) -> None:
         with self._changed:

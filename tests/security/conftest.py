@@ -188,6 +188,7 @@ class Client:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+        self.client._reset_sockets()  # paho leaves its wake-up socket pair open
 
     def _on_connect(self, _c: Any, _u: Any, _f: Any, reason: ReasonCode, props: Any) -> None:
         self.assigned_id = getattr(props, "AssignedClientIdentifier", None)
