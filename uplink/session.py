@@ -183,6 +183,9 @@ class Uplink:
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
+        # The goodbye flush's last loop() opens a fresh wake-up socket pair that paho never
+        # closes once the connection is gone; no thread uses the client any more.
+        self._client._reset_sockets(sockpair_only=True)
         self.outbox.close()
 
     def record(
