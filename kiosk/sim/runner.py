@@ -20,7 +20,7 @@ from kiosk.config import KioskConfig
 from kiosk.domain.scanning import is_booking_token
 from kiosk.domain.screens import Screen
 from kiosk.engine import CheckinEngine, CheckinResult
-from kiosk.runtime import LOOP_S
+from kiosk.runtime import LOOP_S, Kiosk
 from kiosk.sim.camera import FolderCamera, load_image
 from kiosk.sim.driver import Participants, drive
 from kiosk.sim.events import EventLog
@@ -30,6 +30,56 @@ from kiosk.store import TicketBook
 from uplink import ManualClock, Outbox, SimulatedClock, Uplink
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SimulatedKiosk:
+    """A kiosk built on simulated devices, and the participants who step up to it."""
+
+    kiosk: Kiosk
+    camera: FolderCamera
+    thermometer: SimulatedThermometer
+    printer: SimulatedPrinter
+    participants: Participants
+
+
+def build_simulated_kiosk(
+    config: KioskConfig,
+    images: Path,
+    out_dir: Path,
+    clock: SimulatedClock,
+    *,
+    arrival_s: float = 20.0,
+    walkin_every: int = 4,
+    seed: int | None = None,
+) -> SimulatedKiosk:
+    """The kiosk of `config` on a folder camera (`images`), a simulated thermometer and a
+    simulated printer writing PNGs into `out_dir`, with a real uplink whose timers run in real
+    time; shared by the headless runner and the touchscreen's branch kiosk."""
+    camera = FolderCamera(images, monotonic=clock.monotonic)
+    thermometer = SimulatedThermometer()
+    printer = SimulatedPrinter(
+        out_dir, columns=config.printer.columns, paper_dots=config.printer.paper_dots
+    )
+    kiosk = build(
+        config,
+        clock=clock,
+        camera=camera,
+        thermometer=thermometer,
+        printer=printer,
+        uplink=Uplink(config.uplink, clock=clock.with_real_timers()),
+        online=False,
+    )
+    participants = Participants(
+        kiosk.engine,
+        camera,
+        thermometer,
+        arrival_s=arrival_s,
+        walkin_every=walkin_every,
+        rng=random.Random(seed),  # noqa: S311 - simulation
+        wall=clock.now,
+    )
+    return SimulatedKiosk(kiosk, camera, thermometer, printer, participants)
 
 
 def run_simulated(
@@ -77,29 +127,10 @@ def run_simulated(
     if clock is None:
         clock = SimulatedClock(start_at or datetime.now(UTC), speed)
     speed = clock.speed
-    camera = FolderCamera(images, monotonic=clock.monotonic)
-    thermometer = SimulatedThermometer()
-    printer = SimulatedPrinter(
-        out_dir, columns=config.printer.columns, paper_dots=config.printer.paper_dots
+    sim = build_simulated_kiosk(
+        config, images, out_dir, clock, arrival_s=arrival_s, walkin_every=walkin_every, seed=seed
     )
-    kiosk = build(
-        config,
-        clock=clock,
-        camera=camera,
-        thermometer=thermometer,
-        printer=printer,
-        uplink=Uplink(config.uplink, clock=clock.with_real_timers()),
-        online=False,
-    )
-    participants = Participants(
-        kiosk.engine,
-        camera,
-        thermometer,
-        arrival_s=arrival_s,
-        walkin_every=walkin_every,
-        rng=random.Random(seed),  # noqa: S311 - simulation
-        wall=clock.now,
-    )
+    kiosk, participants = sim.kiosk, sim.participants
     screens_log = (out_dir / "screens.jsonl").open("a", encoding="utf-8")
     kiosk.engine.subscribe(lambda screen: _log_screen(screens_log, screen, clock.now()))
     kiosk.start(stop)

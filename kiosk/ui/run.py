@@ -182,44 +182,20 @@ def run_branch_kiosk(
     touchscreen and the device side of the simulation panel (paper out, camera hang, the
     printed ticket) beside it. Blocks until the window closes (which sets `stop`) or `stop`.
     """
-    import random
 
     prepare(audio=False)
     ui = UiConfig(enabled=True, fullscreen=False)
     configure_window(ui, width=ui.width_px + PANEL_W, height=SIM_H, fullscreen=False)
     from kivy.clock import Clock
 
-    from kiosk.app import build
-    from kiosk.sim.camera import FolderCamera
-    from kiosk.sim.driver import Participants
-    from kiosk.sim.printer import SimulatedPrinter
-    from kiosk.sim.thermometer import SimulatedThermometer
+    from kiosk.sim.runner import build_simulated_kiosk
     from kiosk.ui.app import KioskApp
     from kiosk.ui.simpanel import SimPanel
-    from uplink import Uplink
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    camera = FolderCamera(images, monotonic=clock.monotonic)
-    thermometer = SimulatedThermometer()
-    printer = SimulatedPrinter(
-        out_dir, columns=config.printer.columns, paper_dots=config.printer.paper_dots
-    )
-    kiosk = build(
-        config,
-        clock=clock,
-        camera=camera,
-        thermometer=thermometer,
-        printer=printer,
-        uplink=Uplink(config.uplink, clock=clock.with_real_timers()),
-        online=False,
-    )
-    participants = Participants(
-        kiosk.engine,
-        camera,
-        thermometer,
-        rng=random.Random(seed),  # noqa: S311 - simulation
-        wall=clock.now,
-    )
+    sim = build_simulated_kiosk(config, images, out_dir, clock, seed=seed)
+    kiosk, participants = sim.kiosk, sim.participants
+    camera, thermometer, printer = sim.camera, sim.thermometer, sim.printer
 
     def step() -> None:
         participants.step(clock.monotonic())
