@@ -1,0 +1,1 @@
+"""The `provision` command groups, each adding its commands with `register(sub)`."""
