@@ -396,7 +396,7 @@ def branch_day_scenario() -> Path:
 
 def dropbox_device(branch: Branch) -> Device:
     """The dropbox outside the branch, running the scripted day (deposits and a collection)."""
-    from dropbox_agent.app import run_simulated
+    from dropbox_agent.sim.runner import run_simulated
 
     config = dropbox_setup(branch.directory, branch.broker)
     home = config.uplink.outbox_path.parent

@@ -63,8 +63,8 @@ def main(argv: list[str] | None = None) -> int:
             arrival_s=args.arrival_s, walkin_every=args.walkin_every,
         )  # fmt: skip
     else:
-        from dropbox_agent.app import run_simulated as run_dropbox
         from dropbox_agent.config import DropboxConfig
+        from dropbox_agent.sim.runner import run_simulated as run_dropbox
 
         if args.scenario is None:
             parser.error("dropbox needs --scenario")

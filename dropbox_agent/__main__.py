@@ -110,7 +110,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from dropbox_agent import app
+    from dropbox_agent.sim.runner import run_interactive, run_simulated
 
     if args.speed <= 0:
         raise ScenarioError(f"--speed {args.speed}: give a positive factor, e.g. 1 or 10")
@@ -119,9 +119,9 @@ def _simulate(args: argparse.Namespace) -> int:
     config = load(DropboxConfig, args.config or layout.config_file("dropbox"))
     stop = _stop_on_signals()
     if args.scenario is not None:
-        app.run_simulated(config, args.scenario, speed=args.speed, stop=stop, slips_dir=args.slips)
+        run_simulated(config, args.scenario, speed=args.speed, stop=stop, slips_dir=args.slips)
     else:
-        app.run_interactive(config, speed=args.speed, stop=stop, slips_dir=args.slips)
+        run_interactive(config, speed=args.speed, stop=stop, slips_dir=args.slips)
     return EXIT_OK
 
 
@@ -130,7 +130,7 @@ def _simulate_throwaway(args: argparse.Namespace) -> int:
     broker and back office in a temporary folder (from the `lapak.sandbox` entry point)."""
     from importlib.metadata import entry_points
 
-    from dropbox_agent import app
+    from dropbox_agent.sim.runner import run_interactive, run_simulated
     from uplink import UplinkConfig
 
     found = entry_points(group="lapak.sandbox")
@@ -155,11 +155,9 @@ def _simulate_throwaway(args: argparse.Namespace) -> int:
         print(f"a throwaway box (example config), broker and back office in {sandbox.directory}")
         stop = _stop_on_signals()
         if args.scenario is not None:
-            app.run_simulated(
-                config, args.scenario, speed=args.speed, stop=stop, slips_dir=args.slips
-            )
+            run_simulated(config, args.scenario, speed=args.speed, stop=stop, slips_dir=args.slips)
         else:
-            app.run_interactive(config, speed=args.speed, stop=stop, slips_dir=args.slips)
+            run_interactive(config, speed=args.speed, stop=stop, slips_dir=args.slips)
         print(f"the back office stored {sandbox.stored()} events")
     return EXIT_OK
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -187,3 +188,57 @@ def test_the_kiosks_app_module_is_wiring_only() -> None:
         if isinstance(node, ast.FunctionDef | ast.ClassDef)
     }
     assert not defined & {"Kiosk", "run_simulated", "checkin_simulated", "duplicate_payload"}
+
+
+@pytest.mark.parametrize("app", ["kiosk/app.py", "dropbox_agent/app.py"])
+def test_no_app_module_is_over_250_lines(app: str) -> None:
+    lines = len((ROOT / app).read_text(encoding="utf-8").splitlines())
+    assert lines <= 250, f"{app} has {lines} lines: move what is not wiring out of it"
+
+
+def test_the_dropboxs_app_module_is_wiring_only() -> None:
+    """The agent lives in dropbox_agent/agent.py, the simulated boxes in dropbox_agent/sim/."""
+    app = ROOT / "dropbox_agent" / "app.py"
+    defined = {
+        node.name
+        for node in ast.parse(app.read_text(encoding="utf-8")).body
+        if isinstance(node, ast.FunctionDef | ast.ClassDef)
+    }
+    moved = {"DropboxAgent", "SimulatedBoxKit", "run_simulated", "run_interactive"}
+    assert not defined & moved
+    assert {"build", "build_simulated_devices", "run"} <= defined
+
+
+EVENT_NAME = re.compile(r"^(dropbox|device|kiosk)\.[a-z_]+(\.[a-z_]+)*$")
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["dropbox_agent/domain/machine.py", "dropbox_agent/agent.py", "kiosk/engine.py"],
+)
+def test_event_names_are_spelled_only_in_the_vocabulary(path: str) -> None:
+    """Events are built by each app's domain/events.py: nobody else writes their names."""
+    tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
+    inline = {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and EVENT_NAME.match(node.value)
+    }
+    assert not inline, f"{path} spells event names {sorted(inline)}: use its domain/events.py"
+
+
+def test_the_dropbox_vocabulary_names_every_dropbox_schema() -> None:
+    from dropbox_agent.domain import events
+
+    names = {
+        value
+        for name, value in vars(events).items()
+        if name.isupper() and isinstance(value, str) and EVENT_NAME.match(value)
+    }
+    schemas = {
+        path.name.removesuffix(".v1.json")
+        for path in (ROOT / "uplink" / "schemas" / "events").glob("dropbox.*.v1.json")
+    }
+    assert names - {"device.fault"} == schemas

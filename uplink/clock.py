@@ -156,6 +156,13 @@ class _RealTimers:
         return True
 
 
+def real_s(clock: Clock, seconds: float) -> float:
+    """How many real seconds `seconds` of `clock`'s time take: a `SimulatedClock` knows its
+    speed; every other clock runs at the machine's pace (a `ManualClock` moves only when told,
+    so its waits are bounded by real time as a device's are)."""
+    return clock.real_s(seconds) if isinstance(clock, SimulatedClock) else seconds
+
+
 def utc_iso(moment: datetime) -> str:
     """ISO 8601 in UTC with milliseconds and a Z, the one timestamp format on the wire."""
     utc = moment.astimezone(UTC)

@@ -8,8 +8,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any, Literal
 
-from dropbox_agent.domain import text
+from dropbox_agent.domain import events, text
 from dropbox_agent.domain.debounce import Debouncer, Settled
+from dropbox_agent.domain.events import Event, UvTrigger
 from dropbox_agent.domain.model import (
     AuthMethod,
     Authorization,
@@ -35,7 +36,6 @@ from dropbox_agent.domain.model import (
 )
 
 FillLevel = Literal["ok", "nearly_full", "full"]
-UvTrigger = Literal["after_collection", "schedule"]
 
 
 class BoxMachine:
@@ -64,6 +64,7 @@ class BoxMachine:
         code_source: Callable[[], str],
     ) -> None:
         self.s = settings
+        self._id = settings.box_id  # every box event names its box
         self.ledger = ledger
         self.now = t0
         self.raw_log: deque[MachineInput] = deque(maxlen=settings.raw_log_size)
@@ -238,13 +239,13 @@ class BoxMachine:
         if self._blocked_at is not None and not self.jam_active:
             if self._blocked_at + self.s.jam_after_s <= d:
                 self.jam_active = True
-                self._record("dropbox.jam", {"active": True, "blocked_s": self.s.jam_after_s}, d)
+                self._record(events.jam(self._id, active=True, blocked_s=self.s.jam_after_s), d)
         if self._auth is not None and self._auth[2] <= d:
             self._auth = None
         if self._lockout_until is not None and self._lockout_until <= d:
             self._lockout_until = None
             self._auth_failures = 0
-            self._record("dropbox.tamper", {"cause": "auth_failures", "active": False}, d)
+            self._record(events.tamper(self._id, cause="auth_failures", active=False), d)
         if self._buzz_until is not None and self._buzz_until <= d:
             self._buzz_until = None
         if self._door_closed_at is not None and not self.count_overdue:
@@ -300,7 +301,7 @@ class BoxMachine:
         after_jam = self.jam_active
         if after_jam:
             self.jam_active = False
-            self._record("dropbox.jam", {"active": False, "blocked_s": round(blocked_s, 3)})
+            self._record(events.jam(self._id, active=False, blocked_s=round(blocked_s, 3)))
         self._deposit(settled.at, blocked_s, after_jam)
 
     def _deposit(self, t: float, blocked_s: float, after_jam: bool) -> None:
@@ -308,23 +309,21 @@ class BoxMachine:
         number = ledger.last_deposit_no + 1
         pending = ledger.pending_count + 1
         code = self._codes()
-        payload: dict[str, Any] = {
-            "box_id": self.s.box_id,
-            "deposit_no": number,
-            "code": code,
-            "blocked_ms": round(blocked_s * 1000),
-            "pending_collection": pending,
-        }
-        if after_jam:
-            payload["after_jam"] = True
-        if self.door_open:
-            payload["during_collection"] = True
         booking = None
         if self._booking is not None and self._booking[1] >= t:
             booking = self._booking[0]
-            payload["booking_ref"] = booking
         self._booking = None
-        self._record("dropbox.deposit", payload, t)
+        deposit = events.deposit(
+            self._id,
+            deposit_no=number,
+            code=code,
+            blocked_ms=round(blocked_s * 1000),
+            pending_collection=pending,
+            after_jam=after_jam,
+            during_collection=self.door_open,
+            booking_ref=booking,
+        )
+        self._record(deposit, t)
         self.ledger = replace(
             ledger,
             last_deposit_no=number,
@@ -346,13 +345,16 @@ class BoxMachine:
                 self._forced_open(settled.at)
             return
         oc = self.ledger.open_collection
-        payload: dict[str, Any] = {"open": False, "authorized": not self.door_forced}
-        if oc is not None:
-            payload["collection_id"] = oc.collection_id
-        self._record("dropbox.door", payload, settled.at)
+        closed = events.door(
+            self._id,
+            open=False,
+            authorized=not self.door_forced,
+            collection_id=None if oc is None else oc.collection_id,
+        )
+        self._record(closed, settled.at)
         if self.door_forced:
             self.door_forced = False
-            self._record("dropbox.tamper", {"cause": "door_forced", "active": False}, settled.at)
+            self._record(events.tamper(self._id, cause="door_forced", active=False), settled.at)
         if oc is not None:
             if oc.counted is not None:
                 self._set_ledger(replace(self.ledger, open_collection=None))
@@ -375,16 +377,16 @@ class BoxMachine:
             ledger = self.ledger
             number = ledger.collection_no + 1
             collection_id = f"{self.s.box_id}-c{number}"
-            payload: dict[str, Any] = {
-                "collection_id": collection_id,
-                "officer_id": officer_id,
-                "method": method,
-                "deposits_logged": ledger.pending_count,
-            }
-            if ledger.pending_first_no is not None:
-                payload["first_deposit_no"] = ledger.pending_first_no
-                payload["last_deposit_no"] = ledger.last_deposit_no
-            self._record("dropbox.collection_started", payload, t)
+            started = events.collection_started(
+                self._id,
+                collection_id=collection_id,
+                officer_id=officer_id,
+                method=method,
+                deposits_logged=ledger.pending_count,
+                first_deposit_no=ledger.pending_first_no,
+                last_deposit_no=ledger.last_deposit_no,
+            )
+            self._record(started, t)
             oc = OpenCollection(collection_id, officer_id, method, ledger.pending_count)
             self._set_ledger(
                 replace(
@@ -397,9 +399,7 @@ class BoxMachine:
             )
             self.mismatch = None
         self._record(
-            "dropbox.door",
-            {"open": True, "authorized": True, "collection_id": oc.collection_id},
-            t,
+            events.door(self._id, open=True, authorized=True, collection_id=oc.collection_id), t
         )
         self._door_closed_at = None
         self.count_overdue = False
@@ -408,13 +408,13 @@ class BoxMachine:
 
     def _forced_open(self, t: float) -> None:
         self.door_forced = True
-        self._record("dropbox.door", {"open": True, "authorized": False}, t)
-        self._record("dropbox.tamper", {"cause": "door_forced", "active": True}, t)
+        self._record(events.door(self._id, open=True, authorized=False), t)
+        self._record(events.tamper(self._id, cause="door_forced", active=True), t)
         self._sound_alarm()
 
     def _on_tamper(self, settled: Settled) -> None:
         self.tamper_active = settled.active
-        self._record("dropbox.tamper", {"cause": "switch", "active": settled.active}, settled.at)
+        self._record(events.tamper(self._id, cause="switch", active=settled.active), settled.at)
         if settled.active:
             self._sound_alarm()
         elif self._uv_wanted is not None and not self.door_open:
@@ -424,31 +424,32 @@ class BoxMachine:
         if settled.active:
             self._auth = (self.s.key_officer_id, "key", math.inf)
             self._record(
-                "dropbox.authorization",
-                {"method": "key", "granted": True, "officer_id": self.s.key_officer_id},
+                events.authorization(self._id, method="key", officer_id=self.s.key_officer_id),
                 settled.at,
             )
         elif self._auth is not None and self._auth[1] == "key":
             self._auth = None
 
     def _on_authorization(self, item: Authorization) -> None:
-        payload: dict[str, Any] = {"method": item.method, "granted": False}
         if self._lockout_until is not None:
-            payload["locked_out"] = True
-            self._record("dropbox.authorization", payload, item.t)
+            refused = events.authorization(
+                self._id, method=item.method, officer_id=None, locked_out=True
+            )
+            self._record(refused, item.t)
             return
         if item.officer_id is None:
             self._auth_failures += 1
-            self._record("dropbox.authorization", payload, item.t)
+            refused = events.authorization(self._id, method=item.method, officer_id=None)
+            self._record(refused, item.t)
             if self._auth_failures >= self.s.max_auth_failures:
                 self._lockout_until = item.t + self.s.auth_lockout_s
-                self._record("dropbox.tamper", {"cause": "auth_failures", "active": True}, item.t)
+                self._record(events.tamper(self._id, cause="auth_failures", active=True), item.t)
                 self._sound_alarm()
             return
         self._auth_failures = 0
         self._auth = (item.officer_id, item.method, item.t + self.s.authorization_window_s)
-        payload.update(granted=True, officer_id=item.officer_id)
-        self._record("dropbox.authorization", payload, item.t)
+        granted = events.authorization(self._id, method=item.method, officer_id=item.officer_id)
+        self._record(granted, item.t)
         self._effects.append(Pulse(Output.BUZZER, self.s.beep_s))
 
     def _on_count(self, item: CountEntered) -> None:
@@ -456,11 +457,10 @@ class BoxMachine:
         if item.collection_id is not None and (refusal := self._count_refusal(item)) is not None:
             # A count sent from the back office names its collection; the officer who sent it
             # waits for this answer (`backoffice collection-count`), so a refusal is an event too.
-            self._record(
-                "dropbox.count_refused",
-                {"collection_id": item.collection_id, "counted": item.counted, "reason": refusal},
-                item.t,
+            refused = events.count_refused(
+                self._id, collection_id=item.collection_id, counted=item.counted, reason=refusal
             )
+            self._record(refused, item.t)
             return
         if oc is None:
             self._effects.append(Notice("count entered with no collection open; ignored"))
@@ -468,20 +468,16 @@ class BoxMachine:
         if item.collection_id is not None and item.collection_id != oc.collection_id:
             self._effects.append(Notice(f"count for {item.collection_id} is not for the open one"))
             return
-        payload: dict[str, Any] = {
-            "collection_id": oc.collection_id,
-            "officer_id": oc.officer_id,
-            "deposits_logged": oc.expected,
-            "counted": item.counted,
-            "source": item.source,
-        }
-        if item.counted == oc.expected:
-            self.mismatch = None
-            self._record("dropbox.collection_confirmed", payload, item.t)
-        else:
-            self.mismatch = (oc.expected, item.counted)
-            payload["difference"] = item.counted - oc.expected
-            self._record("dropbox.collection_mismatch", payload, item.t)
+        counted = events.collection_counted(
+            self._id,
+            collection_id=oc.collection_id,
+            officer_id=oc.officer_id,
+            deposits_logged=oc.expected,
+            counted=item.counted,
+            source=item.source,
+        )
+        self.mismatch = None if item.counted == oc.expected else (oc.expected, item.counted)
+        self._record(counted, item.t)
         self.count_overdue = False
         self._door_closed_at = None
         if self.door_open:
@@ -522,15 +518,10 @@ class BoxMachine:
         level = self._fill_level_for(self.fill_percent)
         if level != self.fill_level:
             self.fill_level = level
-            self._record(
-                "dropbox.fill",
-                {
-                    "level": level,
-                    "fill_percent": self.fill_percent,
-                    "distance_cm": round(item.distance_cm, 1),
-                },
-                item.t,
+            reading = events.fill(
+                self._id, level=level, fill_percent=self.fill_percent, distance_cm=item.distance_cm
             )
+            self._record(reading, item.t)
 
     def _fill_level_for(self, percent: int) -> FillLevel:
         nearly, full, hyst = (
@@ -559,7 +550,7 @@ class BoxMachine:
             self.faults.add(key)
         else:
             self.faults.discard(key)
-        self._record("device.fault", {"component": component, "code": code, "active": active}, t)
+        self._record(events.fault(component, code, active), t)
 
     # -- UV-C ----------------------------------------------------------------------------------
 
@@ -567,11 +558,10 @@ class BoxMachine:
         if self.uv_running is not None and self.uv_running[0] + self.s.uv_cycle_s <= d:
             _started, trigger = self.uv_running
             self.uv_running = None
-            self._record(
-                "dropbox.disinfection",
-                {"outcome": "completed", "trigger": trigger, "duration_s": self.s.uv_cycle_s},
-                d,
+            completed = events.disinfection_completed(
+                self._id, trigger=trigger, duration_s=self.s.uv_cycle_s
             )
+            self._record(completed, d)
         if self._uv_next_scheduled is not None and self._uv_next_scheduled <= d:
             self._uv_next_scheduled = d + self.s.uv_schedule_interval_s
             if self.uv_running is None and self._uv_wanted is None:
@@ -593,16 +583,10 @@ class BoxMachine:
         started, trigger = self.uv_running
         self.uv_running = None
         self._uv_wanted = trigger  # run the full cycle again once the box is closed
-        self._record(
-            "dropbox.disinfection",
-            {
-                "outcome": "aborted",
-                "trigger": trigger,
-                "reason": reason,
-                "duration_s": round(max(0.0, t - started), 3),
-            },
-            t,
+        aborted = events.disinfection_aborted(
+            self._id, trigger=trigger, reason=reason, duration_s=t - started
         )
+        self._record(aborted, t)
 
     # -- outputs and helpers -------------------------------------------------------------------
 
@@ -639,21 +623,18 @@ class BoxMachine:
         self._buzz_until = max(self._buzz_until or 0.0, self.now + self.s.alarm_buzzer_s)
 
     def _heartbeat(self, t: float) -> None:
-        payload: dict[str, Any] = {
-            "deposits_pending_collection": self.ledger.pending_count,
-            "deposits_total": self.ledger.last_deposit_no,
-            "door": "open" if self.door_open else "closed",
-            "faults": sorted(self.faults),
-        }
-        if self.fill_percent is not None:
-            payload["fill_percent"] = self.fill_percent
-        self._record("dropbox.heartbeat", payload, t)
+        beat = events.heartbeat(
+            self._id,
+            pending=self.ledger.pending_count,
+            total=self.ledger.last_deposit_no,
+            door_open=self.door_open,
+            faults=sorted(self.faults),
+            fill_percent=self.fill_percent,
+        )
+        self._record(beat, t)
 
-    def _record(self, type_name: str, payload: Mapping[str, Any], t: float | None = None) -> None:
-        body = dict(payload)
-        if type_name.startswith("dropbox."):
-            body = {"box_id": self.s.box_id, **body}
-        self._effects.append(Record(type_name, body, self.now if t is None else t))
+    def _record(self, event: Event, t: float | None = None) -> None:
+        self._effects.append(Record(event.type, event.payload, self.now if t is None else t))
 
     def _set_ledger(self, ledger: Ledger) -> None:
         self.ledger = ledger

@@ -38,9 +38,9 @@ from backoffice.receiver import Receiver  # noqa: E402
 from backoffice.store import SqliteEventStore  # noqa: E402
 from branchsim.broker import LocalBroker  # noqa: E402
 from configkit import dump_toml, load  # noqa: E402
-from dropbox_agent import app  # noqa: E402
 from dropbox_agent.config import CollectionConfig, DropboxConfig  # noqa: E402
 from dropbox_agent.domain.model import Input, Record  # noqa: E402
+from dropbox_agent.sim.runner import SimulatedBoxKit  # noqa: E402
 from uplink import Envelope  # noqa: E402
 
 EXAMPLE = ROOT / "dropbox_agent" / "examples" / "dropbox.toml"
@@ -81,7 +81,7 @@ def box_config(work: Path, broker: LocalBroker, device_id: str) -> DropboxConfig
 
 
 def measure_latency(config: DropboxConfig, samples: int) -> dict[str, float]:
-    kit = app.SimulatedBoxKit(config, speed=1.0)  # real-time clock, MockFactory pins
+    kit = SimulatedBoxKit(config, speed=1.0)  # real-time clock, MockFactory pins
     agent, box = kit.agent, kit.hands.box
     uplink = agent.uplink
     assert uplink is not None

@@ -13,6 +13,7 @@ import pytest
 
 from dropbox_agent import app
 from dropbox_agent.adapters.store import SqliteLocalStore
+from dropbox_agent.agent import DropboxAgent
 from dropbox_agent.config import DropboxConfig
 from dropbox_agent.domain.auth import hash_secret
 from dropbox_agent.domain.model import Input
@@ -119,7 +120,7 @@ class Kit:
     keypad: SimulatedKeypad
     printer: SimulatedPrinter
     fill: SimulatedFillSensor
-    agent: app.DropboxAgent
+    agent: DropboxAgent
     rng: random.Random
 
     def advance(self, seconds: float) -> None:

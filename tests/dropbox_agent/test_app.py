@@ -6,20 +6,20 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from dropbox_agent import app
 from dropbox_agent.adapters.store import SqliteLocalStore
-from dropbox_agent.app import pending_events
+from dropbox_agent.agent import pending_events
 from dropbox_agent.domain.model import Input, Output
 from dropbox_agent.sim.box import SimulatedBox
 from dropbox_agent.sim.devices import SimulatedKeypad
 from receipts import lines_of
-from tests.dropbox_agent.conftest import BADGE, PIN, Kit, make_config, make_kit
-from uplink import ManualClock, Outbox
+from tests.dropbox_agent.conftest import BADGE, PIN, FakeEvents, Kit, make_config, make_kit
+from uplink import ManualClock, Outbox, SimulatedClock
 
 
 def until(kit: Kit, condition: Callable[[], bool], what: str) -> None:
@@ -207,3 +207,37 @@ def test_deposits_in_the_outbox_but_not_in_the_ledger_are_counted_at_start(
     ledger = store.load_ledger()
     store.close()
     assert ledger is not None and (ledger.last_deposit_no, ledger.pending_count) == (4, 4)
+
+
+def test_the_agent_takes_its_pace_from_a_simulated_clock(tmp_path: Path) -> None:
+    """GIVEN an agent on a simulated clock running 10 times faster (no `speed` passed anywhere)
+    WHEN a deposit is made
+    THEN its beep and its waits last a tenth of their simulated seconds in real time."""
+    config = make_config(
+        tmp_path, fill={"enabled": False}, printer={"enabled": False}, uv={"enabled": False}
+    )
+    real = [100.0]
+    start = datetime(2026, 6, 15, 1, 0, tzinfo=UTC)
+    clock = SimulatedClock(start, 10.0, real_monotonic=lambda: real[0])
+    box = SimulatedBox(config.pins, config.polarity, clock)
+    pulses: list[tuple[Output, float]] = []
+    box.pulse = lambda output, seconds: pulses.append((output, seconds))  # type: ignore[method-assign]
+    store = SqliteLocalStore(config.local_db_path, boot_id="pace")
+    agent = app.build(config, clock=clock, box=box, events=FakeEvents(), store=store)
+    agent.start()
+    try:
+        box.drive(Input.BEAM, True)
+        agent.pump(0)
+        deadline = agent.machine.next_deadline()
+        assert deadline is not None
+        wait = agent.wait_s()
+        assert wait is not None
+        assert wait == pytest.approx((deadline - clock.monotonic()) / 10.0)
+        real[0] += 0.02  # 0.2 simulated seconds
+        box.drive(Input.BEAM, False)
+        real[0] += 0.02
+        agent.pump(0)
+    finally:
+        agent.close()
+    beep_s = config.machine_settings().beep_s
+    assert (Output.BUZZER, pytest.approx(beep_s / 10.0)) in pulses

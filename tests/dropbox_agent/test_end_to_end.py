@@ -20,6 +20,7 @@ from branchsim.broker import LocalBroker
 from configkit import dump_toml
 from dropbox_agent import app
 from dropbox_agent.adapters.store import SqliteLocalStore
+from dropbox_agent.agent import COUNT_COMMAND
 from dropbox_agent.config import DropboxConfig
 from dropbox_agent.domain.model import Input
 from dropbox_agent.sim.box import SimulatedBox
@@ -223,7 +224,7 @@ def test_the_back_office_can_confirm_a_count_for_a_box_without_keypad(
         agent.pump(0)
         assert agent.uplink is not None
         _wait_for(lambda: agent.uplink is not None and agent.uplink.connected, 10, "connection")
-        topic = topics.command("dropbox-cmd", app.COUNT_COMMAND)
+        topic = topics.command("dropbox-cmd", COUNT_COMMAND)
         backoffice.publish_retained(topic, b'{"collection_id": "dropbox-cmd-c1", "counted": 1}')
         for _ in range(50):  # up to 10 s for the command to come back through the broker
             if done.is_set():

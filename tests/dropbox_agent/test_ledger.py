@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dropbox_agent.app import pending_events
+from dropbox_agent.agent import pending_events
 from dropbox_agent.domain.ledger import reconcile_ledger
 from dropbox_agent.domain.model import Ledger, OpenCollection
 from uplink import ManualClock, Outbox

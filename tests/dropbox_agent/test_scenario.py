@@ -15,11 +15,11 @@ from PIL import Image
 from backoffice.receiver import Receiver
 from backoffice.store import SqliteEventStore
 from branchsim.broker import LocalBroker
-from dropbox_agent import app
 from dropbox_agent.__main__ import main
 from dropbox_agent.config import DropboxConfig
 from dropbox_agent.domain.model import Input
 from dropbox_agent.errors import ScenarioError
+from dropbox_agent.sim import runner
 from dropbox_agent.sim.box import SimulatedBox
 from dropbox_agent.sim.devices import SimulatedFillSensor, SimulatedKeypad, SimulatedPrinter
 from dropbox_agent.sim.scenario import (
@@ -136,7 +136,7 @@ def test_run_simulated_plays_the_branch_day_into_the_back_office(
     config = _sim_config(tmp_path, broker, "dropbox-sim")
     # The shipped scenario types the example's PIN; this config's officer has the same PIN.
     assert PIN == "2468"
-    app.run_simulated(
+    runner.run_simulated(
         config, BRANCH_DAY, speed=40.0, stop=threading.Event(), slips_dir=tmp_path / "slips"
     )
     store = backoffice.store
@@ -164,13 +164,13 @@ def test_a_box_done_with_its_day_stays_online_until_stopped(
     THEN it keeps running and the back office sees it online (idle is not offline), until stop."""
     config = _sim_config(tmp_path, broker, "dropbox-idle")
     stop = threading.Event()
-    caplog.set_level(logging.INFO, logger="dropbox_agent.app")
-    runner = threading.Thread(
-        target=app.run_simulated,
+    caplog.set_level(logging.INFO, logger="dropbox_agent.sim.runner")
+    box = threading.Thread(
+        target=runner.run_simulated,
         args=(config, BRANCH_DAY),
         kwargs={"speed": 40.0, "stop": stop, "serve_after": True},
     )
-    runner.start()
+    box.start()
     store = backoffice.store
     assert isinstance(store, SqliteEventStore)
     try:
@@ -181,13 +181,13 @@ def test_a_box_done_with_its_day_stays_online_until_stopped(
         else:
             raise AssertionError("the scenario did not end in 30 s")
         stop.wait(1.0)
-        assert runner.is_alive()
+        assert box.is_alive()
         [device] = [d for d in store.devices() if d.device_id == "dropbox-idle"]
         assert device.online is True
     finally:
         stop.set()
-        runner.join(30)
-    assert not runner.is_alive()
+        box.join(30)
+    assert not box.is_alive()
     [device] = [d for d in store.devices() if d.device_id == "dropbox-idle"]
     assert device.online is False  # said goodbye when stopped
 
@@ -198,7 +198,7 @@ def test_a_stopped_simulation_returns_promptly(
     config = _sim_config(tmp_path, broker, "dropbox-stop")
     stop = threading.Event()
     stop.set()
-    app.run_simulated(config, BRANCH_DAY, speed=1.0, stop=stop, drain_s=1.0)
+    runner.run_simulated(config, BRANCH_DAY, speed=1.0, stop=stop, drain_s=1.0)
     assert backoffice.store.count("dropbox.deposit") == 0  # type: ignore[attr-defined]
 
 
@@ -208,7 +208,7 @@ def test_the_keyboard_simulator_deposits_and_reports(
     config = _sim_config(tmp_path, broker, "dropbox-keys")
     out = io.StringIO()
     commands = io.StringIO("d 2\nzap\ns\nq\n")
-    app.run_interactive(config, speed=20.0, stop=threading.Event(), commands=commands, out=out)
+    runner.run_interactive(config, speed=20.0, stop=threading.Event(), commands=commands, out=out)
     text = out.getvalue()
     assert "2 titipan menunggu" in text
     assert "not understood: 'zap'" in text

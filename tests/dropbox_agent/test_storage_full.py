@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from dropbox_agent import agent as runtime
 from dropbox_agent import app
 from dropbox_agent.domain.ledger import reconcile_ledger
 from dropbox_agent.domain.model import Ledger, Output
@@ -86,35 +87,35 @@ def test_deposits_while_full_get_no_slip_an_error_tone_and_are_stored_when_room_
 
     # THEN no slip, no beep but the long error tone, the alarm LED blinks, the box says so
     assert kit.printer.slips == []
-    assert pulses and all(s == app.ERROR_TONE_S for _, s in pulses)
-    assert kit.agent.state()["alerts"][0] == app.STORAGE_ALERT
+    assert pulses and all(s == runtime.ERROR_TONE_S for _, s in pulses)
+    assert kit.agent.state()["alerts"][0] == runtime.STORAGE_ALERT
     assert "3 deposits held" in kit.agent.state()["alerts"][1]
     assert kit.box.output_on(Output.ALARM_LED) or "storage:full" in kit.agent.machine.faults
     assert kit.agent.machine.ledger.last_deposit_no == 3  # it kept counting
     assert events.records == []
 
     # WHEN nothing changed at the next retry THEN the alert stays (it clears with the condition)
-    kit.advance(app.HOLD_RETRY_S + 0.1)
-    assert kit.agent.state()["alerts"][0] == app.STORAGE_ALERT
+    kit.advance(runtime.HOLD_RETRY_S + 0.1)
+    assert kit.agent.state()["alerts"][0] == runtime.STORAGE_ALERT
 
     # WHEN room returns THEN the held events are stored in order with their own times, the
     # fault is stored as begun and then cleared, and the alert goes
     events.full = False
-    kit.advance(app.HOLD_RETRY_S + 0.1)
+    kit.advance(runtime.HOLD_RETRY_S + 0.1)
     kit.advance(0.1)
     assert [p["deposit_no"] for p in events.of("dropbox.deposit")] == [1, 2, 3]
     faults = [(f["code"], f["active"]) for f in events.of("device.fault")]
     assert faults == [("full", True), ("full", False)]
     times = [t for name, _, t in events.records if name == "dropbox.deposit"]
     assert times == sorted(times) and times[0] is not None and times[0] < kit.clock.now()
-    assert app.STORAGE_ALERT not in kit.agent.state()["alerts"]
+    assert runtime.STORAGE_ALERT not in kit.agent.state()["alerts"]
     assert kit.agent.held_events == 0
 
     # and the next deposit beeps and prints as usual
     pulses.clear()
     kit.deposit()
     assert events.of("dropbox.deposit")[-1]["deposit_no"] == 4
-    assert (Output.BUZZER, app.ERROR_TONE_S) not in pulses and pulses
+    assert (Output.BUZZER, runtime.ERROR_TONE_S) not in pulses and pulses
     settle_slips(kit)
     assert len(kit.printer.slips) == 1  # only the stored one after room returned
 
@@ -136,7 +137,7 @@ def test_at_the_outbox_cap_slips_match_stored_deposits(tmp_path: Path) -> None:
     assert len(kit.printer.slips) == len(stored)
     assert kit.agent.machine.ledger.last_deposit_no == 150
     assert kit.agent.held_events >= 150 - len(stored)
-    assert sink.states[-1]["alerts"][0] == app.STORAGE_ALERT
+    assert sink.states[-1]["alerts"][0] == runtime.STORAGE_ALERT
     outbox.close()
 
 
@@ -154,12 +155,12 @@ def test_a_full_data_disk_counts_every_deposit_and_stores_them_when_space_return
 
         for _ in range(6):
             kit.deposit()
-        kit.advance(app.HOLD_RETRY_S + 0.1)
-        assert kit.agent.state()["alerts"][0] == app.STORAGE_ALERT  # still full: still said
+        kit.advance(runtime.HOLD_RETRY_S + 0.1)
+        assert kit.agent.state()["alerts"][0] == runtime.STORAGE_ALERT  # still full: still said
         assert len(sink.stored("dropbox.deposit")) == 3
 
         disk.free()
-        kit.advance(app.HOLD_RETRY_S + 0.1)
+        kit.advance(runtime.HOLD_RETRY_S + 0.1)
         kit.advance(0.1)
         settle_slips(kit)
 
@@ -167,7 +168,7 @@ def test_a_full_data_disk_counts_every_deposit_and_stores_them_when_space_return
         assert len(kit.printer.slips) == 3  # the six counted while full got no slip
         faults = [(f["code"], f["active"]) for f in sink.stored("device.fault")]
         assert faults == [("full", True), ("full", False)]
-        assert app.STORAGE_ALERT not in kit.agent.state()["alerts"]
+        assert runtime.STORAGE_ALERT not in kit.agent.state()["alerts"]
         outbox.close()
 
 
@@ -240,8 +241,8 @@ def test_the_watchdog_is_not_fed_once_the_uplink_has_really_stopped(
 ) -> None:
     kit = make_kit(tmp_path)
     fed: list[int] = []
-    monkeypatch.setattr(app.systemd, "notify_watchdog", lambda: fed.append(1) or True)
-    monkeypatch.setattr(app.systemd, "notify_ready", lambda: True)
+    monkeypatch.setattr(runtime.systemd, "notify_watchdog", lambda: fed.append(1) or True)
+    monkeypatch.setattr(runtime.systemd, "notify_ready", lambda: True)
     uplink = StubUplink()
     kit.agent.uplink = uplink  # type: ignore[assignment]
     kit.agent._watchdog_s = 0.01  # come round often
@@ -281,7 +282,7 @@ def test_deposits_held_when_the_box_stops_are_stored_after_its_restart(tmp_path:
     assert [f["active"] for f in again.events.of("device.fault")][-1] is False
     again.deposit()
     assert again.events.of("dropbox.deposit")[-1]["deposit_no"] == 3
-    assert app.STORAGE_ALERT not in again.agent.state()["alerts"]
+    assert runtime.STORAGE_ALERT not in again.agent.state()["alerts"]
     again.agent.close()
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from uplink.clock import SimulatedClock
+from uplink.clock import ManualClock, SimulatedClock, SystemClock, real_s
 
 
 class FakeMonotonic:
@@ -65,3 +65,13 @@ def test_a_jump_moves_the_wall_clock_only() -> None:
     assert clock.now() == datetime(2026, 6, 15, 1, 0, 10, tzinfo=UTC)
     assert clock.monotonic() == pytest.approx(before + 10.0)
     assert clock.with_real_timers().now() == clock.now()
+
+
+def test_real_s_asks_the_clock_for_its_speed() -> None:
+    """Devices never carry a `speed`: a simulated clock says how long its seconds take."""
+    simulated = SimulatedClock(
+        datetime(2026, 6, 15, 1, 0, tzinfo=UTC), 20.0, real_monotonic=FakeMonotonic()
+    )
+    assert real_s(simulated, 10.0) == pytest.approx(0.5)
+    assert real_s(ManualClock(), 10.0) == 10.0
+    assert real_s(SystemClock(assume_synced=True), 10.0) == 10.0
