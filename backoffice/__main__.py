@@ -137,7 +137,9 @@ def _receive(args: argparse.Namespace) -> int:
 EXAMPLES = {
     "receive": "backoffice receive --config /etc/lapak/backoffice.toml",
     "watch": "backoffice watch --once --timezone Asia/Makassar",
-    "booking keygen": "backoffice booking keygen --config /etc/lapak/booking.toml",
+    "booking keygen": "backoffice booking keygen --next --config /etc/lapak/booking.toml",
+    "booking rotate": "backoffice booking rotate --at 2026-12-01T02:00:00+07:00",
+    "booking keys": "backoffice booking keys --config /etc/lapak/booking.toml",
     "booking withdraw-key": "backoffice booking withdraw-key 1a2b3c4d",
     "booking trust-list": "backoffice booking trust-list --out trustlist.json",
     "booking issue": "backoffice booking issue --branch jakarta-salemba --service JHT "

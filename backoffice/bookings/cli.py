@@ -11,7 +11,7 @@ import logging
 import signal
 import sys
 import threading
-from datetime import UTC, date, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -31,6 +31,9 @@ from uplink.clock import utc_iso
 
 logger = logging.getLogger(__name__)
 
+ROTATION_NOTICE = timedelta(hours=24)
+"""A next key published less than this before it signs draws a warning from `rotate`."""
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `booking` (with its subcommands) and `api` to the back-office CLI."""
@@ -46,7 +49,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         )
         return parser
 
-    command("keygen", "new signing key (and root key on first use); prints the trust anchor")
+    keygen = command(
+        "keygen", "new signing key (and root key on first use); prints the trust anchor"
+    )
+    keygen.add_argument(
+        "--next",
+        action="store_true",
+        help="publish the key in the trust list without signing with it yet (then `rotate`)",
+    )
+    rotate = command("rotate", "start signing with the published next key; older keys retire")
+    rotate.add_argument(
+        "--at",
+        type=_instant,
+        help="when to switch, ISO 8601 with offset (default now); the old key signs until then",
+    )
+    command("keys", "list the signing keys and their states (JSON)")
     command("withdraw-key", "withdraw a compromised key: its tokens are refused").add_argument(
         "kid", help="key id (8 hex digits)"
     )
@@ -117,13 +134,44 @@ def _booking(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, issuer: Issuer) -> int:
     name = args.booking_command
     if name == "keygen":
-        info = issuer.keygen()
+        info = issuer.publish_next_key() if args.next else issuer.keygen()
         print(json.dumps({"kid": info.kid, "trust_anchor": info.root_public_key,
-                          "trust_list_sequence": info.trust_list_sequence}))  # fmt: skip
+                          "trust_list_sequence": info.trust_list_sequence,
+                          "state": "next" if args.next else "signing"}))  # fmt: skip
+        if args.next:
+            print(
+                "next: once every kiosk has synced the trust list (their sync_interval_s), "
+                f"backoffice booking rotate --config {args.config}",
+                file=sys.stderr,
+            )
+    elif name == "rotate":
+        rotation = issuer.rotate(args.at)
+        print(json.dumps({"signing": rotation.kid, "signs_from": utc_iso(rotation.signs_from),
+                          "retired": list(rotation.retired),
+                          "trust_list_sequence": rotation.trust_list_sequence}))  # fmt: skip
+        notice = rotation.signs_from - rotation.published_at
+        if notice < ROTATION_NOTICE:
+            minutes = int(notice.total_seconds() // 60)
+            print(
+                f"warning: key {rotation.kid} was published only {minutes}"
+                " min before it signs; a kiosk that has not synced since fetches the trust list "
+                "when it meets the first new token (online) or refuses it (offline)",
+                file=sys.stderr,
+            )
+    elif name == "keys":
+        print(json.dumps([
+            {"kid": k.kid, "state": k.state, "listed_from": utc_iso(k.listed_from),
+             "signs_from": None if k.signs_from is None else utc_iso(k.signs_from),
+             "signs_until": utc_iso(k.signs_until),
+             "withdrawn_at": None if k.withdrawn_at is None else utc_iso(k.withdrawn_at),
+             "listed_until": utc_iso(k.listed_until)}
+            for k in issuer.key_states()
+        ], indent=1))  # fmt: skip
     elif name == "withdraw-key":
         done = issuer.withdraw(args.kid)
         print(json.dumps({"withdrawn": done.kid, "trust_list_sequence": done.trust_list_sequence,
-                          "reissued": done.reissued, "new_kid": done.new_kid}))  # fmt: skip
+                          "reissued": done.reissued, "new_kid": done.new_kid,
+                          "signing": done.signing_kid}))  # fmt: skip
     elif name == "trust-list":
         document = issuer.trust_list()
         if args.out:
@@ -185,6 +233,18 @@ def _api(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def _instant(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time with an offset, e.g. 2026-12-01T02:00:00+07:00"
+        )
+    return moment
 
 
 def _service(text: str) -> str:

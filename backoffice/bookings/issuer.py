@@ -35,6 +35,34 @@ class KeyInfo:
 
 
 @dataclass(frozen=True)
+class Rotation:
+    """A switch to the next signing key."""
+
+    kid: str
+    signs_from: datetime
+    published_at: datetime
+    retired: tuple[str, ...]
+    trust_list_sequence: int
+
+
+@dataclass(frozen=True)
+class KeyState:
+    """A signing key as `backoffice booking keys` shows it.
+
+    `state` is "next" (published, not signing), "scheduled" (signs from `signs_from`),
+    "signing", "retired" (its tokens still verify) or "withdrawn" (its tokens are refused).
+    """
+
+    kid: str
+    state: str
+    listed_from: datetime
+    signs_from: datetime | None
+    signs_until: datetime
+    withdrawn_at: datetime | None
+    listed_until: datetime
+
+
+@dataclass(frozen=True)
 class Withdrawal:
     """What withdrawing a key did."""
 
@@ -42,6 +70,7 @@ class Withdrawal:
     trust_list_sequence: int
     reissued: int
     new_kid: str | None
+    signing_kid: str
 
 
 @dataclass(frozen=True)
@@ -97,15 +126,48 @@ class Issuer:
         return base64.b64encode(raw).decode()
 
     def keygen(self) -> KeyInfo:
-        """Create a signing key (and the root on first use); older keys stop signing now.
+        """Create a signing key (and the root on first use) that signs from now: older keys
+        stop signing now (an immediate rotation: `publish_next_key` then `rotate`).
 
         Tokens signed by older keys keep verifying until they expire: those keys stay in the
-        trust list for `key_retention_days`.
+        trust list for `key_retention_days`. Kiosks that have not synced since get the new key
+        when they first meet one of its tokens (online); prefer publishing the next key ahead.
+
+        Raises:
+            IssueError: a next key is already published (rotate to it instead).
         """
+        kid = self._new_key(signing=True)
+        sequence = self.publish_trust_list()
+        logger.info("signing key %s created and signing; trust list %d published", kid, sequence)
+        return KeyInfo(
+            kid=kid, root_public_key=self.root_public_key(), trust_list_sequence=sequence
+        )
+
+    def publish_next_key(self) -> KeyInfo:
+        """Create the next signing key and publish it in the trust list, not signing yet.
+
+        Kiosks that sync the list before `rotate` accept its tokens from the first one.
+
+        Raises:
+            IssueError: a next key is already published and not signing yet.
+        """
+        kid = self._new_key(signing=False)
+        sequence = self.publish_trust_list()
+        logger.info("next signing key %s published; trust list %d", kid, sequence)
+        return KeyInfo(
+            kid=kid, root_public_key=self.root_public_key(), trust_list_sequence=sequence
+        )
+
+    def _new_key(self, *, signing: bool) -> str:
         now = self.clock.now()
-        anchor = self.root_public_key()
+        waiting = self._next_key(now)
+        if waiting is not None:
+            raise IssueError(
+                f"key {waiting.kid} is already published as the next key; start signing with "
+                "it: `backoffice booking rotate`"
+            )
+        self.root_public_key()  # the root is made on first use
         kid, key = self.keys.new_signing_key()
-        self.store.retire_keys(now)
         self.store.add_key(
             KeyRow(
                 kid=kid.hex(),
@@ -113,19 +175,98 @@ class Issuer:
                 valid_from=now,
                 valid_until=now + timedelta(days=self.config.key_validity_days),
                 withdrawn_at=None,
+                signs_from=None,
             )
         )
+        if signing:
+            self.store.start_signing(kid.hex(), now)
+        return kid.hex()
+
+    def rotate(self, at: datetime | None = None) -> Rotation:
+        """Start signing with the published next key at `at` (default now).
+
+        Every key signing until then stops signing at `at` (its signing period ends then, in
+        the trust list published now, so kiosks know the switch time in advance); tokens it
+        signed keep verifying until they expire.
+
+        Raises:
+            IssueError: no next key is published, or `at` is in the past or after the next
+                key's period.
+        """
+        now = self.clock.now()
+        start = now if at is None else at
+        if start.tzinfo is None:
+            raise IssueError("the rotation time needs a UTC offset, e.g. 2026-12-01T02:00:00+07:00")
+        waiting = self._next_key(now)
+        if waiting is None:
+            raise IssueError(
+                "no next key is published; run `backoffice booking keygen --next` first"
+            )
+        if start < now - timedelta(seconds=1) or start >= waiting.valid_until:
+            raise IssueError(
+                f"rotation time {utc_iso(start)} must be from now until the next key's period "
+                f"ends ({utc_iso(waiting.valid_until)})"
+            )
+        retired = [
+            row.kid
+            for row in self.store.keys()
+            if row.signs_from is not None and row.kid != waiting.kid and row.valid_until > start
+        ]
+        self.store.start_signing(waiting.kid, start)
         sequence = self.publish_trust_list()
-        logger.info("signing key %s created; trust list %d published", kid.hex(), sequence)
-        return KeyInfo(kid=kid.hex(), root_public_key=anchor, trust_list_sequence=sequence)
+        logger.info(
+            "signing key %s signs from %s (published %s); %d key(s) retired then",
+            waiting.kid,
+            utc_iso(start),
+            utc_iso(waiting.valid_from),
+            len(retired),
+        )
+        return Rotation(
+            kid=waiting.kid,
+            signs_from=start,
+            published_at=waiting.valid_from,
+            retired=tuple(retired),
+            trust_list_sequence=sequence,
+        )
+
+    def key_states(self) -> list[KeyState]:
+        """Every signing key the back office holds, with its state now (`backoffice booking
+        keys`)."""
+        now = self.clock.now()
+        horizon = timedelta(days=self.config.key_retention_days)
+        states = []
+        for row in self.store.keys():
+            if row.withdrawn_at is not None:
+                state = "withdrawn"
+            elif row.signs_from is None:
+                state = "next"
+            elif now < row.signs_from:
+                state = "scheduled"
+            elif now < row.valid_until:
+                state = "signing"
+            else:
+                state = "retired"
+            states.append(
+                KeyState(
+                    kid=row.kid,
+                    state=state,
+                    listed_from=row.valid_from,
+                    signs_from=row.signs_from,
+                    signs_until=row.valid_until,
+                    withdrawn_at=row.withdrawn_at,
+                    listed_until=row.valid_until + horizon,
+                )
+            )
+        return states
 
     def withdraw(self, kid: str) -> Withdrawal:
         """Withdraw a key (compromised): every token it signed is refused once kiosks sync.
 
-        Bookings it signed whose slot has not ended are re-signed with the current key (a new
-        one is generated when the withdrawn key was the only one signing), so participants get
-        a fresh QR in the app, typed codes keep working, and the kiosks' day lists carry the
-        new tokens.
+        When it was the key signing now, the issuer switches to the published next key (every
+        kiosk that synced since its publication already holds it), else to a new key. Bookings
+        the withdrawn key signed whose slot has not ended are re-signed with the key signing
+        now, so participants get a fresh QR in the app, typed codes keep working, and the
+        kiosks' day lists carry the new tokens.
 
         Raises:
             IssueError: no such key, or already withdrawn.
@@ -137,14 +278,17 @@ class Issuer:
             raise IssueError(f"key id {kid!r} is not 8 hex digits") from None
         if not self.store.withdraw_key(raw_kid.hex(), now):
             raise IssueError(
-                f"key {kid} is unknown or already withdrawn; see `backoffice booking trust-list`"
+                f"key {kid} is unknown or already withdrawn; see `backoffice booking keys`"
             )
         logger.warning("signing key %s withdrawn", raw_kid.hex())
         new_kid = None
         try:
             current = self._current_kid(now)
         except IssueError:
-            new_kid = self.keygen().kid
+            if self._next_key(now) is not None:
+                new_kid = self.rotate(now).kid
+            else:
+                new_kid = self.keygen().kid
             current = bytes.fromhex(new_kid)
         key = self.keys.signing_key(current)
         affected = self.store.signed_by(raw_kid, now)
@@ -164,6 +308,7 @@ class Issuer:
             trust_list_sequence=self.publish_trust_list(),
             reissued=len(affected),
             new_kid=new_kid,
+            signing_kid=current.hex(),
         )
 
     def publish_trust_list(self) -> int:
@@ -286,11 +431,22 @@ class Issuer:
         usable = [
             row
             for row in self.store.keys()
-            if row.withdrawn_at is None and row.valid_from <= now < row.valid_until
+            if row.withdrawn_at is None
+            and row.signs_from is not None
+            and row.signs_from <= now < row.valid_until
         ]
         if not usable:
             raise IssueError("no signing key valid now; run `backoffice booking keygen`")
-        return bytes.fromhex(max(usable, key=lambda row: row.valid_from).kid)
+        return bytes.fromhex(max(usable, key=lambda row: (row.signs_from, row.kid)).kid)
+
+    def _next_key(self, now: datetime) -> KeyRow | None:
+        """The key published as the next one and not signing yet, if any."""
+        waiting = [
+            row
+            for row in self.store.keys()
+            if row.signs_from is None and row.withdrawn_at is None and now < row.valid_until
+        ]
+        return waiting[-1] if waiting else None
 
 
 def day_document(store: BookingStore, branch: str, day: date) -> bytes:

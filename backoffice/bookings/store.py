@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS keys (
     public_key   TEXT NOT NULL,
     valid_from   TEXT NOT NULL,
     valid_until  TEXT NOT NULL,
-    withdrawn_at TEXT
+    withdrawn_at TEXT,
+    signs_from   TEXT
 );
 CREATE TABLE IF NOT EXISTS meta (
     name  TEXT PRIMARY KEY,
@@ -60,13 +61,19 @@ class StoredBooking:
 
 @dataclass(frozen=True)
 class KeyRow:
-    """A signing key's public half and its period."""
+    """A signing key's public half and its period.
+
+    `valid_from`/`valid_until` are the period the trust list gives the kiosks (a next key is
+    listed from its publication); `signs_from` is the back office's own: when the issuer starts
+    signing with it (None: published as the next key, not signing yet).
+    """
 
     kid: str
     public_key: str
     valid_from: datetime
     valid_until: datetime
     withdrawn_at: datetime | None
+    signs_from: datetime | None = None
 
 
 class BookingStore:
@@ -76,6 +83,15 @@ class BookingStore:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._db = open_durable(self.path, _SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Databases from before next keys: every key there was a signing key from its start."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(keys)")}
+        if "signs_from" not in columns:
+            with self._lock:
+                self._db.execute("ALTER TABLE keys ADD COLUMN signs_from TEXT")
+                self._db.execute("UPDATE keys SET signs_from = valid_from")
 
     # -- bookings --------------------------------------------------------------------------
 
@@ -198,27 +214,41 @@ class BookingStore:
         """Record a new signing key's public half."""
         with self._lock:
             self._db.execute(
-                "INSERT INTO keys VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO keys (kid, public_key, valid_from, valid_until, withdrawn_at,"
+                " signs_from) VALUES (?, ?, ?, ?, ?, ?)",
                 (key.kid, key.public_key, _iso(key.valid_from), _iso(key.valid_until),
-                 None if key.withdrawn_at is None else _iso(key.withdrawn_at)),
+                 _iso_or_none(key.withdrawn_at), _iso_or_none(key.signs_from)),
             )  # fmt: skip
 
     def keys(self) -> list[KeyRow]:
-        """Every signing key, oldest first."""
+        """Every signing key, oldest first (in the order added)."""
         with self._lock:
-            rows = self._db.execute("SELECT * FROM keys ORDER BY valid_from, kid").fetchall()
+            rows = self._db.execute(
+                "SELECT kid, public_key, valid_from, valid_until, withdrawn_at, signs_from"
+                " FROM keys ORDER BY valid_from, rowid"
+            ).fetchall()
         return [
             KeyRow(r[0], r[1], datetime.fromisoformat(r[2]), datetime.fromisoformat(r[3]),
-                   None if r[4] is None else datetime.fromisoformat(r[4]))
+                   _time_or_none(r[4]), _time_or_none(r[5]))
             for r in rows
         ]  # fmt: skip
 
-    def retire_keys(self, at: datetime) -> None:
-        """End the signing period, at `at`, of every key still signing (rotation)."""
+    def start_signing(self, kid: str, at: datetime) -> None:
+        """Rotate to `kid` at `at`: it signs from then, and every other key signing at that
+        time stops then (its tokens stay valid: they were issued inside its period)."""
         with self._lock:
-            self._db.execute(
-                "UPDATE keys SET valid_until = ? WHERE valid_until > ?", (_iso(at), _iso(at))
-            )
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("UPDATE keys SET signs_from = ? WHERE kid = ?", (_iso(at), kid))
+                self._db.execute(
+                    "UPDATE keys SET valid_until = ? WHERE kid != ? AND signs_from IS NOT NULL"
+                    " AND valid_until > ?",
+                    (_iso(at), kid, _iso(at)),
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def withdraw_key(self, kid: str, at: datetime) -> bool:
         """Mark a key withdrawn; False if unknown or already withdrawn."""
@@ -254,6 +284,14 @@ def _iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("times must be timezone-aware")
     return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _iso_or_none(moment: datetime | None) -> str | None:
+    return None if moment is None else _iso(moment)
+
+
+def _time_or_none(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
 
 
 def _stored(row: tuple[object, ...]) -> StoredBooking:
