@@ -125,6 +125,7 @@ def build_engine(
     book: TicketBook,
     verifier: BookingVerifier | None = None,
     lookup: VerifyTypedCode | None = None,
+    refresh: VerifyTypedCode | None = None,
     data_age: Callable[[], tuple[str, str]] | None = None,
 ) -> CheckinEngine:
     """The check-in engine over the given devices, with the config's verifier."""
@@ -141,6 +142,7 @@ def build_engine(
         clock=clock,
         occupancy=OccupancyView(config.capacity.max_age_s),
         lookup=lookup,
+        refresh=refresh,
         data_age=data_age,
     )
 
@@ -173,7 +175,7 @@ def build(
     ledger = CheckinLedger(config.booking.ledger_path)
     cache = open_cache(config.booking)
     verifier = build_verifier(config.booking, ledger=ledger, cache=cache, clock=clock)
-    lookup: VerifyTypedCode | None = None
+    lookup = refresh = None  # the typed-code lookup and the re-check of a new key: online only
     background: list[Callable[[threading.Event], None]] = []
     state_extra: list[Callable[[], dict[str, Any]]] = []
     data_age: Callable[[], tuple[str, str]] | None = None
@@ -181,10 +183,10 @@ def build(
     state_extra.append(ClockWatch(clock, (events or uplink).record).state)
     if online and config.booking.api_base_url:
         # requests is loaded only here, for the sync and the typed-code lookup.
-        from kiosk.booking.lookup import CodeLookup
+        from kiosk.booking.factory import online_checks
         from kiosk.booking.sync import BookingSync, describe_age
 
-        def report_duplicate(duplicate: Duplicate) -> None:
+        def on_duplicate(duplicate: Duplicate) -> None:
             uplink.record(
                 vocabulary.DUPLICATE,
                 vocabulary.duplicate(
@@ -196,10 +198,8 @@ def build(
                 ),
             )
 
-        sync = BookingSync(
-            config.booking, cache, ledger, clock=clock, on_duplicate=report_duplicate
-        )
-        lookup = CodeLookup(config.booking, verifier, cache).lookup
+        sync = BookingSync(config.booking, cache, ledger, clock=clock, on_duplicate=on_duplicate)
+        lookup, refresh = online_checks(config.booking, verifier, cache, clock)
         background.append(sync.run)
         state_extra.append(sync.state)
 
@@ -228,6 +228,7 @@ def build(
         book=book,
         verifier=verifier,
         lookup=lookup,
+        refresh=refresh,
         data_age=data_age,
     )
     return Kiosk(

@@ -133,6 +133,8 @@ class CheckinEngine:
         clock: time (ManualClock in tests and the headless CLI).
         occupancy: the branch's occupancy reports, if subscribed.
         lookup: typed booking-code lookup (online), if available.
+        refresh: verifies a scanned token again after fetching the trust list, for a token
+            signed by a key this kiosk does not hold yet (`kiosk.booking.TrustRefresh`).
         background: runs slow work (the online code lookup) off the engine's thread; its
             result comes back as a queued command (default: a daemon thread per job).
     """
@@ -150,6 +152,7 @@ class CheckinEngine:
         clock: Clock,
         occupancy: OccupancyView | None = None,
         lookup: VerifyTypedCode | None = None,
+        refresh: VerifyTypedCode | None = None,
         background: Callable[[Callable[[], None]], None] | None = None,
         data_age: Callable[[], tuple[str, str] | Bilingual] | None = None,
     ) -> None:
@@ -163,6 +166,7 @@ class CheckinEngine:
         self._clock = clock
         self.occupancy = occupancy or OccupancyView(max_age_s=600)
         self._lookup = lookup
+        self._refresh = refresh
         self._data_age = data_age
         self._background = background or _in_thread
         self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
@@ -344,12 +348,17 @@ class CheckinEngine:
             return
         self._recent[text] = now
         wall = self._clock.now()
+        lookup, offline = self._lookup, "lookup_offline"
         if not typed:
-            self._after_verdict(self._verifier.verify(text, wall))
-            return
-        lookup = self._lookup
-        if lookup is None:
-            self._after_verdict(reason_verdict("lookup_offline"))
+            verdict = self._verifier.verify(text, wall)
+            if verdict.reason != "unknown_key" or self._refresh is None:
+                self._after_verdict(verdict)
+                return
+            # A key this kiosk does not hold yet (a rotation it has not synced): the trust list
+            # is fetched off the engine's thread, then the token verified again.
+            lookup, offline = self._refresh, "key_unknown_offline"
+        elif lookup is None:
+            self._after_verdict(reason_verdict(offline))
             return
         # The lookup goes over the network (seconds, with retries): never on the engine's thread.
         self._show(screens.checking_code(), None)
@@ -359,7 +368,7 @@ class CheckinEngine:
                 verdict = lookup(text, wall)
             except Exception:  # the lookup must always answer the participant
                 logger.exception("booking code lookup failed")
-                verdict = reason_verdict("lookup_offline")
+                verdict = reason_verdict(offline)
             self._commands.put(lambda: self._after_lookup(verdict))
 
         self._background(work)

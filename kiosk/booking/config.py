@@ -90,6 +90,20 @@ class BookingConfig(ConfigModel):
     sync_interval_s: float = Field(
         60.0, ge=5, le=3600, description="Seconds between syncs of trust list and bookings."
     )
+    trust_list_interval_s: float = Field(
+        15.0,
+        ge=5,
+        le=3600,
+        description="Seconds between fetches of the trust list alone, between full syncs: how "
+        "soon a withdrawn signing key is refused here (a 304 when nothing changed).",
+    )
+    unknown_key_refresh_s: float = Field(
+        30.0,
+        ge=1,
+        le=3600,
+        description="A token signed by a key this kiosk does not hold makes it fetch the trust "
+        "list, at most once per this many seconds.",
+    )
     cache_stale_after_s: float = Field(
         900.0,
         gt=0,

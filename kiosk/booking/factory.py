@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from kiosk.booking.cache import BookingCache
 from kiosk.booking.config import BookingConfig
 from kiosk.booking.ledger import CheckinLedger
+from kiosk.booking.model import Verdict
 from kiosk.booking.verifier import BookingVerifier, Rules
 from uplink.booking.trustlist import load_anchor
 from uplink.clock import Clock
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
     import requests
 
     from kiosk.booking.lookup import CodeLookup
+    from kiosk.booking.refresh import TrustRefresh
     from kiosk.booking.sync import BookingSync
 
 
@@ -54,6 +57,18 @@ def build_verifier(
     )
 
 
+def online_checks(
+    config: BookingConfig, verifier: BookingVerifier, cache: BookingCache, clock: Clock
+) -> tuple[Callable[[str, datetime], Verdict], Callable[[str, datetime], Verdict]]:
+    """The typed-code lookup and the scanned-token check that first fetches the trust list for
+    a key the kiosk does not hold; they share one rate-limited refresh (both talk HTTP)."""
+    from kiosk.booking.lookup import CodeLookup  # requests is loaded only when wiring HTTP
+    from kiosk.booking.refresh import TrustRefresh
+
+    refresh = TrustRefresh(config, cache, verifier, clock=clock)
+    return CodeLookup(config, verifier, cache, refresh=refresh).lookup, refresh.verify
+
+
 @dataclass(frozen=True)
 class BookingServices:
     """Everything the kiosk needs for bookings, sharing one cache and one ledger."""
@@ -64,6 +79,7 @@ class BookingServices:
     verifier: BookingVerifier
     sync: BookingSync
     lookup: CodeLookup
+    refresh: TrustRefresh
 
     def close(self) -> None:
         """Close the ledger."""
@@ -76,7 +92,7 @@ def open_booking(
     clock: Clock | None = None,
     session: requests.Session | None = None,
 ) -> BookingServices:
-    """Open cache and ledger and build verifier, sync and typed-code lookup.
+    """Open cache and ledger and build verifier, sync, trust-list refresh and typed-code lookup.
 
     Args:
         config: The kiosk's `[booking]` table.
@@ -85,16 +101,19 @@ def open_booking(
             the config's retries).
     """
     from kiosk.booking.lookup import CodeLookup  # requests is loaded only when wiring HTTP
+    from kiosk.booking.refresh import TrustRefresh
     from kiosk.booking.sync import BookingSync
 
     cache = open_cache(config)
     ledger = CheckinLedger(config.ledger_path)
     verifier = build_verifier(config, ledger=ledger, cache=cache)
+    refresh = TrustRefresh(config, cache, verifier, session=session, clock=clock)
     return BookingServices(
         config=config,
         cache=cache,
         ledger=ledger,
         verifier=verifier,
         sync=BookingSync(config, cache, ledger, session=session, clock=clock),
-        lookup=CodeLookup(config, verifier, cache, session=session),
+        lookup=CodeLookup(config, verifier, cache, session=session, refresh=refresh),
+        refresh=refresh,
     )

@@ -11,6 +11,7 @@ from kiosk.booking import http, reasons
 from kiosk.booking.cache import BookingCache
 from kiosk.booking.config import BookingConfig
 from kiosk.booking.model import Verdict
+from kiosk.booking.refresh import TrustRefresh
 from kiosk.booking.verifier import BookingVerifier
 from uplink.booking import codes
 
@@ -27,9 +28,19 @@ class CodeLookup:
         cache: BookingCache,
         *,
         session: requests.Session | None = None,
+        refresh: TrustRefresh | None = None,
     ) -> None:
+        """Build the lookup; nothing is fetched until `lookup`.
+
+        Args:
+            config: The kiosk's `[booking]` table.
+            verifier: Verifies the token the lookup answers with.
+            cache: The synced day list, for codes looked up offline.
+            session: A requests session (default: one with `lookup_retries`).
+            refresh: Fetches the trust list when the token's key is not held (default: none).
+        """
         self.config = config
-        self.verifier = verifier
+        self.verifier: BookingVerifier | TrustRefresh = refresh or verifier
         self.cache = cache
         self._session = session or http.make_session(config, retries=config.lookup_retries)
 

@@ -128,6 +128,14 @@ TEXTS: dict[str, Wording] = {
             "Open the BPJAMSOSTEK app to show the latest QR code, or type your booking code.",
         ),
     ),
+    "key_unknown_offline": Wording(
+        Bilingual(
+            "Kios ini belum dapat memeriksa kode QR ini karena sedang tidak terhubung ke kantor "
+            "pusat.",
+            "This kiosk cannot check this QR code now: it cannot reach head office.",
+        ),
+        Bilingual(_OFFICER_ID, _OFFICER_EN),
+    ),
     "key_not_valid": _NOT_GENUINE,
     "bad_signature": _NOT_GENUINE,
     "bad_content": _NOT_GENUINE,

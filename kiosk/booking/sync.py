@@ -15,6 +15,7 @@ from kiosk.booking import http
 from kiosk.booking.cache import BookingCache, CacheError
 from kiosk.booking.config import BookingConfig
 from kiosk.booking.ledger import CheckinLedger, Duplicate
+from kiosk.booking.refresh import fetch_trust_list
 from uplink.booking.trustlist import TrustListError
 from uplink.clock import Clock, SystemClock
 
@@ -114,14 +115,35 @@ class BookingSync:
         self.last_report = report
         return report
 
+    def sync_trust_list(self) -> str:
+        """Fetch the trust list alone (between full syncs, so a withdrawal arrives soon).
+
+        Returns:
+            "updated", "not_modified" or "failed" (the full sync logs why; this stays quiet).
+        """
+        try:
+            return fetch_trust_list(self._session, self.config, self.cache, self._clock.now())
+        except (http.ApiUnavailable, TrustListError, CacheError) as exc:
+            logger.debug("trust list fetch failed: %s", exc)
+            return "failed"
+
     def run(self, stop: threading.Event) -> None:
-        """Sync every `sync_interval_s` until `stop` is set (run it in its own thread)."""
+        """Sync everything every `sync_interval_s`, and the trust list alone every
+        `trust_list_interval_s` in between, until `stop` is set (run it in its own thread)."""
+        config = self.config
+        wait_s = min(config.trust_list_interval_s, config.sync_interval_s)
+        rounds_per_sync = max(1, round(config.sync_interval_s / wait_s))
+        round_no = 0
         while not stop.is_set():
             try:
-                self.sync_once()
+                if round_no % rounds_per_sync == 0:
+                    self.sync_once()
+                else:
+                    self.sync_trust_list()
             except Exception:
                 logger.exception("booking sync round failed; retrying next round")
-            stop.wait(self.config.sync_interval_s)
+            round_no += 1
+            stop.wait(wait_s)
 
     def state(self) -> dict[str, Any]:
         """Cache facts for the kiosk's retained state and screen.
