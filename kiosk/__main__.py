@@ -282,6 +282,8 @@ EXAMPLES = {
     "checkin": "kiosk checkin --simulate --demo 3 --walkin jkk --out /tmp/checkin",
     "config check": "kiosk config check kiosk/examples/kiosk.toml",
     "verify": "kiosk verify --code 960-443-TY2",
+    "trust-list show": "kiosk trust-list show --config /etc/lapak/kiosk.toml",
+    "trust-list install": "kiosk trust-list install /media/usb/trust-list.json",
     "ui gallery": "kiosk ui gallery --out /tmp/screens",
     "voices": "kiosk voices --config /etc/lapak/kiosk.toml --out /var/lib/lapak/kiosk/voices",
 }

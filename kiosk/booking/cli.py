@@ -1,10 +1,12 @@
-"""`kiosk verify`: check one booking token (or typed code) against this kiosk's config.
+"""`kiosk verify`: check one booking token (or typed code) against this kiosk's config;
+`kiosk trust-list show|install`: the signing keys it trusts, and installing them offline.
 
 Prints one JSON object: the verdict (`accepted`, `reason`, the participant's texts in Bahasa
 Indonesia and English, the booking once its signature verified) and `cache_age_s`, the age of
 the synced booking data (null: never synced).
 
-Exit codes: 0 the booking is accepted, 1 it is refused, 2 bad configuration or usage.
+Exit codes: 0 the booking is accepted (trust-list: done), 1 it is refused (trust-list: the file
+is refused or none is held), 2 bad configuration or usage.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from pathlib import Path
 from configkit import ConfigError, Problem, layout, parse
 from kiosk.booking.config import BookingConfig
 from kiosk.booking.model import Verdict, as_dict
+from uplink.booking.trustlist import TrustListError
+from uplink.clock import utc_iso
 
 DEFAULT_CONFIG = layout.config_file("kiosk")
 EXIT_ACCEPTED, EXIT_REFUSED, EXIT_CONFIG = 0, 1, 2
@@ -52,6 +56,30 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="TOKEN is a typed booking code: look it up online (or in the synced day list)",
     )
     verify.set_defaults(func=run_verify)
+
+    trust = sub.add_parser(
+        "trust-list",
+        help="the booking trust list this kiosk holds: show it, or install one from a file",
+    )
+    trust_commands = trust.add_subparsers(dest="trust_command", required=True)
+    show = trust_commands.add_parser(
+        "show", help="the trust list held: its sequence and signing keys (JSON)"
+    )
+    install = trust_commands.add_parser(
+        "install",
+        help="install a trust list file (for a kiosk that cannot reach the back office); it "
+        "must verify against the trust anchors and be newer than the one held",
+    )
+    install.add_argument("file", type=Path, help="from `backoffice booking trust-list --out`")
+    for parser in (show, install):
+        parser.add_argument(
+            "--config",
+            dest="verify_config",
+            metavar="FILE",
+            type=Path,
+            help=f"kiosk TOML file (default $KIOSK_CONFIG or {DEFAULT_CONFIG})",
+        )
+    trust.set_defaults(func=run_trust_list)
 
 
 def load_booking_config(path: Path) -> BookingConfig:
@@ -100,6 +128,52 @@ def run_verify(args: argparse.Namespace) -> int:
     return EXIT_ACCEPTED if verdict.accepted else EXIT_REFUSED
 
 
+def run_trust_list(args: argparse.Namespace) -> int:
+    """Body of `kiosk trust-list show|install`."""
+    from kiosk.booking.factory import open_cache
+
+    path = Path(args.verify_config or os.environ.get("KIOSK_CONFIG") or DEFAULT_CONFIG)
+    try:
+        config = load_booking_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_CONFIG
+    cache = open_cache(config)
+    if args.trust_command == "install":
+        try:
+            document = args.file.read_bytes()
+            installed = cache.store_trust_list(document, None, datetime.now(UTC))
+        except OSError as exc:
+            print(f"kiosk trust-list install: cannot read {args.file}: {exc.strerror}",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_REFUSED
+        except TrustListError as exc:
+            print(f"kiosk trust-list install: {args.file}: {exc}; nothing changed",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_REFUSED
+        print(
+            f"trust list {installed.sequence} installed at {config.trust_list_path}; restart the "
+            "kiosk to use it: sudo systemctl restart lapak-kiosk",
+            file=sys.stderr,
+        )
+    held = cache.trust_list()
+    if held is None:
+        print(f"no usable trust list at {config.trust_list_path}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(json.dumps({
+        "sequence": held.sequence,
+        "issued_at": utc_iso(held.issued_at),
+        "keys": [
+            {"kid": key.kid.hex(), "valid_from": utc_iso(key.valid_from),
+             "valid_until": utc_iso(key.valid_until),
+             "withdrawn_at": None if key.withdrawn_at is None else utc_iso(key.withdrawn_at)}
+            for key in held.keys.values()
+        ],
+    }, indent=1))  # fmt: skip
+    return 0
+
+
 def _check(
     config: BookingConfig, text: str, now: datetime, *, typed: bool
 ) -> tuple[Verdict, float | None]:
@@ -110,7 +184,8 @@ def _check(
         age = services.cache.cache_age_s(now)
         if typed:
             return services.lookup.lookup(text, now), age
-        return services.verifier.verify(text, now), age
+        # Online, a token of a key this kiosk does not hold fetches the trust list once first.
+        return services.refresh.verify(text, now), age
     finally:
         services.close()
 

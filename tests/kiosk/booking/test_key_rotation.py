@@ -200,11 +200,13 @@ def test_the_engine_checks_a_new_key_off_its_thread_then_checks_in(rig: Rig) -> 
     _engine(rig, real.verify, jobs)
     rig.engine.scan(text)
     rig.engine.settle()
-    assert rig.engine.screen.phase is Phase.CHECKING
+    checking = rig.engine.screen
+    assert checking.phase is Phase.CHECKING
     (job,) = jobs
     job()
     drive(rig.engine, rig.clock)
-    assert rig.engine.screen.phase is Phase.TICKET
+    done = rig.engine.screen
+    assert done.phase is Phase.TICKET
     assert rig.events.of(events.ACCEPTED)[0]["booking_id"] == "B0000090"
 
 
