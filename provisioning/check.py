@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import logging
 import os
+import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -14,18 +15,20 @@ from typing import Any, Literal, Protocol
 
 import paho.mqtt.client as mqtt
 import requests
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from provisioning import pki
+from provisioning import expiry, pki
 from uplink import Clock, Uplink, UplinkConfig
 from uplink.config import BrokerConfig
 from uplink.session import connect_properties
 
 logger = logging.getLogger(__name__)
 
-Status = Literal["pass", "fail", "skip"]
+Status = Literal["pass", "warn", "fail", "skip"]
+"""A warning (something runs out within 30 days) does not fail the self-test."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,10 @@ class Outcome:
     @classmethod
     def skip(cls, detail: str) -> Outcome:
         return cls("skip", detail)
+
+    @classmethod
+    def warn(cls, detail: str, fix: str) -> Outcome:
+        return cls("warn", detail, fix)
 
 
 class Usable(Protocol):
@@ -83,6 +90,7 @@ class CheckContext:
     branch: str | None = None  # the device's branch (device.toml), compared with the back office's
     simulate: bool = False
     timeout_s: float = 10.0
+    crl_file: Path | None = None  # the CRL the brokers load, when it is on this machine
     facts: dict[str, Any] = field(default_factory=dict)
 
 
@@ -157,8 +165,9 @@ def plan(ctx: CheckContext) -> list[Check]:
     """The checks for this device: its adapters, their probes, then clock and network."""
     checks: list[Check] = [_usable_check(name) for name in ctx.hardware.adapters]
     checks += ctx.hardware.probes
-    checks += [identity, clock_synced, data_dir, broker_tls, backoffice_ack, backend_api]
-    checks += [branch_agrees]
+    checks += [identity, certificates_expiry, clock_synced, data_dir]
+    checks += [broker_tls, broker_certificate, backoffice_ack, backend_api, branch_agrees]
+    checks += [crl_next_update]
     return checks
 
 
@@ -228,6 +237,123 @@ def identity(ctx: CheckContext) -> Outcome:
         )
     days = (cert.not_valid_after_utc - now).days
     return Outcome.ok(f"CN {name}, key 0600, valid {days} more days")
+
+
+# -- what runs out: certificates and the CRL --------------------------------------------------
+
+RENEW_DEVICE = (
+    "renew it on this device, with the CA stick: `provision device rotate --ca /mnt/lapak-ca`"
+)
+RENEW_CA = (
+    "make the fleet's next CA before then (`provision ca init --dir NEW`), add its certificate "
+    "to every broker's and device's ca.crt, and re-issue each device from it (`provision device "
+    "rotate --ca NEW`) and each broker (`provision render --role broker --ca NEW ...`)"
+)
+RENEW_BROKER = (
+    "on the broker, with the CA stick: `provision render --role broker --ca /mnt/lapak-ca "
+    "--server-name NAME` (it re-issues a certificate within 30 days of its end), then "
+    "`systemctl restart mosquitto`"
+)
+RENEW_CRL = (
+    "re-sign it: `provision ca crl --dir /mnt/lapak-ca`, copy crl.pem to every broker's "
+    "/etc/mosquitto/lapak/crl.pem and `systemctl restart mosquitto` (a broker started with an "
+    "outdated CRL refuses every device)"
+)
+
+
+def _from(dues: list[expiry.Due]) -> Outcome:
+    """One outcome for several dated things: the worst status, every detail, the fixes due."""
+    order: tuple[Status, ...] = ("fail", "warn", "pass")
+    worst = next(status for status in order if any(d.status == status for d in dues))
+    detail = "; ".join(d.detail for d in dues)
+    fix = "; ".join(d.fix for d in dues if d.status != "pass")
+    return Outcome(worst, detail, fix)
+
+
+@check("cert-expiry", "device and CA certificates not expiring")
+def certificates_expiry(ctx: CheckContext) -> Outcome:
+    """The device's certificate and the CA's: a warning 30 days ahead, a failure once past."""
+    b = ctx.uplink.broker
+    if not b.tls or b.cert_file is None or b.ca_file is None:
+        return Outcome.skip("no TLS identity configured (see the identity check)")
+    try:
+        device, authority = pki.load_cert(b.cert_file), pki.load_cert(b.ca_file)
+    except pki.PkiError as exc:
+        return Outcome.fail(str(exc), "see the identity check above")
+    now = ctx.clock.now()
+    return _from(
+        [
+            expiry.assess("device certificate", device.not_valid_after_utc, now, RENEW_DEVICE),
+            expiry.assess("CA certificate", authority.not_valid_after_utc, now, RENEW_CA),
+        ]
+    )
+
+
+@check("broker-cert", "broker certificate not expiring")
+def broker_certificate(ctx: CheckContext) -> Outcome:
+    """The certificate the broker presents (read even when it no longer verifies)."""
+    broker = ctx.broker
+    where = f"{broker.host}:{broker.port}"
+    if not broker.tls:
+        return Outcome.skip(f"{where} is configured without TLS")
+    try:
+        cert = server_certificate(broker, ctx.timeout_s)
+    except (OSError, ValueError) as exc:
+        return Outcome.skip(f"{where}: no certificate read ({exc}); see the broker check")
+    name = pki.common_name(cert.subject) or "?"
+    due = expiry.assess(
+        f"broker certificate ({name})", cert.not_valid_after_utc, ctx.clock.now(), RENEW_BROKER
+    )
+    return Outcome(due.status, due.detail, due.fix)
+
+
+def server_certificate(broker: BrokerConfig, timeout_s: float) -> x509.Certificate:
+    """The certificate a TLS server presents, without verifying it (to say when it ends).
+
+    Raises:
+        OSError: no connection or TLS handshake (ssl.SSLError is an OSError).
+        ValueError: the server sent no certificate.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # read only: an expired certificate must still be seen
+    if broker.cert_file is not None and broker.key_file is not None:
+        context.load_cert_chain(str(broker.cert_file), str(broker.key_file))
+    with (
+        socket.create_connection((broker.host, broker.port), timeout=timeout_s) as raw,
+        context.wrap_socket(raw, server_hostname=broker.host) as tls,
+    ):
+        der = tls.getpeercert(binary_form=True)
+    if not der:
+        raise ValueError("the server sent no certificate")
+    return x509.load_der_x509_certificate(der)
+
+
+@check("crl", "CRL not past its next update")
+def crl_next_update(ctx: CheckContext) -> Outcome:
+    """The revocation list the brokers load: past its next update, a restarted broker refuses
+    every device; warned 30 days ahead."""
+    if ctx.crl_file is None:
+        return Outcome.skip(
+            "no CRL on this machine (the brokers hold it): check a copy with --crl FILE, "
+            "e.g. --crl /mnt/lapak-ca/crl.pem from the CA stick"
+        )
+    try:
+        crl = pki.load_crl(ctx.crl_file)
+    except pki.PkiError as exc:
+        return Outcome.fail(str(exc), "copy crl.pem from the CA directory: " + RENEW_CRL)
+    next_update = crl.next_update_utc
+    if next_update is None:
+        return Outcome.fail(f"{ctx.crl_file} has no next update", RENEW_CRL)
+    due = expiry.assess(
+        f"CRL {ctx.crl_file}",
+        next_update,
+        ctx.clock.now(),
+        RENEW_CRL,
+        ends_as="next update is due",
+        ended_as="next update was due",
+    )
+    return Outcome(due.status, due.detail, due.fix)
 
 
 @check("clock", "clock synchronized")
@@ -422,8 +548,8 @@ def branch_agrees(ctx: CheckContext) -> Outcome:
 
 
 def summary(results: Iterable[Result]) -> Mapping[Status, int]:
-    """How many checks passed, failed and were skipped."""
-    counts: dict[Status, int] = {"pass": 0, "fail": 0, "skip": 0}
+    """How many checks passed, warned, failed and were skipped."""
+    counts: dict[Status, int] = {"pass": 0, "warn": 0, "fail": 0, "skip": 0}
     for result in results:
         counts[result.outcome.status] += 1
     return counts

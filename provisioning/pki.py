@@ -544,3 +544,15 @@ def write_csr(path: Path, csr: x509.CertificateSigningRequest) -> None:
     """Write a CSR as PEM (it holds no secret)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(csr.public_bytes(serialization.Encoding.PEM))
+
+
+def load_crl(path: Path) -> x509.CertificateRevocationList:
+    """Read a PEM CRL (as mosquitto's `crlfile` holds it).
+
+    Raises:
+        PkiError: the file is missing or not a PEM CRL.
+    """
+    try:
+        return x509.load_pem_x509_crl(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise PkiError(f"{path}: not a readable PEM CRL ({exc})") from exc

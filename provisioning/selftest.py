@@ -52,7 +52,14 @@ def simulated_branch_factory() -> SimulatedBranchFactory:
     return cast(SimulatedBranchFactory, next(iter(found)).load())
 
 
-_MARK = {"pass": "[green]PASS[/]", "fail": "[bold red]FAIL[/]", "skip": "[yellow]skip[/]"}
+_MARK = {
+    "pass": "[green]PASS[/]",
+    "warn": "[bold yellow]WARN[/]",
+    "fail": "[bold red]FAIL[/]",
+    "skip": "[yellow]skip[/]",
+}
+BROKER_CRL = Path("etc/mosquitto/lapak/crl.pem")
+"""Where a rendered broker keeps its CRL, under the machine's root."""
 
 
 def run_self_test(
@@ -63,8 +70,13 @@ def run_self_test(
     inject: frozenset[str],
     timeout_s: float,
     console: Console,
+    crl_file: Path | None = None,
 ) -> list[check.Result]:
-    """Run every check for the device under `layout` and print the table and the fixes."""
+    """Run every check for the device under `layout` and print the table and the fixes.
+
+    The CRL checked is `crl_file`, else the simulated branch's CA's, else a broker's rendered
+    under the same root; with none of them the CRL check is skipped (it lives on the brokers).
+    """
     record = device.load_record(layout)
     config = roles.load_config(record)
     uplink = roles.uplink_of(config)
@@ -93,6 +105,7 @@ def run_self_test(
             branch=record.branch,
             simulate=simulate,
             timeout_s=timeout_s,
+            crl_file=crl_file or _crl_here(layout, ca_dir if simulate else None),
         )
         try:
             with console.status("checking") as status:
@@ -103,6 +116,16 @@ def run_self_test(
             parts.close()
     _print(console, record, results, simulate=simulate, inject=inject)
     return results
+
+
+def _crl_here(layout: device.Layout, ca_dir: Path | None) -> Path | None:
+    for candidate in (
+        None if ca_dir is None else pki.CADirectory(ca_dir).crl_file,
+        layout.root / BROKER_CRL,
+    ):
+        if candidate is not None and candidate.exists():
+            return candidate
+    return None
 
 
 @contextlib.contextmanager
@@ -149,9 +172,21 @@ def _print(
     console.print(table)
     counts = check.summary(results)
     failed = [r for r in results if r.outcome.status == "fail"]
+    warned = [r for r in results if r.outcome.status == "warn"]
+    if warned:
+        console.print(f"[bold yellow]{len(warned)} warning(s)[/]: renew before it runs out:")
+        for result in warned:
+            console.print(
+                f"  - {result.title} — {result.outcome.detail}\n    → {result.outcome.fix}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
     if not failed:
+        passed = counts["pass"] + counts["warn"]
         console.print(
-            f"[bold green]all {counts['pass']} checks passed[/] ({counts['skip']} skipped)"
+            f"[bold green]all {passed} checks passed[/] ({counts['warn']} with a warning, "
+            f"{counts['skip']} skipped)"
         )
         return
     console.print(f"[bold red]{len(failed)} of {len(results)} checks failed.[/] To fix:")

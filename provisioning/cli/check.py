@@ -37,7 +37,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="self-test with a pass/fail table",
         description="Test this device: every adapter, camera frame, QR test card, thermometer, "
         "printer, GPIO inputs, clock, broker over TLS with this device's certificate, a "
-        "back-office ack, and the backend API. Exit 1 if anything failed.",
+        "back-office ack, and the backend API; the device, CA and broker certificates and the "
+        "CRL are warned about 30 days before they run out. Exit 1 if anything failed.",
     )
     p.add_argument("--root", default="/", help="the device's root (/)")
     p.add_argument(
@@ -50,6 +51,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--fail", metavar="NAMES", help="with --simulate: inject failures, e.g. printer,camera"
     )
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per network wait (10)")
+    p.add_argument(
+        "--crl",
+        metavar="FILE",
+        type=Path,
+        help="also check this CRL's next update (the brokers' crl.pem, e.g. a copy on the CA "
+        "stick; default: the simulated CA's, or a broker's rendered under --root)",
+    )
     p.set_defaults(func=_check)
 
 
@@ -88,6 +96,7 @@ def _check(args: argparse.Namespace) -> int:
         inject=inject,
         timeout_s=args.timeout,
         console=console,
+        crl_file=args.crl,
     )
     return EXIT_OK if all(r.outcome.status != "fail" for r in results) else EXIT_FAILED
 
