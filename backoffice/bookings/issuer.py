@@ -440,11 +440,13 @@ class Issuer:
         return bytes.fromhex(max(usable, key=lambda row: (row.signs_from, row.kid)).kid)
 
     def _next_key(self, now: datetime) -> KeyRow | None:
-        """The key published as the next one and not signing yet, if any."""
+        """The key published as the next one and not signing yet (or scheduled to), if any."""
         waiting = [
             row
             for row in self.store.keys()
-            if row.signs_from is None and row.withdrawn_at is None and now < row.valid_until
+            if row.withdrawn_at is None
+            and now < row.valid_until
+            and (row.signs_from is None or row.signs_from > now)
         ]
         return waiting[-1] if waiting else None
 

@@ -194,3 +194,41 @@ def test_the_rotation_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert run("keygen", "--next")[0] == 0
     code, _, err = run("rotate", "--at", "2999-01-01T00:00:00+07:00")
     assert code == 1 and "next key's period ends" in err
+
+
+def test_withdrawing_the_signing_key_before_a_scheduled_switch_switches_now(
+    tmp_path: Path,
+) -> None:
+    """GIVEN a rotation scheduled for tonight WHEN the signing key leaks this afternoon
+    THEN the withdrawal brings the scheduled key forward to now (kiosks hold it already)."""
+    office = make_backoffice(tmp_path)
+    leaked = office.store.keys()[0].kid
+    office.clock.advance(60)
+    nxt = office.issuer.publish_next_key()
+    office.issuer.rotate(office.clock.now() + timedelta(hours=8))
+    office.issue(9)
+    office.clock.advance(600)
+    done = office.issuer.withdraw(leaked)
+    assert done.signing_kid == done.new_kid == nxt.kid and done.reissued == 1
+    assert [k.state for k in office.issuer.key_states()] == ["withdrawn", "signing"]
+    assert token.split(office.issue(10)).kid.hex() == nxt.kid
+
+
+def test_a_leaked_next_key_is_withdrawn_before_it_ever_signs(tmp_path: Path) -> None:
+    """GIVEN a next key published and then leaked WHEN withdrawn THEN nothing is re-issued, the
+    current key keeps signing, and another next key can be published."""
+    office = make_backoffice(tmp_path)
+    current = office.store.keys()[0].kid
+    office.clock.advance(60)
+    nxt = office.issuer.publish_next_key()
+    office.issue(9)
+    done = office.issuer.withdraw(nxt.kid)
+    assert done.reissued == 0 and done.new_kid is None and done.signing_kid == current
+    listed = trustlist.parse(
+        office.issuer.trust_list(), [trustlist.load_anchor(nxt.root_public_key)]
+    )
+    withdrawn = listed.key(bytes.fromhex(nxt.kid))
+    assert withdrawn is not None and withdrawn.withdrawn_at is not None
+    office.clock.advance(60)
+    assert office.issuer.publish_next_key().kid != nxt.kid
+    assert [k.state for k in office.issuer.key_states()] == ["signing", "withdrawn", "next"]
