@@ -18,12 +18,13 @@ from types import FrameType
 from backoffice.bookings.api import BookingApi
 from backoffice.bookings.checkins import CheckinImporter
 from backoffice.bookings.config import BookingsConfig
-from backoffice.bookings.issuer import IssueError, Issuer, slot_bounds
+from backoffice.bookings.holding import holding
+from backoffice.bookings.issuer import IssueError, Issuer, KeyState, slot_bounds
 from backoffice.bookings.keys import KeyStoreError
 from backoffice.bookings.qr import write_qr_png
 from backoffice.bookings.sample import issue_sample_day
 from backoffice.bookings.store import BookingStore
-from backoffice.store import SqliteEventStore
+from backoffice.store import DeviceRow, SqliteEventStore
 from configkit import check_command, check_files, layout, load
 from uplink.booking.codes import BookingCodeError
 from uplink.booking.model import parse_service
@@ -159,14 +160,12 @@ def _run(args: argparse.Namespace, issuer: Issuer) -> int:
                 file=sys.stderr,
             )
     elif name == "keys":
-        print(json.dumps([
-            {"kid": k.kid, "state": k.state, "listed_from": utc_iso(k.listed_from),
-             "signs_from": None if k.signs_from is None else utc_iso(k.signs_from),
-             "signs_until": utc_iso(k.signs_until),
-             "withdrawn_at": None if k.withdrawn_at is None else utc_iso(k.withdrawn_at),
-             "listed_until": utc_iso(k.listed_until)}
-            for k in issuer.key_states()
-        ], indent=1))  # fmt: skip
+        devices = None
+        if issuer.config.event_store_path is not None:  # the kiosks' reported trust lists
+            events = SqliteEventStore(issuer.config.event_store_path)
+            devices = events.devices()
+            events.close()
+        print(json.dumps([_key_json(k, devices) for k in issuer.key_states()], indent=1))
     elif name == "withdraw-key":
         done = issuer.withdraw(args.kid)
         print(json.dumps({"withdrawn": done.kid, "trust_list_sequence": done.trust_list_sequence,
@@ -207,6 +206,21 @@ def _run(args: argparse.Namespace, issuer: Issuer) -> int:
         print(json.dumps({"images": len(day.images), "directory": str(day.directory),
                           "trust_anchor": day.trust_anchor}))  # fmt: skip
     return 0
+
+
+def _key_json(key: KeyState, devices: list[DeviceRow] | None) -> dict[str, object]:
+    """One key for `booking keys`: its state, and which kiosks do not hold it yet."""
+    out: dict[str, object] = {
+        "kid": key.kid, "state": key.state, "listed_from": utc_iso(key.listed_from),
+        "signs_from": None if key.signs_from is None else utc_iso(key.signs_from),
+        "signs_until": utc_iso(key.signs_until),
+        "withdrawn_at": None if key.withdrawn_at is None else utc_iso(key.withdrawn_at),
+        "listed_until": utc_iso(key.listed_until), "listed_in_sequence": key.listed_in,
+    }  # fmt: skip
+    if devices is not None and key.listed_in is not None:
+        held = holding(devices, key.listed_in)
+        out["kiosks_holding"], out["kiosks_behind"] = len(held.holding), list(held.behind)
+    return out
 
 
 def _api(args: argparse.Namespace) -> int:

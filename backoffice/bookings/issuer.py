@@ -60,6 +60,8 @@ class KeyState:
     signs_until: datetime
     withdrawn_at: datetime | None
     listed_until: datetime
+    listed_in: int | None = None
+    """The first trust-list sequence that lists it (None: a key from before this was kept)."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,7 @@ class Issuer:
         """
         kid = self._new_key(signing=True)
         sequence = self.publish_trust_list()
+        self.store.set_meta(f"key_listed_in:{kid}", str(sequence))
         logger.info("signing key %s created and signing; trust list %d published", kid, sequence)
         return KeyInfo(
             kid=kid, root_public_key=self.root_public_key(), trust_list_sequence=sequence
@@ -153,6 +156,7 @@ class Issuer:
         """
         kid = self._new_key(signing=False)
         sequence = self.publish_trust_list()
+        self.store.set_meta(f"key_listed_in:{kid}", str(sequence))
         logger.info("next signing key %s published; trust list %d", kid, sequence)
         return KeyInfo(
             kid=kid, root_public_key=self.root_public_key(), trust_list_sequence=sequence
@@ -255,6 +259,7 @@ class Issuer:
                     signs_until=row.valid_until,
                     withdrawn_at=row.withdrawn_at,
                     listed_until=row.valid_until + horizon,
+                    listed_in=_int_or_none(self.store.meta(f"key_listed_in:{row.kid}")),
                 )
             )
         return states
@@ -483,6 +488,10 @@ def cancellations_document(store: BookingStore, branch: str, first: date, days: 
         "cancelled": [{"booking_id": b, "cancelled_at": utc_iso(at)} for b, at in rows],
     }
     return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _int_or_none(text: str | None) -> int | None:
+    return None if text is None else int(text)
 
 
 def _fixed_offset(moment: datetime) -> datetime:

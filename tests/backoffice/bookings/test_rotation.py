@@ -14,6 +14,7 @@ import pytest
 from backoffice.__main__ import main
 from backoffice.bookings import BookingStore, Issuer
 from backoffice.bookings.issuer import IssueError
+from backoffice.store import SqliteEventStore
 from kiosk.booking.verifier import BookingVerifier, Rules
 from tests.backoffice.bookings.helpers import BRANCH, DAY, MORNING, make_backoffice
 from tests.kiosk.booking.testkeys import MemoryCheckins, StaticFacts
@@ -232,3 +233,41 @@ def test_a_leaked_next_key_is_withdrawn_before_it_ever_signs(tmp_path: Path) -> 
     office.clock.advance(60)
     assert office.issuer.publish_next_key().kid != nxt.kid
     assert [k.state for k in office.issuer.key_states()] == ["signing", "withdrawn", "next"]
+
+
+def test_keys_says_which_kiosks_do_not_hold_the_next_key_yet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GIVEN kiosks reporting the trust list they hold in their state WHEN `booking keys` runs
+    THEN each key lists the kiosks behind it (a state of any other shape is not counted)."""
+    events_path = tmp_path / "events.db"
+    config = tmp_path / "booking.toml"
+    config.write_text(
+        f'database_path = "{tmp_path / "bookings.db"}"\nkeys_dir = "{tmp_path / "keys"}"\n'
+        f'event_store_path = "{events_path}"\n',
+        encoding="utf-8",
+    )
+
+    def run(*argv: str) -> Any:
+        assert main(["booking", *argv, "--config", str(config)]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    events = SqliteEventStore(events_path)
+    first = run("keygen")
+    nxt = run("keygen", "--next")
+    states = {
+        "jakarta-salemba-kiosk-1": {"trust_list_sequence": nxt["trust_list_sequence"]},
+        "jakarta-salemba-kiosk-2": {"trust_list_sequence": first["trust_list_sequence"]},
+        "jakarta-salemba-kiosk-3": {"trust_list_sequence": True},  # not a sequence
+        "jakarta-salemba-dropbox-1": {"alerts": []},
+    }
+    for device_id, state in states.items():
+        events.set_state(device_id, state)
+    events.close()
+
+    keys = {k["kid"]: k for k in run("keys")}
+    assert keys[nxt["kid"]]["listed_in_sequence"] == nxt["trust_list_sequence"]
+    assert keys[nxt["kid"]]["kiosks_behind"] == ["jakarta-salemba-kiosk-2"]
+    assert keys[nxt["kid"]]["kiosks_holding"] == 1
+    assert keys[first["kid"]]["kiosks_behind"] == []
+    assert keys[first["kid"]]["kiosks_holding"] == 2
