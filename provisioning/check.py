@@ -241,25 +241,6 @@ def identity(ctx: CheckContext) -> Outcome:
 
 # -- what runs out: certificates and the CRL --------------------------------------------------
 
-RENEW_DEVICE = (
-    "renew it on this device, with the CA stick: `provision device rotate --ca /mnt/lapak-ca`"
-)
-RENEW_CA = (
-    "make the fleet's next CA before then (`provision ca init --dir NEW`), add its certificate "
-    "to every broker's and device's ca.crt, and re-issue each device from it (`provision device "
-    "rotate --ca NEW`) and each broker (`provision render --role broker --ca NEW ...`)"
-)
-RENEW_BROKER = (
-    "on the broker, with the CA stick: `provision render --role broker --ca /mnt/lapak-ca "
-    "--server-name NAME` (it re-issues a certificate within 30 days of its end), then "
-    "`systemctl restart mosquitto`"
-)
-RENEW_CRL = (
-    "re-sign it: `provision ca crl --dir /mnt/lapak-ca`, copy crl.pem to every broker's "
-    "/etc/mosquitto/lapak/crl.pem and `systemctl restart mosquitto` (a broker started with an "
-    "outdated CRL refuses every device)"
-)
-
 
 def _from(dues: list[expiry.Due]) -> Outcome:
     """One outcome for several dated things: the worst status, every detail, the fixes due."""
@@ -283,8 +264,10 @@ def certificates_expiry(ctx: CheckContext) -> Outcome:
     now = ctx.clock.now()
     return _from(
         [
-            expiry.assess("device certificate", device.not_valid_after_utc, now, RENEW_DEVICE),
-            expiry.assess("CA certificate", authority.not_valid_after_utc, now, RENEW_CA),
+            expiry.assess(
+                "device certificate", device.not_valid_after_utc, now, expiry.RENEW_DEVICE
+            ),
+            expiry.assess("CA certificate", authority.not_valid_after_utc, now, expiry.RENEW_CA),
         ]
     )
 
@@ -302,7 +285,10 @@ def broker_certificate(ctx: CheckContext) -> Outcome:
         return Outcome.skip(f"{where}: no certificate read ({exc}); see the broker check")
     name = pki.common_name(cert.subject) or "?"
     due = expiry.assess(
-        f"broker certificate ({name})", cert.not_valid_after_utc, ctx.clock.now(), RENEW_BROKER
+        f"broker certificate ({name})",
+        cert.not_valid_after_utc,
+        ctx.clock.now(),
+        expiry.RENEW_BROKER,
     )
     return Outcome(due.status, due.detail, due.fix)
 
@@ -341,15 +327,15 @@ def crl_next_update(ctx: CheckContext) -> Outcome:
     try:
         crl = pki.load_crl(ctx.crl_file)
     except pki.PkiError as exc:
-        return Outcome.fail(str(exc), "copy crl.pem from the CA directory: " + RENEW_CRL)
+        return Outcome.fail(str(exc), "copy crl.pem from the CA directory: " + expiry.RENEW_CRL)
     next_update = crl.next_update_utc
     if next_update is None:
-        return Outcome.fail(f"{ctx.crl_file} has no next update", RENEW_CRL)
+        return Outcome.fail(f"{ctx.crl_file} has no next update", expiry.RENEW_CRL)
     due = expiry.assess(
         f"CRL {ctx.crl_file}",
         next_update,
         ctx.clock.now(),
-        RENEW_CRL,
+        expiry.RENEW_CRL,
         ends_as="next update is due",
         ended_as="next update was due",
     )

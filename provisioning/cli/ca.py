@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import getpass
 import os
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from provisioning import pki
+from provisioning import expiry, pki
 from provisioning.cli.output import EXIT_OK, console
 from provisioning.errors import InvalidSetup, Refused
 from uplink.errors import TopicError
@@ -182,7 +183,10 @@ def _ca_revoke(args: argparse.Namespace) -> int:
 def _ca_crl(args: argparse.Namespace) -> int:
     ca = pki.CADirectory(Path(args.dir))
     path = ca.write_crl(days=args.days)
-    console.print(f"CRL renewed for {args.days} days: {path}")
+    console.print(
+        f"CRL renewed for {args.days} days: {path}. Copy it to each broker's crlfile "
+        "(/etc/mosquitto/lapak/crl.pem) and restart mosquitto before the old one's next update."
+    )
     return EXIT_OK
 
 
@@ -200,6 +204,20 @@ def _ca_list(args: argparse.Namespace) -> int:
             status = "[yellow]expired[/]"
         table.add_row(record.name, record.kind, record.serial, record.not_after[:10], status)
     console.print(table)
+    now = dt.datetime.now(dt.UTC)
+    crl_next = pki.load_crl(ca.crl_file).next_update_utc
+    dues = [expiry.assess("CA certificate", ca.ca.cert.not_valid_after_utc, now, expiry.RENEW_CA)]
+    if crl_next is not None:
+        dues.append(
+            expiry.assess(
+                "CRL", crl_next, now, f"`provision ca crl --dir {args.dir}`, then copy it to "
+                "every broker and restart mosquitto", ends_as="next update is due",
+                ended_as="next update was due",
+            )
+        )  # fmt: skip
+    for due in dues:
+        mark = {"pass": "", "warn": "[bold yellow]warning:[/] ", "fail": "[bold red]FAIL:[/] "}
+        console.print(f"{mark[due.status]}{due.detail}" + (f" → {due.fix}" if due.fix else ""))
     return EXIT_OK
 
 

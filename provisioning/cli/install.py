@@ -118,8 +118,8 @@ def _install(
         return provision(*argv)
 
     def self_check() -> int:
-        if on_device:
-            return provision("check")
+        if on_device:  # with the CA stick in, its CRL's next update is checked too
+            return provision("check", *(["--crl", f"{args.ca}/crl.pem"] if args.ca else []))
         if not args.ca:
             console.print("      a rehearsal without --ca cannot check against a simulated branch")
             return EXIT_OK

@@ -110,7 +110,7 @@ def test_the_device_certificate_alone_warns_with_its_renewal(
     device_ends = _ends(device.Layout(root).cert_file)
     soon = check.certificates_expiry(_context(root, ManualClock(device_ends - 29 * DAY)))
     assert soon.status == "warn" and soon.detail.startswith("device certificate expires")
-    assert soon.fix == check.RENEW_DEVICE
+    assert soon.fix == expiry.RENEW_DEVICE
 
 
 # -- the broker's certificate, read over TLS ----------------------------------------------------
@@ -239,3 +239,19 @@ def test_provision_check_prints_a_warning_and_still_passes(
     warning = run.out.split("warning(s)", 1)[1]
     assert "CRL not past its next update" in warning and "provision ca crl --dir" in warning
     assert "checks passed" in run.out and "1 with a warning" in run.out
+
+
+def test_ca_list_says_when_the_crl_and_the_ca_run_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GIVEN a CRL re-signed for 10 days WHEN the CA operator lists the CA THEN the CRL's next
+    update is a warning with the command; the CA certificate's end is said plainly."""
+    ca = tmp_path / "ca"
+    assert provision(capsys, "ca", "init", "--dir", ca).code == 0
+    renewed = provision(capsys, "ca", "crl", "--dir", ca, "--days", "10")
+    assert renewed.code == 0 and "restart mosquitto" in renewed.out
+    listed = provision(capsys, "ca", "list", "--dir", ca)
+    assert listed.code == 0
+    out = " ".join(listed.out.split())  # rich wraps long lines
+    assert "CA certificate expires" in out and "warning: CA" not in out
+    assert "warning: CRL next update is due" in out and f"provision ca crl --dir {ca}" in out
