@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from pathlib import Path, PurePosixPath
 
 from rich.table import Table
 
-from provisioning import pki, render
+from provisioning import expiry, pki, render
 from provisioning.cli.output import EXIT_FAILED, EXIT_OK, console, errors
 from provisioning.errors import Refused
 
@@ -118,6 +119,7 @@ def _render(args: argparse.Namespace) -> int:
             )
         if issued:
             console.print(f"broker certificate issued for {', '.join(args.server_name)}")
+        _warn_if_crl_due(pki.CADirectory(Path(args.ca)))
     entries = render.plan(args.role, target, options_of(args))
     boot = target.host(render.BOOT_DIR / "config.txt")
     if args.role in render.DEVICE_ROLES and not boot.exists():
@@ -182,3 +184,18 @@ def _report_render(
             soft_wrap=True,
         )
     return EXIT_OK
+
+
+def _warn_if_crl_due(ca: pki.CADirectory) -> None:
+    """The broker reads the CRL only when it starts: one past its next update then locks every
+    device out, so say it now, while the CA stick is in."""
+    next_update = pki.load_crl(ca.crl_file).next_update_utc
+    if next_update is None:
+        return
+    due = expiry.assess(
+        "the CRL copied to the broker", next_update, dt.datetime.now(dt.UTC),
+        f"`provision ca crl --dir {ca.directory}`, then render again",
+        ends_as="is due for its next update", ended_as="was due for its next update",
+    )  # fmt: skip
+    if due.status != "pass":
+        errors.print(f"warning: {due.detail}: {due.fix}", markup=False, soft_wrap=True)

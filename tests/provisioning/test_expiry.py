@@ -255,3 +255,19 @@ def test_ca_list_says_when_the_crl_and_the_ca_run_out(
     out = " ".join(listed.out.split())  # rich wraps long lines
     assert "CA certificate expires" in out and "warning: CA" not in out
     assert "warning: CRL next update is due" in out and f"provision ca crl --dir {ca}" in out
+
+
+def test_rendering_a_broker_warns_about_a_crl_near_its_next_update(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The broker reads its CRL only when it starts: the technician rendering it is told."""
+    ca = tmp_path / "ca"
+    assert provision(capsys, "ca", "init", "--dir", ca).code == 0
+    argv = ["render", "--role", "broker", "--root", tmp_path / "root", "--ca", ca]
+    quiet = provision(capsys, *argv, "--server-name", "broker.jakarta-salemba.lan")
+    assert "CRL" not in quiet.err
+    assert provision(capsys, "ca", "crl", "--dir", ca, "--days", "5").code == 0
+    warned = provision(capsys, *argv, "--server-name", "broker.jakarta-salemba.lan")
+    err = " ".join(warned.err.split())
+    assert "warning: the CRL copied to the broker is due for its next update" in err
+    assert f"provision ca crl --dir {ca}" in err
