@@ -177,7 +177,7 @@ def test_the_documented_rotation_and_withdrawal_run_as_printed(
     assert [k["state"] for k in operator.json(keys)] == ["signing", "next"]
     code, out, err = operator.run(rotate)
     assert code == 0 and json.loads(out)["signing"] == nxt["kid"]
-    assert "published only 0 min before it signs" in err  # the test does not wait a day
+    assert "min before it signs" in err  # the test does not wait a day
     new_id, new = operator.issue("Dewi Kusuma")
     # The kiosks that hold the published key accept both, without syncing after the switch.
     for kiosk in (online, cut):
