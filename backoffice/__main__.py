@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,7 +18,7 @@ from backoffice.bookings.config import BookingsConfig
 from backoffice.config import BackofficeConfig
 from backoffice.receiver import Receiver
 from backoffice.stores import DatabaseError, open_store
-from configkit import ConfigError, check_command, check_files, layout, load
+from configkit import check_command, check_files, cli, layout, load
 from configkit.helptext import teach
 from uplink import systemd
 from uplink.errors import StorageError
@@ -108,18 +106,14 @@ def _receive(args: argparse.Namespace) -> int:
         print(f"backoffice receive: {exc}", file=sys.stderr)
         return 1
     receiver = Receiver(config, store, on_progress=systemd.notify_watchdog)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    receiver.start()
-    try:
+    with cli.stop_on_signals() as stop:
+        receiver.start()
         # Ready for systemd (Type=notify) once the broker confirmed the subscription.
         while not stop.is_set():
             if receiver.wait_ready(1.0):
                 systemd.notify_ready()
                 break
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     receiver.stop()
     store.close()
     # One line per run: with several receivers in a share group, each one's part of the load.
@@ -156,26 +150,15 @@ EXAMPLES = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="backoffice", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    """The `backoffice` console script."""
+    parser = cli.new_parser("backoffice", __doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for register in COMMANDS:
         register(sub)
     teach(parser, EXAMPLES)
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    try:
-        return int(args.func(args))
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return 2
-    except StorageError as exc:  # a database named in the config cannot be opened: one line
-        print(f"backoffice {args.command}: {exc}", file=sys.stderr)
-        return 1
+    # A database named in the config that cannot be opened: one line.
+    failures = (cli.Failure(StorageError, cli.EXIT_FAILED),)
+    return cli.run(parser, argv, failures=failures, log_level=lambda _args: logging.INFO)
 
 
 if __name__ == "__main__":

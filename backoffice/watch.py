@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 import unicodedata
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -18,7 +17,7 @@ from rich.text import Text
 from backoffice.config import BackofficeConfig
 from backoffice.store import DeviceRow, SqliteEventStore
 from backoffice.stores import DatabaseError, QueryableEventStore, open_store
-from configkit import load
+from configkit import cli, load
 
 # Everything below that comes from a device (ids, status, state, payloads) is hostile: it is
 # shown as plain `Text` (never parsed as Rich markup), without control characters, and read
@@ -180,13 +179,13 @@ def run(args: argparse.Namespace) -> int:
     if args.once:
         console.print(snapshot(store, zone))
         return 0
-    with Live(snapshot(store, zone), console=console, refresh_per_second=2) as live:
-        try:
-            while True:
-                time.sleep(0.5)
-                live.update(snapshot(store, zone))
-        except KeyboardInterrupt:
-            return 0
+    with (
+        cli.stop_on_signals() as stop,
+        Live(snapshot(store, zone), console=console, refresh_per_second=2) as live,
+    ):
+        while not stop.wait(0.5):
+            live.update(snapshot(store, zone))
+    return 0
 
 
 def _zone(name: str) -> ZoneInfo | None:

@@ -8,25 +8,22 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from configkit import ConfigError, check_command, check_files, layout, load
+from configkit import check_command, check_files, cli, layout, load
 from configkit.helptext import teach
 from dropbox_agent.config import DropboxConfig
 from dropbox_agent.errors import DropboxError, HardwareUnavailable, ScenarioError
 
 logger = logging.getLogger("dropbox_agent")
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = cli.EXIT_OK, cli.EXIT_FAILED, cli.EXIT_USAGE
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dropbox-agent", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser = cli.new_parser("dropbox-agent", __doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the box on its real GPIO pins")
@@ -88,13 +85,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _stop_on_signals() -> threading.Event:
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    return stop
-
-
 def _run(args: argparse.Namespace) -> int:
     from dropbox_agent import app
     from dropbox_agent.adapters import gpio
@@ -105,7 +95,8 @@ def _run(args: argparse.Namespace) -> int:
         raise HardwareUnavailable(why)
     for warning in check_files(config, str(args.config)):
         print(warning, file=sys.stderr)
-    app.run(config, _stop_on_signals())
+    with cli.stop_on_signals() as stop:
+        app.run(config, stop)
     return EXIT_OK
 
 
@@ -117,11 +108,11 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.config is None and not layout.config_file("dropbox").exists():
         return _simulate_throwaway(args)
     config = load(DropboxConfig, args.config or layout.config_file("dropbox"))
-    stop = _stop_on_signals()
-    if args.scenario is not None:
-        run_simulated(config, args.scenario, speed=args.speed, stop=stop, slips_dir=args.slips)
-    else:
-        run_interactive(config, speed=args.speed, stop=stop, slips_dir=args.slips)
+    with cli.stop_on_signals() as stop:
+        if args.scenario is not None:
+            run_simulated(config, args.scenario, speed=args.speed, stop=stop, slips_dir=args.slips)
+        else:
+            run_interactive(config, speed=args.speed, stop=stop, slips_dir=args.slips)
     return EXIT_OK
 
 
@@ -153,11 +144,13 @@ def _simulate_throwaway(args: argparse.Namespace) -> int:
         )
         config = example.model_copy(update={"uplink": uplink, "local_db_path": home / "box.db"})
         print(f"a throwaway box (example config), broker and back office in {sandbox.directory}")
-        stop = _stop_on_signals()
-        if args.scenario is not None:
-            run_simulated(config, args.scenario, speed=args.speed, stop=stop, slips_dir=args.slips)
-        else:
-            run_interactive(config, speed=args.speed, stop=stop, slips_dir=args.slips)
+        with cli.stop_on_signals() as stop:
+            if args.scenario is not None:
+                run_simulated(
+                    config, args.scenario, speed=args.speed, stop=stop, slips_dir=args.slips
+                )
+            else:
+                run_interactive(config, speed=args.speed, stop=stop, slips_dir=args.slips)
         print(f"the back office stored {sandbox.stored()} events")
     return EXIT_OK
 
@@ -215,27 +208,19 @@ EXAMPLES = {
 }
 
 
+# A bad scenario is a usage error; a box that cannot run here (no GPIO, a store it cannot open)
+# is one line and exit 1.
+FAILURES = (
+    cli.Failure(ScenarioError, EXIT_USAGE, "scenario: {error}"),
+    cli.Failure((HardwareUnavailable, DropboxError), EXIT_FAILURE, "{tool}: {error}"),
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `dropbox-agent` console script."""
     parser = _parser()
     teach(parser, EXAMPLES)
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    try:
-        code: int = args.func(args)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_USAGE
-    except ScenarioError as exc:
-        print(f"scenario: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except (HardwareUnavailable, DropboxError) as exc:
-        print(f"dropbox-agent: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    return code
+    return cli.run(parser, argv, failures=FAILURES, log_level=lambda _args: logging.INFO)
 
 
 if __name__ == "__main__":

@@ -19,14 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from configkit import ConfigError, check_command, check_files, layout, load
+from configkit import check_command, check_files, cli, layout, load
 from configkit.helptext import teach
 from kiosk.booking import cli as booking_cli
 from kiosk.config import KioskConfig
@@ -36,7 +34,7 @@ from uplink.booking.model import parse_service
 from uplink.errors import StorageError
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = cli.EXIT_OK, cli.EXIT_FAILED, cli.EXIT_USAGE
 
 logger = logging.getLogger(__name__)
 
@@ -153,15 +151,13 @@ def _run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_FAILED
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    if config.ui.enabled:
-        from kiosk.ui.run import run_with_ui
+    with cli.stop_on_signals() as stop:
+        if config.ui.enabled:
+            from kiosk.ui.run import run_with_ui
 
-        if run_with_ui(config, stop):
-            return EXIT_OK
-    app.run(config, stop)
+            if run_with_ui(config, stop):
+                return EXIT_OK
+        app.run(config, stop)
     return EXIT_OK
 
 
@@ -291,34 +287,22 @@ EXAMPLES = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The `kiosk` console script."""
-    parser = argparse.ArgumentParser(
-        prog="kiosk", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser = cli.new_parser("kiosk", __doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     for register in COMMANDS:
         register(sub)
     teach(parser, EXAMPLES)
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if args.command == "run":
-        logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
-    try:
-        return int(args.func(args))
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return EXIT_USAGE
-    except StorageError as exc:  # a file named in the config cannot be opened: one line
-        print(f"kiosk {args.command}: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except KioskError as exc:  # a device or store unusable at start: one line, as dropbox-agent
-        print(f"kiosk {args.command}: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+    return cli.run(parser, argv, failures=FAILURES, log_level=_log_level)
+
+
+# A file named in the config that cannot be opened, or a device or store unusable at start:
+# one line, as dropbox-agent says it.
+FAILURES = (cli.Failure((StorageError, KioskError), EXIT_FAILED),)
+
+
+def _log_level(args: argparse.Namespace) -> int:
+    """The appliance logs what it does; the one-shot commands stay quiet."""
+    return logging.INFO if args.command == "run" else logging.WARNING
 
 
 if __name__ == "__main__":

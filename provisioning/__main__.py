@@ -15,11 +15,11 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from configkit import ConfigError
+from configkit import cli as scaffold
 from configkit.helptext import teach
 from provisioning import pki
 from provisioning.cli import ca, check, device, fleet, install, render
-from provisioning.cli.output import EXIT_FAILED, EXIT_REFUSED, EXIT_USAGE, errors
+from provisioning.cli.output import EXIT_FAILED, EXIT_REFUSED, EXIT_USAGE
 from provisioning.errors import InvalidSetup, ProvisionError, Refused
 
 logger = logging.getLogger(__name__)
@@ -50,14 +50,13 @@ COMMANDS: list[Register] = [group.register for group in GROUPS]
 
 def build_parser() -> argparse.ArgumentParser:
     """The `provision` parser: the tool's options, then each command group's commands."""
-    parser = argparse.ArgumentParser(
-        prog="provision",
-        description="Provision Lapak Asik branch devices: identities, firmware, fleet broker "
+    parser = scaffold.new_parser(
+        "provision",
+        "Provision Lapak Asik branch devices: identities, firmware, fleet broker "
         "config and the on-device self-test.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument(
         "--ca-passphrase-fd",
         type=int,
@@ -72,36 +71,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The errors provisioning knows, checked in order, each one line and its exit code.
+FAILURES = (
+    scaffold.Failure(Refused, EXIT_REFUSED, "refused: {error}"),
+    scaffold.Failure(InvalidSetup, EXIT_USAGE, "error: {error}"),
+    scaffold.Failure(ProvisionError, EXIT_FAILED, "error: {error}"),
+    scaffold.Failure(
+        PermissionError, EXIT_FAILED, "error: {error}; on a device, run provision with sudo"
+    ),
+    scaffold.Failure(OSError, EXIT_FAILED, "error: {error}"),
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The `provision` console script: one line per error, the documented exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    pki.passphrase_source = ca.passphrase_source(args.ca_passphrase_fd)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    try:
-        return int(args.func(args))
-    except ConfigError as exc:
-        for problem in exc.problems:
-            errors.print(str(problem), markup=False, highlight=False)
-        return EXIT_USAGE
-    except Refused as exc:
-        errors.print(f"refused: {exc}", markup=False, highlight=False)
-        return EXIT_REFUSED
-    except InvalidSetup as exc:
-        errors.print(f"error: {exc}", markup=False, highlight=False)
-        return EXIT_USAGE
-    except ProvisionError as exc:
-        errors.print(f"error: {exc}", markup=False, highlight=False)
-        return EXIT_FAILED
-    except PermissionError as exc:
-        errors.print(f"error: {exc}; on a device, run provision with sudo", markup=False)
-        return EXIT_FAILED
-    except OSError as exc:
-        errors.print(f"error: {exc}", markup=False, highlight=False)
-        return EXIT_FAILED
+
+    def prepare(args: argparse.Namespace) -> None:
+        pki.passphrase_source = ca.passphrase_source(args.ca_passphrase_fd)
+
+    return scaffold.run(build_parser(), argv, failures=FAILURES, prepare=prepare)
 
 
 if __name__ == "__main__":

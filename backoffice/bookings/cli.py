@@ -8,12 +8,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
 import threading
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from types import FrameType
 
 from backoffice.bookings.api import BookingApi
 from backoffice.bookings.checkins import CheckinImporter
@@ -25,7 +23,7 @@ from backoffice.bookings.qr import write_qr_png
 from backoffice.bookings.sample import issue_sample_day
 from backoffice.bookings.store import BookingStore
 from backoffice.store import DeviceRow, SqliteEventStore
-from configkit import check_command, check_files, layout, load
+from configkit import check_command, check_files, cli, layout, load
 from uplink.booking.codes import BookingCodeError
 from uplink.booking.model import parse_service
 from uplink.clock import utc_iso
@@ -235,17 +233,12 @@ def _api(args: argparse.Namespace) -> int:
             SqliteEventStore(config.event_store_path), store, config.checkin_event_types
         )
     api = BookingApi(config, issuer, importer=importer)
-
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        threading.Thread(target=api.stop, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        api.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        store.close()
+    # A signal lands on this (the serving) thread: shutdown() must come from another one.
+    with cli.stop_on_signals(lambda: threading.Thread(target=api.stop, daemon=True).start()):
+        try:
+            api.serve_forever()
+        finally:
+            store.close()
     return 0
 
 
