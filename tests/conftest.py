@@ -19,6 +19,9 @@ from branchsim.broker import LocalBroker
 from tests.pg import LocalPostgres, unavailable_reason
 from uplink import Uplink, UplinkConfig
 
+# The test rigs whose fixtures more than one folder uses: the kiosk's `rig` and `kiosk`.
+pytest_plugins = ("tests.kiosk.rig",)
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

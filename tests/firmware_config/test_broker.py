@@ -4,32 +4,28 @@ the CRL, and the branch-to-central bridge."""
 from __future__ import annotations
 
 import os
-import queue
 import shutil
-import signal
-import socket
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.reasoncodes import ReasonCode
 
-from provisioning import device, pki, render, roles
-from provisioning.__main__ import main
+from provisioning import pki, render
 from provisioning.broker import free_port
+from tests.broker_rig import (
+    NO_MATCHING_SUBSCRIBERS,
+    NOT_AUTHORIZED,
+    Client,
+    RenderedBroker,
+    issue_identity,
+    provision,
+    provisioned_broker,
+)
 from uplink import BrokerConfig, topics
 
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-NOT_AUTHORIZED = 135
-NO_MATCHING_SUBSCRIBERS = 16
 ALL_ACKS = "lapak/v1/dev/+/ack"
 
 
@@ -42,70 +38,19 @@ def base() -> Iterator[Path]:
     shutil.rmtree(directory, ignore_errors=True)
 
 
-@dataclass
-class Broker:
-    """A mosquitto started from a rendered root."""
-
-    root: Path
-    port: int
-    ca: pki.CADirectory
-    options: dict[str, Any]
-    process: subprocess.Popen[bytes] | None = None
-
-    def render(self) -> None:
-        """Render as `provision render --role broker --ca DIR` does: the CA's names admitted."""
-        target = render.Target(self.root, local=True)
-        names = {r.name for r in self.ca.records() if r.kind == "client" and r.active}
-        settings = render.RenderOptions(
-            tls_port=self.port, bind_address="127.0.0.1", identities=tuple(names), **self.options
-        )
-        changes = render.apply(render.plan("broker", target, settings), target)
-        assert not [c for c in changes if c.missing], [c.missing for c in changes]
-
-    def start(self) -> None:
-        assert Path(MOSQUITTO).exists(), "mosquitto is needed: apt-get install mosquitto"
-        self.render()  # devices provisioned since are admitted, as after a re-render + restart
-        config = self.root / "etc/mosquitto/mosquitto.conf"
-        self.process = subprocess.Popen(
-            [MOSQUITTO, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                err = self.process.stderr.read().decode() if self.process.stderr else ""
-                pytest.fail(f"mosquitto exited with the rendered config: {err}\n{self.log()}")
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.02)  # waiting for a process to open its port, not timing a result
-        pytest.fail(f"mosquitto did not listen on {self.port}: {self.log()}")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(10)
-        if self.process is not None and self.process.stderr:
-            self.process.stderr.close()
-        self.process = None
-
-    def log(self) -> str:
-        path = self.root / "var/log/mosquitto/mosquitto.log"
-        return path.read_text(errors="replace") if path.exists() else "(no log)"
-
-
 def _render_broker(
     base: Path, name: str, ca: pki.CADirectory, **options: Any
-) -> tuple[Broker, render.Target]:
+) -> tuple[RenderedBroker, render.Target]:
     root = base / name
     target = render.Target(root, local=True)
     render.install_broker_identity(target, ca, [f"{name}.test", "127.0.0.1"])
-    broker = Broker(root, free_port(), ca, options)
+    broker = RenderedBroker(root, free_port(), ca, options)
     broker.render()
     return broker, target
 
 
 @contextmanager
-def running(broker: Broker) -> Iterator[Broker]:
+def running(broker: RenderedBroker) -> Iterator[RenderedBroker]:
     broker.start()
     try:
         yield broker
@@ -115,93 +60,13 @@ def running(broker: Broker) -> Iterator[Broker]:
 
 def _provision(base: Path, ca: Path, device_id: str, port: int) -> BrokerConfig:
     """`provision device init` a dropbox, then read back its rendered broker settings."""
-    args = ["device", "init", "--role", "dropbox", "--branch", "jkt-01", "--id", device_id]
-    args += ["--root", str(base / device_id), "--ca", str(ca)]
-    args += ["--broker-host", "127.0.0.1", "--broker-port", str(port)]
-    assert main(args) == 0
-    record = device.load_record(device.Layout(base / device_id))
-    return roles.uplink_of(roles.load_config(record)).broker
-
-
-def _identity(ca: pki.CADirectory, directory: Path, name: str, port: int) -> BrokerConfig:
-    """A back-office identity: key made here, CSR signed by the fleet CA."""
-    key = pki.new_key()
-    cert = ca.issue(pki.make_csr(key, name))
-    pki.write_key(directory / f"{name}.key", key)
-    pki.write_cert(directory / f"{name}.crt", cert)
-    return BrokerConfig(
-        host="127.0.0.1",
-        port=port,
-        tls=True,
-        ca_file=ca.cert_file,
-        cert_file=directory / f"{name}.crt",
-        key_file=directory / f"{name}.key",
-    )
-
-
-class Client:
-    """A paho MQTT v5 client over TLS that records PUBACK reason codes and messages."""
-
-    def __init__(self, name: str, broker: BrokerConfig) -> None:
-        self.acks: queue.Queue[int] = queue.Queue()
-        self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
-        self.connected: queue.Queue[int] = queue.Queue()
-        self.subscribed: queue.Queue[int] = queue.Queue()
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=name, protocol=MQTTProtocolVersion.MQTTv5
-        )
-        self.client.tls_set(
-            ca_certs=str(broker.ca_file),
-            certfile=str(broker.cert_file),
-            keyfile=str(broker.key_file),
-        )
-        self.client.on_connect = self._on_connect
-        self.client.on_publish = self._on_publish
-        self.client.on_message = self._on_message
-        self.client.on_subscribe = self._on_subscribe
-        self.client.on_disconnect = self._on_disconnect
-        self.broker = broker
-
-    def _on_connect(self, _c: Any, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
-        self.connected.put(reason.value)
-
-    def _on_disconnect(self, _c: Any, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
-        self.connected.put(-1)  # before a CONNACK: the broker dropped us (TLS refused)
-
-    def _on_publish(self, _c: Any, _u: Any, _mid: int, reason: ReasonCode, _p: Any) -> None:
-        self.acks.put(reason.value)
-
-    def _on_message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
-        self.messages.put((message.topic, bytes(message.payload)))
-
-    def _on_subscribe(self, _c: Any, _u: Any, _mid: int, codes: list[ReasonCode], _p: Any) -> None:
-        self.subscribed.put(codes[0].value)
-
-    def connect(self) -> int:
-        """The CONNACK reason code; -1 when the connection was dropped or refused before it."""
-        try:
-            self.client.connect(self.broker.host, self.broker.port)
-        except OSError:  # ssl.SSLError too: the handshake failed outright
-            return -1
-        self.client.loop_start()
-        return self.connected.get(timeout=10)
-
-    def publish(self, topic: str, payload: bytes) -> int:
-        self.client.publish(topic, payload, qos=1)
-        return self.acks.get(timeout=10)
-
-    def subscribe(self, topic: str) -> int:
-        self.client.subscribe(topic, qos=1)
-        return self.subscribed.get(timeout=10)
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+    assert provision(base / device_id, ca, device_id, port, "jkt-01") == 0
+    return provisioned_broker(base / device_id)
 
 
 @contextmanager
 def connected(name: str, broker: BrokerConfig) -> Iterator[Client]:
-    client = Client(name, broker)
+    client = Client(broker, name)
     assert client.connect() == 0, f"{name} was refused"
     try:
         yield client
@@ -216,7 +81,7 @@ def test_devices_connect_with_their_rendered_credentials_and_the_acl_keeps_them_
     broker, _target = _render_broker(base, "broker", ca)
     kiosk_side = _provision(base, base / "ca", "dropbox-1", broker.port)
     other_side = _provision(base, base / "ca", "dropbox-2", broker.port)
-    office = _identity(ca, base, "backoffice", broker.port)
+    office = issue_identity(ca, base, "backoffice", broker.port)
 
     with running(broker), connected("backoffice", office) as back:
         assert back.subscribe(topics.all_events(None)) == 1
@@ -266,7 +131,7 @@ def test_the_broker_refuses_a_revoked_device_and_an_unknown_ca(base: Path) -> No
     broker, target = _render_broker(base, "broker", ca)
     device_side = _provision(base, base / "ca", "dropbox-1", broker.port)
     stranger_ca = pki.CADirectory.init(base / "other-ca", "Someone else's CA")
-    stranger = _identity(stranger_ca, base, "dropbox-3", broker.port)
+    stranger = issue_identity(stranger_ca, base, "dropbox-3", broker.port)
     stranger = stranger.model_copy(update={"ca_file": ca.cert_file})
 
     with running(broker), connected("dropbox-1", device_side):
@@ -277,7 +142,7 @@ def test_the_broker_refuses_a_revoked_device_and_an_unknown_ca(base: Path) -> No
 
     with running(broker):
         for name, side in (("dropbox-1", device_side), ("dropbox-3", stranger)):
-            client = Client(name, side)
+            client = Client(side, name)
             assert client.connect() == -1, f"{name} was let in"
             client.close()
 
@@ -299,7 +164,7 @@ def test_a_branch_broker_bridges_device_events_to_the_central_one_and_acks_back(
         shutil.chown(bridge_dir / "bridge.key", group="mosquitto")
         (bridge_dir / "bridge.key").chmod(0o640)
     device_side = _provision(base, base / "ca", "dropbox-1", branch.port)
-    office = _identity(ca, base, "backoffice", central.port)
+    office = issue_identity(ca, base, "backoffice", central.port)
 
     with running(central), connected("backoffice", office) as back:
         assert back.subscribe(topics.all_events(None)) == 1

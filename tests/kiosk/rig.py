@@ -1,19 +1,26 @@
-"""A kiosk engine on simulated devices, a manual clock and real SQLite files, for the tests."""
+"""The kiosk rig: a kiosk engine on simulated devices, a manual clock and real SQLite files, and
+the kiosk loop around it; their fixtures `rig` and `kiosk` (a plugin of tests/conftest.py, so the
+security tests share them)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kiosk.app import build_engine
+import pytest
+
+from kiosk.app import build, build_engine
 from kiosk.booking import Channel, CheckinLedger, Service
 from kiosk.config import KioskConfig
 from kiosk.domain.screens import Phase, Screen
 from kiosk.engine import CheckinEngine
 from kiosk.ports import EventSink, TicketPrinter
+from kiosk.runtime import Kiosk
 from kiosk.sim.bookings import SimIssuer
+from kiosk.sim.camera import ScriptedCamera
 from kiosk.sim.demo import DEMO_BRANCH, demo_config
 from kiosk.sim.driver import drive
 from kiosk.sim.events import EventLog
@@ -154,3 +161,32 @@ def make_rig(
     )  # fmt: skip
     engine.subscribe(rig.screens.append)
     return rig
+
+
+def build_kiosk(rig: Rig) -> Kiosk:
+    """The kiosk loop around `rig`'s parts: a scripted camera, offline (no broker)."""
+    return build(
+        rig.config,
+        clock=rig.clock,
+        camera=ScriptedCamera(),
+        thermometer=rig.thermometer,
+        printer=rig.printer,
+        events=rig.events,
+        online=False,
+    )
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    """A kiosk with default settings at 09:30 WIB on a Monday, nothing checked in yet."""
+    made = make_rig(tmp_path / "kiosk")
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def kiosk(rig: Rig) -> Iterator[Kiosk]:
+    """The kiosk loop around `rig` (`build_kiosk`), closed after the test."""
+    made = build_kiosk(rig)
+    yield made
+    made.close()

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import cv2
-import pytest
 
-from kiosk.app import build
 from kiosk.domain import events
 from kiosk.domain.screens import Phase
 from kiosk.runtime import Kiosk
@@ -21,21 +18,6 @@ from kiosk.sim.frames import blank_frame, place
 from kiosk.sim.thermometer import SimulatedThermometer
 from tests.kiosk.rig import NOW, Rig
 from uplink import ManualClock
-
-
-@pytest.fixture
-def kiosk(rig: Rig) -> Iterator[Kiosk]:
-    made = build(
-        rig.config,
-        clock=rig.clock,
-        camera=ScriptedCamera(),
-        thermometer=rig.thermometer,
-        printer=rig.printer,
-        events=rig.events,
-        online=False,
-    )
-    yield made
-    made.close()
 
 
 def camera_of(kiosk: Kiosk) -> ScriptedCamera:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import pytest
 
 from kiosk.adapters.qr import FALLBACKS, LiveDecoder, QrDecoder
-from kiosk.app import build
 from kiosk.domain import events, scanning
 from kiosk.domain.screens import Phase
 from kiosk.runtime import Kiosk
@@ -96,21 +94,6 @@ def test_without_a_wanted_text_the_decoder_keeps_counting_misses() -> None:
 
 
 # -- the kiosk acts on the booking --------------------------------------------------------------
-
-
-@pytest.fixture
-def kiosk(rig: Rig) -> Iterator[Kiosk]:
-    made = build(
-        rig.config,
-        clock=rig.clock,
-        camera=ScriptedCamera(),
-        thermometer=rig.thermometer,
-        printer=rig.printer,
-        events=rig.events,
-        online=False,
-    )
-    yield made
-    made.close()
 
 
 def show_until_done(kiosk: Kiosk, rig: Rig, frame: object, steps: int = 50) -> Phase:

@@ -7,17 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.app import build
 from kiosk.bilingual import Bilingual
 from kiosk.domain import screens
 from kiosk.domain.screens import STAFF_CHECK_NOTE, Phase, Screen
 from kiosk.domain.tickets import Element
 from kiosk.engine import CheckinResult
 from kiosk.ports import PaperStatus
-from kiosk.runtime import Kiosk
-from kiosk.sim.camera import ScriptedCamera
 from kiosk.sim.driver import drive
-from tests.kiosk.rig import Rig, make_rig
+from tests.kiosk.rig import Rig, build_kiosk, make_rig
 
 # -- the bilingual text type ----------------------------------------------------------------------
 
@@ -248,15 +245,7 @@ def test_a_broken_finished_listener_does_not_stop_check_ins(rig: Rig) -> None:
 def test_the_state_is_published_for_each_finished_check_in_past_a_thousand(rig: Rig) -> None:
     """GIVEN a kiosk on a refusal screen WHEN 1,001 more refusals finish without time passing
     THEN each publishes the state (the old change detection stopped counting at 1,000)."""
-    kiosk: Kiosk = build(
-        rig.config,
-        clock=rig.clock,
-        camera=ScriptedCamera(),
-        thermometer=rig.thermometer,
-        printer=rig.printer,
-        events=rig.events,
-        online=False,
-    )
+    kiosk = build_kiosk(rig)
     published: list[dict[str, object]] = []
     kiosk.uplink.publish_state = published.append  # type: ignore[method-assign]
     kiosk.step()

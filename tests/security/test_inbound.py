@@ -5,16 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kiosk.app import build
 from kiosk.runtime import Kiosk
-from kiosk.sim.camera import ScriptedCamera
-from tests.kiosk.rig import Rig, make_rig
 from uplink import inbound, topics
 from uplink.errors import MessageError
 
@@ -33,29 +28,6 @@ BAD_OCCUPANCY = {
     "not UTF-8": b'{"inside": 1, "capacity": 40, "at": "\xff"}',
     "a list": b"[]",
 }
-
-
-@pytest.fixture
-def rig(tmp_path: Path) -> Iterator[Rig]:
-    """A kiosk's parts at 09:30 WIB on a Monday (`tests.kiosk.rig`)."""
-    made = make_rig(tmp_path / "kiosk")
-    yield made
-    made.close()
-
-
-@pytest.fixture
-def kiosk(rig: Rig) -> Iterator[Kiosk]:
-    made = build(
-        rig.config,
-        clock=rig.clock,
-        camera=ScriptedCamera(),
-        thermometer=rig.thermometer,
-        printer=rig.printer,
-        events=rig.events,
-        online=False,
-    )
-    yield made
-    made.close()
 
 
 @pytest.fixture
