@@ -1,4 +1,4 @@
-"""The house rules that keep the layers apart, checked on the source (no imports executed)."""
+"""The house rules that keep the layers apart, checked on the source (the one architecture test)."""
 
 from __future__ import annotations
 
@@ -243,3 +243,93 @@ def test_the_dropbox_vocabulary_names_every_dropbox_schema() -> None:
         for path in (ROOT / "uplink" / "schemas" / "events").glob("dropbox.*.v1.json")
     }
     assert names - {"device.fault"} == schemas
+
+
+# -- the dropbox: a pure domain, the simulators reached only through the wiring module -----------
+
+DROPBOX_DOMAIN = ROOT / "dropbox_agent" / "domain"
+NOT_FOR_THE_DROPBOX_DOMAIN = {
+    "gpiozero", "picamera2", "kivy", "escpos", "paho", "cv2", "smbus2", "zxingcpp",
+    "requests", "sqlite3", "socket", "threading", "time", "uplink", "dropbox_agent.adapters",
+    "dropbox_agent.sim", "dropbox_agent.app",
+}  # fmt: skip
+
+
+def test_dropbox_domain_modules_import_nothing_from_the_outside_world() -> None:
+    files = sorted(DROPBOX_DOMAIN.glob("*.py"))
+    assert len(files) >= 6
+    offenders = {
+        f"{path.name}: {name}"
+        for path in files
+        for name in imports(path)
+        if any(name == bad or name.startswith(bad + ".") for bad in NOT_FOR_THE_DROPBOX_DOMAIN)
+    }
+    assert offenders == set()
+
+
+def test_only_the_dropbox_wiring_module_imports_the_simulated_devices() -> None:
+    """The simulated twins are chosen by app.py alone; the CLI reaches the simulation runners
+    (dropbox_agent/sim/runner.py), which take their devices from app.py."""
+    package = DROPBOX_DOMAIN.parent
+    users = {
+        path.relative_to(package).as_posix(): sorted(
+            n for n in imports(path) if n.startswith("dropbox_agent.sim")
+        )
+        for path in package.rglob("*.py")
+        if "sim" not in path.relative_to(package).parts
+        and any(n.startswith("dropbox_agent.sim") for n in imports(path))
+    }
+    assert set(users) == {"app.py", "__main__.py"}
+    assert users["__main__.py"] == ["dropbox_agent.sim.runner"]
+
+
+# -- the kiosk: a pure domain; device libraries only in their adapters, imported late -----------
+
+KIOSK = ROOT / "kiosk"
+NOT_FOR_THE_KIOSK_DOMAIN = {
+    "gpiozero", "picamera2", "libcamera", "kivy", "escpos", "usb", "serial", "paho", "cv2",
+    "smbus2", "zxingcpp", "requests", "numpy", "PIL",
+}  # fmt: skip
+# Libraries that touch devices when imported, or need them: never at module level anywhere.
+LAZY_ONLY = {"picamera2", "libcamera", "smbus2", "escpos", "usb", "serial", "gpiozero", "kivy"}
+KIOSK_PURE = [*sorted((KIOSK / "domain").glob("*.py")), KIOSK / "bilingual.py"]
+
+
+@pytest.mark.parametrize("path", KIOSK_PURE, ids=lambda p: p.name)
+def test_the_kiosk_domain_imports_no_hardware_ui_or_network_library(path: Path) -> None:
+    assert roots(imports(path)) & NOT_FOR_THE_KIOSK_DOMAIN == set()
+
+
+def test_the_kiosk_domain_does_not_depend_on_adapters_the_engine_or_the_uplink() -> None:
+    outer = ("kiosk.adapters", "kiosk.engine", "kiosk.app", "kiosk.sim", "kiosk.store", "uplink")
+    contract = "uplink.booking"  # pure values: what a booking says
+    for path in KIOSK_PURE:
+        used = {m for m in imports(path) if not m.startswith(contract)}
+        assert not {m for m in used if m.startswith(outer)}, f"{path.name} imports {used}"
+
+
+@pytest.mark.parametrize(
+    "path", sorted(p for p in KIOSK.rglob("*.py") if "booking" not in p.parts), ids=str
+)
+def test_kiosk_device_libraries_are_imported_only_inside_functions(path: Path) -> None:
+    lazy = LAZY_ONLY
+    if "ui" in path.relative_to(KIOSK).parts:
+        lazy = LAZY_ONLY - {"kivy"}  # the touchscreen's own modules; nothing outside imports them
+    assert roots(imports(path, top_level_only=True)) & lazy == set()
+
+
+def test_kivy_is_imported_only_under_kiosk_ui() -> None:
+    for path in KIOSK.rglob("*.py"):
+        if "ui" not in path.relative_to(KIOSK).parts:
+            assert "kivy" not in roots(imports(path)), path
+
+
+def test_importing_the_kiosk_app_and_cli_loads_no_device_library() -> None:
+    code = (
+        "import sys, kiosk.app, kiosk.__main__;"
+        f"print(sorted(m for m in {sorted(LAZY_ONLY)!r} if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]"
