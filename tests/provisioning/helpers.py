@@ -61,3 +61,9 @@ def init_args(
     if role == "kiosk":
         args += ["--trust-anchor", trust_anchor()]
     return [*args, *extra]
+
+
+def failed_titles(out: str) -> set[str]:
+    """The checks `provision check` lists under 'To fix:' (one '  - title: fix' line each)."""
+    after = out.split("To fix:", 1)[1] if "To fix:" in out else ""
+    return {line[4:].split(" — ", 1)[0] for line in after.splitlines() if line.startswith("  - ")}

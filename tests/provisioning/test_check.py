@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from provisioning import check, device, pki, roles
-from tests.provisioning.helpers import Run, init_args, provision
+from tests.provisioning.helpers import Run, failed_titles, init_args, provision
 from uplink import ManualClock, SystemClock
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -37,12 +37,6 @@ def _check(capsys: pytest.CaptureFixture[str], fleet: Path, role: str, *more: st
         *["check", "--root", fleet / role, "--simulate", "--ca", fleet / "ca"],
         *["--timeout", "2", *more],
     )
-
-
-def _failed_titles(out: str) -> set[str]:
-    """The checks listed under 'To fix:' (one '  - title: fix' line each)."""
-    after = out.split("To fix:", 1)[1] if "To fix:" in out else ""
-    return {line[4:].split(" — ", 1)[0] for line in after.splitlines() if line.startswith("  - ")}
 
 
 @pytest.mark.parametrize("role", ["kiosk", "dropbox"])
@@ -92,7 +86,7 @@ def test_each_injected_failure_shows_as_a_failure_with_a_fix(
     run = _check(capsys, fleet, role, "--fail", inject)
 
     assert run.code == EXIT_FAILED
-    assert _failed_titles(run.out) == expected
+    assert failed_titles(run.out) == expected
     assert run.out.count("FAIL") == len(expected)  # one red mark per failed row
 
 
@@ -129,7 +123,7 @@ def test_a_revoked_device_fails_the_broker_check(
     )
 
     assert run.code == EXIT_FAILED
-    assert "broker reachable over TLS with this certificate" in _failed_titles(run.out)
+    assert "broker reachable over TLS with this certificate" in failed_titles(run.out)
     assert "refused this device's certificate" in run.out.split("To fix:")[1]
 
 
@@ -192,48 +186,3 @@ def test_a_check_that_raises_is_a_failure_and_the_others_still_run() -> None:
 
     assert [r.outcome.status for r in results] == ["fail", "pass"]
     assert "RuntimeError: boom" in results[0].outcome.detail
-
-
-def test_the_printed_test_card_is_what_the_camera_check_looks_for(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    import numpy as np
-    from PIL import Image
-
-    from kiosk.adapters.qr import QrDecoder
-    from provisioning.hardware import TEST_CARD_TEXT
-
-    run = provision(capsys, "test-card", "--out", tmp_path / "card.png")
-
-    assert run.code == EXIT_OK
-    image = np.asarray(Image.open(tmp_path / "card.png").convert("L"))
-    assert TEST_CARD_TEXT in QrDecoder().decode(image, exhaustive=True).texts
-
-
-@pytest.mark.parametrize("role", ["kiosk", "dropbox"])
-def test_off_a_pi_the_real_check_reports_missing_hardware_without_crashing_or_writing(
-    role: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from provisioning.broker import free_port
-
-    ca, root, lp = tmp_path / "ca", tmp_path / "dev", tmp_path / "lp0"
-    assert provision(capsys, "ca", "init", "--dir", ca).code == 0
-    extra = ["--broker-host", "127.0.0.1", "--broker-port", str(free_port())]
-    if role == "kiosk":
-        extra += ["--printer", f"file:{lp}"]
-    assert provision(capsys, *init_args(role, f"{role}-1", root, ca, *extra)).code == 0
-
-    run = provision(capsys, "check", "--root", root, "--timeout", "2")
-
-    assert run.code == EXIT_FAILED
-    failed = _failed_titles(run.out)
-    assert "broker reachable over TLS with this certificate" in failed
-    assert "unexpected error" not in run.out
-    if role == "kiosk":
-        assert {"printer: adapter usable", "printer test ticket"} <= failed
-        assert not lp.exists(), "the check printed into a file where a printer should be"
-    else:
-        from dropbox_agent.adapters.gpio import is_usable
-
-        if not is_usable()[0]:  # not a Pi: both the adapter and the input probe say so
-            assert {"gpio: adapter usable", "GPIO inputs read at rest"} <= failed
