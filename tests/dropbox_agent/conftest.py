@@ -1,4 +1,5 @@
-"""Fixtures for the dropbox agent: configs, a fake event sink, and a wired agent on MockFactory."""
+"""Fixtures for the dropbox agent: configs, a fake event sink, and the dropbox rig (`Rig`: a wired
+agent on MockFactory pins and a manual clock; fixture `rig`)."""
 
 from __future__ import annotations
 
@@ -110,7 +111,7 @@ class FakeEvents:
 
 
 @dataclass
-class Kit:
+class Rig:
     """A wired agent on a ManualClock and MockFactory pins; tests drive it step by step."""
 
     config: DropboxConfig
@@ -144,7 +145,7 @@ class Kit:
         self.agent.pump(0)
 
 
-def make_kit(tmp_path: Path, config: DropboxConfig | None = None, seed: int = 1) -> Kit:
+def make_rig(tmp_path: Path, config: DropboxConfig | None = None, seed: int = 1) -> Rig:
     config = config or make_config(tmp_path)
     clock = ManualClock()
     box = SimulatedBox(config.pins, config.polarity, clock)
@@ -164,11 +165,11 @@ def make_kit(tmp_path: Path, config: DropboxConfig | None = None, seed: int = 1)
         keypad=keypad,
     )
     agent.start()
-    return Kit(config, clock, box, events, keypad, printer, fill, agent, random.Random(seed))
+    return Rig(config, clock, box, events, keypad, printer, fill, agent, random.Random(seed))
 
 
 @pytest.fixture
-def kit(tmp_path: Path) -> Iterator[Kit]:
-    made = make_kit(tmp_path)
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    made = make_rig(tmp_path)
     yield made
     made.agent.close()

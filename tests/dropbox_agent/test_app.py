@@ -18,123 +18,123 @@ from dropbox_agent.domain.model import Input, Output
 from dropbox_agent.sim.box import SimulatedBox
 from dropbox_agent.sim.devices import SimulatedKeypad
 from receipts import lines_of
-from tests.dropbox_agent.conftest import BADGE, PIN, FakeEvents, Kit, make_config, make_kit
+from tests.dropbox_agent.conftest import BADGE, PIN, FakeEvents, Rig, make_config, make_rig
 from uplink import ManualClock, Outbox, SimulatedClock
 
 
-def until(kit: Kit, condition: Callable[[], bool], what: str) -> None:
+def until(rig: Rig, condition: Callable[[], bool], what: str) -> None:
     """Pump the agent until `condition` holds (other threads are involved); fail after 10 s."""
     deadline = time.monotonic() + 10
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        kit.agent.pump(0.01)
+        rig.agent.pump(0.01)
 
 
-def test_a_deposit_on_the_pins_is_recorded_with_its_wall_time_and_printed(kit: Kit) -> None:
-    kit.deposit(hold_s=0.25)
-    [(_name, payload, occurred_at)] = [r for r in kit.events.records if r[0] == "dropbox.deposit"]
+def test_a_deposit_on_the_pins_is_recorded_with_its_wall_time_and_printed(rig: Rig) -> None:
+    rig.deposit(hold_s=0.25)
+    [(_name, payload, occurred_at)] = [r for r in rig.events.records if r[0] == "dropbox.deposit"]
     assert payload["deposit_no"] == 1
     # The deposit is dated at the beam's last edge (0.05 s before "now" on the manual clock).
-    assert occurred_at == kit.clock.now() - timedelta(seconds=0.05)
-    until(kit, lambda: len(kit.printer.slips) == 1, "the slip")
-    text = lines_of(kit.printer.slips[0])
+    assert occurred_at == rig.clock.now() - timedelta(seconds=0.05)
+    until(rig, lambda: len(rig.printer.slips) == 1, "the slip")
+    text = lines_of(rig.printer.slips[0])
     assert "No. 000001" in text
     assert payload["code"] in text
     assert any(line.startswith("Waktu / Time: 05-01-2026 08:0") for line in text)  # Jakarta
 
 
-def test_a_thousand_chattering_envelopes_are_a_thousand_deposits(kit: Kit) -> None:
+def test_a_thousand_chattering_envelopes_are_a_thousand_deposits(rig: Rig) -> None:
     for _ in range(1000):
-        kit.deposit(hold_s=kit.rng.uniform(0.01, 0.5))
-    numbers = [p["deposit_no"] for p in kit.events.of("dropbox.deposit")]
+        rig.deposit(hold_s=rig.rng.uniform(0.01, 0.5))
+    numbers = [p["deposit_no"] for p in rig.events.of("dropbox.deposit")]
     assert numbers == list(range(1, 1001))
 
 
 def test_keypad_lines_authorize_count_and_link_bookings_without_logging_secrets(
-    kit: Kit, caplog: pytest.LogCaptureFixture
+    rig: Rig, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    kit.type_line("BK-7QX2M9")
-    kit.deposit()
-    kit.type_line("9999")
-    kit.type_line(PIN + "\n")
-    kit.drive(Input.DOOR, True)
-    kit.advance(0.1)
-    kit.type_line("*1#")
-    kit.drive(Input.DOOR, False)
-    kit.advance(0.1)
-    kit.type_line(BADGE)
-    kit.type_line("hello")
+    rig.type_line("BK-7QX2M9")
+    rig.deposit()
+    rig.type_line("9999")
+    rig.type_line(PIN + "\n")
+    rig.drive(Input.DOOR, True)
+    rig.advance(0.1)
+    rig.type_line("*1#")
+    rig.drive(Input.DOOR, False)
+    rig.advance(0.1)
+    rig.type_line(BADGE)
+    rig.type_line("hello")
 
-    assert kit.events.of("dropbox.deposit")[0]["booking_ref"] == "BK-7QX2M9"
+    assert rig.events.of("dropbox.deposit")[0]["booking_ref"] == "BK-7QX2M9"
     auths = [
         (a["method"], a["granted"], a.get("officer_id"))
-        for a in kit.events.of("dropbox.authorization")
+        for a in rig.events.of("dropbox.authorization")
     ]
     assert auths == [("pin", False, None), ("pin", True, "ofc-0042"), ("badge", True, "ofc-0042")]
-    assert kit.events.of("dropbox.collection_confirmed")[0]["counted"] == 1
+    assert rig.events.of("dropbox.collection_confirmed")[0]["counted"] == 1
     logged = " ".join(r.getMessage() for r in caplog.records)
     assert PIN not in logged and "9999" not in logged and "OFC-0042" not in logged
 
 
-def test_uv_relay_pin_drops_on_the_first_raw_door_edge(kit: Kit) -> None:
+def test_uv_relay_pin_drops_on_the_first_raw_door_edge(rig: Rig) -> None:
     """GIVEN a disinfection running after a collection WHEN the door reed opens
     THEN the relay pin is de-energized by the very pass that sees the edge."""
-    kit.type_line(PIN)
-    kit.drive(Input.DOOR, True)
-    kit.advance(0.1)
-    kit.type_line("*0#")
-    kit.drive(Input.DOOR, False)
-    kit.advance(0.1)
-    assert not kit.box.output_on(Output.UV_RELAY)
-    kit.advance(5.0)  # the configured start delay
-    assert kit.box.output_on(Output.UV_RELAY)
+    rig.type_line(PIN)
+    rig.drive(Input.DOOR, True)
+    rig.advance(0.1)
+    rig.type_line("*0#")
+    rig.drive(Input.DOOR, False)
+    rig.advance(0.1)
+    assert not rig.box.output_on(Output.UV_RELAY)
+    rig.advance(5.0)  # the configured start delay
+    assert rig.box.output_on(Output.UV_RELAY)
 
-    kit.drive(Input.DOOR, True)  # no time passes: the raw edge alone
-    assert not kit.box.output_on(Output.UV_RELAY)
-    assert kit.events.of("dropbox.disinfection")[-1]["outcome"] == "aborted"
+    rig.drive(Input.DOOR, True)  # no time passes: the raw edge alone
+    assert not rig.box.output_on(Output.UV_RELAY)
+    assert rig.events.of("dropbox.disinfection")[-1]["outcome"] == "aborted"
 
 
-def test_printer_faults_are_reported_and_cleared_by_the_next_good_slip(kit: Kit) -> None:
-    kit.printer.fail("paper_out")
-    kit.deposit()
-    until(kit, lambda: bool(kit.events.of("device.fault")), "the printer fault")
-    assert kit.events.of("device.fault") == [
+def test_printer_faults_are_reported_and_cleared_by_the_next_good_slip(rig: Rig) -> None:
+    rig.printer.fail("paper_out")
+    rig.deposit()
+    until(rig, lambda: bool(rig.events.of("device.fault")), "the printer fault")
+    assert rig.events.of("device.fault") == [
         {"component": "printer", "code": "paper_out", "active": True}
     ]
-    assert "KERTAS STRUK HABIS / receipt paper out" in kit.agent.state()["alerts"]
-    kit.printer.fail(None)
-    kit.deposit()
-    until(kit, lambda: len(kit.events.of("device.fault")) == 2, "the fault to clear")
-    assert kit.events.of("device.fault")[1]["active"] is False
-    assert len(kit.events.of("dropbox.deposit")) == 2  # no slip, but every deposit counted
+    assert "KERTAS STRUK HABIS / receipt paper out" in rig.agent.state()["alerts"]
+    rig.printer.fail(None)
+    rig.deposit()
+    until(rig, lambda: len(rig.events.of("device.fault")) == 2, "the fault to clear")
+    assert rig.events.of("device.fault")[1]["active"] is False
+    assert len(rig.events.of("dropbox.deposit")) == 2  # no slip, but every deposit counted
 
 
-def test_fill_readings_on_request_become_fill_events(kit: Kit) -> None:
-    kit.fill.set_distance(9.0)
-    kit.agent.request_fill_reading()
-    until(kit, lambda: bool(kit.events.of("dropbox.fill")), "a fill event")
-    assert kit.events.of("dropbox.fill")[0]["level"] == "full"
-    assert kit.agent.state()["summary"].endswith("isi 98%")
+def test_fill_readings_on_request_become_fill_events(rig: Rig) -> None:
+    rig.fill.set_distance(9.0)
+    rig.agent.request_fill_reading()
+    until(rig, lambda: bool(rig.events.of("dropbox.fill")), "a fill event")
+    assert rig.events.of("dropbox.fill")[0]["level"] == "full"
+    assert rig.agent.state()["summary"].endswith("isi 98%")
 
 
-def test_state_is_published_with_summary_and_alerts(kit: Kit) -> None:
-    kit.deposit()
-    until(kit, lambda: kit.events.states[-1]["deposits_pending_collection"] == 1, "state")
-    state = kit.events.states[-1]
+def test_state_is_published_with_summary_and_alerts(rig: Rig) -> None:
+    rig.deposit()
+    until(rig, lambda: rig.events.states[-1]["deposits_pending_collection"] == 1, "state")
+    state = rig.events.states[-1]
     assert state["summary"].startswith("1 titipan menunggu · pintu tertutup")
     assert state["alerts"] == []
-    kit.drive(Input.TAMPER, True)
-    kit.advance(0.1)
-    until(kit, lambda: "SABOTASE KOTAK / tamper" in kit.events.states[-1]["alerts"], "alert")
+    rig.drive(Input.TAMPER, True)
+    rig.advance(0.1)
+    until(rig, lambda: "SABOTASE KOTAK / tamper" in rig.events.states[-1]["alerts"], "alert")
 
 
 def test_numbering_continues_after_a_restart(tmp_path: Path) -> None:
-    first = make_kit(tmp_path)
+    first = make_rig(tmp_path)
     first.deposit()
     first.deposit()
     first.agent.close()
-    second = make_kit(tmp_path)
+    second = make_rig(tmp_path)
     second.deposit()
     second.agent.close()
     assert second.events.of("dropbox.deposit")[0]["deposit_no"] == 3
@@ -147,24 +147,24 @@ def test_numbering_continues_after_a_restart(tmp_path: Path) -> None:
 
 def test_an_idle_agent_sleeps_without_a_deadline_and_run_stops_on_request(tmp_path: Path) -> None:
     config = make_config(tmp_path, fill={"enabled": False}, uv={"enabled": False})
-    kit = make_kit(tmp_path, config)
-    kit.agent.pump(0)
-    assert kit.agent.wait_s() is None  # nothing to do until an edge arrives: no polling
+    rig = make_rig(tmp_path, config)
+    rig.agent.pump(0)
+    assert rig.agent.wait_s() is None  # nothing to do until an edge arrives: no polling
     stop = threading.Event()
     recorded = threading.Event()
-    kit.agent.add_record_listener(lambda record, _env: recorded.set())
-    loop = threading.Thread(target=kit.agent.run, args=(stop,))
+    rig.agent.add_record_listener(lambda record, _env: recorded.set())
+    loop = threading.Thread(target=rig.agent.run, args=(stop,))
     loop.start()
-    kit.box.chatter(Input.BEAM, True, kit.rng)
-    kit.clock.advance(0.2)
-    kit.box.chatter(Input.BEAM, False, kit.rng)
-    kit.clock.advance(0.2)
-    kit.agent.wake()
+    rig.box.chatter(Input.BEAM, True, rig.rng)
+    rig.clock.advance(0.2)
+    rig.box.chatter(Input.BEAM, False, rig.rng)
+    rig.clock.advance(0.2)
+    rig.agent.wake()
     assert recorded.wait(10), "the loop did not record the deposit"
     stop.set()
     loop.join(10)
     assert not loop.is_alive()
-    assert len(kit.events.of("dropbox.deposit")) == 1
+    assert len(rig.events.of("dropbox.deposit")) == 1
 
 
 def test_deposits_in_the_outbox_but_not_in_the_ledger_are_counted_at_start(

@@ -20,7 +20,7 @@ from dropbox_agent.domain.model import (
     Record,
     SaveLedger,
 )
-from tests.dropbox_agent.machine_harness import Harness
+from tests.dropbox_agent.machine_rig import MachineRig
 
 CODE = re.compile(r"^[0-9A-Z]{4}-[0-9A-Z]{4}$")
 
@@ -29,7 +29,7 @@ CODE = re.compile(r"^[0-9A-Z]{4}-[0-9A-Z]{4}$")
 
 
 def test_one_chattering_envelope_is_one_numbered_deposit_recorded_before_feedback() -> None:
-    box = Harness()
+    box = MachineRig()
     box.clear()
     box.deposit(hold_s=0.3)
 
@@ -47,7 +47,7 @@ def test_one_chattering_envelope_is_one_numbered_deposit_recorded_before_feedbac
 
 
 def test_beam_glitch_shorter_than_the_debounce_is_not_a_deposit() -> None:
-    box = Harness()
+    box = MachineRig()
     box.edge(Input.BEAM, True)
     box.edge(Input.BEAM, False, dt=0.002)
     box.at(5.0)
@@ -55,7 +55,7 @@ def test_beam_glitch_shorter_than_the_debounce_is_not_a_deposit() -> None:
 
 
 def test_consecutive_deposits_number_up_and_the_slip_carries_the_code() -> None:
-    box = Harness()
+    box = MachineRig()
     for _ in range(5):
         box.deposit()
         box.at(1.0)
@@ -67,7 +67,7 @@ def test_consecutive_deposits_number_up_and_the_slip_carries_the_code() -> None:
 
 
 def test_a_jam_is_reported_once_and_cleared_when_the_beam_clears() -> None:
-    box = Harness(jam_after_s=8.0)
+    box = MachineRig(jam_after_s=8.0)
     box.edge(Input.BEAM, True)
     box.at(7.9)
     assert box.records("dropbox.jam") == []
@@ -91,7 +91,7 @@ def test_a_jam_is_reported_once_and_cleared_when_the_beam_clears() -> None:
 # -- collections ----------------------------------------------------------------------------------
 
 
-def _collect(box: Harness, counted: int | None, *, officer: str = "ofc-1") -> None:
+def _collect(box: MachineRig, counted: int | None, *, officer: str = "ofc-1") -> None:
     box.auth(officer)
     box.set(Input.DOOR, True)
     if counted is not None:
@@ -100,7 +100,7 @@ def _collect(box: Harness, counted: int | None, *, officer: str = "ofc-1") -> No
 
 
 def test_authorized_collection_hands_over_the_pending_deposits_and_matches_the_count() -> None:
-    box = Harness()
+    box = MachineRig()
     for _ in range(3):
         box.deposit()
     _collect(box, 3)
@@ -138,7 +138,7 @@ def test_authorized_collection_hands_over_the_pending_deposits_and_matches_the_c
 
 
 def test_a_count_that_differs_is_a_mismatch_alert_until_the_next_collection() -> None:
-    box = Harness()
+    box = MachineRig()
     for _ in range(4):
         box.deposit()
     _collect(box, 3)
@@ -153,7 +153,7 @@ def test_a_count_that_differs_is_a_mismatch_alert_until_the_next_collection() ->
 
 
 def test_count_entered_after_the_door_closed_still_settles_the_collection() -> None:
-    box = Harness()
+    box = MachineRig()
     box.deposit()
     _collect(box, None)
     assert box.machine.state()["collection"]["collection_id"] == "box-1-c1"
@@ -163,7 +163,7 @@ def test_count_entered_after_the_door_closed_still_settles_the_collection() -> N
 
 
 def test_an_unconfirmed_count_becomes_an_alert_after_the_timeout() -> None:
-    box = Harness(count_confirm_timeout_s=900.0)
+    box = MachineRig(count_confirm_timeout_s=900.0)
     box.deposit()
     _collect(box, None)  # the door closed 1 s ago
     box.at(898.0)
@@ -175,14 +175,14 @@ def test_an_unconfirmed_count_becomes_an_alert_after_the_timeout() -> None:
 
 
 def test_a_count_with_no_collection_open_is_ignored() -> None:
-    box = Harness()
+    box = MachineRig()
     box.clear()
     box.count(5)
     assert box.records() == []
 
 
 def test_deposits_made_while_the_door_is_open_count_toward_the_next_collection() -> None:
-    box = Harness()
+    box = MachineRig()
     box.deposit()
     box.auth()
     box.set(Input.DOOR, True)
@@ -196,7 +196,7 @@ def test_deposits_made_while_the_door_is_open_count_toward_the_next_collection()
 
 
 def test_door_opened_without_authorization_is_an_alarm_with_buzzer_and_led() -> None:
-    box = Harness(alarm_buzzer_s=30.0)
+    box = MachineRig(alarm_buzzer_s=30.0)
     box.deposit()
     box.set(Input.DOOR, True)
     door = box.records("dropbox.door")[-1]
@@ -223,7 +223,7 @@ def test_door_opened_without_authorization_is_an_alarm_with_buzzer_and_led() -> 
 
 
 def test_an_authorization_expires_and_serves_one_opening_only() -> None:
-    box = Harness(authorization_window_s=120.0)
+    box = MachineRig(authorization_window_s=120.0)
     box.auth()
     box.at(121.0)
     box.set(Input.DOOR, True)
@@ -239,7 +239,7 @@ def test_an_authorization_expires_and_serves_one_opening_only() -> None:
 
 
 def test_the_key_switch_authorizes_while_it_is_turned() -> None:
-    box = Harness(key_officer_id="pemegang-kunci")
+    box = MachineRig(key_officer_id="pemegang-kunci")
     box.deposit()
     box.set(Input.KEY, True)
     assert box.records("dropbox.authorization")[-1] == {
@@ -259,7 +259,7 @@ def test_the_key_switch_authorizes_while_it_is_turned() -> None:
 
 
 def test_repeated_wrong_credentials_lock_out_and_raise_an_alarm() -> None:
-    box = Harness(max_auth_failures=3, auth_lockout_s=300.0)
+    box = MachineRig(max_auth_failures=3, auth_lockout_s=300.0)
     for _ in range(3):
         box.auth(None)
     auths = box.records("dropbox.authorization")
@@ -285,7 +285,7 @@ def test_repeated_wrong_credentials_lock_out_and_raise_an_alarm() -> None:
 
 
 def test_a_correct_credential_resets_the_failure_count() -> None:
-    box = Harness(max_auth_failures=3)
+    box = MachineRig(max_auth_failures=3)
     box.auth(None)
     box.auth(None)
     box.auth("ofc-1")
@@ -294,7 +294,7 @@ def test_a_correct_credential_resets_the_failure_count() -> None:
 
 
 def test_tamper_switch_raises_and_clears_an_alarm() -> None:
-    box = Harness()
+    box = MachineRig()
     box.set(Input.TAMPER, True)
     assert box.records("dropbox.tamper") == [{"box_id": "box-1", "cause": "switch", "active": True}]
     assert box.output(Output.BUZZER) is OutputMode.ON
@@ -308,7 +308,7 @@ def test_tamper_switch_raises_and_clears_an_alarm() -> None:
 
 
 def test_fill_levels_are_reported_on_crossings_with_hysteresis() -> None:
-    box = Harness(empty_distance_cm=60.0, full_distance_cm=8.0)  # 80 % / 95 % / 5 %
+    box = MachineRig(empty_distance_cm=60.0, full_distance_cm=8.0)  # 80 % / 95 % / 5 %
     box.fill(50.0)
     assert box.records("dropbox.fill") == []
     assert box.machine.fill_percent == 19
@@ -324,7 +324,7 @@ def test_fill_levels_are_reported_on_crossings_with_hysteresis() -> None:
 
 
 def test_a_full_box_turns_ready_off_lights_full_and_tells_the_depositor_on_the_slip() -> None:
-    box = Harness()
+    box = MachineRig()
     box.fill(9.0)
     assert box.output(Output.FULL_LED) is OutputMode.ON
     assert box.output(Output.READY_LED) is OutputMode.OFF
@@ -335,7 +335,7 @@ def test_a_full_box_turns_ready_off_lights_full_and_tells_the_depositor_on_the_s
 
 
 def test_missing_echoes_become_a_fault_that_a_good_reading_clears() -> None:
-    box = Harness(fill_failures_for_fault=3)
+    box = MachineRig(fill_failures_for_fault=3)
     box.fill(None)
     box.fill(None)
     assert box.records("device.fault") == []
@@ -350,7 +350,7 @@ def test_missing_echoes_become_a_fault_that_a_good_reading_clears() -> None:
 
 
 def test_fill_readings_are_ignored_when_no_sensor_is_configured() -> None:
-    box = Harness(fill_enabled=False)
+    box = MachineRig(fill_enabled=False)
     box.fill(5.0)
     assert box.records("dropbox.fill") == []
     assert box.machine.fill_percent is None
@@ -360,7 +360,7 @@ def test_fill_readings_are_ignored_when_no_sensor_is_configured() -> None:
 
 
 def test_uv_runs_a_cycle_after_a_collection_once_the_door_has_been_shut_a_while() -> None:
-    box = Harness(uv_start_delay_s=5.0, uv_cycle_s=60.0)
+    box = MachineRig(uv_start_delay_s=5.0, uv_cycle_s=60.0)
     _collect(box, 0)
     assert box.output(Output.UV_RELAY) is OutputMode.OFF
     box.at(4.5)
@@ -382,7 +382,7 @@ def test_uv_runs_a_cycle_after_a_collection_once_the_door_has_been_shut_a_while(
 def test_uv_interlock_switches_the_lamp_off_on_the_first_raw_edge(opener: Input) -> None:
     """GIVEN a running UV-C cycle WHEN the door (or tamper loop) opens, even for a bounce
     THEN the relay is off in that same step, and the cycle reruns in full once closed."""
-    box = Harness(uv_start_delay_s=5.0, uv_cycle_s=60.0)
+    box = MachineRig(uv_start_delay_s=5.0, uv_cycle_s=60.0)
     _collect(box, 0)
     box.at(10.0)
     assert box.output(Output.UV_RELAY) is OutputMode.ON
@@ -402,7 +402,7 @@ def test_uv_interlock_switches_the_lamp_off_on_the_first_raw_edge(opener: Input)
 
 
 def test_uv_never_starts_while_the_door_is_open() -> None:
-    box = Harness(uv_start_delay_s=5.0, uv_schedule_interval_s=100.0)
+    box = MachineRig(uv_start_delay_s=5.0, uv_schedule_interval_s=100.0)
     box.auth()
     box.set(Input.DOOR, True)
     box.at(200.0)
@@ -414,7 +414,7 @@ def test_uv_never_starts_while_the_door_is_open() -> None:
 
 
 def test_uv_runs_on_its_schedule_too() -> None:
-    box = Harness(uv_schedule_interval_s=3600.0, uv_cycle_s=60.0)
+    box = MachineRig(uv_schedule_interval_s=3600.0, uv_cycle_s=60.0)
     box.at(3600.0)
     assert box.output(Output.UV_RELAY) is OutputMode.ON
     box.at(60.0)
@@ -425,7 +425,7 @@ def test_uv_runs_on_its_schedule_too() -> None:
 
 
 def test_a_scanned_booking_links_to_the_next_deposit_within_the_window_only() -> None:
-    box = Harness(booking_link_window_s=120.0)
+    box = MachineRig(booking_link_window_s=120.0)
     box.machine.feed(BookingScanned(box.t, "BK-7QX2M9"))
     box.deposit()
     box.deposit()
@@ -439,14 +439,14 @@ def test_a_scanned_booking_links_to_the_next_deposit_within_the_window_only() ->
 
 
 def test_adapter_faults_are_recorded_once_per_change() -> None:
-    box = Harness()
+    box = MachineRig()
     for active in (True, True, False, False):
         box._take(box.machine.feed(FaultReport(box.t, "printer", "paper_out", active)))
     assert [f["active"] for f in box.records("device.fault")] == [True, False]
 
 
 def test_heartbeats_come_at_their_interval_with_the_counters() -> None:
-    box = Harness(heartbeat_interval_s=300.0)
+    box = MachineRig(heartbeat_interval_s=300.0)
     box.deposit()
     box.at(300.0)
     box.at(300.0)
@@ -457,14 +457,14 @@ def test_heartbeats_come_at_their_interval_with_the_counters() -> None:
 
 
 def test_an_idle_box_has_no_deadline_so_the_agent_can_sleep() -> None:
-    box = Harness()
+    box = MachineRig()
     box.deposit()
     box.at(10.0)
     assert box.machine.next_deadline() is None
 
 
 def test_a_door_found_open_at_start_without_a_collection_is_an_alarm() -> None:
-    box = Harness(initial={Input.DOOR: True})
+    box = MachineRig(initial={Input.DOOR: True})
     assert box.records("dropbox.tamper") == [
         {"box_id": "box-1", "cause": "door_forced", "active": True}
     ]
@@ -472,31 +472,31 @@ def test_a_door_found_open_at_start_without_a_collection_is_an_alarm() -> None:
 
 def test_restart_during_a_collection_keeps_it_and_a_settled_one_is_closed() -> None:
     waiting = OpenCollection("box-1-c1", "ofc-1", "pin", 3)
-    box = Harness(ledger=Ledger(3, 0, None, 1, waiting), initial={Input.DOOR: True})
+    box = MachineRig(ledger=Ledger(3, 0, None, 1, waiting), initial={Input.DOOR: True})
     assert box.records("dropbox.tamper") == []
     box.count(3)
     assert box.records("dropbox.collection_confirmed")[0]["counted"] == 3
 
     counted = OpenCollection("box-1-c1", "ofc-1", "pin", 3, counted=3)
-    closed = Harness(ledger=Ledger(3, 0, None, 1, counted))
+    closed = MachineRig(ledger=Ledger(3, 0, None, 1, counted))
     assert closed.machine.ledger.open_collection is None
 
 
 def test_an_envelope_in_the_slot_at_start_is_counted_when_it_clears() -> None:
-    box = Harness(initial={Input.BEAM: True})
+    box = MachineRig(initial={Input.BEAM: True})
     box.set(Input.BEAM, False)
     assert len(box.records("dropbox.deposit")) == 1
 
 
 def test_every_input_is_kept_in_the_raw_log() -> None:
-    box = Harness(raw_log_size=5)
+    box = MachineRig(raw_log_size=5)
     box.deposit()  # 6 edges
     assert len(box.machine.raw_log) == 5
     assert box.machine.raw_log[-1].input is Input.BEAM  # type: ignore[union-attr]
 
 
 def test_an_edge_on_an_input_without_a_pin_is_noted_not_fatal() -> None:
-    box = Harness(has_key_switch=False)
+    box = MachineRig(has_key_switch=False)
     box.clear()
     box.edge(Input.KEY, True)
     assert box.records() == []
@@ -504,7 +504,7 @@ def test_an_edge_on_an_input_without_a_pin_is_noted_not_fatal() -> None:
 
 
 def test_state_message_has_summary_alerts_and_counters() -> None:
-    box = Harness()
+    box = MachineRig()
     box.deposit()
     box.deposit()
     box.fill(34.0)
@@ -516,7 +516,7 @@ def test_state_message_has_summary_alerts_and_counters() -> None:
 
 
 def test_a_count_for_another_collection_is_ignored() -> None:
-    box = Harness()
+    box = MachineRig()
     box.deposit()
     box.auth()
     box.set(Input.DOOR, True)
@@ -539,7 +539,7 @@ def test_a_count_from_the_back_office_is_answered_once_per_collection() -> None:
     """GIVEN collection c1 counted (and c2 open, counted at the keypad while the door is open)
     WHEN the back office sends counts for them, for a foreign id and for a future number
     THEN each is refused with its reason; the ledger and the open collection stay as they were."""
-    box = Harness()
+    box = MachineRig()
     box.deposit()
     box.auth()
     box.set(Input.DOOR, True)

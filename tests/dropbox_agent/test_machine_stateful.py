@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from dropbox_agent.domain.model import Input, Output, OutputMode
-from tests.dropbox_agent.machine_harness import Harness
+from tests.dropbox_agent.machine_rig import MachineRig
 
 SETTLE = {Input.BEAM: 0.005, Input.DOOR: 0.03, Input.TAMPER: 0.05, Input.KEY: 0.05}
 
@@ -25,7 +25,7 @@ class BoxDay(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.box = Harness(
+        self.box = MachineRig(
             jam_after_s=8.0, max_auth_failures=3, auth_lockout_s=60.0, alarm_buzzer_s=10.0
         )
         self.envelopes = 0

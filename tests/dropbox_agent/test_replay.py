@@ -14,27 +14,27 @@ from dropbox_agent.adapters.lines import DeviceLineSource
 from dropbox_agent.adapters.store import SqliteLocalStore
 from dropbox_agent.domain.model import Input
 from dropbox_agent.replay import replay
-from tests.dropbox_agent.conftest import PIN, make_kit
+from tests.dropbox_agent.conftest import PIN, make_rig
 
 
 def test_replaying_the_raw_log_derives_the_same_deposits_and_collection(tmp_path: Path) -> None:
-    kit = make_kit(tmp_path)
+    rig = make_rig(tmp_path)
     for _ in range(5):
-        kit.deposit(hold_s=kit.rng.uniform(0.02, 0.4))
-    kit.type_line(PIN)
-    kit.drive(Input.DOOR, True)
-    kit.advance(0.1)
-    kit.type_line("*5#")
-    kit.drive(Input.DOOR, False)
-    kit.advance(0.1)
-    kit.deposit()
-    kit.box.chatter(Input.BEAM, True, kit.rng)  # an envelope still in the slot at the end
-    kit.agent.pump(0)
-    original = [(name, p) for name, p, _ in kit.events.records if name.startswith("dropbox.")]
-    kit.agent.close()
+        rig.deposit(hold_s=rig.rng.uniform(0.02, 0.4))
+    rig.type_line(PIN)
+    rig.drive(Input.DOOR, True)
+    rig.advance(0.1)
+    rig.type_line("*5#")
+    rig.drive(Input.DOOR, False)
+    rig.advance(0.1)
+    rig.deposit()
+    rig.box.chatter(Input.BEAM, True, rig.rng)  # an envelope still in the slot at the end
+    rig.agent.pump(0)
+    original = [(name, p) for name, p, _ in rig.events.records if name.startswith("dropbox.")]
+    rig.agent.close()
 
     store = SqliteLocalStore(tmp_path / "box.db", boot_id="replay")
-    boot, inputs, events = replay(store, kit.config.machine_settings())
+    boot, inputs, events = replay(store, rig.config.machine_settings())
     store.close()
     assert boot == "test-boot"
     assert len(inputs) > 30
@@ -49,15 +49,15 @@ def test_replaying_the_raw_log_derives_the_same_deposits_and_collection(tmp_path
 def test_replay_cli_prints_the_derived_events(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    kit = make_kit(tmp_path)
-    kit.deposit()
-    kit.agent.close()
+    rig = make_rig(tmp_path)
+    rig.deposit()
+    rig.agent.close()
     config_file = tmp_path / "box.toml"
     from configkit import dump_toml
 
-    data = kit.config.model_dump()
+    data = rig.config.model_dump()
     data["collection"] = {"officers": []}  # dump_toml writes no arrays of tables
-    config_file.write_text(dump_toml(type(kit.config).model_validate(data)))
+    config_file.write_text(dump_toml(type(rig.config).model_validate(data)))
     assert main(["replay", "--config", str(config_file), "--raw"]) == 0
     out = capsys.readouterr().out
     assert "boot test-boot:" in out
@@ -68,7 +68,7 @@ def test_replay_cli_prints_the_derived_events(
 def test_an_empty_log_cannot_be_replayed(tmp_path: Path) -> None:
     store = SqliteLocalStore(tmp_path / "box.db", boot_id="b")
     with pytest.raises(ValueError, match="empty"):
-        replay(store, make_kit(tmp_path / "k").config.machine_settings())
+        replay(store, make_rig(tmp_path / "k").config.machine_settings())
     store.close()
 
 

@@ -19,7 +19,7 @@ from dropbox_agent.domain.model import Ledger, Output
 from dropbox_agent.sim.box import SimulatedBox
 from dropbox_agent.sim.devices import SimulatedFillSensor, SimulatedKeypad, SimulatedPrinter
 from tests.diskfull import small_disk
-from tests.dropbox_agent.conftest import FakeEvents, Kit, make_config, make_kit
+from tests.dropbox_agent.conftest import FakeEvents, Rig, make_config, make_rig
 from uplink import Envelope, ManualClock, Outbox, OutboxFull
 
 DEPOSIT = {
@@ -62,81 +62,81 @@ class OutboxSink:
         return [b["payload"] for b in bodies if b["type"] == type_name]
 
 
-def record_pulses(kit: Kit) -> list[tuple[Output, float]]:
+def record_pulses(rig: Rig) -> list[tuple[Output, float]]:
     pulses: list[tuple[Output, float]] = []
-    kit.agent.box.pulse = lambda output, seconds: pulses.append((output, seconds))  # type: ignore[method-assign]
+    rig.agent.box.pulse = lambda output, seconds: pulses.append((output, seconds))  # type: ignore[method-assign]
     return pulses
 
 
-def settle_slips(kit: Kit) -> None:
-    kit.agent.close()  # joins the printer thread: every queued slip is printed
+def settle_slips(rig: Rig) -> None:
+    rig.agent.close()  # joins the printer thread: every queued slip is printed
 
 
 def test_deposits_while_full_get_no_slip_an_error_tone_and_are_stored_when_room_returns(
     tmp_path: Path,
 ) -> None:
-    kit = make_kit(tmp_path)
+    rig = make_rig(tmp_path)
     events = FullOutbox()
-    kit.agent.events = events
-    pulses = record_pulses(kit)
+    rig.agent.events = events
+    pulses = record_pulses(rig)
 
     # GIVEN a full outbox WHEN three envelopes go in
     for _ in range(3):
-        kit.deposit()
-    kit.advance(0.1)  # the storage fault report goes through the machine
+        rig.deposit()
+    rig.advance(0.1)  # the storage fault report goes through the machine
 
     # THEN no slip, no beep but the long error tone, the alarm LED blinks, the box says so
-    assert kit.printer.slips == []
+    assert rig.printer.slips == []
     assert pulses and all(s == runtime.ERROR_TONE_S for _, s in pulses)
-    assert kit.agent.state()["alerts"][0] == runtime.STORAGE_ALERT
-    assert "3 deposits held" in kit.agent.state()["alerts"][1]
-    assert kit.box.output_on(Output.ALARM_LED) or "storage:full" in kit.agent.machine.faults
-    assert kit.agent.machine.ledger.last_deposit_no == 3  # it kept counting
+    assert rig.agent.state()["alerts"][0] == runtime.STORAGE_ALERT
+    assert "3 deposits held" in rig.agent.state()["alerts"][1]
+    assert rig.box.output_on(Output.ALARM_LED) or "storage:full" in rig.agent.machine.faults
+    assert rig.agent.machine.ledger.last_deposit_no == 3  # it kept counting
     assert events.records == []
 
     # WHEN nothing changed at the next retry THEN the alert stays (it clears with the condition)
-    kit.advance(runtime.HOLD_RETRY_S + 0.1)
-    assert kit.agent.state()["alerts"][0] == runtime.STORAGE_ALERT
+    rig.advance(runtime.HOLD_RETRY_S + 0.1)
+    assert rig.agent.state()["alerts"][0] == runtime.STORAGE_ALERT
 
     # WHEN room returns THEN the held events are stored in order with their own times, the
     # fault is stored as begun and then cleared, and the alert goes
     events.full = False
-    kit.advance(runtime.HOLD_RETRY_S + 0.1)
-    kit.advance(0.1)
+    rig.advance(runtime.HOLD_RETRY_S + 0.1)
+    rig.advance(0.1)
     assert [p["deposit_no"] for p in events.of("dropbox.deposit")] == [1, 2, 3]
     faults = [(f["code"], f["active"]) for f in events.of("device.fault")]
     assert faults == [("full", True), ("full", False)]
     times = [t for name, _, t in events.records if name == "dropbox.deposit"]
-    assert times == sorted(times) and times[0] is not None and times[0] < kit.clock.now()
-    assert runtime.STORAGE_ALERT not in kit.agent.state()["alerts"]
-    assert kit.agent.held_events == 0
+    assert times == sorted(times) and times[0] is not None and times[0] < rig.clock.now()
+    assert runtime.STORAGE_ALERT not in rig.agent.state()["alerts"]
+    assert rig.agent.held_events == 0
 
     # and the next deposit beeps and prints as usual
     pulses.clear()
-    kit.deposit()
+    rig.deposit()
     assert events.of("dropbox.deposit")[-1]["deposit_no"] == 4
     assert (Output.BUZZER, runtime.ERROR_TONE_S) not in pulses and pulses
-    settle_slips(kit)
-    assert len(kit.printer.slips) == 1  # only the stored one after room returned
+    settle_slips(rig)
+    assert len(rig.printer.slips) == 1  # only the stored one after room returned
 
 
 def test_at_the_outbox_cap_slips_match_stored_deposits(tmp_path: Path) -> None:
     # GIVEN the outbox at its size cap, the back office away
-    kit = make_kit(tmp_path)
+    rig = make_rig(tmp_path)
     outbox = Outbox(tmp_path / "capped.db", "dropbox-t", max_mb=0.0625)
     sink = OutboxSink(outbox)
-    kit.agent.events = sink  # type: ignore[assignment]
+    rig.agent.events = sink  # type: ignore[assignment]
 
     for _ in range(150):
-        kit.deposit()
-    settle_slips(kit)
+        rig.deposit()
+    settle_slips(rig)
 
     # THEN every slip has its stored event, and the box says the outbox is full
     stored = sink.stored("dropbox.deposit")
     assert 0 < len(stored) < 150
-    assert len(kit.printer.slips) == len(stored)
-    assert kit.agent.machine.ledger.last_deposit_no == 150
-    assert kit.agent.held_events >= 150 - len(stored)
+    assert len(rig.printer.slips) == len(stored)
+    assert rig.agent.machine.ledger.last_deposit_no == 150
+    assert rig.agent.held_events >= 150 - len(stored)
     assert sink.states[-1]["alerts"][0] == runtime.STORAGE_ALERT
     outbox.close()
 
@@ -145,30 +145,30 @@ def test_a_full_data_disk_counts_every_deposit_and_stores_them_when_space_return
     tmp_path: Path,
 ) -> None:
     with small_disk(tmp_path / "disk") as disk:
-        kit = make_kit(tmp_path)
+        rig = make_rig(tmp_path)
         outbox = Outbox(disk.path / "outbox.db", "dropbox-t")
         sink = OutboxSink(outbox)
-        kit.agent.events = sink  # type: ignore[assignment]
+        rig.agent.events = sink  # type: ignore[assignment]
         for _ in range(3):
-            kit.deposit()
+            rig.deposit()
         disk.fill()
 
         for _ in range(6):
-            kit.deposit()
-        kit.advance(runtime.HOLD_RETRY_S + 0.1)
-        assert kit.agent.state()["alerts"][0] == runtime.STORAGE_ALERT  # still full: still said
+            rig.deposit()
+        rig.advance(runtime.HOLD_RETRY_S + 0.1)
+        assert rig.agent.state()["alerts"][0] == runtime.STORAGE_ALERT  # still full: still said
         assert len(sink.stored("dropbox.deposit")) == 3
 
         disk.free()
-        kit.advance(runtime.HOLD_RETRY_S + 0.1)
-        kit.advance(0.1)
-        settle_slips(kit)
+        rig.advance(runtime.HOLD_RETRY_S + 0.1)
+        rig.advance(0.1)
+        settle_slips(rig)
 
         assert [p["deposit_no"] for p in sink.stored("dropbox.deposit")] == list(range(1, 10))
-        assert len(kit.printer.slips) == 3  # the six counted while full got no slip
+        assert len(rig.printer.slips) == 3  # the six counted while full got no slip
         faults = [(f["code"], f["active"]) for f in sink.stored("device.fault")]
         assert faults == [("full", True), ("full", False)]
-        assert runtime.STORAGE_ALERT not in kit.agent.state()["alerts"]
+        assert runtime.STORAGE_ALERT not in rig.agent.state()["alerts"]
         outbox.close()
 
 
@@ -239,15 +239,15 @@ class StubUplink:
 def test_the_watchdog_is_not_fed_once_the_uplink_has_really_stopped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    kit = make_kit(tmp_path)
+    rig = make_rig(tmp_path)
     fed: list[int] = []
     monkeypatch.setattr(runtime.systemd, "notify_watchdog", lambda: fed.append(1) or True)
     monkeypatch.setattr(runtime.systemd, "notify_ready", lambda: True)
     uplink = StubUplink()
-    kit.agent.uplink = uplink  # type: ignore[assignment]
-    kit.agent._watchdog_s = 0.01  # come round often
+    rig.agent.uplink = uplink  # type: ignore[assignment]
+    rig.agent._watchdog_s = 0.01  # come round often
     stop = threading.Event()
-    loop = threading.Thread(target=kit.agent.run, args=(stop,))
+    loop = threading.Thread(target=rig.agent.run, args=(stop,))
     loop.start()
     try:
         assert uplink.wait_asked(3)
@@ -265,14 +265,14 @@ def test_the_watchdog_is_not_fed_once_the_uplink_has_really_stopped(
 
 def test_deposits_held_when_the_box_stops_are_stored_after_its_restart(tmp_path: Path) -> None:
     # GIVEN two deposits counted while the outbox was full, then the box stops
-    kit = make_kit(tmp_path)
-    kit.agent.events = FullOutbox()
-    kit.deposit()
-    kit.deposit()
-    kit.agent.close()
+    rig = make_rig(tmp_path)
+    rig.agent.events = FullOutbox()
+    rig.deposit()
+    rig.deposit()
+    rig.agent.close()
 
     # WHEN it starts again with room in the outbox
-    again = make_kit(tmp_path)
+    again = make_rig(tmp_path)
     again.advance(0.1)
     again.advance(0.1)
 
@@ -290,11 +290,11 @@ def test_a_corrupt_box_database_is_moved_aside_and_the_box_keeps_counting(tmp_pa
     config = make_config(tmp_path)
     config.local_db_path.write_bytes(b"\x02" * 8192)  # not a database any more
 
-    kit = make_kit(tmp_path, config)
-    kit.advance(0.1)
-    faults = [(f["component"], f["code"], f["active"]) for f in kit.events.of("device.fault")]
+    rig = make_rig(tmp_path, config)
+    rig.advance(0.1)
+    faults = [(f["component"], f["code"], f["active"]) for f in rig.events.of("device.fault")]
     assert ("ledger", "replaced_unusable", True) in faults
-    kit.deposit()
-    assert kit.events.of("dropbox.deposit")[-1]["deposit_no"] == 1
+    rig.deposit()
+    assert rig.events.of("dropbox.deposit")[-1]["deposit_no"] == 1
     assert list(tmp_path.glob("box.db.unusable-*"))
-    kit.agent.close()
+    rig.agent.close()

@@ -1,4 +1,4 @@
-"""A driver for the pure state machine: a hand-held clock and schema-checked records."""
+"""The machine rig: the pure state machine driven on a hand-held clock, records schema-checked."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ SETTINGS = MachineSettings(
 )
 
 
-class Harness:
+class MachineRig:
     """Feeds a `BoxMachine` with timed inputs; keeps every effect (records schema-checked)."""
 
     def __init__(
