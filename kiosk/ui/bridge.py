@@ -17,7 +17,8 @@ from typing import Any
 from kivy.clock import Clock
 
 from kiosk.errors import CameraError
-from kiosk.ports import FrameSample, FrameSource
+from kiosk.ports import FrameSource
+from kiosk.ui.picture import PreviewImage, preview_image
 
 logger = logging.getLogger(__name__)
 LOOP_S = 0.02
@@ -34,18 +35,22 @@ class PreviewFeed:
     `fps` a second: enough to aim a phone at the framing guide, and every picture costs a
     texture upload and a redraw on the kiosk's small GPU.
 
-    Runs on the kiosk loop's thread after each step; `deliver(sample)` runs on Kivy's thread.
+    Runs on the kiosk loop's thread after each step, where the frame is also shrunk to `fit`
+    (the preview's largest box on the panel) and copied out (`kiosk.ui.picture`);
+    `deliver(image)` runs on Kivy's thread and only uploads it.
     """
 
     def __init__(
         self,
         camera: FrameSource,
-        deliver: Callable[[FrameSample], None],
+        deliver: Callable[[PreviewImage], None],
         *,
         fps: float = PREVIEW_FPS,
+        fit: tuple[int, int] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.camera = camera
+        self.fit = fit
         self._deliver = deliver
         self._seq = -1
         self._in_flight = threading.Event()
@@ -67,12 +72,13 @@ class PreviewFeed:
         if sample is None:
             return
         self._seq = sample.seq
+        image = preview_image(sample.image, self.fit)
         self._in_flight.set()
-        to_ui(self._hand_over, sample)
+        to_ui(self._hand_over, image)
 
-    def _hand_over(self, sample: FrameSample) -> None:
+    def _hand_over(self, image: PreviewImage) -> None:
         try:
-            self._deliver(sample)
+            self._deliver(image)
         finally:
             self._in_flight.clear()
 

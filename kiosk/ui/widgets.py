@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import kivy
@@ -19,13 +19,14 @@ from kivy.uix.widget import Widget
 from kivy.utils import escape_markup
 
 from kiosk.ports import Frame
+from kiosk.ui.picture import PreviewImage, preview_image
 from kiosk.ui.theme import Theme, kivy_rgba
 from kiosk.ui.view import Action, View
 
 SYMBOL_FONT = os.path.join(os.path.dirname(kivy.__file__), "data", "fonts", "DejaVuSans.ttf")
 TEXT_FONT = "Roboto"
 OnAction = Callable[[str], None]
-BUILT_KEPT = 24  # screens kept built
+BUILT_KEPT = 96  # screen shapes kept built (about 80 exist: both languages, with/without countdown)
 
 
 def _markup(text: str) -> str:
@@ -40,10 +41,16 @@ def _markup(text: str) -> str:
 
 
 class TextLine(Label):
-    """A wrapping label as tall as its text (so nothing is clipped; a test checks it)."""
+    """A wrapping label as tall as its text (so nothing is clipped; a test checks it).
+
+    `fit_width`: one line, as wide as its text plus `fit_width` (it never wraps).
+    """
 
     def __init__(self, text: str, size: float, color: str, *, bold: bool = False,
-                 halign: str = "left", **kwargs: Any) -> None:  # fmt: skip
+                 halign: str = "left", fit_width: float | None = None,
+                 **kwargs: Any) -> None:  # fmt: skip
+        if fit_width is not None:
+            kwargs["size_hint_x"] = None
         super().__init__(
             text=_markup(text),
             markup=True,
@@ -57,13 +64,24 @@ class TextLine(Label):
             **kwargs,
         )
         self.plain = text
-        self.bind(width=self._wrap, texture_size=self._fit)
+        self._extra = fit_width
+        if fit_width is None:
+            self.bind(width=self._wrap)
+        self.bind(texture_size=self._fit)
+
+    def set_text(self, text: str) -> None:
+        """Show `text` (the texture is redrawn only when it changed)."""
+        if text != self.plain:
+            self.plain = text
+            self.text = _markup(text)
 
     def _wrap(self, *_: Any) -> None:
         self.text_size = (self.width, None)
 
     def _fit(self, *_: Any) -> None:
         self.height = self.texture_size[1]
+        if self._extra is not None:
+            self.width = self.texture_size[0] + self._extra
 
 
 class Badge(Label):
@@ -145,12 +163,18 @@ class TouchButton(Button):
 
 
 class Preview(Widget):
-    """The live camera picture: one texture, blitted into for every new frame, and a framing
-    guide (the square a QR code should fill)."""
+    """The live camera picture and a framing guide (the square a QR code should fill).
+
+    Pictures arrive ready to upload (`PreviewImage`, made small off Kivy's thread by
+    `kiosk.ui.bridge.PreviewFeed`): the UI thread only blits. Two textures take turns (made
+    once, reused for every picture): a picture is uploaded into the one the frame being drawn
+    does not use, so the upload never waits for the renderer to finish that frame.
+    """
 
     def __init__(self, theme: Theme, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.texture: Texture | None = None
+        self.textures: list[Texture] = []
+        self._turn = 0
         self._shape: tuple[int, int, str] | None = None
         self.blits = 0
         with self.canvas:
@@ -162,18 +186,29 @@ class Preview(Widget):
             self._guide = Line(rectangle=(0, 0, 0, 0), width=max(2.0, theme.px(3)))
         self.bind(pos=self._layout, size=self._layout)
 
+    @property
+    def texture(self) -> Texture | None:
+        """The texture on screen now."""
+        return self._picture.texture if self.textures else None
+
     def show_frame(self, frame: Frame) -> None:
-        """Blit a grayscale (H, W) or BGR (H, W, 3) frame into the one texture."""
-        height, width = frame.shape[:2]
-        fmt = "luminance" if frame.ndim == 2 else "bgr"
-        if self._shape != (width, height, fmt):
-            self.texture = Texture.create(size=(width, height), colorfmt=fmt)
-            self.texture.flip_vertical()
-            self._shape = (width, height, fmt)
-            self._picture.texture = self.texture
+        """Blit a grayscale (H, W) or BGR (H, W, 3) camera frame (full size: gallery, tests)."""
+        self.show_image(preview_image(frame))
+
+    def show_image(self, image: PreviewImage) -> None:
+        """Blit a prepared picture (new textures only if the picture's size changed)."""
+        if self._shape != (image.width, image.height, image.fmt):
+            self.textures = []
+            for _ in range(2):
+                texture = Texture.create(size=(image.width, image.height), colorfmt=image.fmt)
+                texture.flip_vertical()
+                self.textures.append(texture)
+            self._shape = (image.width, image.height, image.fmt)
             self._layout()
-        assert self.texture is not None  # noqa: S101 - created just above
-        self.texture.blit_buffer(frame.tobytes(), colorfmt=fmt, bufferfmt="ubyte")
+        self._turn = (self._turn + 1) % len(self.textures)
+        texture = self.textures[self._turn]
+        texture.blit_buffer(image.data, colorfmt=image.fmt, bufferfmt="ubyte")
+        self._picture.texture = texture
         self.blits += 1
         self.canvas.ask_update()
 
@@ -212,8 +247,58 @@ class Column(BoxLayout):
         self.bind(minimum_height=self.setter("height"))
 
 
+Slot = tuple[Callable[[View], str], TextLine]
+
+
+@dataclass
+class Built:
+    """One screen's widgets, kept to be shown again with other texts.
+
+    Attributes:
+        widgets: the screen's top-level widgets, top to bottom.
+        slots: each text on it and how to read that text from a `View` of the same shape.
+        holder: where the camera picture goes (None: no picture on this screen).
+    """
+
+    widgets: list[Widget]
+    slots: list[Slot]
+    holder: Widget | None
+
+
+def shape(view: View) -> View:
+    """`view` with every text reduced to whether it is there: views of one shape are drawn by
+    the same widgets, only their texts differ (a countdown ticking, a new ticket number)."""
+
+    def there(text: str) -> str:
+        return "x" if text else ""
+
+    return replace(
+        view,
+        title=there(view.title),
+        lines=("x",) * len(view.lines),
+        next_step=there(view.next_step),
+        number=there(view.number),
+        banner=there(view.banner),
+        footnote=there(view.footnote),
+        countdown=there(view.countdown),
+        typed=there(view.typed),
+        progress=there(view.progress),
+    )
+
+
+def _field(name: str) -> Callable[[View], str]:
+    return lambda view: str(getattr(view, name))
+
+
+def _line(index: int) -> Callable[[View], str]:
+    return lambda view: view.lines[index]
+
+
 class KioskView(BoxLayout):
-    """The whole kiosk screen for one `View`; `render(view)` rebuilds it.
+    """The whole kiosk screen for one `View`; `render(view)` shows it.
+
+    A screen is built once per shape (`shape`) and kept: showing it again only changes the texts
+    that differ, so a check-in builds no widgets and the countdown redraws one label.
 
     Args:
         theme: panel size and look.
@@ -233,36 +318,55 @@ class KioskView(BoxLayout):
         self.on_action = on_action
         self.view: View | None = None
         self.preview: Preview | None = None
-        # Screens seen again (measuring, printing, the keypad...) come back built: their labels
-        # keep their textures. Bounded; a view with the camera picture is always built anew.
-        self._built: OrderedDict[View, list[Widget]] = OrderedDict()
+        self.builds = 0  # screens built so far (the rest were shown again)
+        self._built: OrderedDict[View, Built] = OrderedDict()
+        self._slots: list[Slot] = []
+        self._holder: Widget | None = None
         _fill(self, theme.palette.background)
+
+    def preview_fit(self) -> tuple[int, int]:
+        """The largest box the camera picture is drawn in on this panel (pixels)."""
+        theme = self.theme
+        inner_w = theme.width - 2 * theme.margin
+        if theme.orientation == "portrait":
+            return (int(inner_w), int(inner_w))
+        return (int((inner_w - theme.gap * 1.5) * 0.55), int(theme.height - 2 * theme.margin))
 
     # -- building -------------------------------------------------------------------------------
 
     def render(self, view: View) -> None:
-        """Show `view` (rebuilds the widgets; the preview's texture is kept)."""
+        """Show `view`: its shape's widgets (built the first time), with its texts."""
         if view == self.view:
             return
         self.view = view
+        key = shape(view)
+        built = self._built.get(key)
         self.clear_widgets()
-        built = self._built.get(view)
-        if built is not None:
-            self._built.move_to_end(view)
-            for widget in built:
-                self.add_widget(widget)
-            return
-        self._build(view)
-        if not view.preview:
-            self._built[view] = list(reversed(self.children))
+        if built is None:
+            built = self._build(view)
+            self._built[key] = built
             while len(self._built) > BUILT_KEPT:
                 self._built.popitem(last=False)
+        else:
+            self._built.move_to_end(key)
+            for widget in built.widgets:
+                self.add_widget(widget)
+            for text_of, line in built.slots:
+                line.set_text(text_of(view))
+        if built.holder is not None:
+            preview = self._preview_widget()
+            if preview.parent is not built.holder:
+                if preview.parent is not None:
+                    preview.parent.remove_widget(preview)
+                built.holder.add_widget(preview)
 
-    def _build(self, view: View) -> None:
+    def _build(self, view: View) -> Built:
         theme = self.theme
         portrait = theme.orientation == "portrait"
+        self._slots, self._holder = [], None
+        self.builds += 1
         if view.banner:
-            self.add_widget(self._banner(view.banner))
+            self.add_widget(self._banner(view))
         builder = {
             "welcome": self._welcome,
             "scan": self._scan,
@@ -272,6 +376,14 @@ class KioskView(BoxLayout):
             "ticket": self._ticket,
         }[view.layout]
         builder(view, portrait)
+        return Built(list(reversed(self.children)), self._slots, self._holder)
+
+    def _text(self, view: View, text_of: Callable[[View], str], size: float, color: str,
+              **kwargs: Any) -> TextLine:  # fmt: skip
+        """A text read from the view (and from later views of the same shape)."""
+        line = TextLine(text_of(view), size, color, **kwargs)
+        self._slots.append((text_of, line))
+        return line
 
     def _button(self, action: Action, **kwargs: Any) -> TouchButton:
         """A button as wide as its label (at least two touch targets)."""
@@ -304,10 +416,14 @@ class KioskView(BoxLayout):
         if badge:
             children.append(Badge(view.icon, fill, ink, theme.touch))
         titles = Column(spacing=theme.px(2))
-        titles.add_widget(TextLine(view.title, theme.title, theme.palette.text, bold=True))
+        titles.add_widget(
+            self._text(view, _field("title"), theme.title, theme.palette.text, bold=True)
+        )
         if view.countdown:
             titles.add_widget(
-                TextLine(f"◷ {view.countdown}", theme.small, theme.palette.text, bold=True)
+                self._text(
+                    view, lambda v: f"◷ {v.countdown}", theme.small, theme.palette.text, bold=True
+                )
             )
         children.append(titles)
         children.extend(extra or [])
@@ -316,19 +432,27 @@ class KioskView(BoxLayout):
             children.append(self._button(view.lang_action))
         return self._row(children, min_height=theme.touch)
 
-    def _banner(self, text: str) -> Widget:
+    def _banner(self, view: View) -> Widget:
         theme = self.theme
         box = Column(padding=(theme.gap, theme.gap * 0.5))
         _fill(box, theme.palette.warn)
-        box.add_widget(TextLine(f"⚠ {text}", theme.body, theme.palette.on_warn, bold=True))
+        box.add_widget(
+            self._text(
+                view, lambda v: f"⚠ {v.banner}", theme.body, theme.palette.on_warn, bold=True
+            )
+        )
         return box
 
-    def _body(self, lines: tuple[str, ...], *, color: str | None = None) -> list[Widget]:
+    def _body(self, view: View, indices: range | None = None, *,
+              color: str | None = None) -> list[Widget]:  # fmt: skip
         theme = self.theme
-        return [TextLine(line, theme.body, color or theme.palette.text) for line in lines]
+        indices = range(len(view.lines)) if indices is None else indices
+        color = color or theme.palette.text
+        return [self._text(view, _line(i), theme.body, color) for i in indices]
 
-    def _small(self, text: str) -> Widget:
-        return TextLine(text, self.theme.small, self.theme.palette.muted)
+    def _next_step(self, view: View, *, bold: bool = False) -> TextLine:
+        return self._text(view, _field("next_step"), self.theme.body, self.theme.palette.text,
+                          bold=bold)  # fmt: skip
 
     def _spacer(self) -> Widget:
         return Widget()
@@ -348,7 +472,7 @@ class KioskView(BoxLayout):
             actions = [replace(a, hint="") for a in actions]
         buttons = [TouchButton(a, theme, self.on_action) for a in actions]
         text = Column(spacing=theme.gap)
-        for widget in self._body(view.lines):
+        for widget in self._body(view):
             text.add_widget(widget)
         if portrait:
             if view.preview:
@@ -356,7 +480,7 @@ class KioskView(BoxLayout):
             self.add_widget(text)
             for button in buttons:
                 self.add_widget(button)
-            self.add_widget(TextLine(view.next_step, theme.body, theme.palette.text))
+            self.add_widget(self._next_step(view))
             self.add_widget(self._spacer())
         elif view.preview:
             row = BoxLayout(spacing=theme.gap * 1.5)
@@ -368,28 +492,28 @@ class KioskView(BoxLayout):
             right.add_widget(self._spacer())
             row.add_widget(right)
             self.add_widget(row)
-            self.add_widget(TextLine(view.next_step, theme.body, theme.palette.text))
+            self.add_widget(self._next_step(view))
         else:  # no camera picture: the choices side by side
             self.add_widget(text)
             self.add_widget(self._row(buttons, min_height=theme.touch))
-            self.add_widget(TextLine(view.next_step, theme.body, theme.palette.text))
+            self.add_widget(self._next_step(view))
             self.add_widget(self._spacer())
         if view.footnote:
-            self.add_widget(self._small(view.footnote))
+            self.add_widget(self._text(view, _field("footnote"), theme.small, theme.palette.muted))
 
     def _scan(self, view: View, portrait: bool) -> None:
         theme = self.theme
         self.add_widget(self._header(view))
         if portrait:
             self.add_widget(self._preview(size_hint_y=None, height=theme.width))
-            for widget in self._body(view.lines):
+            for widget in self._body(view):
                 self.add_widget(widget)
             self.add_widget(self._spacer())
         else:
             row = BoxLayout(spacing=theme.gap * 1.5)
             row.add_widget(self._preview(size_hint_x=0.55))
             text = BoxLayout(orientation="vertical")
-            for widget in self._body(view.lines):
+            for widget in self._body(view):
                 text.add_widget(widget)
             text.add_widget(self._spacer())
             row.add_widget(text)
@@ -400,19 +524,24 @@ class KioskView(BoxLayout):
         self.add_widget(self._header(view))
         if view.number:
             self.add_widget(
-                TextLine(
-                    view.number, theme.number * 0.8, theme.palette.text, bold=True, halign="center"
+                self._text(
+                    view,
+                    _field("number"),
+                    theme.number * 0.8,
+                    theme.palette.text,
+                    bold=True,
+                    halign="center",
                 )
             )
-        for widget in self._body(view.lines):
+        for widget in self._body(view):
             self.add_widget(widget)
         if view.progress:
             self.add_widget(
-                TextLine(view.progress, theme.title, theme.palette.primary, halign="center")
+                self._text(
+                    view, _field("progress"), theme.title, theme.palette.primary, halign="center"
+                )
             )
-        nxt = None
-        if view.next_step:
-            nxt = TextLine(view.next_step, theme.body, theme.palette.text, bold=True)
+        nxt = self._next_step(view, bold=True) if view.next_step else None
         if portrait or not view.actions:
             if nxt is not None:
                 self.add_widget(nxt)
@@ -435,24 +564,23 @@ class KioskView(BoxLayout):
 
     def _keypad(self, view: View, portrait: bool) -> None:
         theme = self.theme
-        typed = TextLine(
-            view.typed,
+        typed = self._text(
+            view,
+            _field("typed"),
             theme.title,
             theme.palette.text,
             bold=True,
             halign="center" if portrait else "right",
+            fit_width=None if portrait else theme.gap,
         )
         typed.font_name = "RobotoMono-Regular"
         if portrait:
             self.add_widget(self._header(view))
             self.add_widget(typed)
         else:
-            typed.size_hint_x = None
-            typed.texture_update()
-            typed.width = typed.texture_size[0] + theme.gap
             self.add_widget(self._header(view, badge=False, extra=[typed]))
         if portrait or view.name == "staff_pin":
-            for widget in self._body(view.lines):
+            for widget in self._body(view):
                 self.add_widget(widget)
         cols = 5 if view.name == "staff_pin" else (6 if portrait else 8)
         grid = GridLayout(cols=cols, spacing=theme.px(6))
@@ -480,20 +608,28 @@ class KioskView(BoxLayout):
         theme = self.theme
         self.add_widget(self._header(view))
         self.add_widget(
-            TextLine(view.number, theme.number, theme.palette.text, bold=True, halign="center")
+            self._text(
+                view, _field("number"), theme.number, theme.palette.text, bold=True, halign="center"
+            )
         )
-        details = view.lines[:-1]
+        details = range(len(view.lines) - 1)
         if portrait:
-            for widget in self._body(details):
+            for widget in self._body(view, details):
                 self.add_widget(widget)
         elif details:
-            self.add_widget(TextLine("  ·  ".join(details), theme.body, theme.palette.text))
+            self.add_widget(
+                self._text(
+                    view, lambda v: "  ·  ".join(v.lines[:-1]), theme.body, theme.palette.text
+                )
+            )
         status = None
         if view.lines:
             fill, ink = theme.palette.tone(view.tone)
             status = Column(padding=(theme.gap, theme.gap * 0.4))
             _fill(status, fill)
-            status.add_widget(TextLine(f"{view.icon} {view.lines[-1]}", theme.body, ink, bold=True))
+            status.add_widget(
+                self._text(view, lambda v: f"{v.icon} {v.lines[-1]}", theme.body, ink, bold=True)
+            )
         if portrait:
             if status is not None:
                 self.add_widget(status)
@@ -504,14 +640,15 @@ class KioskView(BoxLayout):
             self.add_widget(self._spacer())
             self.add_widget(self._bottom(status, view.actions))
 
-    def _preview(self, **kwargs: Any) -> Preview:
+    def _preview(self, **kwargs: Any) -> Widget:
+        """Where the camera picture goes on this screen (the one `Preview` is moved in)."""
+        holder = BoxLayout(**kwargs)
+        self._holder = holder
+        return holder
+
+    def _preview_widget(self) -> Preview:
         if self.preview is None:
-            self.preview = Preview(self.theme, **kwargs)
-        else:
-            if self.preview.parent is not None:
-                self.preview.parent.remove_widget(self.preview)
-            for key, value in kwargs.items():
-                setattr(self.preview, key, value)
+            self.preview = Preview(self.theme)
         return self.preview
 
     # -- inspection (tests, gallery) ------------------------------------------------------------

@@ -1,0 +1,62 @@
+"""The kiosk screen's widgets: built once per shape, shown again with new texts; pictures."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from kiosk.ui.picture import preview_image
+from kiosk.ui.samples import samples
+from kiosk.ui.theme import RESOLUTIONS
+from kiosk.ui.view import view_of
+from tests.kiosk.ui.uirig import GraphicUnitTest
+
+
+class ShapeTest(GraphicUnitTest):  # type: ignore[misc]
+    def test_a_screen_shown_again_with_other_texts_is_not_built_again(self) -> None:
+        from kiosk.ui.widgets import KioskView
+
+        screen, local = samples()["ticket"]
+        first = view_of(screen, "id", local)
+        second = replace(first, number="JHT A1-042", countdown="Kembali ke awal dalam 3 detik")
+        view = KioskView(RESOLUTIONS["800x480"], on_action=lambda _code: None)
+        self.Window.add_widget(view)
+        view.render(first)
+        widgets = list(view.walk())
+        view.render(second)
+        assert view.builds == 1
+        assert list(view.walk()) == widgets  # the very same widgets
+        assert "JHT A1-042" in view.texts()
+        assert first.number not in view.texts()
+        assert "◷ Kembali ke awal dalam 3 detik" in view.texts()
+        view.render(view_of(screen, "en", local))  # another language: another shape
+        assert view.builds == 2
+        assert first.number in view.texts()
+
+    def test_the_camera_picture_follows_the_screens_that_show_it(self) -> None:
+        from kiosk.ui.widgets import KioskView
+
+        all_samples = samples()
+        welcome = view_of(all_samples["welcome"][0], "id", all_samples["welcome"][1])
+        scanning = view_of(all_samples["scanning"][0], "id", all_samples["scanning"][1])
+        view = KioskView(RESOLUTIONS["800x480"], on_action=lambda _code: None)
+        self.Window.add_widget(view)
+        for shown in (welcome, scanning, welcome):
+            view.render(shown)
+            assert view.preview is not None
+            assert view.preview in list(view.walk())
+        assert view.builds == 2
+
+
+def test_a_preview_picture_is_shrunk_to_its_box_and_never_enlarged() -> None:
+    frame = np.arange(480 * 640, dtype=np.uint32).astype(np.uint8).reshape(480, 640)
+    small = preview_image(frame, (320, 400))
+    assert (small.width, small.height, small.fmt) == (320, 240, "luminance")
+    assert len(small.data) == 320 * 240
+    same = preview_image(frame, (1000, 1000))
+    assert (same.width, same.height) == (640, 480)
+    assert same.data == frame.tobytes()
+    colour = preview_image(np.zeros((480, 640, 3), dtype=np.uint8), (160, 160))
+    assert (colour.width, colour.height, colour.fmt) == (160, 120, "bgr")
+    assert len(colour.data) == 160 * 120 * 3
