@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from pydantic import BaseModel, Field, ValidationError
 
@@ -181,14 +182,15 @@ def init(
     except ValidationError as exc:
         raise InvalidSetup(f"the broker settings are invalid: {exc}") from None
     setup = roles.Setup(
-        device_id, branch, uplink, state_dir, layout.etc, api_url, dict(extra or {}), (*overrides,)
-    )
+        device_id, branch, uplink, state_dir, layout.etc, api_url, dict(extra or {}), (*overrides,),
+        client_tls=(layout.ca_file, layout.cert_file, layout.key_file),
+    )  # fmt: skip
     config = roles.build_config(role, setup)
 
     step("generating the private key on this device (P-256, mode 0600)")
     key = pki.new_key()
     pki.write_key(layout.key_file, key)
-    csr = pki.make_csr(key, device_id)
+    csr = pki.make_csr(key, device_id, role=role, branch=branch)
     pki.write_csr(layout.csr_file, csr)
     if ca is not None:
         step(f"signing the CSR with the CA in {ca.directory}")
@@ -244,9 +246,28 @@ def install_cert(layout: Layout, cert_file: Path, ca_cert_file: Path) -> str:
         raise Refused(
             f"{cert_file} does not certify this device's key; sign the CSR in {layout.csr_file}"
         )
+    _check_names(layout, record, cert_file, cert)
     pki.write_cert(layout.cert_file, cert)
     pki.write_cert(layout.ca_file, ca_cert)
     return "rotated" if rotated else "installed"
+
+
+def _check_names(
+    layout: Layout, record: DeviceRecord, cert_file: Path, cert: x509.Certificate
+) -> None:
+    """Refuse a certificate naming another role or branch than this device's (a certificate
+    naming neither is taken: the registry export leaves it out, and says so)."""
+    try:
+        role, branch = pki.device_identity(cert.subject)
+    except pki.PkiError as exc:
+        raise Refused(f"{cert_file}: {exc}") from None
+    if (role is not None and role != record.role) or (
+        branch is not None and branch != record.branch
+    ):
+        raise Refused(
+            f"{cert_file} names role {role!r} at branch {branch!r}; this device is a "
+            f"{record.role} at {record.branch}: have the CSR in {layout.csr_file} signed as it is"
+        )
 
 
 def rotate(layout: Layout, ca: pki.CADirectory | None, step: Step = lambda _s: None) -> str:
@@ -259,7 +280,7 @@ def rotate(layout: Layout, ca: pki.CADirectory | None, step: Step = lambda _s: N
     step("generating a new private key on this device")
     key = pki.new_key()
     pki.write_key(layout.new_key_file, key)
-    csr = pki.make_csr(key, record.device_id)
+    csr = pki.make_csr(key, record.device_id, role=record.role, branch=record.branch)
     pki.write_csr(layout.csr_file, csr)
     if ca is None:
         step(f"CSR written to {layout.csr_file}: have it signed, then run `device install-cert`")

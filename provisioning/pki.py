@@ -2,6 +2,12 @@
 
 Device private keys are made on the device and never leave it: the device makes a CSR, the CA
 signs it. ECDSA P-256 keys: small, fast on a Pi, and accepted by every TLS stack in the path.
+
+A device's certificate names who it is: CN the device id, OU its role (kiosk, dropbox), L its
+branch office. The CA records the three in its index when it signs, and `provision fleet
+registry` exports them for the back office: what a device may do there (check in a branch's
+bookings, read its day list) follows from the identity it was provisioned with, never from
+what it says in a message.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from provisioning.errors import InvalidSetup, ProvisionError, Refused
+from uplink.branches import BranchIdError, check_branch_id
 
 PrivateKey = ec.EllipticCurvePrivateKey
 
@@ -144,9 +151,48 @@ def new_key() -> PrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def make_csr(key: PrivateKey, common_name: str) -> x509.CertificateSigningRequest:
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+DEVICE_ROLES = ("kiosk", "dropbox")
+
+
+def make_csr(
+    key: PrivateKey, common_name: str, *, role: str | None = None, branch: str | None = None
+) -> x509.CertificateSigningRequest:
+    """A CSR for `common_name`; a device's also names its role (OU) and branch (L)."""
+    attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+    if role is not None:
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, role))
+    if branch is not None:
+        attributes.append(x509.NameAttribute(NameOID.LOCALITY_NAME, branch))
+    subject = x509.Name(attributes)
     return x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
+
+
+def device_identity(name: x509.Name) -> tuple[str | None, str | None]:
+    """The (role, branch) a device's subject names (OU, L); None for what it does not name.
+
+    Raises:
+        PkiError: the subject names a role that is no device role, or a malformed branch id,
+            or either twice (a subject is read one way only).
+    """
+    role = _single(name, NameOID.ORGANIZATIONAL_UNIT_NAME, "OU")
+    branch = _single(name, NameOID.LOCALITY_NAME, "L")
+    if role is not None and role not in DEVICE_ROLES:
+        raise PkiError(
+            f"the subject's OU {role[:40]!r} is no device role ({', '.join(DEVICE_ROLES)})"
+        )
+    if branch is not None:
+        try:
+            check_branch_id(branch)
+        except BranchIdError as exc:
+            raise PkiError(f"the subject's L (branch): {exc}") from None
+    return role, branch
+
+
+def _single(name: x509.Name, oid: x509.ObjectIdentifier, label: str) -> str | None:
+    values = name.get_attributes_for_oid(oid)
+    if len(values) > 1:
+        raise PkiError(f"the subject has {len(values)} {label} attributes; a device has one")
+    return str(values[0].value) if values else None
 
 
 def write_key(path: Path, key: PrivateKey, passphrase: bytes | None = None) -> None:
@@ -245,6 +291,8 @@ class IssuedRecord:
     issued_at: str
     revoked_at: str | None = None
     reason: str | None = None
+    role: str | None = None  # a device's OU, recorded at issue (None: a server, or issued before)
+    branch: str | None = None  # a device's L: the branch office it was provisioned for
 
     @property
     def active(self) -> bool:
@@ -356,6 +404,7 @@ class CADirectory:
         name = common_name(csr.subject)
         if name is None:
             raise PkiError("the CSR has no common name (CN); make it with the device id as CN")
+        role, branch = device_identity(csr.subject)
         existing = self.active(name)
         if existing and not rotate:
             raise DuplicateIdentity(
@@ -374,6 +423,8 @@ class CADirectory:
             kind="server" if server_names else "client",
             not_after=cert.not_valid_after_utc.isoformat(),
             issued_at=_now().isoformat(),
+            role=None if server_names else role,
+            branch=None if server_names else branch,
         )
         records = self.records()
         if rotate:

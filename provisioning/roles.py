@@ -52,6 +52,9 @@ class Setup:
     api_url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     overrides: tuple[str, ...] = ()
+    # The device's own (CA certificate, certificate, key): a kiosk shows them to an https
+    # booking API (mutual TLS), which reads only its branch's lists to it.
+    client_tls: tuple[Path, Path, Path] | None = None
 
 
 def model(role: str) -> type[BaseModel]:
@@ -164,6 +167,7 @@ def _kiosk(setup: Setup) -> dict[str, Any]:
             "cache_dir": state / "cache",
             "ledger_path": state / "ledger.db",
             "api_base_url": setup.api_url,
+            **_api_tls(setup),
         },
         "tickets": {
             "branch_name": branch_name(setup.branch, setup.extra.get("branch_name")),
@@ -172,6 +176,14 @@ def _kiosk(setup: Setup) -> dict[str, Any]:
         },
         "printer": {"transport": transport, "target": target},
     }
+
+
+def _api_tls(setup: Setup) -> dict[str, Path]:
+    """The kiosk's booking-API TLS settings: its fleet certificate for an https API."""
+    if setup.client_tls is None or not (setup.api_url or "").startswith("https://"):
+        return {}
+    ca_file, cert_file, key_file = setup.client_tls
+    return {"tls_ca_file": ca_file, "tls_cert_file": cert_file, "tls_key_file": key_file}
 
 
 def _kiosk_code(device_id: str) -> str:

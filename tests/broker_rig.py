@@ -93,10 +93,17 @@ class RenderedBroker:
 
 
 def provision(
-    root: Path, ca_dir: Path, device_id: str, port: int, branch: str, role: str = "dropbox"
+    root: Path,
+    ca_dir: Path,
+    device_id: str,
+    port: int,
+    branch: str,
+    role: str = "dropbox",
+    *more: str,
 ) -> int:
-    """`provision device init` a device into `root` as a technician runs it: the exit code."""
-    args = ["device", "init", "--role", role, "--branch", branch, "--id", device_id]
+    """`provision device init` a device into `root` as a technician runs it (`more`: further
+    options, e.g. a kiosk's --trust-anchor): the exit code."""
+    args = ["device", "init", "--role", role, "--branch", branch, "--id", device_id, *more]
     args += ["--root", str(root), "--ca", str(ca_dir)]
     args += ["--broker-host", "127.0.0.1", "--broker-port", str(port)]
     return main(args)

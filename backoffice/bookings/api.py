@@ -11,6 +11,10 @@ Routes (all GET)::
     /healthz                                         "ok"
 
 Every document answers If-None-Match with 304. Put TLS (the fleet PKI) in front in production.
+
+With mutual TLS (`api.client_ca_file`) a client is its certificate's CN: a branch's lists (day
+list, cancellations) are answered only to a kiosk of that branch in the device registry; any
+other client certificate gets 403 there (the trust list and the branch list are the fleet's).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import re
 import ssl
 import sys
 import threading
+from collections.abc import Callable
 from datetime import date, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,6 +39,7 @@ from backoffice.bookings.issuer import IssueError, Issuer, cancellations_documen
 from backoffice.rejects import RejectGate
 from uplink.booking import codes
 from uplink.clock import Clock, utc_iso
+from uplink.registry import DeviceRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +59,10 @@ _ROUTES = (
     ("branches", re.compile(r"/v1/branches")),
     ("health", re.compile(r"/healthz")),
 )
+
+
+# Routes that hold one branch's data: only that branch's kiosks read them under mutual TLS.
+_BRANCH_ROUTES = frozenset({"cancellations", "bookings"})
 
 
 class _Problem(Exception):
@@ -79,9 +89,23 @@ class BookingApi:
         issuer: Issuer,
         *,
         importer: CheckinImporter | None = None,
+        registry: Callable[[], DeviceRegistry] | None = None,
         clock: Clock | None = None,
     ) -> None:
+        """Build the API (it serves from `start()` or `serve_forever()`).
+
+        Args:
+            config: the booking back office's config (address, TLS).
+            issuer: signs and lists the bookings.
+            importer: merges kiosks' check-ins from the event store before a list is served.
+            registry: the device registry as it is now; needed with mutual TLS (a client's
+                branch comes from it).
+            clock: "today" for the cancellations list (default: the issuer's).
+        """
+        if config.api.client_ca_file is not None and registry is None:
+            raise ValueError("mutual TLS needs the device registry (device_registry_path)")
         self.config = config
+        self.registry = registry
         self.issuer = issuer
         self.store = issuer.store
         self.importer = importer
@@ -138,16 +162,38 @@ class BookingApi:
 
     # -- routing ---------------------------------------------------------------------------
 
-    def answer(self, path: str, query: dict[str, list[str]]) -> tuple[bytes, str]:
-        """The body and content type for a GET (raises _Problem for 4xx)."""
+    def answer(
+        self, path: str, query: dict[str, list[str]], client: str | None = None
+    ) -> tuple[bytes, str]:
+        """The body and content type for a GET (raises _Problem for 4xx).
+
+        Args:
+            client: the client certificate's CN under mutual TLS, else None.
+        """
         for name, pattern in _ROUTES:
             match = pattern.fullmatch(path)
             if match:
+                if name in _BRANCH_ROUTES and self.config.api.client_ca_file is not None:
+                    self._check_branch_reader(client, match["branch"])
                 result: tuple[bytes, str] = getattr(self, f"_get_{name}")(
                     query, **match.groupdict()
                 )
                 return result
         raise _Problem(HTTPStatus.NOT_FOUND, f"no route {path}")
+
+    def _check_branch_reader(self, client: str | None, branch: str) -> None:
+        """Refuse (403) a client that is not a registered kiosk of `branch`."""
+        registry = self.registry() if self.registry is not None else DeviceRegistry()
+        own = None if client is None else registry.kiosk_branch(client)
+        if own == branch:
+            return
+        if own is None:
+            raise _Problem(
+                HTTPStatus.FORBIDDEN,
+                f"{(client or 'this client')[:64]} is not a kiosk in the device registry: only a "
+                "branch's kiosks read its lists (export the registry again after provisioning)",
+            )
+        raise _Problem(HTTPStatus.FORBIDDEN, f"a kiosk of {own} reads only its own branch's lists")
 
     def _get_branches(self, query: dict[str, list[str]]) -> tuple[bytes, str]:
         return json.dumps({"branches": self.config.served_branches()}).encode(), "application/json"
@@ -222,7 +268,9 @@ class BookingApi:
                     self._send(HTTPStatus.TOO_MANY_REQUESTS, body, {"Retry-After": "60"})
                     return
                 try:
-                    body, content_type = api.answer(parts.path, parse_qs(parts.query))
+                    body, content_type = api.answer(
+                        parts.path, parse_qs(parts.query), _client_name(self.connection)
+                    )
                 except _Problem as exc:
                     self._send(exc.status, json.dumps({"error": str(exc)}).encode(), {})
                     return
@@ -284,6 +332,21 @@ def _tls_context(config: BookingsConfig) -> ssl.SSLContext:
         context.verify_mode = ssl.CERT_REQUIRED
         context.load_verify_locations(str(api.client_ca_file))
     return context
+
+
+def _client_name(connection: object) -> str | None:
+    """The CN of the client certificate on a mutual-TLS connection, else None."""
+    if not isinstance(connection, ssl.SSLSocket):
+        return None
+    peer = connection.getpeercert()
+    if not peer:
+        return None
+    subject = peer.get("subject", ())
+    for rdn in subject if isinstance(subject, tuple) else ():
+        for pair in rdn:
+            if isinstance(pair, tuple) and len(pair) == 2 and pair[0] == "commonName":
+                return str(pair[1])
+    return None
 
 
 def _etags(header: str) -> set[str]:

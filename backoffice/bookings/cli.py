@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from backoffice.bookings.api import BookingApi
-from backoffice.bookings.checkins import CheckinImporter
+from backoffice.bookings.checkins import make_importer
 from backoffice.bookings.config import BookingsConfig
 from backoffice.bookings.holding import holding
 from backoffice.bookings.issuer import IssueError, Issuer, KeyState, slot_bounds
@@ -27,6 +27,7 @@ from configkit import check_command, check_files, cli, layout, load
 from uplink.booking.codes import BookingCodeError
 from uplink.booking.model import parse_service
 from uplink.clock import utc_iso
+from uplink.registry import RegistryFile
 
 logger = logging.getLogger(__name__)
 
@@ -192,9 +193,12 @@ def _run(args: argparse.Namespace, issuer: Issuer) -> int:
             return 1
         print(f"booking {args.code} cancelled")
     elif name == "duplicates":
-        if issuer.config.event_store_path is not None:
-            events = SqliteEventStore(issuer.config.event_store_path)
-            CheckinImporter(events, issuer.store, issuer.config.checkin_event_types).import_new()
+        importer = make_importer(issuer.config, issuer.store)
+        if importer is not None:
+            try:
+                importer.import_new()
+            finally:
+                importer.events.close()
         found = issuer.store.duplicate_checkins(args.branch, args.date)
         print(json.dumps({booking: [{"kiosk_id": kiosk, "at": utc_iso(at)} for kiosk, at in rows]
                           for booking, rows in found.items()}))  # fmt: skip
@@ -227,17 +231,18 @@ def _api(args: argparse.Namespace) -> int:
         print(warning, file=sys.stderr)
     store = BookingStore(config.database_path)
     issuer = Issuer(config, store)
-    importer = None
-    if config.event_store_path is not None:
-        importer = CheckinImporter(
-            SqliteEventStore(config.event_store_path), store, config.checkin_event_types
-        )
-    api = BookingApi(config, issuer, importer=importer)
+    registry = RegistryFile(config.device_registry_path) if config.device_registry_path else None
+    importer = make_importer(config, store, registry)
+    api = BookingApi(
+        config, issuer, importer=importer, registry=None if registry is None else registry.current
+    )
     # A signal lands on this (the serving) thread: shutdown() must come from another one.
     with cli.stop_on_signals(lambda: threading.Thread(target=api.stop, daemon=True).start()):
         try:
             api.serve_forever()
         finally:
+            if importer is not None:
+                importer.events.close()
             store.close()
     return 0
 

@@ -6,11 +6,20 @@ from pathlib import Path
 from typing import Self
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
-from configkit import ConfigModel, Severity, TimeZoneName, check_time_zone, tls_file_problems
+from configkit import (
+    ConfigError,
+    ConfigModel,
+    Severity,
+    TimeZoneName,
+    check_time_zone,
+    load,
+    tls_file_problems,
+)
 from uplink import branches
 from uplink.branches import check_branch_id
+from uplink.registry import DeviceRegistry
 
 
 class ApiConfig(ConfigModel):
@@ -87,14 +96,73 @@ class BookingsConfig(ConfigModel):
     )
     event_store_path: Path | None = Field(
         None,
-        description="The receiver's event store; check-in events there are merged into the day "
-        "lists (cross-kiosk duplicates). Leave out when no receiver runs here.",
+        description="The receiver's SQLite event store; check-in events there are merged into "
+        "the day lists (cross-kiosk duplicates). Leave out when no receiver runs here.",
+    )
+    event_store_url: SecretStr | None = Field(
+        None,
+        description="The receivers' PostgreSQL event store instead of event_store_path: "
+        "postgresql://USER@HOST:PORT/DBNAME (the receiver's database_url; password in "
+        "~/.pgpass or PGPASSFILE).",
+    )
+    device_registry_path: Path | None = Field(
+        None,
+        description="The fleet's device registry (`provision fleet registry --ca CA --out "
+        "FILE`), read again when it changes: a check-in counts only from a registered kiosk of "
+        "the booking's branch, and a kiosk's client certificate reads only its branch's lists. "
+        "Needed with an event store.",
     )
     checkin_event_types: list[str] = Field(
         default_factory=lambda: ["kiosk.checkin.accepted"],
         description="Event types that mean 'booking checked in' (payload has booking_id).",
     )
     api: ApiConfig = Field(default_factory=ApiConfig, description="The HTTP API's address.")
+
+    @field_validator("event_store_url")
+    @classmethod
+    def _postgres_only(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is not None and not url.get_secret_value().startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise ValueError("must start with postgresql:// (for SQLite set event_store_path)")
+        return url
+
+    @model_validator(mode="after")
+    def _event_store(self) -> Self:
+        if self.event_store_path is not None and self.event_store_url is not None:
+            raise ValueError(
+                "set event_store_path (SQLite) or event_store_url (PostgreSQL), not both"
+            )
+        export = "export it with `provision fleet registry --ca CA --out FILE`"
+        if self.has_event_store and self.device_registry_path is None:
+            raise ValueError(
+                "an event store needs device_registry_path: without it any device could mark "
+                f"any booking used ({export})"
+            )
+        if self.api.client_ca_file is not None and self.device_registry_path is None:
+            raise ValueError(
+                "api.client_ca_file needs device_registry_path: a kiosk's certificate reads its "
+                f"own branch's lists, and the registry says which branch that is ({export})"
+            )
+        return self
+
+    def file_problems(self) -> list[tuple[str, str, str, Severity]]:
+        """The device registry read as the API will (`configkit.ChecksFiles`)."""
+        if self.device_registry_path is None:
+            return []
+        try:
+            load(DeviceRegistry, self.device_registry_path)
+        except ConfigError as exc:
+            first = str(exc).splitlines()[0]
+            fix = "export it with `provision fleet registry --ca CA_DIR --out FILE`"
+            return [("device_registry_path", str(self.device_registry_path), f"{first}; {fix}",
+                     "error")]  # fmt: skip
+        return []
+
+    @property
+    def has_event_store(self) -> bool:
+        """Whether check-ins are imported from a receiver's event store."""
+        return self.event_store_path is not None or self.event_store_url is not None
 
     @field_validator("branch_timezones")
     @classmethod

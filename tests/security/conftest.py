@@ -46,10 +46,13 @@ class Fleet:
     def __post_init__(self) -> None:
         self.broker = RenderedBroker(self.root, self.port, self.ca, {"bridge_branches": (BRANCH,)})
 
-    def provision(self, device_id: str, role: str = "dropbox") -> int:
-        """`provision device init` as a technician runs it; returns the exit code."""
+    def provision(
+        self, device_id: str, role: str = "dropbox", branch: str = BRANCH, *more: str
+    ) -> int:
+        """`provision device init` as a technician runs it (`more`: further options, e.g. a
+        kiosk's --trust-anchor); returns the exit code."""
         root = self.base / "devices" / device_id
-        code = provision(root, self.base / "ca", device_id, self.port, BRANCH, role)
+        code = provision(root, self.base / "ca", device_id, self.port, branch, role, *more)
         if code == 0:
             self.identities[device_id] = provisioned_broker(root)
         return code

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from backoffice.bookings import BookingApi, BookingsConfig, BookingStore, Issuer
-from backoffice.bookings.checkins import CheckinImporter
+from backoffice.bookings.checkins import CheckinEvents, CheckinImporter
 from backoffice.bookings.config import ApiConfig
-from backoffice.store import SqliteEventStore
 from kiosk.booking import BookingConfig
 from uplink.clock import ManualClock
+from uplink.registry import DeviceRegistry
 
 BRANCH = "jakarta-salemba"
 DAY = date(2020, 6, 15)
@@ -59,13 +59,34 @@ def make_backoffice(tmp_path: Path, clock: ManualClock | None = None) -> BackOff
     return BackOffice(config, store, issuer, clock)
 
 
+# The kiosks the tests' back office knows: kiosk-1 .. kiosk-3 of BRANCH.
+KIOSKS = ("kiosk-1", "kiosk-2", "kiosk-3")
+
+
+def registry_of(devices: dict[str, tuple[str, str]]) -> DeviceRegistry:
+    """A device registry from {device id: (role, branch)}."""
+    return DeviceRegistry.model_validate(
+        {"devices": [{"device_id": d, "role": r, "branch": b} for d, (r, b) in devices.items()]}
+    )
+
+
+BRANCH_KIOSKS = registry_of(dict.fromkeys(KIOSKS, ("kiosk", BRANCH)))
+
+
 @contextmanager
-def serving(office: BackOffice, events: SqliteEventStore | None = None) -> Iterator[BookingApi]:
-    """The booking API on a free loopback port, stopped afterwards."""
+def serving(
+    office: BackOffice,
+    events: CheckinEvents | None = None,
+    registry: DeviceRegistry = BRANCH_KIOSKS,
+) -> Iterator[BookingApi]:
+    """The booking API on a free loopback port, stopped afterwards; check-ins are taken from
+    `events` for the kiosks `registry` lists."""
     importer = None
     if events is not None:
-        importer = CheckinImporter(events, office.store, office.config.checkin_event_types)
-    api = BookingApi(office.config, office.issuer, importer=importer)
+        importer = CheckinImporter(
+            events, office.store, office.config.checkin_event_types, lambda: registry
+        )
+    api = BookingApi(office.config, office.issuer, importer=importer, registry=lambda: registry)
     api.start()
     try:
         yield api

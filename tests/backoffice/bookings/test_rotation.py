@@ -244,7 +244,8 @@ def test_keys_says_which_kiosks_do_not_hold_the_next_key_yet(
     config = tmp_path / "booking.toml"
     config.write_text(
         f'database_path = "{tmp_path / "bookings.db"}"\nkeys_dir = "{tmp_path / "keys"}"\n'
-        f'event_store_path = "{events_path}"\n',
+        f'event_store_path = "{events_path}"\n'
+        f'device_registry_path = "{tmp_path / "devices.toml"}"\n',
         encoding="utf-8",
     )
 

@@ -13,7 +13,13 @@ from backoffice.bookings import BookingApi
 from backoffice.bookings.config import ApiConfig
 from kiosk.booking import BookingConfig, open_booking
 from provisioning.pki import CertificateAuthority, issue_identity
-from tests.backoffice.bookings.helpers import BRANCH, DAY, kiosk_config, make_backoffice
+from tests.backoffice.bookings.helpers import (
+    BRANCH,
+    BRANCH_KIOSKS,
+    DAY,
+    kiosk_config,
+    make_backoffice,
+)
 from uplink.clock import ManualClock
 
 AT_DOOR = datetime(2020, 6, 15, 2, 10, tzinfo=UTC)
@@ -30,7 +36,7 @@ def test_kiosk_syncs_and_looks_up_over_mutual_tls(tmp_path: Path) -> None:
         update={"api": ApiConfig(port=0, tls_cert_file=server.cert_file,
                                  tls_key_file=server.key_file, client_ca_file=server.ca_file)}
     )  # fmt: skip
-    api = BookingApi(config, office.issuer)
+    api = BookingApi(config, office.issuer, registry=lambda: BRANCH_KIOSKS)
     api.start()
     try:
         assert api.url.startswith("https://127.0.0.1:")
