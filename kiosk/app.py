@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from kiosk.adapters.qr import LiveDecoder, QrDecoder
@@ -184,21 +185,14 @@ def build(
     if online and config.booking.api_base_url:
         # requests is loaded only here, for the sync and the typed-code lookup.
         from kiosk.booking.factory import online_checks
-        from kiosk.booking.sync import BookingSync, describe_age
+        from kiosk.booking.sync import BookingSync, bad_document_fault, describe_age
 
         def on_duplicate(duplicate: Duplicate) -> None:
-            uplink.record(
-                vocabulary.DUPLICATE,
-                vocabulary.duplicate(
-                    booking_id=duplicate.booking_id,
-                    local_kiosk=duplicate.local_kiosk,
-                    local_at=duplicate.local_at,
-                    remote_kiosk=duplicate.remote_kiosk,
-                    remote_at=duplicate.remote_at,
-                ),
-            )
+            # The ledger's Duplicate has exactly the event's fields (both are named the same).
+            uplink.record(vocabulary.DUPLICATE, vocabulary.duplicate(**asdict(duplicate)))
 
-        sync = BookingSync(config.booking, cache, ledger, clock=clock, on_duplicate=on_duplicate)
+        sync = BookingSync(config.booking, cache, ledger, clock=clock, on_duplicate=on_duplicate,
+                           on_bad_document=bad_document_fault(uplink.record))  # fmt: skip
         lookup, refresh = online_checks(config.booking, verifier, cache, clock)
         background.append(sync.run)
         state_extra.append(sync.state)

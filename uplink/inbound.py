@@ -1,6 +1,9 @@
 """Messages the back office sends to devices, parsed once against the contract's schemas (the ones
 the sender validates with) into typed values; a bad one is logged once, reported, and dropped.
 
+Over MQTT: occupancy, collection counts, acks. Over the booking API: the day list, the
+cancellations and the signed trust list (whose parse is its signature check, `uplink.booking`).
+
 Handlers on the device receive only these values: no JSON, no missing key, no naive datetime
 ever reaches the kiosk's or the dropbox's own code.
 """
@@ -9,11 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from uplink.booking import trustlist
+from uplink.booking.trustlist import TrustList
 from uplink.errors import MessageError
 from uplink.messages import parse_json, validate
 
@@ -23,6 +30,8 @@ T = TypeVar("T")
 # A bad message's fault report: (what, why), e.g. ("occupancy", "invalid occupancy at at: ...").
 FaultReporter = Callable[[str, str], None]
 _SEEN_LIMIT = 1000
+# A branch's day has a few hundred bookings (~200 bytes each): 16 MB is far beyond any real list.
+MAX_LIST_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,90 @@ def parse_ack(raw: bytes) -> tuple[str, ...]:
     return tuple(_parsed(raw, "ack.v1.json")["acked"])
 
 
+@dataclass(frozen=True)
+class ListedCheckin:
+    """A check-in the back office took from a kiosk of the branch."""
+
+    kiosk_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ListedBooking:
+    """One booking of a day list."""
+
+    booking_id: str
+    token: str
+    cancelled_at: datetime | None
+    checkins: tuple[ListedCheckin, ...]
+
+
+@dataclass(frozen=True)
+class DayList:
+    """A branch's bookings for one day (`daylist.v1.json`); every time is timezone-aware."""
+
+    branch: str
+    day: date
+    bookings: tuple[ListedBooking, ...]
+
+
+@dataclass(frozen=True)
+class Cancellations:
+    """A branch's cancelled bookings from `first` on (`cancellations.v1.json`)."""
+
+    branch: str
+    first: date
+    cancelled: Mapping[str, datetime]
+
+
+def parse_day_list(raw: bytes) -> DayList:
+    """Raises MessageError unless `raw` is a valid day list."""
+    data = _parsed(raw, "daylist.v1.json")
+    bookings = tuple(
+        ListedBooking(
+            entry["booking_id"],
+            entry["token"],
+            None if entry["cancelled_at"] is None else _time(entry["cancelled_at"]),
+            tuple(ListedCheckin(c["kiosk_id"], _time(c["at"])) for c in entry["checkins"]),
+        )
+        for entry in data["bookings"]
+    )
+    return DayList(data["branch"], _day(data["date"]), bookings)
+
+
+def parse_cancellations(raw: bytes) -> Cancellations:
+    """Raises MessageError unless `raw` is a valid cancellations list."""
+    data = _parsed(raw, "cancellations.v1.json")
+    cancelled = {e["booking_id"]: _time(e["cancelled_at"]) for e in data["cancelled"]}
+    return Cancellations(data["branch"], _day(data["from"]), cancelled)
+
+
+def parse_trust_list(
+    raw: bytes, anchors: Sequence[Ed25519PublicKey], *, min_sequence: int = 0
+) -> TrustList:
+    """The trust list, verified against the root keys (`uplink.booking.trustlist.parse`).
+
+    Raises:
+        TrustListError: malformed, not signed by a trusted root, or older than held.
+    """
+    return trustlist.parse(raw, anchors, min_sequence=min_sequence)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:  # the pattern passed: a day the calendar lacks (2026-02-30)
+        raise MessageError(f"no such day: {text[:10]!r}") from None
+
+
+def _time(text: str) -> datetime:
+    # The schema's pattern and date-time check passed: 4-digit year, an offset, a real day.
+    return datetime.fromisoformat(text)
+
+
 def _parsed(raw: bytes, schema_name: str) -> dict[str, Any]:
+    if len(raw) > MAX_LIST_BYTES:
+        raise MessageError(f"{schema_name}: {len(raw)} bytes is over {MAX_LIST_BYTES}")
     data = parse_json(raw)
     validate(schema_name, data)
     if not isinstance(data, dict):  # every inbound schema says object; this is for the types

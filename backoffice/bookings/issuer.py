@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from backoffice.bookings.config import BookingsConfig
 from backoffice.bookings.keys import KeyStore
 from backoffice.bookings.store import BookingStore, KeyRow
+from uplink import messages
 from uplink.booking import codes, token, trustlist
 from uplink.booking.model import Booking, parse_channel, parse_service
 from uplink.clock import Clock, SystemClock, utc_iso
@@ -476,6 +477,8 @@ def day_document(store: BookingStore, branch: str, day: date) -> bytes:
             for b in bookings
         ],
     }
+    # The kiosks parse it against this schema: what they would refuse is never served.
+    messages.validate("daylist.v1.json", body)
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -487,6 +490,7 @@ def cancellations_document(store: BookingStore, branch: str, first: date, days: 
         "from": first.isoformat(),
         "cancelled": [{"booking_id": b, "cancelled_at": utc_iso(at)} for b, at in rows],
     }
+    messages.validate("cancellations.v1.json", body)
     return json.dumps(body, separators=(",", ":")).encode()
 
 

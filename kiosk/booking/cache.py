@@ -16,8 +16,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kiosk.booking.ledger import CheckinRecord
-from uplink.booking import trustlist
+from uplink import inbound
 from uplink.booking.trustlist import TrustList, TrustListError
+from uplink.errors import MessageError
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,17 @@ class BookingCache:
         trust_list_path: Path,
         cache_dir: Path,
         anchors: Sequence[Ed25519PublicKey],
+        branch: str | None = None,
     ) -> None:
+        """Read what is on disk (a file that does not parse is logged and left unused).
+
+        Args:
+            trust_list_path: the signed trust list file.
+            cache_dir: where the synced lists and their ETags are kept.
+            anchors: the root keys the trust list must be signed by.
+            branch: this kiosk's branch: a list of another branch's is refused (None: any).
+        """
+        self.branch = branch
         self.trust_list_path = Path(trust_list_path)
         self.cache_dir = Path(cache_dir)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -113,7 +124,7 @@ class BookingCache:
             TrustListError: it does not verify or is older than the one held (nothing changes).
         """
         current = self._trust
-        parsed = trustlist.parse(
+        parsed = inbound.parse_trust_list(
             document, self._anchors, min_sequence=0 if current is None else current.sequence
         )
         with self._lock:
@@ -128,7 +139,7 @@ class BookingCache:
         Raises:
             CacheError: the body is not a cancellations document.
         """
-        cancelled = _cancellations(body)
+        cancelled = self._cancellations(body)
         with self._lock:
             _atomic_write(self.cache_dir / "cancellations.json", body)
             self._cancelled = cancelled
@@ -141,7 +152,7 @@ class BookingCache:
         Raises:
             CacheError: the body is not a day list.
         """
-        day = _day_bookings(body)
+        day = self._day_bookings(body)
         with self._lock:
             _atomic_write(self.cache_dir / "bookings.json", body)
             self._day = day
@@ -172,7 +183,7 @@ class BookingCache:
             )
         else:
             try:
-                self._trust = trustlist.parse(document, self._anchors)
+                self._trust = inbound.parse_trust_list(document, self._anchors)
             except TrustListError as exc:
                 logger.error("trust list %s is not usable: %s", self.trust_list_path, exc)
         for name, loader in (("cancellations.json", self._load_cancellations),
@@ -185,10 +196,39 @@ class BookingCache:
                     logger.error("cached %s is not usable: %s", name, exc)
 
     def _load_cancellations(self, body: bytes) -> None:
-        self._cancelled = _cancellations(body)
+        self._cancelled = self._cancellations(body)
 
     def _load_day(self, body: bytes) -> None:
-        self._day = _day_bookings(body)
+        self._day = self._day_bookings(body)
+
+    def _cancellations(self, body: bytes) -> frozenset[str]:
+        try:
+            listed = inbound.parse_cancellations(body)
+        except MessageError as exc:
+            raise CacheError(f"not a cancellations list: {exc}") from None
+        self._check_branch(listed.branch, "cancellations list")
+        return frozenset(listed.cancelled)
+
+    def _day_bookings(self, body: bytes) -> DayBookings:
+        try:
+            listed = inbound.parse_day_list(body)
+        except MessageError as exc:
+            raise CacheError(f"not a day list: {exc}") from None
+        self._check_branch(listed.branch, "day list")
+        return DayBookings(
+            day=listed.day,
+            tokens={b.booking_id: b.token for b in listed.bookings},
+            cancelled=frozenset(b.booking_id for b in listed.bookings if b.cancelled_at),
+            checkins=tuple(
+                CheckinRecord(b.booking_id, c.kiosk_id, c.at, local=False)
+                for b in listed.bookings
+                for c in b.checkins
+            ),
+        )
+
+    def _check_branch(self, branch: str, what: str) -> None:
+        if self.branch is not None and branch != self.branch:
+            raise CacheError(f"the {what} is branch {branch}'s, this kiosk is {self.branch}'s")
 
     def _read_json(self, name: str) -> dict[str, Any] | None:
         try:
@@ -196,50 +236,6 @@ class BookingCache:
         except (FileNotFoundError, ValueError):
             return None
         return data if isinstance(data, dict) else None
-
-
-def _cancellations(body: bytes) -> frozenset[str]:
-    try:
-        data = json.loads(body)
-        if not isinstance(data, dict):
-            raise TypeError("the document is not a JSON object")
-        return frozenset(str(entry["booking_id"]) for entry in data["cancelled"])
-    except (ValueError, KeyError, TypeError, RecursionError) as exc:
-        raise CacheError(f"not a cancellations document: {exc}") from None
-
-
-def _day_bookings(body: bytes) -> DayBookings:
-    try:
-        data = json.loads(body)
-        if not isinstance(data, dict):
-            raise TypeError("the document is not a JSON object")
-        tokens: dict[str, str] = {}
-        cancelled: set[str] = set()
-        checkins: list[CheckinRecord] = []
-        for entry in data["bookings"]:
-            booking_id = str(entry["booking_id"])
-            tokens[booking_id] = str(entry["token"])
-            if entry.get("cancelled_at"):
-                cancelled.add(booking_id)
-            checkins.extend(
-                CheckinRecord(booking_id, str(c["kiosk_id"]), _aware(c["at"]), local=False)
-                for c in entry.get("checkins") or ()
-            )
-        return DayBookings(
-            day=date.fromisoformat(data["date"]),
-            tokens=tokens,
-            cancelled=frozenset(cancelled),
-            checkins=tuple(checkins),
-        )
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
-        raise CacheError(f"not a day-bookings document: {exc}") from None
-
-
-def _aware(value: object) -> datetime:
-    moment = datetime.fromisoformat(str(value))
-    if moment.tzinfo is None:
-        raise ValueError(f"check-in time {value!r} has no UTC offset")
-    return moment
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

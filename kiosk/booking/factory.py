@@ -37,7 +37,7 @@ def rules_from(config: BookingConfig) -> Rules:
 def open_cache(config: BookingConfig) -> BookingCache:
     """The on-disk cache (trust list and synced documents) named by the config."""
     anchors = [load_anchor(text) for text in config.trust_anchors]
-    return BookingCache(config.trust_list_path, config.cache_dir, anchors)
+    return BookingCache(config.trust_list_path, config.cache_dir, anchors, config.branch)
 
 
 def build_verifier(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from uplink.clock import Clock, SystemClock
 
 logger = logging.getLogger(__name__)
 
+_BAD_SEEN_LIMIT = 100
 LEDGER_KEEP_DAYS = 7
 """Check-ins older than this are pruned at each sync: tokens that old fail the day rule anyway."""
 
@@ -59,6 +61,7 @@ class BookingSync:
         session: requests.Session | None = None,
         clock: Clock | None = None,
         on_duplicate: Callable[[Duplicate], None] | None = None,
+        on_bad_document: Callable[[str, str], None] | None = None,
     ) -> None:
         """Build the sync; nothing is fetched until `sync_once` or `run`.
 
@@ -70,6 +73,9 @@ class BookingSync:
             clock: Time for cache ages (default: the system clock).
             on_duplicate: Called once per booking found checked in here and at another kiosk,
                 e.g. to record an uplink event; an exception it raises is logged, not raised.
+            on_bad_document: Called with (document kind, what is wrong) once per distinct bad
+                document the API serves (the kiosk keeps its last good copy), e.g. to record a
+                fault; an exception it raises is logged, not raised.
         """
         self.config = config
         self.cache = cache
@@ -77,6 +83,8 @@ class BookingSync:
         self._session = session or http.make_session(config)
         self._clock = clock or SystemClock()
         self._on_duplicate = on_duplicate
+        self._on_bad_document = on_bad_document
+        self._bad_seen: set[bytes] = set()
         self.last_report: SyncReport | None = None
 
     def sync_once(self) -> SyncReport:
@@ -93,6 +101,7 @@ class BookingSync:
              self._install_bookings),
         )  # fmt: skip
         for kind, path, params, key, install in steps:
+            body = b""
             try:
                 response = http.get(
                     self._session, self.config, path, etag=self.cache.etag(kind, key), params=params
@@ -103,9 +112,14 @@ class BookingSync:
                     continue
                 if response.status_code != 200:
                     raise http.ApiUnavailable(f"{path}: HTTP {response.status_code}")
-                install(response.content, response.headers.get("ETag"), now, report)
+                body = response.content
+                install(body, response.headers.get("ETag"), now, report)
                 report.outcomes[kind] = "updated"
-            except (http.ApiUnavailable, TrustListError, CacheError) as exc:
+            except (TrustListError, CacheError) as exc:  # the document itself is bad
+                report.outcomes[kind] = "failed"
+                report.errors[kind] = str(exc)
+                self._bad_document(kind, body, str(exc))
+            except http.ApiUnavailable as exc:
                 report.outcomes[kind] = "failed"
                 report.errors[kind] = str(exc)
                 logger.warning("booking sync of %s failed: %s", kind, exc)
@@ -114,6 +128,25 @@ class BookingSync:
             logger.info("%d check-in(s) older than %d days pruned", pruned, LEDGER_KEEP_DAYS)
         self.last_report = report
         return report
+
+    def _bad_document(self, kind: str, body: bytes, reason: str) -> None:
+        """Log and report a bad document once per content: it comes back every round."""
+        digest = hashlib.sha256(kind.encode() + b"\0" + body).digest()
+        if digest in self._bad_seen:
+            logger.debug("the same bad %s again; still keeping the last good one", kind)
+            return
+        if len(self._bad_seen) >= _BAD_SEEN_LIMIT:
+            self._bad_seen.clear()
+        self._bad_seen.add(digest)
+        logger.warning(
+            "booking %s from the back office ignored, keeping the last good one: %s", kind, reason
+        )
+        if self._on_bad_document is None:
+            return
+        try:
+            self._on_bad_document(kind, reason)
+        except Exception:
+            logger.exception("bad-document handler failed")
 
     def sync_trust_list(self) -> str:
         """Fetch the trust list alone (between full syncs, so a withdrawal arrives soon).
@@ -201,6 +234,21 @@ class BookingSync:
                 self._on_duplicate(duplicate)
             except Exception:
                 logger.exception("duplicate check-in handler failed")
+
+
+def bad_document_fault(
+    record: Callable[[str, dict[str, Any]], object],
+) -> Callable[[str, str], None]:
+    """An `on_bad_document` handler recording a `device.fault` with `record` (the uplink's)."""
+
+    def report(kind: str, reason: str) -> None:
+        detail = f"bad {kind} ignored, last good one kept: {reason}"[:500]
+        record(
+            "device.fault",
+            {"component": "booking", "code": "bad_document", "active": True, "detail": detail},
+        )
+
+    return report
 
 
 def describe_age(age_s: float | None) -> tuple[str, str]:

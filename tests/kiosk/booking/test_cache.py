@@ -20,21 +20,28 @@ DAY = {
     "bookings": [
         {"booking_id": "AAAAAAAA0", "token": "LA1:X", "cancelled_at": None,
          "checkins": [{"kiosk_id": "kiosk-2", "at": "2020-06-15T02:05:00.000Z"}]},
-        {"booking_id": "BBBBBBBB0", "token": "LA1:Y", "cancelled_at": "2020-06-14T10:00:00Z"},
+        {"booking_id": "BBBBBBBB0", "token": "LA1:Y", "cancelled_at": "2020-06-14T10:00:00Z",
+         "checkins": []},
     ],
 }  # fmt: skip
+BAD_CHECKIN = {"booking_id": "AAAAAAAA0", "token": "LA1:X", "cancelled_at": None,
+               "checkins": [{"kiosk_id": "k", "at": "0001-13-01T00:00:00Z"}]}  # fmt: skip
+CANCELLED = (
+    b'{"branch": "jakarta-salemba", "from": "2020-06-14", "cancelled": '
+    b'[{"booking_id": "CCCCCCCC0", "cancelled_at": "2020-06-14T10:00:00Z"}]}'
+)
 
 
 def _cache(tmp_path: Path, with_trust: bool = True) -> BookingCache:
     trust = tmp_path / "trust-list.json"
     if with_trust:
         trust.write_bytes(k.standard_trust_list(sequence=2))
-    return BookingCache(trust, tmp_path / "cache", [k.ROOT.public_key()])
+    return BookingCache(trust, tmp_path / "cache", [k.ROOT.public_key()], "jakarta-salemba")
 
 
 def test_documents_are_installed_and_reloaded(tmp_path: Path) -> None:
     cache = _cache(tmp_path)
-    cache.store_cancellations(b'{"cancelled": [{"booking_id": "CCCCCCCC0"}]}', '"c"', NOW)
+    cache.store_cancellations(CANCELLED, '"c"', NOW)
     day = cache.store_bookings(json.dumps(DAY).encode(), '"d"', NOW)
     assert [c.kiosk_id for c in day.checkins] == ["kiosk-2"]
     reloaded = _cache(tmp_path)
@@ -59,6 +66,9 @@ def test_documents_are_installed_and_reloaded(tmp_path: Path) -> None:
         b'{"date": "2020-06-15", "bookings": [{"booking_id": "A", "token": "t",'
         b' "checkins": [{"kiosk_id": "k", "at": "2020-06-15T09:00:00"}]}]}',  # no UTC offset
         b"[" * 50_000,
+        json.dumps({**DAY, "branch": "jakarta-cilandak"}).encode(),  # another branch's
+        json.dumps({**DAY, "date": "2020-02-30"}).encode(),  # no such day
+        json.dumps({**DAY, "bookings": [BAD_CHECKIN]}).encode(),  # year 1, month 13
     ],
 )
 def test_a_bad_day_list_is_refused_and_the_old_one_kept(tmp_path: Path, body: bytes) -> None:
@@ -72,7 +82,7 @@ def test_a_bad_day_list_is_refused_and_the_old_one_kept(tmp_path: Path, body: by
 
 def test_a_bad_cancellations_list_is_refused(tmp_path: Path) -> None:
     cache = _cache(tmp_path)
-    for body in (b"{}", b"[]", b'{"cancelled": [1]}'):
+    for body in (b"{}", b"[]", b'{"cancelled": [1]}', CANCELLED.replace(b"salemba", b"cilandak")):
         with pytest.raises(CacheError):
             cache.store_cancellations(body, None, NOW)
 
