@@ -209,8 +209,12 @@ class UiConfig(ConfigModel):
     )
     width_px: int = Field(800, ge=320, le=4096, description="Screen width as drawn, pixels.")
     height_px: int = Field(480, ge=240, le=4096, description="Screen height as drawn, pixels.")
-    scale: float = Field(
-        1.0, ge=0.5, le=4.0, description='Pixels per dp/sp on this panel (1 on the 7" panel).'
+    scale: float | None = Field(
+        None,
+        ge=0.5,
+        le=4.0,
+        description='Pixels per dp/sp on this panel (unset: by the panel, 1 on the 7" 800x480, '
+        "1.75 on a 1080x1920 portrait).",
     )
     rotation: Literal[0, 90, 180, 270] = Field(
         0, description="Rotate the picture, degrees (a portrait panel wired as landscape: 90)."

@@ -33,7 +33,7 @@ import queue
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal
 
@@ -70,6 +70,7 @@ Unsubscribe = Callable[[], None]
 UNRECORDABLE = (StoreError, StorageError)
 """A store or the outbox cannot be written: checking people in would lose them."""
 STORAGE_RETRY_S = 30.0
+CLOCK_CHECK_S = 5.0  # how often the clock's synchronisation is asked (cached by the clock)
 """While out of service for storage, try writing again this often (s)."""
 
 __all__ = [
@@ -182,6 +183,9 @@ class CheckinEngine:
         self.out_of_service_reason = ""
         self._storage_retry_at: float | None = None  # out of service for storage: next try
         self._storage_since = self._clock.now()
+        self._clock_unsynced = not self._clock.synced()
+        self._clock_checked = self._clock.monotonic()
+        self._screen = replace(self._screen, clock_unsynced=self._clock_unsynced)
 
     # -- observing ----------------------------------------------------------------------------
 
@@ -290,6 +294,8 @@ class CheckinEngine:
                 break
             self._guarded(command)
         now = self._clock.monotonic()
+        if now - self._clock_checked >= CLOCK_CHECK_S:
+            self._check_clock(now)
         if self._storage_retry_at is not None and now >= self._storage_retry_at:
             self._try_storage_again(now)
         current = self._current
@@ -694,12 +700,23 @@ class CheckinEngine:
             screen = screen.until(self._screen_until)
         else:
             self._screen_until = None
+        self._publish(replace(screen, clock_unsynced=self._clock_unsynced))
+
+    def _publish(self, screen: Screen) -> None:
         if screen == self._screen:
             return
         with self._listeners_lock:
             self._screen = screen
             for listener in list(self._listeners):
                 self._call(listener, screen)
+
+    def _check_clock(self, now: float) -> None:
+        """Whether the clock is synchronised is a fact on every screen (staff check dates)."""
+        self._clock_checked = now
+        unsynced = not self._clock.synced()
+        if unsynced != self._clock_unsynced:
+            self._clock_unsynced = unsynced
+            self._publish(replace(self._screen, clock_unsynced=unsynced))
 
     @staticmethod
     def _call(listener: Callable[[Any], None], value: object) -> None:

@@ -144,6 +144,9 @@ class TicketFacts:
             the participant must note the number).
         wait_outside: the office is full: wait outside until called.
         notes: extra lines, e.g. `STAFF_CHECK_NOTE`.
+        track_ref: the code that tracks the claim (`kiosk.domain.tickets.tracking_code`): the
+            printed ticket carries it under its QR; on screen only, the participant writes it
+            down with the number.
     """
 
     number: str
@@ -153,6 +156,7 @@ class TicketFacts:
     delivery: Delivery
     wait_outside: bool = False
     notes: tuple[Bilingual, ...] = ()
+    track_ref: str = ""
 
     @property
     def printed(self) -> bool:
@@ -179,6 +183,8 @@ class Screen:
         party: on MEASURING: the collective booking being checked in (company, party size).
         wait_outside: the office is full: show the "wait outside" banner.
         checkin_id: the check-in in progress or just finished, if any.
+        clock_unsynced: the kiosk's clock is not synchronised, so it does not judge bookings'
+            dates: staff check them (the touchscreen shows a small notice for staff).
     """
 
     phase: Phase
@@ -195,6 +201,7 @@ class Screen:
     party: Party | None = None
     wait_outside: bool = False
     checkin_id: str = ""
+    clock_unsynced: bool = False
 
     def lines(self, lang: Lang) -> tuple[str, ...]:
         """The body in one language."""
@@ -407,6 +414,7 @@ def ticket_facts(t: Ticket, delivery: Delivery, notes: tuple[Bilingual, ...] = (
         delivery=delivery,
         wait_outside=t.wait_outside,
         notes=notes,
+        track_ref=t.track_ref,
     )
 
 

@@ -17,7 +17,7 @@ from kiosk.config import KioskConfig, UiConfig
 from kiosk.ui.cli import kivy_missing
 from kiosk.ui.controller import Timing
 from kiosk.ui.kivyenv import display_available, prepare
-from kiosk.ui.theme import Theme
+from kiosk.ui.theme import Theme, panel_scale
 
 if TYPE_CHECKING:
     from uplink.clock import SimulatedClock
@@ -28,7 +28,8 @@ SIM_H = 800  # the simulation window: room for the panel and the printed ticket
 
 
 def theme_of(ui: UiConfig) -> Theme:
-    return Theme(ui.width_px, ui.height_px, ui.scale)
+    scale = ui.scale if ui.scale is not None else panel_scale(ui.width_px, ui.height_px)
+    return Theme(ui.width_px, ui.height_px, scale)
 
 
 def timing_of(ui: UiConfig) -> Timing:

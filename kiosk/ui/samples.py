@@ -29,6 +29,7 @@ _TICKET = Ticket(
     people_ahead=4,
 )  # fmt: skip
 _AGE = Bilingual("Data pemesanan diperbarui 3 menit lalu.", "Booking data updated 3 min ago.")
+_CODE = "7K3QX9M2S"  # a booking code: the tracking code of a booked check-in
 NOW = 100.0  # monotonic seconds of the samples; deadlines are set relative to it
 
 
@@ -40,6 +41,7 @@ def samples() -> dict[str, tuple[Screen, Local]]:
     return {
         "welcome": (idle, Local()),
         "welcome_full": (full, Local()),
+        "welcome_clock": (replace(idle, clock_unsynced=True), Local()),
         "scanning": (idle, Local(seen_not_read=True)),
         "keypad": (idle, Local(mode="keypad", typed="7K3QX")),
         "checking": (screens.checking_code(), Local()),
@@ -61,7 +63,10 @@ def samples() -> dict[str, tuple[Screen, Local]]:
             Local(countdown_s=12),
         ),
         "ticket_unprinted": (
-            _until(screens.ticket(replace(_TICKET, wait_outside=True), printed=False), 12),
+            _until(
+                screens.ticket(replace(_TICKET, wait_outside=True, track_ref=_CODE), printed=False),
+                12,
+            ),
             Local(countdown_s=12),
         ),
         "refused": (_until(screens.refused(wrong_day), 9), Local(countdown_s=9)),

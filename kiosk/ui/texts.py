@@ -49,6 +49,11 @@ T: dict[str, Bi] = {
         "Catat nomor ini: printer kehabisan kertas.",
         "Write this number down: the printer is out of paper.",
     ),
+    "write_track": Bi("Kode lacak: {code} (catat juga)", "Tracking code: {code} (note it too)"),
+    "clock_staff": Bi(
+        "Petugas: jam kios belum sinkron, cek tanggal booking",
+        "Staff: clock not synchronised, check booking dates",
+    ),
     "printed": Bi("Tiket tercetak. Ambil di bawah layar.", "Printed. Take it below the screen."),
     "people_ahead": Bi("Di depan Anda: {n} orang", "People ahead: {n}"),
     "wait_outside": Bi(

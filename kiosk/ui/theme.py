@@ -181,8 +181,20 @@ class Theme:
         return self.px(self.sizes.margin_dp)
 
 
+LANDSCAPE_DP_HIGH = 480  # a landscape panel is drawn 480 dp high (the 7" panel: 1 px per dp)
+PORTRAIT_DP_WIDE = 616  # a portrait panel 616 dp wide: 1.75 px per dp on a 1080x1920
+
+
+def panel_scale(width: int, height: int) -> float:
+    """Pixels per dp for a panel when the config does not say: text and touch targets grow with
+    the panel (a 1080x1920 stands at a door for people at arm's length, like the 7" one)."""
+    if height > width:
+        return round(width / PORTRAIT_DP_WIDE, 2)
+    return round(height / LANDSCAPE_DP_HIGH, 2)
+
+
 # The two panels the kiosk ships with, at the scale each is drawn at (pixels per dp).
 RESOLUTIONS: dict[str, Theme] = {
-    "800x480": Theme(800, 480, 1.0),
-    "1080x1920": Theme(1080, 1920, 1.5),
+    "800x480": Theme(800, 480, panel_scale(800, 480)),
+    "1080x1920": Theme(1080, 1920, panel_scale(1080, 1920)),
 }

@@ -15,7 +15,7 @@ from kiosk.bilingual import Lang
 from kiosk.domain.screens import FULL, Phase, Screen
 from kiosk.ui.texts import T
 from kiosk.ui.theme import Tone
-from uplink.booking.codes import ALPHABET, CODE_LENGTH
+from uplink.booking.codes import ALPHABET, CODE_LENGTH, shown
 
 Layout = Literal["welcome", "message", "choices", "keypad", "ticket", "scan"]
 Style = Literal["primary", "secondary", "stop"]
@@ -117,6 +117,8 @@ class View:
     preview: bool = False
     lang_action: Action | None = None
     progress: str = ""
+    track: str = ""  # a ticket on screen only: its tracking code, to write down too
+    staff_note: str = ""  # for staff, both languages at once (the clock is not synchronised)
 
 
 def _countdown(local: Local, lang: Lang) -> str:
@@ -136,6 +138,18 @@ def view_of(screen: Screen, lang: Lang, local: Local | None = None) -> View:
         return _keypad(lang, local)
     if local.mode == "staff":
         return _staff(lang, local)
+    return _for_staff(_engine_view(screen, lang, local), screen)
+
+
+def _for_staff(view: View, screen: Screen) -> View:
+    """The staff's notice on the participant's screen: small, in both languages at once."""
+    if not screen.clock_unsynced:
+        return view
+    note = T["clock_staff"]
+    return replace(view, staff_note=f"{note.in_('id')} / {note.in_('en')}")
+
+
+def _engine_view(screen: Screen, lang: Lang, local: Local) -> View:
     phase = screen.phase
     if phase is Phase.IDLE:
         if local.camera_down:
@@ -373,6 +387,9 @@ def _ticket(screen: Screen, lang: Lang, local: Local) -> View:
         if facts.people_ahead is not None:
             lines.append(T["people_ahead"].in_(lang).format(n=facts.people_ahead))
         lines.extend(note.in_(lang) for note in facts.notes)
+    track = ""
+    if facts is not None and not printed and facts.track_ref:
+        track = T["write_track"].in_(lang).format(code=shown(facts.track_ref))
     lines.append(T["printed" if printed else "write_down"].in_(lang))
     return View(
         "ticket" if printed else "ticket_unprinted",
@@ -382,6 +399,7 @@ def _ticket(screen: Screen, lang: Lang, local: Local) -> View:
         screen.title.in_(lang),
         lines=tuple(lines),
         number=screen.number,
+        track=track,
         banner=T["wait_outside"].in_(lang) if screen.wait_outside else "",
         countdown=_countdown(local, lang),
         actions=(Action("done", T["done"].in_(lang), style="secondary"),),

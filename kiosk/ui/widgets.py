@@ -11,6 +11,7 @@ from typing import Any
 import kivy
 from kivy.graphics import Color, Ellipse, Line, Rectangle, RoundedRectangle
 from kivy.graphics.texture import Texture
+from kivy.uix.anchorlayout import AnchorLayout
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.gridlayout import GridLayout
@@ -250,6 +251,12 @@ class Column(BoxLayout):
 Slot = tuple[Callable[[View], str], TextLine]
 
 
+def _split_number(number: str) -> tuple[str, str]:
+    """'JHT A1-007' → ('JHT', 'A1-007'): the service over the number on a tall panel."""
+    service, _, rest = number.partition(" ")
+    return (service, rest) if rest else ("", number)
+
+
 @dataclass
 class Built:
     """One screen's widgets, kept to be shown again with other texts.
@@ -283,6 +290,8 @@ def shape(view: View) -> View:
         countdown=there(view.countdown),
         typed=there(view.typed),
         progress=there(view.progress),
+        track=there(view.track),
+        staff_note=there(view.staff_note),
     )
 
 
@@ -376,7 +385,20 @@ class KioskView(BoxLayout):
             "ticket": self._ticket,
         }[view.layout]
         builder(view, portrait)
+        if view.staff_note:
+            self.add_widget(self._staff_note(view))
         return Built(list(reversed(self.children)), self._slots, self._holder)
+
+    def _staff_note(self, view: View) -> Widget:
+        """A small strip at the bottom for staff (not a participant's instruction)."""
+        theme = self.theme
+        box = Column(padding=(theme.gap, theme.gap * 0.25))
+        _fill(box, theme.palette.warn)
+        box.add_widget(
+            self._text(view, lambda v: f"⚒ {v.staff_note}", theme.small, theme.palette.on_warn,
+                       bold=True)
+        )  # fmt: skip
+        return box
 
     def _text(self, view: View, text_of: Callable[[View], str], size: float, color: str,
               **kwargs: Any) -> TextLine:  # fmt: skip
@@ -465,10 +487,11 @@ class KioskView(BoxLayout):
 
     def _welcome(self, view: View, portrait: bool) -> None:
         theme = self.theme
-        head = tuple(a for a in view.actions if a.code == "staff")
+        staff = tuple(a for a in view.actions if a.code == "staff")
+        head = () if portrait else staff  # portrait: the title keeps the header's width
         self.add_widget(self._header(view, actions=head))
-        actions = [a for a in view.actions if a not in head]
-        if view.banner and not portrait:  # the banner takes the room of the buttons' hints
+        actions = [a for a in view.actions if a not in staff]
+        if (view.banner or view.staff_note) and not portrait:  # a banner takes the hints' room
             actions = [replace(a, hint="") for a in actions]
         buttons = [TouchButton(a, theme, self.on_action) for a in actions]
         text = Column(spacing=theme.gap)
@@ -476,12 +499,16 @@ class KioskView(BoxLayout):
             text.add_widget(widget)
         if portrait:
             if view.preview:
-                self.add_widget(self._preview(size_hint_y=None, height=theme.width * 0.75))
-            self.add_widget(text)
+                tall = theme.width * (0.6 if view.banner else 0.8)
+                self.add_widget(self._preview(size_hint_y=None, height=tall))
+            if view.lines:
+                self.add_widget(text)
             for button in buttons:
                 self.add_widget(button)
             self.add_widget(self._next_step(view))
             self.add_widget(self._spacer())
+            if staff:
+                self.add_widget(self._bottom(None, staff))
         elif view.preview:
             row = BoxLayout(spacing=theme.gap * 1.5)
             row.add_widget(self._preview(size_hint_x=0.4))
@@ -504,11 +531,10 @@ class KioskView(BoxLayout):
     def _scan(self, view: View, portrait: bool) -> None:
         theme = self.theme
         self.add_widget(self._header(view))
-        if portrait:
-            self.add_widget(self._preview(size_hint_y=None, height=theme.width))
+        if portrait:  # the picture takes the room the words leave
+            self.add_widget(self._preview())
             for widget in self._body(view):
                 self.add_widget(widget)
-            self.add_widget(self._spacer())
         else:
             row = BoxLayout(spacing=theme.gap * 1.5)
             row.add_widget(self._preview(size_hint_x=0.55))
@@ -522,26 +548,27 @@ class KioskView(BoxLayout):
     def _message(self, view: View, portrait: bool) -> None:
         theme = self.theme
         self.add_widget(self._header(view))
+        if portrait:  # the tall panel: the tone's icon large, the content in the middle
+            self.add_widget(self._spacer())
+            self.add_widget(self._centred(Badge(view.icon, *theme.palette.tone(view.tone),
+                                                theme.touch * 2)))  # fmt: skip
         if view.number:
             self.add_widget(
-                self._text(
-                    view,
-                    _field("number"),
-                    theme.number * 0.8,
-                    theme.palette.text,
-                    bold=True,
-                    halign="center",
-                )
-            )
+                self._text(view, _field("number"), theme.number * 0.8, theme.palette.text,
+                           bold=True, halign="center")
+            )  # fmt: skip
         for widget in self._body(view):
+            if portrait:
+                widget.halign = "center"
             self.add_widget(widget)
         if view.progress:
             self.add_widget(
-                self._text(
-                    view, _field("progress"), theme.title, theme.palette.primary, halign="center"
-                )
-            )
+                self._text(view, _field("progress"), theme.title, theme.palette.primary,
+                           halign="center")
+            )  # fmt: skip
         nxt = self._next_step(view, bold=True) if view.next_step else None
+        if portrait and nxt is not None:
+            nxt.halign = "center"
         if portrait or not view.actions:
             if nxt is not None:
                 self.add_widget(nxt)
@@ -552,15 +579,23 @@ class KioskView(BoxLayout):
             self.add_widget(self._spacer())
             self.add_widget(self._bottom(nxt, view.actions))
 
+    def _centred(self, widget: Widget) -> Widget:
+        """`widget` (of a fixed size) in the middle of a full-width row."""
+        row = AnchorLayout(anchor_x="center", size_hint_y=None, height=widget.height)
+        row.add_widget(widget)
+        return row
+
     def _choices(self, view: View, portrait: bool) -> None:
         theme = self.theme
         choices = [a for a in view.actions if a.code.startswith("service:")]
         rest = tuple(a for a in view.actions if not a.code.startswith("service:"))
-        self.add_widget(self._header(view, actions=rest))
+        self.add_widget(self._header(view, actions=() if portrait else rest))
         grid = GridLayout(cols=1 if portrait else 2, spacing=theme.gap)
         for action in choices:
             grid.add_widget(TouchButton(action, theme, self.on_action, size_hint_y=1))
         self.add_widget(grid)
+        if portrait and rest:  # the way out under the choices, the title at full width
+            self.add_widget(self._bottom(None, rest))
 
     def _keypad(self, view: View, portrait: bool) -> None:
         theme = self.theme
@@ -602,26 +637,47 @@ class KioskView(BoxLayout):
         if portrait:
             self.add_widget(self._spacer())
         row = [TouchButton(a, theme, self.on_action, size_hint_y=None) for a in view.actions]
-        self.add_widget(self._row(row, min_height=theme.touch))
+        if portrait and len(row) > 3:  # two rows: each word on one line at the tall panel's size
+            actions = GridLayout(cols=2, spacing=theme.gap, size_hint_y=None)
+            actions.bind(minimum_height=actions.setter("height"))
+            for button in row:
+                actions.add_widget(button)
+            self.add_widget(actions)
+        else:
+            self.add_widget(self._row(row, min_height=theme.touch))
 
     def _ticket(self, view: View, portrait: bool) -> None:
         theme = self.theme
         self.add_widget(self._header(view))
-        self.add_widget(
-            self._text(
-                view, _field("number"), theme.number, theme.palette.text, bold=True, halign="center"
-            )
-        )
+        if portrait:  # the service above, the number on a line of its own, as large as fits
+            self.add_widget(self._spacer())
+            self.add_widget(
+                self._text(view, lambda v: _split_number(v.number)[0], theme.title * 1.4,
+                           theme.palette.text, bold=True, halign="center")
+            )  # fmt: skip
+            self.add_widget(
+                self._text(view, lambda v: _split_number(v.number)[1], theme.number * 1.35,
+                           theme.palette.text, bold=True, halign="center")
+            )  # fmt: skip
+        else:
+            self.add_widget(
+                self._text(view, _field("number"), theme.number, theme.palette.text, bold=True,
+                           halign="center")
+            )  # fmt: skip
         details = range(len(view.lines) - 1)
         if portrait:
             for widget in self._body(view, details):
+                widget.halign = "center"
                 self.add_widget(widget)
         elif details:
             self.add_widget(
-                self._text(
-                    view, lambda v: "  ·  ".join(v.lines[:-1]), theme.body, theme.palette.text
-                )
-            )
+                self._text(view, lambda v: "  ·  ".join(v.lines[:-1]), theme.body,
+                           theme.palette.text)
+            )  # fmt: skip
+        track = None
+        if view.track:  # on screen only: written down with the number
+            track = self._text(view, _field("track"), theme.body, theme.palette.text, bold=True,
+                               halign="center" if portrait else "left")  # fmt: skip
         status = None
         if view.lines:
             fill, ink = theme.palette.tone(view.tone)
@@ -631,14 +687,21 @@ class KioskView(BoxLayout):
                 self._text(view, lambda v: f"{v.icon} {v.lines[-1]}", theme.body, ink, bold=True)
             )
         if portrait:
-            if status is not None:
-                self.add_widget(status)
+            for widget in (track, status):
+                if widget is not None:
+                    self.add_widget(widget)
             self.add_widget(self._spacer())
             if view.actions:
                 self.add_widget(self._bottom(None, view.actions))
         else:
             self.add_widget(self._spacer())
-            self.add_widget(self._bottom(status, view.actions))
+            lead: Widget | None = status
+            if track is not None:  # beside the button: the row is a touch target high anyway
+                lead = Column(spacing=theme.px(4))
+                for widget in (track, status):
+                    if widget is not None:
+                        lead.add_widget(widget)
+            self.add_widget(self._bottom(lead, view.actions))
 
     def _preview(self, **kwargs: Any) -> Widget:
         """Where the camera picture goes on this screen (the one `Preview` is moved in)."""

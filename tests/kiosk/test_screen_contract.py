@@ -10,8 +10,8 @@ import pytest
 from kiosk.bilingual import Bilingual
 from kiosk.domain import screens
 from kiosk.domain.screens import STAFF_CHECK_NOTE, Phase, Screen
-from kiosk.domain.tickets import Element
-from kiosk.engine import CheckinResult
+from kiosk.domain.tickets import Element, tracking_code
+from kiosk.engine import CLOCK_CHECK_S, CheckinResult
 from kiosk.ports import PaperStatus
 from kiosk.sim.driver import drive
 from tests.kiosk.rig import Rig, build_kiosk, make_rig
@@ -136,6 +136,7 @@ def test_the_ticket_is_data_on_the_screen(rig: Rig) -> None:
         people_ahead=0,
         delivery="printed",
         wait_outside=False,
+        track_ref="B0000106",
     )
     assert screen.number == "JKM A1-001"
     assert screen.deadline == rig.clock.monotonic() + rig.engine.settings.ticket_screen_s
@@ -148,6 +149,34 @@ def test_a_ticket_without_paper_is_screen_only(rig: Rig) -> None:
 
     assert ticket is not None
     assert (ticket.delivery, ticket.printed) == ("screen_only", False)
+    assert ticket.track_ref == "B0000107"  # to write down with the number: the booking's code
+
+
+def test_a_walk_in_ticket_on_screen_only_carries_its_own_tracking_code(rig: Rig) -> None:
+    rig.printer.paper_left = 0
+
+    ticket = rig.walkin("JKK").ticket
+
+    assert ticket is not None and not ticket.printed
+    assert ticket.track_ref == tracking_code(rig.screens[-1].checkin_id, None)
+    assert ticket.track_ref
+
+
+def test_every_screen_says_whether_the_clock_is_synchronised(tmp_path: Path) -> None:
+    rig = make_rig(tmp_path)
+    assert not rig.engine.screen.clock_unsynced
+    rig.clock.set_synced(False)
+    rig.clock.advance(CLOCK_CHECK_S)
+    rig.engine.tick()
+    assert rig.engine.screen.clock_unsynced  # published at once, not only on the next screen
+    assert rig.screens[-1].clock_unsynced
+    screen = rig.checkin(rig.token("B0000111"))
+    assert screen.phase is Phase.TICKET and screen.clock_unsynced
+    rig.clock.set_synced(True)
+    rig.clock.advance(CLOCK_CHECK_S)
+    rig.engine.tick()
+    assert not rig.engine.screen.clock_unsynced
+    rig.close()
 
 
 def test_a_staff_check_ticket_notes_it_in_both_languages(rig: Rig) -> None:

@@ -16,7 +16,7 @@ from kiosk.ui.samples import samples
 ISSUE_SCREENS = {
     "welcome", "welcome_full", "scanning", "keypad", "checking", "choose_service", "collective",
     "temperature", "resting", "printing", "ticket", "ticket_unprinted", "refused", "referred",
-    "out_of_service", "staff_pin", "camera_fault", "inactivity",
+    "out_of_service", "staff_pin", "camera_fault", "inactivity", "welcome_clock",
 }  # fmt: skip
 
 

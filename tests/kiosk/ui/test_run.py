@@ -25,6 +25,9 @@ def test_the_ui_table_chooses_the_panel() -> None:
                     scale=1.5)  # fmt: skip
     assert theme_of(tall).orientation == "portrait"
     assert theme_of(tall).body == 42
+    unset = UiConfig(enabled=True, orientation="portrait", width_px=1080, height_px=1920)
+    assert theme_of(unset).scale == 1.75  # by the panel: large type on the tall screen
+    assert theme_of(UiConfig()).scale == 1.0  # the 7" panel
     with pytest.raises(ValidationError, match="swap them"):
         UiConfig(orientation="portrait", width_px=800, height_px=480)
     with pytest.raises(ValidationError):

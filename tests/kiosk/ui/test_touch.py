@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from kiosk.domain.screens import Phase
+from kiosk.engine import CLOCK_CHECK_S
 from tests.kiosk.ui.uirig import STAFF_PIN, GraphicUnitTest, open_touchscreen
+from uplink.booking.codes import shown
 
 
 class TouchTest(GraphicUnitTest):  # type: ignore[misc]
@@ -97,6 +99,27 @@ class TouchTest(GraphicUnitTest):  # type: ignore[misc]
         assert ui.view_name() == "ticket_unprinted"
         assert "Catat nomor ini: printer kehabisan kertas." in " ".join(ui.texts())
         assert ui.app.controller.screen.number in ui.texts()
+        facts = ui.app.controller.screen.ticket
+        assert facts is not None and facts.track_ref
+        code = shown(facts.track_ref)
+        assert f"Kode lacak: {code} (catat juga)" in " · ".join(ui.texts())
+
+    def test_an_unsynchronised_clock_asks_staff_to_check_dates_in_both_languages(self) -> None:
+        ui = open_touchscreen(self)
+        note = (
+            "⚒ Petugas: jam kios belum sinkron, cek tanggal booking"
+            " / Staff: clock not synchronised, check booking dates"
+        )
+        assert note not in ui.texts()
+        ui.clock.set_synced(False)
+        ui.frames(2, advance_s=CLOCK_CHECK_S)
+        assert ui.view_name() == "welcome"
+        assert note in ui.texts()
+        ui.tap("lang")  # for staff: both languages whichever the participant reads
+        assert note in ui.texts()
+        ui.clock.set_synced(True)
+        ui.frames(2, advance_s=CLOCK_CHECK_S)
+        assert note not in ui.texts()
 
     def test_a_hung_camera_shows_what_still_works_and_staff_clears_it(self) -> None:
         ui = open_touchscreen(self)

@@ -49,6 +49,30 @@ class ShapeTest(GraphicUnitTest):  # type: ignore[misc]
         assert view.builds == 2
 
 
+class PortraitTest(GraphicUnitTest):  # type: ignore[misc]
+    def test_the_tall_panel_shows_the_number_larger_in_the_middle(self) -> None:
+        from kiosk.ui.widgets import KioskView
+
+        screen, local = samples()["ticket"]
+        heights = {}
+        for name in ("800x480", "1080x1920"):
+            theme = RESOLUTIONS[name]
+            self.Window.size = (theme.width, theme.height)
+            view = KioskView(theme, on_action=lambda _code: None)
+            self.Window.add_widget(view)
+            view.render(view_of(screen, "id", local))
+            self.advance_frames(2)
+            number = next(w for w in view.labels() if getattr(w, "plain", "") == "A1-007"
+                          or getattr(w, "plain", "") == "JHT A1-007")  # fmt: skip
+            heights[name] = number.height
+            if name == "1080x1920":
+                assert number.plain == "A1-007"  # the service on its own line above
+                middle = number.to_window(*number.center)[1]
+                assert theme.height / 3 < middle < theme.height * 2 / 3
+            self.Window.remove_widget(view)
+        assert heights["1080x1920"] > 2 * heights["800x480"]
+
+
 def test_a_preview_picture_is_shrunk_to_its_box_and_never_enlarged() -> None:
     frame = np.arange(480 * 640, dtype=np.uint32).astype(np.uint8).reshape(480, 640)
     small = preview_image(frame, (320, 400))
