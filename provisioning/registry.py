@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from configkit import dump_toml, load
-from provisioning import pki
+from provisioning import access, pki
 from uplink.registry import DeviceRegistry, RegisteredDevice
 
 HEADER = """\
@@ -31,8 +31,8 @@ def from_ca(ca: pki.CADirectory) -> Export:
     devices: list[RegisteredDevice] = []
     unnamed: list[str] = []
     for record in ca.records():
-        if record.kind != "client" or not record.active:
-            continue
+        if record.kind != "client" or not record.active or access.kind_of(record.name) != "device":
+            continue  # a server, a past certificate, the back office, a bridge, an operator
         if record.role is None or record.branch is None:
             unnamed.append(record.name)
             continue

@@ -4,6 +4,10 @@ Only a check-in from a registered kiosk of the booking's own branch is taken (th
 branch comes from the registry its certificate was recorded in, never from the payload): a
 stolen dropbox or another branch's kiosk can send `kiosk.checkin.accepted` for any booking, and
 the event is still stored, but the booking is not marked used.
+
+A check-in from a device the registry does not know yet (a kiosk provisioned after the last
+export) is kept aside in memory and taken again when the registry changes; a restart forgets
+those (at most `UNREGISTERED_KEPT`): export the registry when a kiosk is provisioned.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ logger = logging.getLogger(__name__)
 SLOT_MARGIN = timedelta(days=1)
 
 _CURSOR = "event_store_cursor"
+UNREGISTERED_KEPT = 10_000
 
 
 class CheckinEvents(Protocol):
@@ -62,12 +67,19 @@ class CheckinImporter:
         self.refused = 0
         """Check-ins not taken because they did not come from a kiosk of the booking's branch."""
         self._gate = RejectGate()
+        self._registry_seen: DeviceRegistry | None = None
+        # Check-ins from devices the registry did not list when they came: tried again when it
+        # changes (a new kiosk's first check-ins often arrive before its registry export).
+        self._unregistered: list[EventRow] = []
 
     def import_new(self, batch: int = 1000) -> int:
         """Copy check-ins that arrived since the last call; returns how many were new."""
         cursor = int(self.store.meta(_CURSOR) or 0)
         registry = self.registry()
         added = 0
+        if registry is not self._registry_seen:
+            self._registry_seen = registry
+            added += self._retry_unregistered(registry)
         while True:
             rows = self.events.events_after(cursor, limit=batch)
             if not rows:
@@ -84,8 +96,18 @@ class CheckinImporter:
             self.store.set_meta(_CURSOR, str(cursor))
         return added
 
+    def _retry_unregistered(self, registry: DeviceRegistry) -> int:
+        waiting, self._unregistered = self._unregistered, []
+        found = []
+        for row in waiting:
+            booking_id = str(row.payload["booking_id"])
+            at = self._checkin_time(row, booking_id, registry, retry=True)
+            if at is not None:
+                found.append((booking_id, row.device_id, at))
+        return self.store.add_checkins(found) if found else 0
+
     def _checkin_time(
-        self, row: EventRow, booking_id: str, registry: DeviceRegistry
+        self, row: EventRow, booking_id: str, registry: DeviceRegistry, *, retry: bool = False
     ) -> datetime | None:
         """When a check-in happened, if a kiosk of the booking's branch reported it at a real
         time near its booking's slot, else None."""
@@ -99,7 +121,10 @@ class CheckinImporter:
             return None
         slot = stored.booking
         if registry.kiosk_branch(row.device_id) != slot.branch:
-            self._refuse(row, registry)
+            if registry.get(row.device_id) is None and len(self._unregistered) < UNREGISTERED_KEPT:
+                self._unregistered.append(row)
+            if not retry:
+                self._refuse(row, registry)
             return None
         if not slot.slot_start - SLOT_MARGIN <= at <= slot.slot_end + SLOT_MARGIN:
             logger.warning("check-in event %s is a day or more off its slot; skipped", row.event_id)

@@ -100,7 +100,7 @@ def uplink_of(fleet: Fleet, device_id: str, tmp_path: Path) -> Uplink:
 
 
 def test_the_registry_names_each_device_as_its_certificate_does(
-    branches: Fleet, tmp_path: Path
+    branches: Fleet, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "devices.toml"
     ca_dir = str(branches.ca.directory)
@@ -112,6 +112,17 @@ def test_the_registry_names_each_device_as_its_certificate_does(
     assert dropbox is not None and (dropbox.role, dropbox.branch) == ("dropbox", BRANCH)
     assert registry.kiosk_branch(DROPBOX) is None  # a dropbox is no kiosk
     assert registry.get("backoffice") is None  # certifies no role or branch: no device
+    assert "left out" not in capsys.readouterr().err  # the back office is no device
+
+    legacy = pki.CADirectory.init(tmp_path / "legacy-ca", "A CA from before")
+    legacy.issue(pki.make_csr(pki.new_key(), "kiosk-old"))  # names no role or branch
+    legacy.issue(pki.make_csr(pki.new_key(), "backoffice-rx-1"))
+    legacy_out = str(tmp_path / "legacy.toml")
+    assert provision(["fleet", "registry", "--ca", str(legacy.directory), "--out", legacy_out]) == 0
+    said = capsys.readouterr().err
+    assert "left out" in said and "kiosk-old" in said and "backoffice" not in said
+    assert "provision device rotate" in said
+    assert RegistryFile(Path(legacy_out)).current().devices == []
     subject = pki.load_cert(branches.base / "devices" / KIOSK / "etc/lapak/pki/device.crt")
     assert pki.device_identity(subject.subject) == ("kiosk", BRANCH)
 
@@ -198,8 +209,9 @@ def test_only_a_registered_kiosk_of_the_bookings_branch_marks_it_used(
         KIOSK: ("kiosk", BRANCH), DROPBOX: ("dropbox", BRANCH),
         FOREIGN_KIOSK: ("kiosk", OTHER_BRANCH),
     })  # fmt: skip
+    current = [registry]
     importer = CheckinImporter(
-        store, office.store, office.config.checkin_event_types, lambda: registry
+        store, office.store, office.config.checkin_event_types, lambda: current[0]
     )
     try:
         forgers = [DROPBOX, FOREIGN_KIOSK, "kiosk-unknown", DROPBOX, DROPBOX]
@@ -218,6 +230,15 @@ def test_only_a_registered_kiosk_of_the_bookings_branch_marks_it_used(
         assert importer.import_new() == 1
         [(kiosk, _at)] = office.store.checkins([booking_id])[booking_id]
         assert kiosk == KIOSK
+
+        # The unknown device was a new kiosk of the branch: exported, its check-in counts now.
+        current[0] = registry_of({**{d.device_id: (d.role, d.branch) for d in registry.devices},
+                                  "kiosk-unknown": ("kiosk", BRANCH)})  # fmt: skip
+        assert importer.import_new() == 1
+        assert sorted(k for k, _ in office.store.checkins([booking_id])[booking_id]) == [
+            KIOSK, "kiosk-unknown",
+        ]  # fmt: skip
+        assert importer.refused == 5  # the dropbox's and the other branch's stay refused
     finally:
         store.close()
 
