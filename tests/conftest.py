@@ -19,8 +19,9 @@ from branchsim.broker import LocalBroker
 from tests.pg import LocalPostgres, unavailable_reason
 from uplink import Uplink, UplinkConfig
 
-# The test rigs whose fixtures more than one folder uses: the kiosk's `rig` and `kiosk`.
-pytest_plugins = ("tests.kiosk.rig",)
+# The test rigs whose fixtures more than one folder uses: the kiosk's `rig` and `kiosk`, the
+# back office's `office` and its booking `api`.
+pytest_plugins = ("tests.kiosk.rig", "tests.backoffice.bookings.helpers")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -5,26 +5,13 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
 from backoffice.bookings import BookingApi
 from backoffice.bookings.api import LOOKUP_BURST
-from tests.backoffice.bookings.helpers import BRANCH, BackOffice, make_backoffice, serving
-
-
-@pytest.fixture
-def office(tmp_path: Path) -> BackOffice:
-    return make_backoffice(tmp_path)
-
-
-@pytest.fixture
-def api(office: BackOffice) -> Iterator[BookingApi]:
-    with serving(office) as running:
-        yield running
+from tests.backoffice.bookings.helpers import BRANCH, BackOffice
 
 
 def test_code_guessing_is_rate_limited_per_client(api: BookingApi) -> None:

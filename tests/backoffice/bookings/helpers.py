@@ -1,4 +1,6 @@
-"""A reference back office for tests: issuer on a manual clock, the booking API on loopback."""
+"""The back-office rig: a reference back office (issuer on a manual clock) and the booking API on
+loopback; fixtures `office` and `api` (a plugin of tests/conftest.py: the kiosk's booking tests
+and the security tests share them)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from backoffice.bookings import BookingApi, BookingsConfig, BookingStore, Issuer
 from backoffice.bookings.checkins import CheckinEvents, CheckinImporter
@@ -115,3 +119,16 @@ def kiosk_config(
     }
     fields.update(changes)
     return BookingConfig.model_validate(fields)
+
+
+@pytest.fixture
+def office(tmp_path: Path) -> BackOffice:
+    """A back office with a root and one signing key, its clock at MORNING."""
+    return make_backoffice(tmp_path)
+
+
+@pytest.fixture
+def api(office: BackOffice) -> Iterator[BookingApi]:
+    """`office`'s booking API serving on a free loopback port."""
+    with serving(office) as running:
+        yield running

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,17 +13,6 @@ from backoffice.bookings import BookingApi, BookingStore, Issuer
 from backoffice.store import SqliteEventStore
 from tests.backoffice.bookings.helpers import BRANCH, DAY, BackOffice, make_backoffice, serving
 from uplink.messages import Envelope
-
-
-@pytest.fixture
-def office(tmp_path: Path) -> BackOffice:
-    return make_backoffice(tmp_path)
-
-
-@pytest.fixture
-def api(office: BackOffice) -> Iterator[BookingApi]:
-    with serving(office) as running:
-        yield running
 
 
 def _get(api: BookingApi, path: str, etag: str | None = None) -> requests.Response:

@@ -8,12 +8,10 @@ synced after, offline, and meeting the participant's re-issued QR before it sync
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, time
 from pathlib import Path
 from urllib.parse import urlsplit
-
-import pytest
 
 from backoffice.bookings import BookingApi
 from kiosk.app import settings_from
@@ -25,7 +23,7 @@ from kiosk.domain import events
 from kiosk.domain.screens import Phase
 from kiosk.engine import CheckinEngine
 from kiosk.sim.driver import drive
-from tests.backoffice.bookings.helpers import BackOffice, kiosk_config, make_backoffice, serving
+from tests.backoffice.bookings.helpers import BackOffice, kiosk_config
 from tests.kiosk.booking.scripted import closed_port_url
 from tests.kiosk.booking.testkeys import KEY_UNKNOWN, make_token
 from tests.kiosk.rig import Rig
@@ -34,17 +32,6 @@ from uplink.clock import ManualClock
 
 # 09:10 WIB on the day of the bookings (a 09:00-10:00 slot is open).
 AT_DOOR = datetime(2020, 6, 15, 2, 10, tzinfo=UTC)
-
-
-@pytest.fixture
-def office(tmp_path: Path) -> BackOffice:
-    return make_backoffice(tmp_path)
-
-
-@pytest.fixture
-def api(office: BackOffice) -> Iterator[BookingApi]:
-    with serving(office) as running:
-        yield running
 
 
 def _kiosk(tmp_path: Path, office: BackOffice, url: str, name: str = "kiosk-1") -> BookingServices:

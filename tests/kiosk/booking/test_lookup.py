@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,6 @@ from tests.backoffice.bookings.helpers import (
     DAY,
     BackOffice,
     kiosk_config,
-    make_backoffice,
     serving,
 )
 from tests.kiosk.booking.scripted import ScriptedServer, Step, closed_port_url
@@ -25,17 +23,6 @@ from uplink.booking import codes
 from uplink.clock import ManualClock
 
 AT_DOOR = datetime(2020, 6, 15, 2, 10, tzinfo=UTC)  # 09:10 WIB
-
-
-@pytest.fixture
-def office(tmp_path: Path) -> BackOffice:
-    return make_backoffice(tmp_path)
-
-
-@pytest.fixture
-def api(office: BackOffice) -> Iterator[BookingApi]:
-    with serving(office) as running:
-        yield running
 
 
 def _kiosk(tmp_path: Path, office: BackOffice, url: str, **changes: Any) -> BookingServices:

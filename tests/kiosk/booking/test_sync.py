@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
 import requests
 
 from backoffice.bookings import BookingApi
@@ -21,24 +19,12 @@ from tests.backoffice.bookings.helpers import (
     BackOffice,
     kiosk_config,
     make_backoffice,
-    serving,
 )
 from tests.kiosk.booking.scripted import ScriptedServer, Step, closed_port_url
 from uplink.clock import ManualClock
 
 # 09:10 WIB on the day of the bookings.
 AT_DOOR = datetime(2020, 6, 15, 2, 10, tzinfo=UTC)
-
-
-@pytest.fixture
-def office(tmp_path: Path) -> BackOffice:
-    return make_backoffice(tmp_path)
-
-
-@pytest.fixture
-def api(office: BackOffice) -> Iterator[BookingApi]:
-    with serving(office) as running:
-        yield running
 
 
 def _recording(config: BookingConfig) -> tuple[requests.Session, list[tuple[str, int, str]]]:
