@@ -15,6 +15,12 @@ export SDL_VIDEODRIVER=offscreen KIVY_NO_ARGS=1 KIVY_NO_CONSOLELOG=1
 .venv/bin/python -m pytest "$@"
 if [[ $# -eq 0 ]]; then
     # No test may depend on the hour: the slow end-to-end tests again, the wall clock at 23:50 WIB.
+    # The branch day ran above from four injected start hours; under the pinned wall clock one
+    # start (the day across WIB midnight) catches a wall-clock read as well (about 35 s less).
+    day="tests/test_branch_simulation.py::test_the_branch_plays_a_day_starting_at_any_hour"
     echo "== pytest -m slow, wall clock near WIB midnight"
-    .venv/bin/python -m pytest -m slow --clock-at near-wib-midnight -q
+    .venv/bin/python -m pytest -m slow --clock-at near-wib-midnight -q \
+        --deselect "$day[2026-12-01T00:00:00+07:00]" \
+        --deselect "$day[2026-12-01T06:59:00+07:00]" \
+        --deselect "$day[2026-11-30T16:59:00Z]"
 fi
