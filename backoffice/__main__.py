@@ -1,6 +1,6 @@
 """`backoffice`: the reference back office (event receiver, live watch, config check).
 
-Exit codes: 0 ok, 1 failure, 2 bad configuration or usage.
+Exit codes: 0 ok, 1 failure, 2 bad configuration or usage, 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """`dropbox-agent`: run the box on real pins, simulate it, check its config, hash a secret.
 
-Exit codes: 0 ok, 1 failure (hardware missing, runtime error), 2 bad configuration or usage.
+Exit codes: 0 ok, 1 failure (hardware missing, runtime error), 2 bad configuration or usage,
+130 interrupted (Ctrl-C during a one-shot command; a running box stops cleanly and exits 0).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ Commands:
     kiosk ui gallery --out DIR              every touchscreen screen as PNG files
 
 Exit codes: 0 ok (verify: accepted), 1 failure (verify: refused; scan: an unreadable file),
-2 bad configuration or usage.
+2 bad configuration or usage, 130 interrupted (Ctrl-C; `kiosk run` stops cleanly and exits 0).
 """
 
 from __future__ import annotations

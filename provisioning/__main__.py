@@ -6,6 +6,7 @@ Exit codes:
   2  usage or configuration error (bad arguments, unreadable or invalid file)
   3  refused by a provisioning rule (duplicate identity, unsafe id, plain MQTT to a
      non-loopback broker, existing CA, device already provisioned, service running)
+  130  interrupted (Ctrl-C)
 """
 
 from __future__ import annotations
