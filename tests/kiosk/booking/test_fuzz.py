@@ -16,18 +16,7 @@ VERIFIER: BookingVerifier = k.make_verifier()
 GOOD = k.make_token()
 GOOD_RAW = base45.decode(GOOD[len(token.PREFIX) :])
 NOW = datetime(2020, 6, 15, 2, 10, tzinfo=UTC)
-SIGNED_REASONS = {
-    "ok",
-    "key_not_valid",
-    "not_yet_valid",
-    "cancelled",
-    "wrong_branch",
-    "wrong_day",
-    "already_checked_in",
-    "expired",
-    "too_early",
-    "too_late",
-}
+SIGNED_REASONS = k.SIGNED_REASONS
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 moments = st.datetimes(
     min_value=datetime(1970, 1, 2), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)

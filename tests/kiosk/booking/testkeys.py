@@ -19,6 +19,21 @@ from uplink.booking.model import Booking
 from uplink.booking.trustlist import TrustList
 from uplink.clock import utc_iso
 
+# The verdicts a kiosk gives only once a token's signature verified (the booking is shown).
+SIGNED_REASONS = frozenset(
+    {
+        "ok",
+        "key_not_valid",
+        "not_yet_valid",
+        "cancelled",
+        "wrong_branch",
+        "wrong_day",
+        "already_checked_in",
+        "expired",
+        "too_early",
+        "too_late",
+    }
+)
 WIB = timezone(timedelta(hours=7))
 WITA = timezone(timedelta(hours=8))
 JAKARTA = ZoneInfo("Asia/Jakarta")
