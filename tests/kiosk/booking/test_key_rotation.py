@@ -7,6 +7,7 @@ synced after, offline, and meeting the participant's re-issued QR before it sync
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, time
@@ -239,3 +240,49 @@ def test_between_full_syncs_the_kiosk_fetches_the_trust_list_alone(
     rounds = [p.rsplit("/", 1)[-1] for p in paths]
     full = ["trust-list", "cancellations", "bookings"]
     assert rounds == full + ["trust-list"] * 3 + full + ["trust-list"] * 3
+
+
+def test_kiosk_trust_list_show_and_install(
+    tmp_path: Path, office: BackOffice, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`kiosk trust-list show` prints the keys held; `install` takes a newer list from a file and
+    refuses an unreadable one, a forged one and an older one, changing nothing."""
+    from kiosk.__main__ import main as kiosk_main
+
+    config = kiosk_config(tmp_path, office)
+    toml = tmp_path / "kiosk.toml"
+    toml.write_text(
+        "[booking]\n" + "".join(
+            f"{key} = {json.dumps(str(value) if isinstance(value, Path) else value)}\n"
+            for key, value in config.model_dump(exclude_none=True).items()
+        ),
+        encoding="utf-8",
+    )  # fmt: skip
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = kiosk_main(["trust-list", *argv, "--config", str(toml)])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, out, _ = run("show")
+    held = json.loads(out)
+    assert code == 0 and held["sequence"] == 1 and len(held["keys"]) == 1
+
+    first = tmp_path / "first.json"
+    first.write_bytes(office.issuer.trust_list())
+    office.clock.advance(60)
+    office.issuer.publish_next_key()
+    newer = tmp_path / "newer.json"
+    newer.write_bytes(office.issuer.trust_list())
+    code, out, err = run("install", str(newer))
+    assert code == 0 and json.loads(out)["sequence"] == 2 and "restart the kiosk" in err
+
+    code, _, err = run("install", str(first))
+    assert code == 1 and "older than held" in err
+    code, _, err = run("install", str(tmp_path / "missing.json"))
+    assert code == 1 and "cannot read" in err
+    forged = tmp_path / "forged.json"
+    forged.write_bytes(newer.read_bytes().replace(b'"signature": "', b'"signature": "AA'))
+    code, _, err = run("install", str(forged))
+    assert code == 1 and "nothing changed" in err
+    assert json.loads(run("show")[1])["sequence"] == 2
