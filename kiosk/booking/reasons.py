@@ -136,6 +136,17 @@ TEXTS: dict[str, Wording] = {
         ),
         Bilingual(_OFFICER_ID, _OFFICER_EN),
     ),
+    "key_unknown_retry": Wording(
+        Bilingual(
+            "Kios ini belum dapat memeriksa kode QR ini.",
+            "This kiosk cannot check this QR code yet.",
+        ),
+        Bilingual(
+            "Tunjukkan kode QR sekali lagi dalam 30 detik, atau minta bantuan petugas di pintu "
+            "masuk.",
+            "Show the QR code again in 30 seconds, or ask the officer at the entrance for help.",
+        ),
+    ),
     "key_not_valid": _NOT_GENUINE,
     "bad_signature": _NOT_GENUINE,
     "bad_content": _NOT_GENUINE,

@@ -9,7 +9,9 @@ is not older than the one held, and verify again.
 Bounded: one fetch at a time, and at most one per `unknown_key_refresh_s` (a stream of forged
 tokens with made-up key ids costs the back office one request per interval per kiosk); callers
 that arrive during a fetch wait for it and use its result. Offline, the participant gets
-`key_unknown_offline` (this kiosk cannot check the code now: ask the officer), not "not genuine".
+`key_unknown_offline` (this kiosk cannot check the code now: ask the officer), and within the
+interval after a fetch `key_unknown_retry` (try again in a moment), never "not genuine" unless
+the list was fetched for this very token.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime
+from typing import Literal
 
 import requests
 
@@ -80,34 +83,45 @@ class TrustRefresh:
         self._lock = threading.Lock()
         self._last_attempt: float | None = None
         self._last_ok = False
+        self._generation = 0  # fetches finished: a caller that waited for one takes its result
         self.fetches = 0
         """How many times the trust list was asked for (for tests and the state message)."""
 
     def verify(self, text: str, now: datetime) -> Verdict:
         """The verifier's verdict; for `unknown_key`, after fetching the trust list once (a
-        kiosk with no `api_base_url` gets the verifier's verdict as it is)."""
+        kiosk with no `api_base_url` gets the verifier's verdict as it is).
+
+        A key still unknown after a fetch is `unknown_key` (not genuine); after no fetch, because
+        one was made less than `unknown_key_refresh_s` ago, `key_unknown_retry` (try again in a
+        moment); when the back office cannot be reached, `key_unknown_offline`.
+        """
         verdict = self.verifier.verify(text, now)
         if verdict.reason != "unknown_key" or self.config.api_base_url is None:
             return verdict
-        if not self.refresh(now):
-            return reasons.verdict("key_unknown_offline")
-        return self.verifier.verify(text, now)
+        outcome = self.refresh(now)
+        verdict = self.verifier.verify(text, now)  # the list held now, however it came
+        if verdict.reason != "unknown_key" or outcome == "fetched":
+            return verdict
+        return reasons.verdict(
+            "key_unknown_retry" if outcome == "recent" else "key_unknown_offline"
+        )
 
-    def refresh(self, now: datetime) -> bool:
+    def refresh(self, now: datetime) -> Literal["fetched", "recent", "failed"]:
         """Fetch the trust list unless one was fetched in the last `unknown_key_refresh_s`.
 
         Returns:
-            Whether the kiosk now holds the back office's current list: True after a fetch
-            that succeeded (updated or not modified) and when a fetch within the interval did;
-            False when the API is not configured or could not be reached or verified.
+            "fetched": the kiosk holds the back office's current list (a fetch succeeded, this
+            caller's or one that ended while it waited); "recent": no fetch, the last one being
+            too recent; "failed": the back office could not be reached or its list not verified.
         """
-        if self.config.api_base_url is None:
-            return False
-        with self._lock:  # one fetch at a time; a second caller waits and reuses its result
+        seen = self._generation
+        with self._lock:  # one fetch at a time; a caller that waited takes the result
+            if self._generation != seen:
+                return "fetched" if self._last_ok else "failed"
             started = self._clock.monotonic()
             last = self._last_attempt
             if last is not None and started - last < self.config.unknown_key_refresh_s:
-                return self._last_ok
+                return "recent" if self._last_ok else "failed"
             self._last_attempt = started
             self.fetches += 1
             try:
@@ -115,7 +129,9 @@ class TrustRefresh:
             except (http.ApiUnavailable, TrustListError) as exc:
                 logger.warning("trust list refresh for an unknown signing key failed: %s", exc)
                 self._last_ok = False
-                return False
+                return "failed"
+            finally:
+                self._generation += 1
             logger.info("trust list refreshed for an unknown signing key: %s", outcome)
             self._last_ok = True
-            return True
+            return "fetched"

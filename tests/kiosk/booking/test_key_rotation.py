@@ -69,12 +69,32 @@ def test_the_refresh_is_rate_limited(tmp_path: Path, office: BackOffice, api: Bo
     clock = ManualClock(AT_DOOR)
     kiosk.refresh._clock = clock
     forged = make_token(key=KEY_UNKNOWN)
-    for _ in range(5):
-        assert kiosk.refresh.verify(forged, AT_DOOR).reason == "unknown_key"
+    assert kiosk.refresh.verify(forged, AT_DOOR).reason == "unknown_key"  # fetched: not genuine
+    for _ in range(4):  # no fetch: the kiosk cannot say, and asks to try again in a moment
+        retry = kiosk.refresh.verify(forged, AT_DOOR)
+        assert retry.reason == "key_unknown_retry" and "30 seconds" in retry.next_step_en
     assert kiosk.refresh.fetches == 1
     clock.advance(kiosk.config.unknown_key_refresh_s)
     assert kiosk.refresh.verify(forged, AT_DOOR).reason == "unknown_key"
     assert kiosk.refresh.fetches == 2
+
+
+def test_a_rotation_just_after_a_refresh_is_not_called_a_forgery(
+    tmp_path: Path, office: BackOffice, api: BookingApi
+) -> None:
+    """GIVEN a refresh made a moment ago (for a forged token) WHEN the back office rotates and
+    the first new token is shown within `unknown_key_refresh_s` THEN the participant is asked to
+    show it again, not told it is not genuine; once the interval passed it is accepted."""
+    kiosk = _kiosk(tmp_path, office, api.url)
+    clock = ManualClock(AT_DOOR)
+    kiosk.refresh._clock = clock
+    assert kiosk.refresh.verify(make_token(key=KEY_UNKNOWN), AT_DOOR).reason == "unknown_key"
+    office.clock.advance(60)
+    office.issuer.keygen()
+    new = office.issue(9)
+    assert kiosk.refresh.verify(new, AT_DOOR).reason == "key_unknown_retry"
+    clock.advance(kiosk.config.unknown_key_refresh_s)
+    assert kiosk.refresh.verify(new, AT_DOOR).reason == "ok"
 
 
 def test_an_offline_kiosk_says_it_cannot_check_a_new_key(
