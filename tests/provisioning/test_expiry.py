@@ -127,14 +127,18 @@ def tls_broker(tmp_path: Path) -> Iterator[tuple[int, Path, pki.CADirectory]]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(tmp_path / "server.crt", tmp_path / "server.key")
     listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)  # so the loop sees `stop` (a closed socket does not wake accept)
     stop = threading.Event()
 
     def serve() -> None:
         while not stop.is_set():
             try:
                 conn, _ = listener.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
+            conn.settimeout(5)
             try:
                 with context.wrap_socket(conn, server_side=True):
                     pass
@@ -147,8 +151,8 @@ def tls_broker(tmp_path: Path) -> Iterator[tuple[int, Path, pki.CADirectory]]:
         yield listener.getsockname()[1], tmp_path / "server.crt", ca
     finally:
         stop.set()
-        listener.close()
         thread.join(5)
+        listener.close()
 
 
 def test_the_broker_certificate_warns_then_fails(

@@ -118,7 +118,7 @@ class KeyOperations(RuleBasedStateMachine):
 
 
 KeyOperations.TestCase.settings = settings(
-    max_examples=25,
+    max_examples=20,
     stateful_step_count=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
