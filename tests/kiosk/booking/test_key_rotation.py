@@ -14,6 +14,8 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
+
 from backoffice.bookings import BookingApi
 from kiosk.app import settings_from
 from kiosk.booking import build_verifier, open_booking
