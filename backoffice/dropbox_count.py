@@ -73,7 +73,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "answer. Exit codes: 0 taken (confirmed or mismatch), 1 refused or not sent, "
         "2 bad configuration, 3 no answer in time (the count stays queued for the box).",
         epilog="example: backoffice collection-count --config /etc/lapak/backoffice.toml "
-        "--device jkt-01-dropbox-1 --collection jkt-01-dropbox-1-c3 --counted 12",
+        "--device jakarta-salemba-dropbox-1 --collection jakarta-salemba-dropbox-1-c3 "
+        "--counted 12",
     )
     parser.add_argument(
         "--config",

@@ -49,6 +49,8 @@ from branchsim.broker import LocalBroker
 from branchsim.report import Outage, Sample, write_report
 from branchsim.workdir import WorkDir, WorkDirError
 from uplink import SimulatedClock, topics
+from uplink.branches import device_id as make_device_id
+from uplink.branches import table as branch_table
 from uplink.clock import utc_iso
 
 if TYPE_CHECKING:
@@ -167,7 +169,7 @@ class Branch:
     devices: list[Device] = field(default_factory=list)
     counters: ServiceCounters = field(default_factory=ServiceCounters)
     stopping: threading.Event = field(default_factory=threading.Event)
-    ui: bool = False  # kiosk-1 shows its touchscreen in a window (`--ui`)
+    ui: bool = False  # the first kiosk shows its touchscreen in a window (`--ui`)
     _occupancy_at: float = 0.0  # simulated seconds at the last occupancy update
     outboxes: dict[str, Path] = field(default_factory=dict)  # device id -> its outbox file
     samples: list[Sample] = field(default_factory=list)
@@ -302,7 +304,7 @@ def kiosk_setups(
     )
     configs = []
     for n in range(1, count + 1):
-        device_id = f"kiosk-{n}"
+        device_id = make_device_id(BRANCH, "kiosk", n)
         home = directory / device_id
         images = home / "camera"
         images.mkdir(parents=True)
@@ -325,7 +327,7 @@ def kiosk_setups(
                     ledger_path=home / "ledger.db",
                 ),
                 tickets=TicketsConfig(
-                    branch_name="Kantor Cabang Jakarta Salemba",
+                    branch_name=branch_table()[BRANCH].name,
                     kiosk_code=str(n),
                     book_path=home / "tickets.db",
                 ),
@@ -515,8 +517,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ui",
         action="store_true",
-        help="show kiosk-1's touchscreen in a window, with a simulation panel (needs a display: "
-        "DISPLAY or WAYLAND_DISPLAY; else it says how to get one)",
+        help=f"show {make_device_id(BRANCH, 'kiosk', 1)}'s touchscreen in a window, with a "
+        "simulation panel (needs a display: DISPLAY or WAYLAND_DISPLAY; else it says how to get "
+        "one)",
     )
     parser.add_argument(
         "--dir",
@@ -630,7 +633,7 @@ def _run(args: argparse.Namespace, directory: Path, console: Console) -> int:
     failed = [d for d in branch.devices if d.error is not None]
     for device in failed:
         console.print(f"[red]{device.device_id}: {device.error}[/]")
-    console.print(f"Tiket (PNG) / tickets: {directory}/kiosk-*/tickets/  ·  log: {log}")
+    console.print(f"Tiket (PNG) / tickets: {directory}/{BRANCH}-kiosk-*/tickets/  ·  log: {log}")
     return 1 if failed else 0
 
 

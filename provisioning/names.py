@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 
 from provisioning.errors import Refused
-from uplink.branches import BranchIdError, check_branch_id, display_name
+from uplink.branches import BranchIdError, check_branch_id, device_id, display_name
 
 
 def default_device_id(branch: str, role: str, taken: Iterable[str] = ()) -> str:
@@ -24,7 +24,7 @@ def default_device_id(branch: str, role: str, taken: Iterable[str] = ()) -> str:
     n = 1
     while n in used:
         n += 1
-    return f"{branch}-{role}-{n}"
+    return device_id(branch, role, n)
 
 
 def branch_name(branch: str, given: str | None) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from branchsim import LocalBroker
-from branchsim.branch import business_day_start, main, parse_start
+from branchsim.branch import BRANCH, business_day_start, main, parse_start
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,8 +41,8 @@ def test_a_simulated_branch_checks_in_participants_and_logs_deposits(tmp_path: P
     assert by_type.get("dropbox.collection_confirmed", 0) == 1
     # Both kiosks took part, and every ticket they printed is a PNG.
     devices = {row[0] for row in sqlite3.connect(events).execute("SELECT device_id FROM events")}
-    assert {"kiosk-1", "kiosk-2", "dropbox-1"} <= devices
-    tickets = list(work.glob("kiosk-*/tickets/ticket-*.png"))
+    assert {f"{BRANCH}-kiosk-1", f"{BRANCH}-kiosk-2", f"{BRANCH}-dropbox-1"} <= devices
+    tickets = list(work.glob(f"{BRANCH}-kiosk-*/tickets/ticket-*.png"))
     assert len(tickets) >= by_type["kiosk.ticket.issued"]
     # The day is accounted for: nothing lost, nothing stored twice, and a report to read.
     summary = json.loads((work / "summary.json").read_text(encoding="utf-8"))
@@ -50,7 +50,11 @@ def test_a_simulated_branch_checks_in_participants_and_logs_deposits(tmp_path: P
     assert total["events_lost"] == 0 and total["duplicates_stored"] == 0
     assert total["tickets_issued"] == by_type["kiosk.ticket.issued"]
     assert total["events_recorded"] >= total["events_stored"] == sum(by_type.values())
-    assert set(summary["devices"]) == {"kiosk-1", "kiosk-2", "dropbox-1"}
+    assert set(summary["devices"]) == {
+        f"{BRANCH}-kiosk-1",
+        f"{BRANCH}-kiosk-2",
+        f"{BRANCH}-dropbox-1",
+    }
     assert summary["duplicate_ticket_numbers"] == 0
     # The line to head office was cut and restored mid-run, and the devices kept working.
     [outage] = summary["outages"]

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -126,3 +129,68 @@ def test_provision_check_compares_the_branch_with_the_back_offices(tmp_path: Pat
     assert "provision device init --branch" in near.fix
     assert other.status == "fail" and "'bali-denpasar'" in other.detail
     assert down.status == "skip"
+
+
+ROOT = Path(__file__).resolve().parents[1]
+# What a technician or an officer reads or copies: the README, the docs, the example configs and
+# scenarios, the firmware templates, and the product's own text (help, epilogs, the simulation).
+READ_BY_PEOPLE = ("*.md", "*.toml", "*.tmpl", "*.conf", "*.service", "*.sh", "*.py")
+NOT_READ = ("tests", ".venv", ".git", "build", "dist", "branch-sim")
+# A device id without its branch (`kiosk-1`, `dropbox-2`), and the branch ids written before the
+# one form (`jkt-01`, `dps-01`, `jkt-salemba`: a city abbreviated).
+OLD_DEVICE_ID = re.compile(r"(?<![\w-])(?:kiosk|dropbox|box)-\d+\b")
+OLD_BRANCH_ID = re.compile(r"(?<![\w-])(?:jkt|dps|sby|bdg|mks|jyp|dki)-[a-z0-9]+\b")
+# Where a text names a branch: `--branch X`, `--bridge-branch X`, `branch = "X"`, `bridge-X`.
+NAMED_BRANCH = re.compile(
+    r"--(?:bridge-)?branch[ =]([a-z0-9-]+)"
+    r"|\bbranch\s*=\s*\"([a-z0-9-]+)\""
+    r"|\bbridge-([a-z0-9]+-[a-z0-9-]+)"
+)
+
+
+def _texts_read_by_people() -> list[Path]:
+    found = {p for pattern in READ_BY_PEOPLE for p in ROOT.rglob(pattern)}
+    return sorted(
+        p for p in found if not set(p.relative_to(ROOT).parts[:-1]) & {*NOT_READ, "__pycache__"}
+    )
+
+
+def test_docs_examples_and_the_simulation_use_ids_that_cannot_clash() -> None:
+    """GIVEN every text a technician reads or copies (README, docs, examples, help, simulation)
+    WHEN it is searched for device ids and branch ids
+    THEN no device id lacks its branch ({branch}-{role}-{n}), no branch id is in an older form,
+    and every branch it names is in the branch table."""
+    texts = _texts_read_by_people()
+    assert ROOT / "README.md" in texts and ROOT / "dropbox_agent/examples/dropbox.toml" in texts
+    old: list[str] = []
+    unknown: list[str] = []
+    for path in texts:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            where = f"{path.relative_to(ROOT)}:{number}"
+            old += [f"{where}: {m.group(0)}" for m in OLD_DEVICE_ID.finditer(line)]
+            old += [f"{where}: {m.group(0)}" for m in OLD_BRANCH_ID.finditer(line)]
+            for match in NAMED_BRANCH.finditer(line):
+                branch = next(g for g in match.groups() if g)
+                if branch not in table():
+                    unknown.append(f"{where}: {branch}")
+    assert not old, "write {branch}-{role}-{n} and city-office ids:\n" + "\n".join(old)
+    assert not unknown, "name branches of uplink/branches.toml:\n" + "\n".join(unknown)
+
+
+def test_the_simulated_branch_names_its_devices_by_branch(tmp_path: Path) -> None:
+    """GIVEN the branch simulation's kiosks and its dropbox (from the shipped example)
+    THEN every device id is {branch}-{role}-{n} of the simulated branch, and the ticket header
+    is the branch's name from the table."""
+    from branchsim.branch import BRANCH, dropbox_setup, kiosk_setups
+    from branchsim.broker import LocalBroker
+    from uplink import SimulatedClock
+
+    broker = LocalBroker(tmp_path / "broker")  # not started: only its client settings are used
+    clock = SimulatedClock(datetime(2026, 6, 15, 7, 30, tzinfo=ZoneInfo("Asia/Jakarta")), 1.0)
+    kiosks = kiosk_setups(tmp_path, broker, clock, 2)
+    box = dropbox_setup(tmp_path, broker)
+    assert [k.uplink.device_id for k in kiosks] == [f"{BRANCH}-kiosk-1", f"{BRANCH}-kiosk-2"]
+    assert [k.booking.kiosk_id for k in kiosks] == [k.uplink.device_id for k in kiosks]
+    assert box.uplink.device_id == box.box_id == f"{BRANCH}-dropbox-1"
+    assert box.branch == BRANCH
+    assert {k.tickets.branch_name for k in kiosks} == {display_name(BRANCH)}

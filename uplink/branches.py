@@ -30,6 +30,12 @@ class Branch:
     timezone: str
 
 
+def device_id(branch: str, role: str, n: int) -> str:
+    """The device id `{branch}-{role}-{n}` ("jakarta-salemba-kiosk-1"): unique across the fleet
+    because branch ids are."""
+    return f"{branch}-{role}-{n}"
+
+
 def check_branch_id(value: str) -> str:
     """`value` if it is a branch id in the documented form, else BranchIdError saying the form."""
     if len(value) > BRANCH_ID_MAX or not BRANCH_ID.fullmatch(value):

@@ -21,7 +21,7 @@ from uplink.booking.model import Booking
 _ZONE = ZoneInfo("Asia/Jakarta")
 _SLOT = datetime(2026, 6, 16, 9, 0, tzinfo=_ZONE)
 _BOOKING = Booking(
-    "B1", "jkt-salemba", "JHT", "online", 1, _SLOT, _SLOT + timedelta(hours=1), "B*** S******"
+    "B1", "jakarta-salemba", "JHT", "online", 1, _SLOT, _SLOT + timedelta(hours=1), "B*** S******"
 )
 _TICKET = Ticket(
     "c1", "JHT A1-007", "JHT", "online", "KCP Jakarta Salemba",

@@ -134,7 +134,7 @@ class SimKiosk:
         if who == "replayed" and self._last_valid:
             text = self._last_valid
         elif who == "wrong_branch":
-            text = self.token(branch="other-branch")
+            text = self.token(branch="bali-denpasar")  # a real branch: its name is shown
         elif who == "wrong_day":
             text = self.token(day_offset=1)
         elif who == "collective":

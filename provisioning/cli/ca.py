@@ -77,7 +77,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=_ca_list)
 
     p = sub.add_parser("key", help="make a key and CSR here (for a broker or a bridge)")
-    p.add_argument("--cn", required=True, help="common name, e.g. broker or bridge-jkt-01")
+    p.add_argument("--cn", required=True, help="common name, e.g. broker or bridge-jakarta-salemba")
     p.add_argument("--key", required=True, help="private key file to create (0600)")
     p.add_argument("--csr", required=True, help="CSR file to write")
     p.set_defaults(func=_key)

@@ -128,7 +128,7 @@ def main() -> None:
         argvs[config.uplink.device_id] += [*common, *pace]
     box_path = work / "dropbox.toml"
     box_path.write_text(dump_toml(box))
-    argvs["dropbox-1"] = ["-m", "branchsim.device", "dropbox", str(box_path), *common,
+    argvs[box.uplink.device_id] = ["-m", "branchsim.device", "dropbox", str(box_path), *common,
                           "--scenario", str(scenario)]  # fmt: skip
     began = time.monotonic()
     with log.open("ab") as sink:

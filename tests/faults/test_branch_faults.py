@@ -110,7 +110,7 @@ def test_a_busy_hour_survives_sigkills_of_every_process_and_a_partition(tmp_path
     box_path = tmp_path / "dropbox.toml"
     box_path.write_text(dump_toml(box))
     scenario = ("--scenario", str(branch_day_scenario()))
-    processes.append(Process("dropbox-1", device("dropbox", box_path, *scenario), log))
+    processes.append(Process(box.uplink.device_id, device("dropbox", box_path, *scenario), log))
     for process in processes:
         process.start()
     try:
