@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -11,6 +12,7 @@ from backoffice.config import BackofficeConfig
 from backoffice.publish import publish_once
 from configkit import layout, load
 from uplink import topics
+from uplink.branches import UnknownBranchError, known_branch
 from uplink.clock import utc_iso
 from uplink.messages import validate
 
@@ -48,7 +50,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=str(layout.config_file("backoffice")),
         help="back-office TOML file, for its broker (default %(default)s)",
     )
-    parser.add_argument("--branch", required=True, help="branch id, e.g. jakarta-salemba")
+    parser.add_argument(
+        "--branch", required=True, help="branch id, e.g. jakarta-salemba (uplink/branches.toml)"
+    )
     parser.add_argument("--inside", type=int, required=True, help="people inside now")
     parser.add_argument("--capacity", type=int, required=True, help="most people allowed inside")
     parser.set_defaults(func=_publish_once)
@@ -56,6 +60,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _publish_once(args: argparse.Namespace) -> int:
     config = load(BackofficeConfig, args.config)
+    try:
+        known_branch(args.branch)
+    except UnknownBranchError as exc:
+        print(f"backoffice occupancy: {exc}", file=sys.stderr)
+        return 2
     topic = topics.occupancy(args.branch)
     body = occupancy_message(args.inside, args.capacity)
     problem = publish_once(config, topic, body, retain=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -19,6 +21,10 @@ FORM = (
 
 class BranchIdError(ValueError):
     """A branch id not in the documented form."""
+
+
+class UnknownBranchError(BranchIdError):
+    """A branch id that is not in the branch table (or not among the branches served here)."""
 
 
 @dataclass(frozen=True)
@@ -57,3 +63,41 @@ def display_name(branch_id: str) -> str | None:
     """The name a person reads for `branch_id` ("KCP Jakarta Salemba"), None when unknown."""
     branch = table().get(branch_id)
     return None if branch is None else branch.name
+
+
+def known_branch(branch_id: str, served: Collection[str] = (), *, where: str = "") -> Branch:
+    """The table's entry for `branch_id`; the one check of every command that takes a branch.
+
+    Args:
+        branch_id: The branch id given.
+        served: The branches this installation serves (a back office's `branches`); empty:
+            every branch in the table.
+        where: The setting that limits `served` (named in the message), e.g. "booking.toml
+            `branches`".
+
+    Raises:
+        UnknownBranchError: one line naming the known branches, the nearest one and the fix.
+    """
+    branches = table()
+    known = sorted(b for b in branches if not served or b in served)
+    if branch_id in known:
+        return branches[branch_id]
+    close = difflib.get_close_matches(branch_id, known, n=1, cutoff=0.5)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    if branch_id in branches:
+        raise UnknownBranchError(
+            f"branch {branch_id!r} is not served here ({where or 'this installation'}: "
+            f"{_listed(known)}).{hint} Give one of those, or add it to {where or 'them'}"
+        )
+    raise UnknownBranchError(
+        f"branch {branch_id!r} is not in the branch table (uplink/branches.toml: "
+        f"{_listed(known)}).{hint} Give one of those, or add the branch to "
+        "uplink/branches.toml (and release) before serving it"
+    )
+
+
+def _listed(ids: list[str], most: int = 12) -> str:
+    """`ids` for one line: all of them, or the first `most` and how many more (a fleet's table
+    has hundreds)."""
+    shown = ", ".join(ids[:most])
+    return shown if len(ids) <= most else f"{shown} and {len(ids) - most} more"

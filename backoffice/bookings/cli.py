@@ -26,6 +26,7 @@ from backoffice.store import DeviceRow, SqliteEventStore
 from configkit import check_command, check_files, cli, layout, load
 from uplink.booking.codes import BookingCodeError
 from uplink.booking.model import parse_service
+from uplink.branches import UnknownBranchError, known_branch
 from uplink.clock import utc_iso
 from uplink.registry import RegistryFile
 
@@ -33,6 +34,11 @@ logger = logging.getLogger(__name__)
 
 ROTATION_NOTICE = timedelta(hours=24)
 """A next key published less than this before it signs draws a warning from `rotate`."""
+
+_BRANCH_HELP = (
+    "branch id, e.g. jakarta-salemba: one of uplink/branches.toml (and of the config's "
+    "`branches` when set)"
+)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -71,7 +77,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     trust.add_argument("--out", type=Path, help="file to write (default: stdout)")
 
     issue = command("issue", "issue a booking: prints the token, optionally writes a QR PNG")
-    issue.add_argument("--branch", required=True, help="branch id, e.g. jakarta-salemba")
+    issue.add_argument("--branch", required=True, help=_BRANCH_HELP)
     issue.add_argument(
         "--service",
         required=True,
@@ -90,7 +96,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cancel.add_argument("code", help="booking code, e.g. 7K3-QX9-M2A")
 
     sample = command("sample", "issue a day of sample bookings as tokens and QR PNGs")
-    sample.add_argument("--branch", required=True, help="branch id, e.g. jakarta-salemba")
+    sample.add_argument("--branch", required=True, help=_BRANCH_HELP)
     sample.add_argument("--date", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
     sample.add_argument("--count", type=int, default=20, help="bookings to issue (default 20)")
     sample.add_argument("--out", type=Path, required=True, help="output folder")
@@ -99,8 +105,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
 
     duplicates = command("duplicates", "bookings checked in at more than one kiosk (JSON)")
-    duplicates.add_argument("--branch", required=True)
-    duplicates.add_argument("--date", required=True, type=date.fromisoformat)
+    duplicates.add_argument("--branch", required=True, help=_BRANCH_HELP)
+    duplicates.add_argument("--date", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
 
     check = commands.add_parser(
         "check-config", help="validate a booking back-office TOML file (= backoffice config check)"
@@ -120,6 +126,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _booking(args: argparse.Namespace) -> int:
     config = load(BookingsConfig, args.config)
+    if getattr(args, "branch", None) is not None:  # issue, sample, duplicates
+        try:
+            known_branch(args.branch, config.branches, where=f"{args.config} `branches`")
+        except UnknownBranchError as exc:
+            print(f"backoffice booking {args.booking_command}: {exc}", file=sys.stderr)
+            return 2
     store = BookingStore(config.database_path)
     issuer = Issuer(config, store)
     try:

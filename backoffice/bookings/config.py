@@ -18,7 +18,7 @@ from configkit import (
     tls_file_problems,
 )
 from uplink import branches
-from uplink.branches import check_branch_id
+from uplink.branches import known_branch
 from uplink.registry import DeviceRegistry
 
 
@@ -70,14 +70,14 @@ class BookingsConfig(ConfigModel):
     )
     branch_timezones: dict[str, str] = Field(
         default_factory=dict,
-        description="Branch id → IANA zone for branches not in the branch table "
-        '(uplink/branches.toml, which has each branch\'s zone), e.g. {"bali-kuta" = '
-        '"Asia/Makassar"}.',
+        description="Branch id → IANA zone, overriding the branch table's (uplink/branches.toml "
+        'has each branch\'s zone), e.g. {"bali-denpasar" = "Asia/Makassar"}.',
     )
     branches: list[str] = Field(
         default_factory=list,
-        description="Branch ids this back office books for (GET /v1/branches, compared by "
-        "`provision check`); empty: every branch in the branch table.",
+        description="Branch ids this back office books for, each in the branch table "
+        "(uplink/branches.toml; GET /v1/branches, compared by `provision check`); empty: every "
+        "branch in the table.",
     )
     token_grace_h: int = Field(
         12, ge=1, le=72, description="Hours after the slot end a token stays valid."
@@ -178,7 +178,7 @@ class BookingsConfig(ConfigModel):
     @classmethod
     def _branch_ids(cls, value: list[str]) -> list[str]:
         for branch in value:
-            check_branch_id(branch)
+            known_branch(branch)
         return value
 
     def zone_of(self, branch: str) -> ZoneInfo:

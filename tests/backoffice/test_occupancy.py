@@ -39,7 +39,7 @@ def test_the_command_publishes_a_retained_report_kiosks_can_read(
             )
         )
     )
-    args = ["occupancy", "--config", str(config), "--branch", "cabang-uji"]
+    args = ["occupancy", "--config", str(config), "--branch", "jakarta-salemba"]
     assert main([*args, "--inside", "12", "--capacity", "40"]) == 0
     assert '"inside":12' in capsys.readouterr().out
 
@@ -50,7 +50,7 @@ def test_the_command_publishes_a_retained_report_kiosks_can_read(
     kiosk.on_socket_register_write = None
     kiosk.on_message = lambda _c, _u, message: (got.append(message.payload), arrived.set())
     kiosk.connect("127.0.0.1", broker.tls_port)
-    kiosk.subscribe(topics.occupancy("cabang-uji"), qos=1)
+    kiosk.subscribe(topics.occupancy("jakarta-salemba"), qos=1)
     kiosk.loop_start()
     try:
         assert arrived.wait(10)
@@ -69,5 +69,5 @@ def test_a_device_cannot_fake_a_branchs_occupancy(broker: LocalBroker, tmp_path:
             )
         )
     )
-    args = ["occupancy", "--config", str(config), "--branch", "cabang-uji"]
+    args = ["occupancy", "--config", str(config), "--branch", "jakarta-salemba"]
     assert main([*args, "--inside", "0", "--capacity", "40"]) == 1

@@ -28,7 +28,7 @@ def _config(tmp_path: Path) -> Path:
         f'database_path = "{tmp_path / "bookings.db"}"\n'
         f'keys_dir = "{tmp_path / "keys"}"\n'
         "[branch_timezones]\n"
-        'denpasar = "Asia/Makassar"\n',
+        'bali-denpasar = "Asia/Makassar"\n',
         encoding="utf-8",
     )
     return path
@@ -55,7 +55,7 @@ def test_keygen_issue_and_qr_png(tmp_path: Path, capsys: pytest.CaptureFixture[s
         "--config",
         config,
         "--branch",
-        "denpasar",
+        "bali-denpasar",
         "--service",
         "JKK",
         "--date",
@@ -78,7 +78,7 @@ def test_keygen_issue_and_qr_png(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert read[0].format == zxingcpp.BarcodeFormat.QRCode
 
     claims = token.parse_claims(token.split(text).signed)
-    assert claims.booking.branch == "denpasar" and claims.booking.party_size == 2
+    assert claims.booking.branch == "bali-denpasar" and claims.booking.party_size == 2
     assert claims.booking.slot_start.isoformat() == "2099-06-15T08:00:00+08:00"
     assert claims.booking.masked_name == "M*** S*******"
     assert claims.kid.hex() == keys["kid"]
@@ -90,7 +90,7 @@ def test_keygen_issue_and_qr_png(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
     held = trustlist.parse(trust.read_bytes(), [trustlist.load_anchor(keys["trust_anchor"])])
     verifier = BookingVerifier(
-        Rules("denpasar", claims.booking.slot_start.tzinfo),  # type: ignore[arg-type]
+        Rules("bali-denpasar", claims.booking.slot_start.tzinfo),  # type: ignore[arg-type]
         StaticFacts(held),
         MemoryCheckins(),
     )
@@ -108,7 +108,7 @@ def test_cancel_withdraw_and_duplicates(tmp_path: Path, capsys: pytest.CaptureFi
         "--config",
         config,
         "--branch",
-        "jakarta-pusat",
+        "jakarta-salemba",
         "--service",
         "JHT",
         "--date",
@@ -142,7 +142,7 @@ def test_cancel_withdraw_and_duplicates(tmp_path: Path, capsys: pytest.CaptureFi
         "--config",
         config,
         "--branch",
-        "jakarta-pusat",
+        "jakarta-salemba",
         "--date",
         "2099-01-02",
     )
@@ -155,7 +155,7 @@ def test_issue_a_slot_that_ends_at_midnight(
     config = str(_config(tmp_path))
     _run(capsys, "booking", "keygen", "--config", config)
     code, out, err = _run(
-        capsys, "booking", "issue", "--config", config, "--branch", "jakarta-pusat",
+        capsys, "booking", "issue", "--config", config, "--branch", "jakarta-salemba",
         "--service", "JHT", "--date", "2099-01-02", "--slot", "23:00-00:00", "--name", "Budi",
     )  # fmt: skip
     assert code == 0, err
@@ -174,7 +174,7 @@ def test_usage_and_config_errors(tmp_path: Path, capsys: pytest.CaptureFixture[s
                 "--config",
                 config,
                 "--branch",
-                "b",
+                "jakarta-salemba",
                 "--service",
                 "JHT",
                 "--date",
@@ -194,7 +194,7 @@ def test_usage_and_config_errors(tmp_path: Path, capsys: pytest.CaptureFixture[s
         "--config",
         config,
         "--branch",
-        "b",
+        "jakarta-salemba",
         "--service",
         "JHT",
         "--date",
@@ -221,7 +221,7 @@ def test_sample_day(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         "--config",
         config,
         "--branch",
-        "jakarta-pusat",
+        "jakarta-salemba",
         "--date",
         "2099-03-04",
         "--count",
