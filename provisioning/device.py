@@ -19,7 +19,7 @@ from provisioning import access, pki, roles
 from provisioning.errors import InvalidSetup, Refused
 from provisioning.render import ETC, STATE_ROOT, RenderError, Target
 from uplink import BrokerConfig, UplinkConfig
-from uplink.branches import BranchIdError, check_branch_id
+from uplink.branches import BranchIdError, known_branch
 from uplink.config import is_loopback
 from uplink.errors import TopicError
 from uplink.topics import check_id
@@ -139,7 +139,7 @@ def init(
     """
     try:
         check_id(device_id)
-        check_branch_id(branch)
+        known_branch(branch)  # in the branch table, as the back office's bookings are
         access.check_device_id(device_id)
     except (TopicError, BranchIdError, access.ReservedIdentity) as exc:
         raise Refused(str(exc)) from None

@@ -6,7 +6,14 @@ import re
 from collections.abc import Iterable
 
 from provisioning.errors import Refused
-from uplink.branches import BranchIdError, check_branch_id, device_id, display_name
+from uplink.branches import (
+    BranchIdError,
+    UnknownBranchError,
+    check_branch_id,
+    device_id,
+    display_name,
+    known_branch,
+)
 
 
 def default_device_id(branch: str, role: str, taken: Iterable[str] = ()) -> str:
@@ -27,6 +34,19 @@ def default_device_id(branch: str, role: str, taken: Iterable[str] = ()) -> str:
     return device_id(branch, role, n)
 
 
+def known(branch: str) -> str:
+    """`branch` if the branch table has it (every provision command taking a branch asks).
+
+    Raises:
+        Refused: one line naming the known branches, the nearest and the fix.
+    """
+    try:
+        known_branch(branch)
+    except UnknownBranchError as exc:
+        raise Refused(str(exc)) from None
+    return branch
+
+
 def branch_name(branch: str, given: str | None) -> str:
     """The name printed for `branch`: `given`, else the branch table's.
 
@@ -36,7 +56,7 @@ def branch_name(branch: str, given: str | None) -> str:
     name = given or display_name(branch)
     if name is None:
         raise Refused(
-            f"branch {branch!r} is not in the branch table (uplink/branches.toml): give "
-            "--branch-name 'KC <City> <Office>' (printed on tickets), or add the branch there"
+            f"branch {branch!r} is not in the branch table (uplink/branches.toml): add it there "
+            "(and release) before provisioning its devices"
         )
     return name

@@ -65,7 +65,8 @@ def test_two_branches_provision_their_first_devices_without_clashing(
     """GIVEN one fleet CA
     WHEN two dropboxes at one branch and one at another are provisioned without --id
     THEN they get distinct ids {branch}-{role}-{n}, and a kiosk's ticket header is the
-    branch's name from the table (an unknown branch needs --branch-name)."""
+    branch's name from the table (a branch outside the table is refused, --branch-name or not:
+    the back office would refuse its bookings)."""
     ca = tmp_path / "ca"
     assert provision(capsys, "ca", "init", "--dir", ca).code == 0
     made = []
@@ -90,9 +91,10 @@ def test_two_branches_provision_their_first_devices_without_clashing(
 
     unknown = _without_id(init_args("kiosk", "unused", tmp_path / "kiosk2", ca))
     unknown[unknown.index("--branch") + 1] = "jkt-01"
-    run = provision(capsys, *unknown)
-    assert run.code != 0 and "--branch-name" in run.err
-    assert not (tmp_path / "kiosk2/etc/lapak/kiosk.toml").exists()
+    run = provision(capsys, *unknown, "--branch-name", "KC Jakarta Satu")
+    assert run.code == 3 and "'jkt-01' is not in the branch table" in run.err
+    assert "jakarta-salemba" in run.err  # the known branches, named
+    assert not (tmp_path / "kiosk2/etc/lapak").exists()
 
 
 def _branch_context(api: BookingApi, branch: str) -> check.CheckContext:
@@ -194,3 +196,31 @@ def test_the_simulated_branch_names_its_devices_by_branch(tmp_path: Path) -> Non
     assert box.uplink.device_id == box.box_id == f"{BRANCH}-dropbox-1"
     assert box.branch == BRANCH
     assert {k.tickets.branch_name for k in kiosks} == {display_name(BRANCH)}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["device", "init", "--role", "dropbox", "--branch", "jkt-salemba", "--root", "ROOT"],
+        ["device", "init", "--role", "kiosk", "--branch", "jkt-salemba", "--root", "ROOT",
+         "--branch-name", "KC Jakarta Salemba"],
+        ["install", "--role", "dropbox", "--branch", "jkt-salemba", "--root", "ROOT"],
+        ["render", "--role", "broker", "--root", "ROOT", "--branch", "jkt-salemba",
+         "--central-host", "central.lapak.internal"],
+        ["fleet", "acl", "--bridge-branch", "jkt-salemba", "--out", "ROOT"],
+    ],
+)  # fmt: skip
+def test_provision_commands_refuse_a_branch_outside_the_table(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GIVEN a branch id in the old abbreviated form (a kiosk of it would refuse every booking)
+    WHEN any provision command that takes a branch is given it
+    THEN it is refused (exit 3) in one line naming the known branches, the nearest and the fix,
+    before anything is written."""
+    root = tmp_path / "root"
+    run = provision(capsys, *[str(root) if a == "ROOT" else a for a in argv])
+    assert run.code == 3, run.err
+    [line] = run.err.strip().splitlines()
+    assert "branch 'jkt-salemba' is not in the branch table (uplink/branches.toml: " in line
+    assert "Did you mean 'jakarta-salemba'?" in line and "add the branch to" in line
+    assert not root.exists()

@@ -84,6 +84,12 @@ def known_branch(branch_id: str, served: Collection[str] = (), *, where: str = "
         return branches[branch_id]
     close = difflib.get_close_matches(branch_id, known, n=1, cutoff=0.5)
     hint = f" Did you mean {close[0]!r}?" if close else ""
+    try:
+        check_branch_id(branch_id)
+    except BranchIdError as exc:
+        raise UnknownBranchError(
+            f"{exc}; the branch table (uplink/branches.toml) has {_listed(known)}.{hint}"
+        ) from None
     if branch_id in branches:
         raise UnknownBranchError(
             f"branch {branch_id!r} is not served here ({where or 'this installation'}: "

@@ -97,6 +97,7 @@ def _device_init(args: argparse.Namespace) -> int:
     def step(text: str) -> None:
         console.print(f"  {text}")
 
+    names.known(args.branch)
     device_id = args.id or names.default_device_id(
         args.branch, args.role, (r.name for r in ca.records() if r.active) if ca else ()
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path, PurePosixPath
 
-from provisioning import device, render
+from provisioning import device, names, render
 from provisioning.cli.output import EXIT_OK, console
 
 EXAMPLES = {
@@ -36,7 +36,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--no-reboot", action="store_true", help="stay up after a green check (default: reboot)"
     )
     p.add_argument("--venv", default=str(render.DEFAULT_VENV), help="the app venv (%(default)s)")
-    p.add_argument("--branch", required=True, help="branch id, e.g. jakarta-salemba")
+    p.add_argument(
+        "--branch", required=True, help="branch id, e.g. jakarta-salemba (uplink/branches.toml)"
+    )
     p.add_argument("--ca", help="the fleet CA directory (the USB stick) to sign with")
     device_options = p.add_argument_group("kiosk and dropbox (as `device init`)")
     device_options.add_argument("--id", help="device id (default {branch}-{role}-{n})")
@@ -70,6 +72,7 @@ def _install(
 ) -> int:
     from provisioning import install
 
+    names.known(args.branch)  # before anything is installed
     root = Path(args.root)
     on_device = root == Path("/")
 

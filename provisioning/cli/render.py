@@ -9,7 +9,7 @@ from pathlib import Path, PurePosixPath
 
 from rich.table import Table
 
-from provisioning import expiry, pki, render
+from provisioning import expiry, names, pki, render
 from provisioning.cli.output import EXIT_FAILED, EXIT_OK, console, errors
 from provisioning.errors import Refused
 
@@ -44,7 +44,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="paths inside files point into ROOT (a local test broker); never for an SD card",
     )
     broker_options(p)
-    p.add_argument("--branch", help="broker: this branch broker's id (for the bridge)")
+    p.add_argument(
+        "--branch", help="broker: this branch broker's id, from uplink/branches.toml (the bridge)"
+    )
     p.add_argument("--central-host", help="broker: bridge to this central broker")
     p.add_argument("--central-port", type=int, default=8883, help="central broker TLS port")
     p.add_argument(
@@ -89,13 +91,17 @@ def options_of(args: argparse.Namespace) -> render.RenderOptions:
         tls_port=args.tls_port,
         bind_address=args.bind,
         backoffice_user=args.backoffice_user,
-        branch=getattr(args, "branch", None),
+        branch=_known(getattr(args, "branch", None)),
         central_host=getattr(args, "central_host", None),
         central_port=getattr(args, "central_port", 8883),
         bridge_devices=tuple(getattr(args, "bridge_device", None) or ()),
-        bridge_branches=tuple(args.bridge_branch or ()),
+        bridge_branches=tuple(names.known(b) for b in args.bridge_branch or ()),
         identities=_fleet_identities(getattr(args, "ca", None)),
     )
+
+
+def _known(branch: str | None) -> str | None:
+    return None if branch is None else names.known(branch)
 
 
 def _fleet_identities(ca_dir: str | None) -> tuple[str, ...]:
@@ -110,9 +116,10 @@ def _render(args: argparse.Namespace) -> int:
     target = render.Target(Path(args.root), local=args.local)
     if args.ca and args.role != "broker":
         raise Refused("--ca is for the broker role; devices get theirs with `device init`")
+    if args.ca and not args.dry_run and not args.server_name:
+        raise Refused("--ca needs --server-name: the name devices use to reach this broker")
+    options = options_of(args)  # refuses an unknown branch before a certificate is issued
     if args.ca and not args.dry_run:
-        if not args.server_name:
-            raise Refused("--ca needs --server-name: the name devices use to reach this broker")
         with console.status("installing the broker's key and certificate"):
             issued = render.install_broker_identity(
                 target, pki.CADirectory(Path(args.ca)), args.server_name
@@ -120,7 +127,7 @@ def _render(args: argparse.Namespace) -> int:
         if issued:
             console.print(f"broker certificate issued for {', '.join(args.server_name)}")
         _warn_if_crl_due(pki.CADirectory(Path(args.ca)))
-    entries = render.plan(args.role, target, options_of(args))
+    entries = render.plan(args.role, target, options)
     boot = target.host(render.BOOT_DIR / "config.txt")
     if args.role in render.DEVICE_ROLES and not boot.exists():
         errors.print(

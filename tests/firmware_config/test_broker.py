@@ -60,7 +60,7 @@ def running(broker: RenderedBroker) -> Iterator[RenderedBroker]:
 
 def _provision(base: Path, ca: Path, device_id: str, port: int) -> BrokerConfig:
     """`provision device init` a dropbox, then read back its rendered broker settings."""
-    assert provision(base / device_id, ca, device_id, port, "jkt-01") == 0
+    assert provision(base / device_id, ca, device_id, port, "jakarta-salemba") == 0
     return provisioned_broker(base / device_id)
 
 

@@ -193,7 +193,14 @@ def test_fleet_acl_prints_the_access_rules_and_listener_and_lets_each_named_brid
     revoked = pki.make_csr(pki.new_key(), "kiosk-2")
     ca.issue(revoked)
     ca.revoke(name="kiosk-2", reason="key_compromise")
-    argv = ["fleet", "acl", "--bridge-branch", "jkt-01", "--bridge-branch", "dps-01"]
+    argv = [
+        "fleet",
+        "acl",
+        "--bridge-branch",
+        "jakarta-salemba",
+        "--bridge-branch",
+        "bali-denpasar",
+    ]
     assert main([*argv, "--ca", str(tmp_path / "ca")]) == 0
     out = capsys.readouterr().out
 
@@ -201,14 +208,15 @@ def test_fleet_acl_prints_the_access_rules_and_listener_and_lets_each_named_brid
     clients = {c["username"]: [r["rolename"] for r in c["roles"]] for c in dynsec["clients"]}
     assert clients == {
         "backoffice": ["backoffice"],
-        "bridge-dps-01": ["bridge-dps-01"],
-        "bridge-jkt-01": ["bridge-jkt-01"],
+        "bridge-bali-denpasar": ["bridge-bali-denpasar"],
+        "bridge-jakarta-salemba": ["bridge-jakarta-salemba"],
         "kiosk-1": ["device", "device-kiosk-1"],  # kiosk-2 is revoked: not admitted
     }
     acls = {r["rolename"]: {(a["acltype"], a["topic"]) for a in r["acls"]} for r in dynsec["roles"]}
     assert ("publishClientSend", "lapak/v1/dev/kiosk-1/evt") in acls["device-kiosk-1"]
     assert ("subscribePattern", "lapak/v1/dev/kiosk-1/ack") in acls["device-kiosk-1"]
-    assert ("subscribePattern", "lapak/v1/branch/dps-01/occupancy") in acls["bridge-dps-01"]
+    occupancy = ("subscribePattern", "lapak/v1/branch/bali-denpasar/occupancy")
+    assert occupancy in acls["bridge-bali-denpasar"]
     assert ("subscribePattern", "$share/+/lapak/v1/dev/+/evt") in acls["backoffice"]
     assert all(a["allow"] for r in dynsec["roles"] for a in r["acls"])
     assert not any(dynsec["defaultACLAccess"][k] for k in ("publishClientSend", "subscribe"))
