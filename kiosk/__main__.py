@@ -30,7 +30,7 @@ from kiosk.booking import cli as booking_cli
 from kiosk.config import KioskConfig
 from kiosk.errors import KioskError
 from kiosk.ui import cli as ui_cli
-from uplink.booking.model import parse_service
+from uplink.booking.options import add_service_option
 from uplink.errors import StorageError
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
@@ -94,12 +94,13 @@ def _register_builtin(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="N",
         help="no config: make a throwaway issuer and N sample booking QRs in OUT/demo",
     )
-    checkin.add_argument(
-        "--walkin",
+    add_service_option(
+        checkin,
+        "a walk-in (no booking) arrives after the images and chooses this claim programme; "
+        "repeat for more walk-ins",
         action="append",
+        dest="services",
         default=[],
-        metavar="SERVICE",
-        help="a walk-in choosing SERVICE (JHT, JKK, JKM, JP) after the images; repeatable",
     )
     checkin.add_argument(
         "--temperature",
@@ -186,7 +187,6 @@ def _checkin(args: argparse.Namespace) -> int:
     try:
         now = _parse_now(args.now)
         temperatures = [_parse_temperatures(text) for text in args.temperature] or [(36.6,)]
-        services = [parse_service(text.upper()) for text in args.walkin]
         if args.demo is not None and not 0 <= args.demo <= 500:
             raise ValueError(f"--demo {args.demo}: make between 0 and 500 sample bookings")
     except ValueError as exc:
@@ -213,7 +213,7 @@ def _checkin(args: argparse.Namespace) -> int:
             status = EXIT_FAILED
     images = readable
     arrivals = [Arrival(image=path) for path in images]
-    arrivals += [Arrival(service=service) for service in services]
+    arrivals += [Arrival(service=service) for service in args.services]
     arrivals = [
         Arrival(a.image, a.service, temperatures[min(i, len(temperatures) - 1)])
         for i, a in enumerate(arrivals)
@@ -275,7 +275,7 @@ def _parse_temperatures(text: str) -> tuple[float, ...]:
 EXAMPLES = {
     "run": "kiosk run --config /etc/lapak/kiosk.toml",
     "scan": "kiosk scan frame-1.png frame-2.jpg",
-    "checkin": "kiosk checkin --simulate --demo 3 --walkin jkk --out /tmp/checkin",
+    "checkin": "kiosk checkin --simulate --demo 3 --service jkk --out /tmp/checkin",
     "config check": "kiosk config check kiosk/examples/kiosk.toml",
     "verify": "kiosk verify --code 960-443-TY2",
     "trust-list show": "kiosk trust-list show --config /etc/lapak/kiosk.toml",

@@ -25,7 +25,7 @@ from backoffice.bookings.store import BookingStore
 from backoffice.store import DeviceRow, SqliteEventStore
 from configkit import check_command, check_files, cli, layout, load
 from uplink.booking.codes import BookingCodeError
-from uplink.booking.model import parse_service
+from uplink.booking.options import add_service_option
 from uplink.branches import UnknownBranchError, known_branch
 from uplink.clock import utc_iso
 from uplink.registry import RegistryFile
@@ -78,13 +78,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     issue = command("issue", "issue a booking: prints the token, optionally writes a QR PNG")
     issue.add_argument("--branch", required=True, help=_BRANCH_HELP)
-    issue.add_argument(
-        "--service",
-        required=True,
-        type=_service,
-        metavar="SERVICE",
-        help="JHT, JKK, JKM or JP (any case, as `kiosk checkin --walkin SERVICE`)",
-    )
+    add_service_option(issue, "the booking's claim programme", required=True)
     issue.add_argument("--date", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
     issue.add_argument("--slot", required=True, type=_slot, help="HH:MM-HH:MM, branch time")
     issue.add_argument("--name", required=True, help="full name (only the masked form is kept)")
@@ -102,6 +96,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sample.add_argument("--out", type=Path, required=True, help="output folder")
     sample.add_argument(
         "--seed", type=int, default=0, help="random seed for names and slots (default 0)"
+    )
+    add_service_option(
+        sample,
+        "only bookings for this claim programme; repeat for several (default: a branch's usual "
+        "mix, mostly JHT)",
+        action="append",
+        dest="services",
     )
 
     duplicates = command("duplicates", "bookings checked in at more than one kiosk (JSON)")
@@ -216,7 +217,7 @@ def _run(args: argparse.Namespace, issuer: Issuer) -> int:
                           for booking, rows in found.items()}))  # fmt: skip
     elif name == "sample":
         day = issue_sample_day(args.out, args.branch, args.date, args.count, issuer=issuer,
-                               seed=args.seed)  # fmt: skip
+                               seed=args.seed, services=args.services or ())  # fmt: skip
         print(json.dumps({"images": len(day.images), "directory": str(day.directory),
                           "trust_anchor": day.trust_anchor}))  # fmt: skip
     return 0
@@ -269,13 +270,6 @@ def _instant(text: str) -> datetime:
             f"{text!r} is not an ISO 8601 time with an offset, e.g. 2026-12-01T02:00:00+07:00"
         )
     return moment
-
-
-def _service(text: str) -> str:
-    try:
-        return parse_service(text.strip().upper())
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _slot(text: str) -> tuple[time, time]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -13,10 +14,11 @@ from backoffice.bookings.issuer import IssuedBooking, Issuer
 from backoffice.bookings.qr import write_qr_png
 from backoffice.bookings.store import BookingStore
 from uplink.booking import codes
+from uplink.booking.model import Service
 from uplink.clock import Clock, ManualClock
 
 # One Jakarta branch, 1-25 June 2020: 2,715 JHT, 200 JKK, 21 JKM, 54 JP claims.
-_SERVICE_WEIGHTS = {"JHT": 2715, "JKK": 200, "JKM": 21, "JP": 54}
+_SERVICE_WEIGHTS: dict[Service, int] = {"JHT": 2715, "JKK": 200, "JKM": 21, "JP": 54}
 _FIRST = ("Budi", "Siti", "Agus", "Dewi", "Rudi", "Ani", "Joko", "Sri", "Wayan", "Made",
           "Putu", "Nyoman", "Rina", "Eko", "Yusuf", "Fitri", "Bambang", "Lestari")  # fmt: skip
 _LAST = ("Santoso", "Wijaya", "Hartono", "Susanti", "Saputra", "Rahayu", "Pratama",
@@ -62,6 +64,7 @@ def issue_sample_day(
     collective_share: float = 0.1,
     qr: bool = True,
     qr_scale: int = 4,
+    services: Sequence[Service] = (),
 ) -> SampleDay:
     """Issue `count` bookings for `branch` on `day` and write them into `directory`.
 
@@ -87,14 +90,16 @@ def issue_sample_day(
         collective_share: Fraction of collective (employer) bookings, party size 5-30.
         qr: Write QR PNGs.
         qr_scale: Pixels per QR module.
+        services: Only bookings for these claim programmes (in their usual proportions);
+            empty: all four, mostly JHT as at a branch.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     if issuer is None:
         issuer = _throwaway_issuer(directory / ".issuer", branch, day, timezone, clock)
     rng = random.Random(seed)  # noqa: S311 (sample data, not secrets)
-    services = list(_SERVICE_WEIGHTS)
-    weights = list(_SERVICE_WEIGHTS.values())
+    mix = {s: w for s, w in _SERVICE_WEIGHTS.items() if not services or s in services}
+    choices, weights = list(mix), list(mix.values())
     issued: list[IssuedBooking] = []
     for index in range(count):
         start = datetime.combine(day, first_slot) + timedelta(
@@ -105,7 +110,7 @@ def issue_sample_day(
         issued.append(
             issuer.issue(
                 branch=branch,
-                service=rng.choices(services, weights)[0],
+                service=rng.choices(choices, weights)[0],
                 day=start.date(),  # slots may run past midnight into the next day
                 start=start.time(),
                 end=(start + timedelta(minutes=slot_minutes)).time(),

@@ -129,7 +129,7 @@ def test_checkin_simulate_with_a_config_turns_images_into_tickets_and_events(
     made = demo_bookings(tmp_path / "qr", issuer, config, at=NOW, count=2)
     out = tmp_path / "out"
     args = ["checkin", "--simulate", "--config", str(config_file), "--out", str(out),
-            "--now", NOW.isoformat(), "--walkin", "jkk", "--temperature", "36.5",
+            "--now", NOW.isoformat(), "--service", "jkk", "--temperature", "36.5",
             "--temperature", "38.4", "--temperature", "36.7",
             *(str(b.image) for b in made)]  # fmt: skip
 
@@ -164,7 +164,6 @@ def test_checkin_simulate_demo_needs_nothing_but_an_out_folder(
 @pytest.mark.parametrize(
     "args",
     [
-        ["checkin", "--simulate", "--demo", "1", "--out", "x", "--walkin", "XYZ"],
         ["checkin", "--simulate", "--demo", "1", "--out", "x", "--temperature", "hot"],
         ["checkin", "--simulate", "--demo", "1", "--out", "x", "--now", "2026-06-15T09:00"],
         ["checkin", "--simulate", "--demo", "1", "--out", "x", "no-such-image.png"],

@@ -19,7 +19,7 @@ def run(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_the_kiosk_checks_people_in_headless_without_kivy(tmp_path: Path) -> None:
     code = (
         "from kiosk.__main__ import main\n"
-        f"rc = main(['checkin', '--simulate', '--demo', '2', '--walkin', 'JKK', "
+        f"rc = main(['checkin', '--simulate', '--demo', '2', '--service', 'JKK', "
         f"'--now', '2026-06-15T09:30:00+07:00', '--out', {str(tmp_path / 'out')!r}])\n"
         "assert rc == 0, rc\n"
         "import kiosk.engine, kiosk.app, kiosk.ui, kiosk.ui.view, kiosk.ui.controller\n"
