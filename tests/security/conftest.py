@@ -27,7 +27,7 @@ from uplink import BrokerConfig
 
 __all__ = ["BRANCH", "NOT_AUTHORIZED", "Client", "Fleet"]
 
-BRANCH = "jkt-01"
+BRANCH = "jakarta-salemba"
 # Provisioned before the broker is rendered: the broker admits the CA's active identities.
 DEVICES = ("kiosk-1", "kiosk-2", "dropbox-1", "dropbox-2")
 
