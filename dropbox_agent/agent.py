@@ -48,9 +48,11 @@ from dropbox_agent.domain.model import (
 from dropbox_agent.domain.text import slip_lines
 from dropbox_agent.errors import PrinterError
 from dropbox_agent.ports import BoxIO, EventSink, FillSensor, LineSource, LocalStore, ReceiptPrinter
+from receipts.status import can_print
 from uplink import Clock, Envelope, StorageError, Uplink, catalog, inbound, systemd, topics
 from uplink.clock import real_s
 from uplink.outbox import Outbox
+from uplink.startup import StartupReport, Wait
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +106,7 @@ class DropboxAgent:
         self.box, self.events, self.store, self.clock = box, events, store, clock
         self.fill, self.printer, self.keypad, self.uplink = fill, printer, keypad, uplink
         self._machine: BoxMachine | None = None
+        self._startup = self.startup_report()
         self._count_handler = inbound.InboundGuard(self._report_bad_inbound).handler(
             COUNT_COMMAND, inbound.parse_collection_count, self._on_count
         )
@@ -146,6 +149,7 @@ class DropboxAgent:
 
     def start(self) -> None:
         """Restore the ledger, arm the inputs, start the devices' threads and the uplink."""
+        self._startup.begin()  # what the box waits for, before anything can fail or retry
         ledger = self.store.load_ledger() or Ledger()
         if self.uplink is not None:
             reconciled = reconcile_ledger(ledger, pending_events(self.uplink.outbox))
@@ -202,6 +206,7 @@ class DropboxAgent:
         if self._machine is None:
             self.start()
         when_set(stop, lambda: self._queue.put(_STOP))
+        self._startup.watch(stop)
         systemd.notify_ready()
         try:
             while not stop.is_set():
@@ -216,6 +221,24 @@ class DropboxAgent:
                     break
         finally:
             self.close()
+
+    def startup_report(self) -> StartupReport:
+        """The start-up lines: what the box waits for (the broker, a printer that can print)."""
+        waits: list[Wait] = []
+        if self.uplink is not None:
+            broker, uplink = self.config.uplink.broker, self.uplink
+            waits.append(
+                Wait(
+                    f"the broker at {broker.host}:{broker.port}",
+                    lambda: uplink.connected,
+                    needed_to_serve=False,  # deposits are kept in the outbox until it answers
+                )
+            )
+        if self.printer is not None:
+            printer = self.printer
+            label = self.config.printer.label()
+            waits.append(Wait(f"the printer ({label})", lambda: can_print(printer)))
+        return StartupReport(f"dropbox {self.config.box_id}", waits, self.clock)
 
     def close(self, drain_s: float = 0.0) -> None:
         """Publish the final state, stop the threads and devices (and the uplink it owns).

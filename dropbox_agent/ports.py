@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from dropbox_agent.domain.model import Input, Ledger, MachineInput, Output, OutputMode
-from receipts import Element
+from receipts import Element, PaperStatus
 from uplink.messages import Envelope
 
 # (input, active, monotonic time of the edge)
@@ -48,6 +48,10 @@ class FillSensor(Protocol):
 
 class ReceiptPrinter(Protocol):
     """The deposit-slip printer."""
+
+    def status(self) -> PaperStatus:
+        """The printer's answer (unknown when it gives none), bounded in time."""
+        ...
 
     def print_slip(self, lines: SlipLines) -> None:
         """Print one slip; raises `PrinterError` (with a fault code) when it cannot."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from dataclasses import asdict
@@ -19,15 +18,13 @@ from kiosk.domain.scanning import is_booking_token
 from kiosk.domain.temperature import TemperaturePolicy
 from kiosk.engine import CheckinEngine, EngineSettings, VerifyTypedCode
 from kiosk.ports import EventSink, FrameSource, Thermometer, TicketPrinter
-from kiosk.runtime import Kiosk
+from kiosk.runtime import Kiosk, startup_waits
 from kiosk.sim.camera import FolderCamera
 from kiosk.sim.printer import ticket_or_slip
 from kiosk.sim.thermometer import SimulatedThermometer
 from kiosk.store import TicketBook
 from receipts.wiring import build_printer as build_receipt_printer
 from uplink import Clock, SystemClock, Uplink
-
-logger = logging.getLogger(__name__)
 
 
 def policy_from(config: KioskConfig) -> TemperaturePolicy:
@@ -216,7 +213,7 @@ def build(
         config,
         clock=clock,
         thermometer=thermometer or build_thermometer(config),
-        printer=printer or build_printer(config),
+        printer=(printer := printer or build_printer(config)),
         events=events or uplink,
         ledger=ledger,
         book=book,
@@ -236,6 +233,7 @@ def build(
         decoder=build_decoder(config),
         background=background,
         state_extra=state_extra,
+        startup_waits=startup_waits(config, printer, cache),
     )
 
 

@@ -15,13 +15,16 @@ from typing import Any
 
 from kiosk.adapters.qr import DecodeResult, LiveDecoder
 from kiosk.booking import CheckinLedger
+from kiosk.booking.cache import BookingCache
 from kiosk.config import KioskConfig
 from kiosk.domain.capacity import Occupancy
 from kiosk.engine import CheckinEngine, CheckinResult
 from kiosk.errors import CameraError
-from kiosk.ports import FrameSource
+from kiosk.ports import FrameSource, TicketPrinter
 from kiosk.store import TicketBook
+from receipts.status import can_print
 from uplink import Clock, Uplink, inbound, systemd, topics
+from uplink.startup import StartupReport, Wait
 
 logger = logging.getLogger(__name__)
 LOOP_S = 0.02
@@ -42,9 +45,13 @@ class Kiosk:
     decoder: LiveDecoder = field(default_factory=LiveDecoder)
     background: list[Callable[[threading.Event], None]] = field(default_factory=list)
     state_extra: list[Callable[[], dict[str, Any]]] = field(default_factory=list)
+    # What the kiosk waits for at start besides the broker and the camera (the printer, booking
+    # data): said once at start, ready said once (`uplink.startup`).
+    startup_waits: list[Wait] = field(default_factory=list)
     _last_seq: int = -1
     last_decode: DecodeResult | None = None  # the touchscreen's "hold still, closer"
     _camera_down: bool = False
+    _camera_started: bool = False
     _next_state: float = 0.0
     _state_signature: tuple[Any, ...] = ()
     _finished: int = 0  # check-ins finished so far (a change publishes the state at once)
@@ -59,15 +66,35 @@ class Kiosk:
         self._finished += 1
 
     def start(self, stop: threading.Event) -> None:
-        """Start the uplink, the camera, the occupancy subscription and background jobs."""
+        """Start the uplink, the camera, the occupancy subscription and background jobs; say
+        once what the kiosk waits for, and once that it is ready."""
+        self.startup_report().watch(stop)
         self.uplink.start()
         if self.config.capacity.enabled:
             self.uplink.subscribe(topics.occupancy(self.config.booking.branch), self._occupancy)
         self.camera.start()
+        self._camera_started = True  # frames are its own to report: a stuck one is a fault
         for job in self.background:
             thread = threading.Thread(target=job, args=(stop,), daemon=True, name="kiosk-bg")
             thread.start()
             self._threads.append(thread)
+
+    def startup_report(self) -> StartupReport:
+        """The start-up lines: the broker, the first camera frame, then `startup_waits`."""
+        broker = self.config.uplink.broker
+        waits = [
+            Wait(
+                f"the broker at {broker.host}:{broker.port}",
+                lambda: self.uplink.connected,
+                needed_to_serve=False,  # check-ins are kept in the outbox until it answers
+            ),
+            Wait(
+                f"the camera ({self.config.camera.source})",
+                lambda: self._camera_started and not self._camera_down,
+            ),
+            *self.startup_waits,
+        ]
+        return StartupReport(f"kiosk {self.config.uplink.device_id}", waits, self.clock)
 
     def step(self) -> None:
         """One pass of the kiosk loop: intents and timers, the newest frame, the state message."""
@@ -146,6 +173,18 @@ class Kiosk:
             )
         except Exception:  # a fault report must never become a second fault
             logger.exception("could not record the bad-message fault")
+
+
+def startup_waits(config: KioskConfig, printer: TicketPrinter, cache: BookingCache) -> list[Wait]:
+    """What a kiosk waits for at start besides the broker and the camera: a printer that can
+    print (or cannot say), and booking data to verify with (the trust list)."""
+    return [
+        Wait(f"the printer ({config.printer.label()})", lambda: can_print(printer)),
+        Wait(
+            f"booking data (trust list {config.booking.trust_list_path})",
+            lambda: cache.trust_list() is not None,
+        ),
+    ]
 
 
 def _parse_occupancy(raw: bytes) -> Occupancy:

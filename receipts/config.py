@@ -37,6 +37,11 @@ class PrinterConfig(ConfigModel):
         """Whether the printer is fitted (an app with an optional printer says when it is not)."""
         return True
 
+    def label(self) -> str:
+        """The printer as a technician reads it in a log line: "usb 04b8:0e15", "simulated"."""
+        simulated = self.transport == "simulated"
+        return self.transport if simulated else f"{self.transport} {self.target}"
+
     @model_validator(mode="after")
     def _target_given(self) -> Self:
         if not self.in_use() or self.transport == "simulated":

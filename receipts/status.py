@@ -33,3 +33,15 @@ class ReceiptPrinter(Protocol):
             PrinterError: the printer is missing, offline, or the write failed.
         """
         ...
+
+
+class AnswersStatus(Protocol):
+    """Any printer port that can say whether it can print."""
+
+    def status(self) -> PaperStatus: ...
+
+
+def can_print(printer: AnswersStatus) -> bool:
+    """Whether `printer` would print now: it has paper and is online, or it cannot say (a
+    printer that answers nothing is tried, as when printing)."""
+    return printer.status() not in (PaperStatus.OUT, PaperStatus.OFFLINE)

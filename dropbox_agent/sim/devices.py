@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from dropbox_agent.ports import SlipLines
-from receipts import Element, fit
+from receipts import Element, PaperStatus, fit
 from receipts.sim import SimulatedPrinter as SharedSimulatedPrinter
 
 logger = logging.getLogger(__name__)
@@ -57,6 +57,10 @@ class SimulatedPrinter:
         """Make the next prints fail with `code` ("paper_out", "offline"), or succeed (None)."""
         self.fault = code
         self.device.fail(code)
+
+    def status(self) -> PaperStatus:
+        """What the simulated printer says (paper out or offline after `fail`)."""
+        return self.device.status()
 
     def print_slip(self, lines: SlipLines) -> None:
         with self._lock:

@@ -41,6 +41,9 @@ class SimulatedBoxKit:
         if clock is None:
             clock = SimulatedClock(datetime.now(UTC), speed)
         self.clock = clock
+        # The config says what the box runs on (its start-up line names the printer).
+        printer_config = config.printer.model_copy(update={"transport": "simulated"})
+        config = config.model_copy(update={"printer": printer_config})
         devices = build_simulated_devices(config, clock, slips_dir=slips_dir)
         box, keypad, fill, printer = devices.box, devices.keypad, devices.fill, devices.printer
         self.agent = build(

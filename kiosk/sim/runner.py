@@ -56,6 +56,13 @@ def build_simulated_kiosk(
     """The kiosk of `config` on a folder camera (`images`), a simulated thermometer and a
     simulated printer writing PNGs into `out_dir`, with a real uplink whose timers run in real
     time; shared by the headless runner and the touchscreen's branch kiosk."""
+    # The config says what the kiosk runs on (its start-up line names the camera and printer).
+    config = config.model_copy(
+        update={
+            "camera": config.camera.model_copy(update={"source": "folder", "folder": images}),
+            "printer": config.printer.model_copy(update={"transport": "simulated"}),
+        }
+    )
     camera = FolderCamera(images, monotonic=clock.monotonic)
     thermometer = SimulatedThermometer()
     printer = SimulatedPrinter(
