@@ -352,13 +352,15 @@ def printer_fault(status: str, fault_code: str | None) -> str | None:
 def ticket_event(
     ticket: Ticket, delivery: Delivery, status: str, fault_code: str | None
 ) -> tuple[str, Payload]:
-    """The kiosk.ticket.issued event: how the number reached the participant."""
+    """The kiosk.ticket.issued event: how the number reached the participant, and a walk-in's
+    tracking code (the one its ticket shows: the back office finds the check-in by it)."""
     return events.TICKET, events.ticket(
         checkin_id=ticket.checkin_id,
         ticket_number=ticket.number,
         delivery=delivery,
         printer_status=status,
         fault_code=fault_code,
+        walkin_code=ticket.track_ref if ticket.booking_id is None else None,
     )
 
 

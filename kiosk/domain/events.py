@@ -88,7 +88,9 @@ def ticket(
     delivery: Literal["printed", "screen_only"],
     printer_status: str,
     fault_code: str | None = None,
+    walkin_code: str | None = None,
 ) -> dict[str, Any]:
+    """The kiosk.ticket.issued payload; `walkin_code` only for a walk-in (its tracking code)."""
     payload: dict[str, Any] = {
         "checkin_id": checkin_id,
         "ticket_number": ticket_number,
@@ -97,6 +99,8 @@ def ticket(
     }
     if fault_code:
         payload["fault_code"] = fault_code
+    if walkin_code:
+        payload["walkin_code"] = walkin_code
     return payload
 
 

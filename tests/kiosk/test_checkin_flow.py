@@ -197,7 +197,8 @@ def test_how_a_ticket_reached_the_participant_and_which_fault_is_reported(
 
 
 def test_the_ticket_event_says_how_it_was_delivered() -> None:
-    assert flow.ticket_event(TICKET, "screen_only", "paper_out", "paper_out") == (
+    booked = replace(TICKET, booking_id="B1")  # a walk-in's carries its code too (below)
+    assert flow.ticket_event(booked, "screen_only", "paper_out", "paper_out") == (
         events.TICKET,
         {
             "checkin_id": "c1",
@@ -207,6 +208,14 @@ def test_the_ticket_event_says_how_it_was_delivered() -> None:
             "fault_code": "paper_out",
         },
     )
+
+
+def test_a_walk_in_ticket_event_carries_its_tracking_code() -> None:
+    walkin = replace(TICKET, booking_id=None, track_ref="7K3QX9M2A")
+    _type, payload = flow.ticket_event(walkin, "printed", "ok", None)
+    assert payload["walkin_code"] == "7K3QX9M2A"
+    booked = replace(TICKET, booking_id="B1")
+    assert "walkin_code" not in flow.ticket_event(booked, "printed", "ok", None)[1]
 
 
 def test_a_fault_change_clears_the_old_one_and_begins_the_new_one() -> None:
