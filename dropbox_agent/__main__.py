@@ -60,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     config = sub.add_parser("config", help="configuration tools")
     config_sub = config.add_subparsers(dest="config_command", required=True)
     check = config_sub.add_parser("check", help="validate a dropbox TOML file")
-    check.add_argument("file", type=Path)
+    check.add_argument("file", type=Path, help="the dropbox TOML file to check")
     check.set_defaults(func=lambda args: check_command(DropboxConfig, args.file))
 
     replay = sub.add_parser(

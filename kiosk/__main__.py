@@ -62,7 +62,9 @@ def _register_builtin(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     run.set_defaults(func=_run)
 
     scan = sub.add_parser("scan", help="decode QR codes in image files (one JSON line per image)")
-    scan.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    scan.add_argument(
+        "images", nargs="+", type=Path, metavar="IMAGE", help="photos or screenshots (PNG, JPEG)"
+    )
     scan.add_argument(
         "--budget-ms",
         type=float,
@@ -119,7 +121,7 @@ def _register_builtin(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     config = sub.add_parser("config", help="configuration tools")
     config_sub = config.add_subparsers(dest="config_command", required=True)
     check = config_sub.add_parser("check", help="validate a kiosk TOML file")
-    check.add_argument("file", type=Path)
+    check.add_argument("file", type=Path, help="the kiosk TOML file to check")
     check.set_defaults(func=lambda args: check_command(KioskConfig, args.file))
 
 

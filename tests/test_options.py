@@ -116,3 +116,17 @@ def test_a_sample_day_of_one_service(tmp_path: Path, capsys: pytest.CaptureFixtu
     capsys.readouterr()
     manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
     assert {b["service"] for b in manifest["bookings"]} == {"JKK", "JP"}
+
+
+@pytest.mark.parametrize("tool", sorted(TOOLS))
+def test_every_option_and_argument_says_what_it_is(
+    tool: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15: `booking sample`'s arguments were undocumented. Every option and positional
+    argument of every command has a help text."""
+    undocumented = [
+        f"{command} {'/'.join(action.option_strings) or action.dest}"
+        for command, action in _options(tool, monkeypatch)
+        if not action.help and not isinstance(action, argparse._SubParsersAction)
+    ]
+    assert undocumented == []

@@ -83,7 +83,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     issue.add_argument("--slot", required=True, type=_slot, help="HH:MM-HH:MM, branch time")
     issue.add_argument("--name", required=True, help="full name (only the masked form is kept)")
     issue.add_argument("--party", type=int, default=1, help="people covered (default 1)")
-    issue.add_argument("--channel", choices=["online", "collective"], default="online")
+    issue.add_argument(
+        "--channel",
+        choices=["online", "collective"],
+        default="online",
+        help="online (a participant) or collective (an employer for many workers; give --party)",
+    )
     issue.add_argument("--qr", type=Path, help="write the QR code to this PNG file")
 
     cancel = command("cancel", "cancel a booking (kiosks refuse it after their next sync)")
@@ -112,7 +117,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check = commands.add_parser(
         "check-config", help="validate a booking back-office TOML file (= backoffice config check)"
     )
-    check.add_argument("file")
+    check.add_argument("file", help="the booking back-office TOML file to check")
     check.set_defaults(func=lambda args: check_command(BookingsConfig, args.file))
     booking.set_defaults(func=_booking)
 

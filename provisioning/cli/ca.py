@@ -66,6 +66,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--reason",
         default="unspecified",
         choices=["unspecified", "key_compromise", "superseded", "cessation_of_operation"],
+        help="why, as the CRL records it (key_compromise for a lost or stolen device)",
     )
     p.set_defaults(func=_ca_revoke)
     p = ca_sub.add_parser("crl", help="re-sign the CRL before it expires")

@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Give this device its identity and configuration. The private key is made "
         "here (mode 0600) and never leaves the device.",
     )
-    p.add_argument("--role", required=True, choices=["kiosk", "dropbox"])
+    p.add_argument("--role", required=True, choices=["kiosk", "dropbox"], help="device role")
     p.add_argument(
         "--branch",
         required=True,

@@ -29,7 +29,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "lapak_asik_appliance-0.1.0-py3-none-any.whl --branch jakarta-salemba --ca "
         "/media/usb/lapak-ca --broker-host broker.jakarta-salemba.lan --trust-anchor KEY",
     )
-    p.add_argument("--role", required=True, choices=["kiosk", "dropbox", "branch-broker"])
+    p.add_argument(
+        "--role",
+        required=True,
+        choices=["kiosk", "dropbox", "branch-broker"],
+        help="what this Pi becomes (branch-broker: the branch's mosquitto)",
+    )
     p.add_argument("--root", default="/", help="the device's root (/; a folder to rehearse)")
     p.add_argument("--wheel", help="the project's wheel (`pip wheel --no-deps -w dist .`)")
     p.add_argument(

@@ -27,7 +27,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "kiosk session (or the broker config) into ROOT. Idempotent: a second run changes "
         "nothing. --dry-run shows the diff without writing.",
     )
-    p.add_argument("--role", required=True, choices=list(render.ROLES))
+    p.add_argument(
+        "--role", required=True, choices=list(render.ROLES), help="what to render the files of"
+    )
     p.add_argument("--root", required=True, help="target root: / or a mounted SD card")
     p.add_argument("--dry-run", action="store_true", help="show what would change, with diffs")
     p.add_argument("--venv", default=str(render.DEFAULT_VENV), help="the app venv on the target")

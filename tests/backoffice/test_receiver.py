@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from backoffice.receiver import Receiver
-from tests.conftest import STORE_KINDS, RawDevice, queries
+from tests.conftest import STORE_KINDS, RawDevice, UplinkFactory, queries
 from uplink import Outbox, topics
 
 DeviceFactory = Callable[[str], RawDevice]
@@ -85,3 +86,16 @@ def test_status_and_state_messages_update_the_device_table(
     (row,) = [d for d in queries(backoffice).devices() if d.device_id == "dropbox-9"]
     assert row.online is True
     assert row.state == state
+
+
+def test_each_device_reports_the_software_version_it_runs(
+    backoffice: Receiver, make_uplink: UplinkFactory
+) -> None:
+    """Issue 15: nothing showed which version each device runs. A device's retained status
+    carries its package's version (from the installed metadata); the device table keeps it."""
+    uplink = make_uplink("kiosk-7")
+    uplink.record("device.probe", {"purpose": "test"})
+    assert uplink.wait_drained(10)  # the status went out before the event it was acked for
+    (row,) = [d for d in queries(backoffice).devices() if d.device_id == "kiosk-7"]
+    assert row.software == importlib.metadata.version("lapak-asik-appliance")
+    assert row.online is True

@@ -266,3 +266,26 @@ def test_cli_without_certificates_exits_1_saying_what_to_provision(
     err = capsys.readouterr().err
     assert "cannot set up the uplink" in err
     assert "cert_file" in err
+
+
+def test_the_keyboard_simulator_echoes_the_door_the_keypad_and_the_collection(
+    backoffice: Receiver, broker: LocalBroker, tmp_path: Path
+) -> None:
+    """`p PIN`, `o`, `c`, `p *1#` (issue 15: they gave no feedback): each answers with what the
+    box recorded and its outputs (the LEDs and the buzzer), so a technician sees it happen."""
+    config = _sim_config(tmp_path, broker, "dropbox-door")
+    out = io.StringIO()
+    commands = io.StringIO(f"d\np {PIN}\no\nc\np *1#\nq\n")
+    runner.run_interactive(config, speed=20.0, stop=threading.Event(), commands=commands, out=out)
+    text = out.getvalue()
+    echoed = [line.strip() for line in text.splitlines() if line.startswith("  → ")]
+    assert echoed == [
+        "→ dropbox.deposit #1",
+        "→ struk dicetak / slip printed: 1",
+        "→ dropbox.authorization",  # p PIN
+        "→ dropbox.collection_started",  # o
+        "→ dropbox.door",
+        "→ dropbox.door",  # c
+        "→ dropbox.collection_confirmed",  # p *1#
+    ]
+    assert text.count("  LED siap/ready=on · penuh/full=off · alarm=off · buzzer=off") == 5

@@ -119,3 +119,22 @@ def test_every_reason_is_worded_in_both_languages_with_a_next_step() -> None:
     found = verdict("wrong_branch", BOOKING)
     assert found.message == Bilingual(found.message_id, found.message_en)
     assert found.next_step == Bilingual(found.next_step_id, found.next_step_en)
+
+
+@pytest.mark.parametrize(
+    ("branch", "shown"), [("bali-denpasar", "(KC Bali Denpasar)"), ("jkt-01", "")]
+)
+def test_a_wrong_branch_is_named_as_people_know_it_never_by_its_raw_id(
+    branch: str, shown: str
+) -> None:
+    """Issue 15: the refusal read "...kantor cabang lain (jkt-01)". The branch table's name is
+    shown; a branch the table lacks is not named at all."""
+    booking = Booking("B1", branch, "JHT", "online", 1, SLOT, SLOT + timedelta(hours=1), "B*")
+    found = verdict("wrong_branch", booking)
+    assert (
+        found.message_id
+        == f"Pemesanan Anda untuk kantor cabang lain{' ' + shown if shown else ''}."
+    )
+    assert branch not in found.message_id + found.message_en
+    screen = screens.refused(found)
+    assert not [line for line in screen.lines("id") + screen.lines("en") if branch in line]
