@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,39 @@ def test_a_device_cannot_send_it_and_bad_counts_are_refused(
     assert main(["collection-count", "--config", config, *args]) == 1
     with pytest.raises(MessageError, match="counted"):
         count_command("c-7", -1)
+
+
+def test_a_count_for_a_collection_the_box_lacks_is_refused_by_the_box(
+    broker: LocalBroker, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15: `collection-count --collection nope` answered "sent", exit 0. GIVEN a running
+    simulated dropbox (the shipped example) WHEN the officer's count names a collection it does
+    not have THEN the box refuses it and the command says so with the fix, exit 1; a box that
+    is not there at all gets "no answer", exit 3."""
+    from branchsim.branch import dropbox_setup
+    from dropbox_agent.sim.runner import SimulatedBoxKit
+    from uplink import SimulatedClock
+
+    config = dropbox_setup(tmp_path, broker)
+    device = config.uplink.device_id
+    clock = SimulatedClock(datetime(2026, 6, 15, 10, 0, tzinfo=UTC), 1.0)
+    agent = SimulatedBoxKit(config, clock=clock, slips_dir=tmp_path / "slips").agent
+    stop = threading.Event()
+    box = threading.Thread(target=agent.run, args=(stop,))
+    box.start()
+    office = config_as(broker, "backoffice", tmp_path)
+    try:
+        for _ in range(100):  # until the box's uplink has subscribed to its commands
+            if agent.uplink is not None and agent.uplink.connected:
+                break
+            stop.wait(0.1)
+        args = ["--device", device, "--collection", "nope", "--counted", "3"]
+        assert main(["collection-count", "--config", office, *args, "--timeout-s", "20"]) == 1
+    finally:
+        stop.set()
+        box.join(20)
+    out = capsys.readouterr().out
+    assert f"{device} refused: collection nope" in out and "no such collection" in out
+    absent = ["--device", "jakarta-salemba-dropbox-9", "--collection", "x-c1", "--counted", "1"]
+    assert main(["collection-count", "--config", office, *absent, "--timeout-s", "1"]) == 3
+    assert "did not answer within 1 s" in capsys.readouterr().out
