@@ -364,13 +364,24 @@ def _broker(target: Target, options: RenderOptions) -> list[Entry]:
         Entry(PurePosixPath("/var/log/mosquitto"), kind="dir", mode=0o750, owner="mosquitto"),
     ]
     if options.central_host:
-        bridge = f"`provision key --cn bridge-{options.branch}` + `provision ca issue`"
+        bridge = (
+            "render with --ca CA_DIR (the fleet CA issues it), or `provision key --cn "
+            f"bridge-{options.branch}` + `provision ca issue`"
+        )
         entries += [readable("bridge.crt", 0o644, bridge), readable("bridge.key", 0o640, bridge)]
     return entries
 
 
-def install_broker_identity(target: Target, ca: pki.CADirectory, server_names: list[str]) -> bool:
-    """Give the broker its key (made here), a server certificate from `ca`, the CA and CRL.
+def install_broker_identity(
+    target: Target,
+    ca: pki.CADirectory,
+    server_names: list[str],
+    *,
+    bridge_branch: str | None = None,
+) -> bool:
+    """Give the broker its key (made here), a server certificate from `ca`, the CA and CRL;
+    with `bridge_branch`, also the bridge's client certificate (CN `bridge-{branch}`), so a
+    branch broker bridged to head office needs no separate `provision key` and `ca issue`.
 
     Idempotent: an existing key with a valid certificate from this CA is kept.
 
@@ -378,22 +389,30 @@ def install_broker_identity(target: Target, ca: pki.CADirectory, server_names: l
         True when something was (re)issued.
     """
     directory = target.host(BROKER_PKI)
-    key_file, cert_file = directory / "server.key", directory / "server.crt"
     ca_file, crl_file = directory / "ca.crt", directory / "crl.pem"
-    issued = False
-    if not (key_file.exists() and cert_file.exists() and _signed_by(cert_file, ca, key_file)):
-        key = pki.new_key()
-        pki.write_key(key_file, key)
-        csr = pki.make_csr(key, server_names[0])
-        # Replacing our own certificate revokes it; another broker's of the same name is refused.
-        cert = ca.issue(csr, server_names=server_names, rotate=cert_file.exists())
-        pki.write_cert(cert_file, cert)
-        issued = True
+    issued = _install_identity(directory, "server", server_names[0], ca, server_names)
+    if bridge_branch is not None:
+        issued |= _install_identity(directory, "bridge", f"bridge-{bridge_branch}", ca, None)
     if not ca_file.exists() or ca_file.read_bytes() != ca.cert_file.read_bytes():
         pki.write_cert(ca_file, ca.ca.cert)
     if not crl_file.exists() or crl_file.read_bytes() != ca.crl_file.read_bytes():
         crl_file.write_bytes(ca.crl_file.read_bytes())
     return issued
+
+
+def _install_identity(
+    directory: Path, stem: str, name: str, ca: pki.CADirectory, server_names: list[str] | None
+) -> bool:
+    """`stem`.key (made here) and `stem`.crt for `name` from `ca`, unless a valid pair is there."""
+    key_file, cert_file = directory / f"{stem}.key", directory / f"{stem}.crt"
+    if key_file.exists() and cert_file.exists() and _signed_by(cert_file, ca, key_file):
+        return False
+    key = pki.new_key()
+    pki.write_key(key_file, key)
+    # Replacing our own certificate revokes it; another broker's of the same name is refused.
+    cert = ca.issue(pki.make_csr(key, name), server_names=server_names, rotate=cert_file.exists())
+    pki.write_cert(cert_file, cert)
+    return True
 
 
 def _signed_by(cert_file: Path, ca: pki.CADirectory, key_file: Path) -> bool:

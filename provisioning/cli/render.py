@@ -124,7 +124,11 @@ def _render(args: argparse.Namespace) -> int:
     if args.ca and not args.dry_run:
         with console.status("installing the broker's key and certificate"):
             issued = render.install_broker_identity(
-                target, pki.CADirectory(Path(args.ca)), args.server_name
+                target,
+                pki.CADirectory(Path(args.ca)),
+                args.server_name,
+                # A branch broker bridged to head office: its bridge's certificate too.
+                bridge_branch=options.branch if options.central_host else None,
             )
         if issued:
             console.print(f"broker certificate issued for {', '.join(args.server_name)}")
