@@ -159,3 +159,24 @@ def test_a_kiosk_of_another_branch_syncing_here_is_refused_and_keeps_its_data(
     assert report.outcomes["bookings"] == report.outcomes["cancellations"] == "failed"
     assert "403" in report.errors["bookings"]
     assert kiosk.cache.day_bookings() is None
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/v1/branches/{BRANCH}/../{OTHER_BRANCH}/bookings",
+        f"/v1/branches/{OTHER_BRANCH}%2Fbookings",
+        f"/v1/branches/{OTHER_BRANCH.upper()}/bookings",
+        f"/v1/branches/{OTHER_BRANCH}/bookings/",
+        f"//v1/branches/{OTHER_BRANCH}/bookings",
+    ],
+)
+def test_a_path_dressed_up_reads_no_other_branch(served: Served, path: str) -> None:
+    """Variants of another branch's path: never its list, always a JSON refusal."""
+    served.office.issue(10, branch=OTHER_BRANCH)
+    answer = served.get(KIOSK, path, date=DAY.isoformat())
+    assert answer.status_code in (403, 404)
+    assert answer.headers["Content-Type"] == "application/json"
+    assert "LA1:" not in answer.text
+    own = served.get(FOREIGN_KIOSK, f"/v1/branches/{OTHER_BRANCH}/bookings", date=DAY.isoformat())
+    assert "LA1:" in own.text  # what the refusals above kept from KIOSK
