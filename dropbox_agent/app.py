@@ -1,4 +1,4 @@
-"""Wiring: the only module that picks real or simulated devices and builds the agent from them.
+"""Wiring: the agent built from its config, on the devices `dropbox_agent.devices` makes.
 
 The agent's loop is `dropbox_agent.agent`; the simulated boxes that drive one are in
 `dropbox_agent.sim.runner`.
@@ -10,19 +10,14 @@ import logging
 import sqlite3
 import threading
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from dropbox_agent import devices
 from dropbox_agent.agent import DropboxAgent
 from dropbox_agent.config import DropboxConfig
 from dropbox_agent.errors import SetupError
 from dropbox_agent.ports import BoxIO, EventSink, FillSensor, LineSource, LocalStore, ReceiptPrinter
 from uplink import Clock, SystemClock, Uplink
-
-if TYPE_CHECKING:  # the simulators (and the renderer behind their slips) load only when used
-    from dropbox_agent.sim.box import SimulatedBox
-    from dropbox_agent.sim.devices import SimulatedFillSensor, SimulatedKeypad, SimulatedPrinter
 
 logger = logging.getLogger(__name__)
 
@@ -33,38 +28,6 @@ def boot_id() -> str:
         return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     except OSError:
         return uuid.uuid4().hex
-
-
-@dataclass
-class SimulatedDevices:
-    """The simulated twins of the box's devices, as the config fits them (None: not fitted)."""
-
-    box: SimulatedBox
-    keypad: SimulatedKeypad
-    fill: SimulatedFillSensor | None
-    printer: SimulatedPrinter | None
-
-
-def build_simulated_devices(
-    config: DropboxConfig, clock: Clock, *, slips_dir: Path | None = None
-) -> SimulatedDevices:
-    """The box's devices simulated: MockFactory pins through the real GPIO adapter, a keypad,
-    a fill sensor and a slip printer rendering PNGs into `slips_dir` (when the config fits them).
-    """
-    from dropbox_agent.sim.box import SimulatedBox
-    from dropbox_agent.sim.devices import SimulatedFillSensor, SimulatedKeypad, SimulatedPrinter
-
-    printer = None
-    if config.printer.enabled:
-        printer = SimulatedPrinter(
-            slips_dir, columns=config.printer.columns, paper_dots=config.printer.paper_dots
-        )
-    return SimulatedDevices(
-        box=SimulatedBox(config.pins, config.polarity, clock),
-        keypad=SimulatedKeypad(),
-        fill=SimulatedFillSensor() if config.fill.enabled else None,
-        printer=printer,
-    )
 
 
 def build(
@@ -100,23 +63,13 @@ def build(
                 "[uplink.broker] ca_file, cert_file and key_file (`provision` writes them)"
             ) from exc
     if box is None:
-        from dropbox_agent.adapters.gpio import GpioBox
-
-        box = GpioBox(config.pins, config.polarity, clock)
-    if fill is None and config.fill.enabled:
-        from dropbox_agent.adapters.gpio import GpioFillSensor
-
-        trigger, echo = config.pins.fill_trigger, config.pins.fill_echo
-        if trigger is not None and echo is not None:  # the config validator ensures both
-            fill = GpioFillSensor(trigger, echo)
-    if printer is None and config.printer.enabled:
-        from dropbox_agent.adapters.receipt import EscposPrinter
-
-        printer = EscposPrinter(config.printer)
-    if keypad is None and config.collection.input_path is not None:
-        from dropbox_agent.adapters.lines import DeviceLineSource
-
-        keypad = DeviceLineSource(config.collection.input_path)
+        box = devices.build_box(config, clock)
+    if fill is None:
+        fill = devices.build_fill_sensor(config)
+    if printer is None:
+        printer = devices.build_printer(config)
+    if keypad is None:
+        keypad = devices.build_keypad(config)
     if store is None:
         from dropbox_agent.adapters.store import SqliteLocalStore
 

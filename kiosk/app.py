@@ -1,4 +1,4 @@
-"""Wiring: the only module that chooses real or simulated devices and starts the kiosk's loop."""
+"""Wiring: the kiosk built from its config (devices from `kiosk.devices`) and its loop started."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from kiosk.booking import BookingVerifier, CheckinLedger, build_verifier, open_c
 from kiosk.booking.clockwatch import ClockWatch
 from kiosk.booking.ledger import Duplicate
 from kiosk.config import KioskConfig
+from kiosk.devices import build_camera, build_printer, build_thermometer
 from kiosk.domain import events as vocabulary
 from kiosk.domain.capacity import OccupancyView
 from kiosk.domain.scanning import is_booking_token
@@ -19,11 +20,7 @@ from kiosk.domain.temperature import TemperaturePolicy
 from kiosk.engine import CheckinEngine, EngineSettings, VerifyTypedCode
 from kiosk.ports import EventSink, FrameSource, Thermometer, TicketPrinter
 from kiosk.runtime import Kiosk, startup_waits
-from kiosk.sim.camera import FolderCamera
-from kiosk.sim.printer import ticket_or_slip
-from kiosk.sim.thermometer import SimulatedThermometer
 from kiosk.store import TicketBook
-from receipts.wiring import build_printer as build_receipt_printer
 from uplink import Clock, SystemClock, Uplink
 
 
@@ -69,47 +66,6 @@ def settings_from(config: KioskConfig) -> EngineSettings:
         repeat_ignore_s=config.camera.repeat_ignore_s,
         people_ahead_window_min=config.tickets.people_ahead_window_min,
     )
-
-
-def build_camera(config: KioskConfig) -> FrameSource:
-    """The configured camera (hardware libraries are imported when it opens)."""
-    cam = config.camera
-    if cam.source == "picamera2":
-        from kiosk.adapters.picamera import picamera2_source
-
-        return picamera2_source(
-            cam.camera_num,
-            width=cam.width_px,
-            height=cam.height_px,
-            frame_timeout_s=cam.frame_timeout_s,
-            max_age_s=cam.max_frame_age_s,
-        )
-    if cam.source == "usb":
-        from kiosk.adapters.usbcam import usb_source
-
-        return usb_source(
-            cam.device,
-            width=cam.width_px,
-            height=cam.height_px,
-            frame_timeout_s=cam.frame_timeout_s,
-            max_age_s=cam.max_frame_age_s,
-        )
-    assert cam.folder is not None  # noqa: S101 - the config validator guarantees it
-    return FolderCamera(cam.folder, auto=True)
-
-
-def build_thermometer(config: KioskConfig) -> Thermometer:
-    th = config.thermometer
-    if th.source == "simulated":
-        return SimulatedThermometer()
-    from kiosk.adapters.mlx90614 import LazyBus, Mlx90614
-
-    return Mlx90614(LazyBus(th.i2c_bus), th.address)
-
-
-def build_printer(config: KioskConfig) -> TicketPrinter:
-    """The ticket printer the config names (simulated tickets and slips as PNGs)."""
-    return build_receipt_printer(config.printer, kind=ticket_or_slip)
 
 
 def build_engine(

@@ -67,13 +67,15 @@ class Hardware:
     """A role's adapters by name ("camera", "thermometer", "printer", "gpio"...).
 
     `probes` are the functional tests of each adapter (frame, decode, reading, ticket, inputs),
-    written next to the adapters' construction in `provisioning.hardware` because they speak
-    each app's port. `close` releases the devices.
+    written in `provisioning.hardware` because they speak each app's port; `devices` are the
+    devices they test, built by the app's own wiring (`kiosk.devices`, `dropbox_agent.devices`).
+    `close` releases the devices.
     """
 
     adapters: dict[str, Usable] = field(default_factory=dict)
     probes: list[Check] = field(default_factory=list)
     close: Callable[[], None] = lambda: None
+    devices: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass

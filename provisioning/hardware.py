@@ -1,14 +1,15 @@
-"""The devices `provision check` tests, real or simulated, and their functional probes.
+"""The functional probes `provision check` runs on a device's hardware, real or simulated.
 
-The apps' adapters are imported here lazily, per role, so `provision` runs on a machine that
-has only one app's hardware libraries (and never imports picamera2 off a Pi).
+The devices themselves come from each app's own wiring (`kiosk.devices`, `dropbox_agent.devices`),
+so the check tests the very devices the app runs, with the same settings; this module only adds
+the probes (a frame, the test card, a reading, a test ticket or slip, pin levels) and, when
+simulating, sets the scene and injects the faults asked for. Each app is imported lazily, per
+role, so `provision` runs on a machine that has only one app's hardware libraries.
 """
 
 from __future__ import annotations
 
 import logging
-import stat
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,10 +71,16 @@ def test_card_frame() -> Any:
 
 
 def _kiosk(config: Any, *, simulate: bool, inject: frozenset[str]) -> Hardware:
+    from kiosk import devices
+
+    camera: Any
     if simulate:
         camera, thermometer, printer, usable = _kiosk_simulated(config, inject)
     else:
-        camera, thermometer, printer, usable = _kiosk_real(config)
+        camera = devices.build_camera(config)
+        thermometer = devices.build_thermometer(config)
+        printer = devices.build_printer(config)
+        usable = dict(devices.usability(config))
     can_read_status = simulate or config.printer.transport != "file"
     frames: dict[str, Any] = {}
 
@@ -182,30 +189,33 @@ def _kiosk(config: Any, *, simulate: bool, inject: frozenset[str]) -> Hardware:
             closer()
 
     adapters = {name: Usability(answer) for name, answer in usable.items()}
-    return Hardware(adapters=dict(adapters), probes=list(probes), close=close)
+    return Hardware(
+        adapters=dict(adapters),
+        probes=list(probes),
+        close=close,
+        devices={"camera": camera, "thermometer": thermometer, "printer": printer},
+    )
 
 
 UsableMap = dict[str, Callable[[], tuple[bool, str]]]
 
 
 def _kiosk_simulated(config: Any, inject: frozenset[str]) -> tuple[Any, Any, Any, UsableMap]:
+    """The kiosk's own simulated devices, shown the test card, told to fail as `inject` says."""
+    from kiosk.devices import build_simulated_devices
     from kiosk.ports import PaperStatus
-    from kiosk.sim.camera import ScriptedCamera
     from kiosk.sim.frames import blank_frame
-    from kiosk.sim.printer import SimulatedPrinter
-    from kiosk.sim.thermometer import SimulatedThermometer
 
-    camera = ScriptedCamera("simulated camera")
+    sim = build_simulated_devices(config)
     # A broken QR read is a card the camera cannot see: an empty scene.
-    camera.show(blank_frame() if "qr" in inject else test_card_frame())
+    sim.camera.show(blank_frame() if "qr" in inject else test_card_frame())
     if "camera" in inject:
-        camera.fail(True)
-    thermometer = SimulatedThermometer(object_c=29.5, ambient_c=27.0)
+        sim.camera.fail(True)
+    sim.thermometer.set_object(29.5)  # nobody in front of the sensor: the lobby's wall
     if "thermometer" in inject:
-        thermometer.fail("missing")
-    printer = SimulatedPrinter(columns=config.printer.columns, render=False)
+        sim.thermometer.fail("missing")
     if "printer" in inject:
-        printer.set_status(PaperStatus.OFFLINE)
+        sim.printer.set_status(PaperStatus.OFFLINE)
 
     def answer(name: str) -> Callable[[], tuple[bool, str]]:
         def usable() -> tuple[bool, str]:
@@ -215,129 +225,61 @@ def _kiosk_simulated(config: Any, inject: frozenset[str]) -> tuple[Any, Any, Any
 
         return usable
 
-    return (
-        camera,
-        thermometer,
-        printer,
-        {n: answer(n) for n in ("camera", "thermometer", "printer")},
-    )
-
-
-def _kiosk_real(config: Any) -> tuple[Any, Any, Any, UsableMap]:
-    from kiosk.adapters import mlx90614
-    from kiosk.app import build_printer
-    from receipts import escpos_printer
-
-    cam = config.camera
-    camera: Any
-    if cam.source == "picamera2":
-        from kiosk.adapters import picamera
-
-        camera = picamera.picamera2_source(cam.camera_num, width=cam.width_px, height=cam.height_px)
-        camera_usable: Callable[[], tuple[bool, str]] = picamera.is_usable
-    elif cam.source == "usb":
-        from kiosk.adapters import usbcam
-
-        camera = usbcam.usb_source(cam.device, width=cam.width_px, height=cam.height_px)
-        camera_usable = lambda: usbcam.is_usable(cam.device)  # noqa: E731
-    else:
-        from kiosk.sim.camera import FolderCamera
-
-        camera = FolderCamera(cam.folder)
-        camera_usable = lambda: (cam.folder.is_dir(), f"folder {cam.folder}")  # noqa: E731
-
-    therm = config.thermometer
-    thermometer_usable = lambda: mlx90614.is_usable(therm.i2c_bus)  # noqa: E731
-    thermometer: Any = _LazyThermometer(
-        lambda: mlx90614.Mlx90614(mlx90614.open_bus(therm.i2c_bus), therm.address)
-    )
-    pr = config.printer
-    printer = build_printer(config)  # the kiosk's own wiring: the same port and timeouts
-
-    def printer_usable() -> tuple[bool, str]:
-        if pr.transport == "file" and not _is_char_device(Path(pr.target)):
-            # Writing to a missing node would create a plain file and "print" into it.
-            return False, (
-                f"{pr.target} is not a printer device: plug the USB printer in and switch it on "
-                "(the udev rule makes /dev/lapak-printer)"
-            )
-        return escpos_printer.is_usable(pr.transport, pr.target)
-
-    return (
-        camera,
-        thermometer,
-        printer,
-        {"camera": camera_usable, "thermometer": thermometer_usable, "printer": printer_usable},
-    )
-
-
-def _is_char_device(path: Path) -> bool:
-    try:
-        return stat.S_ISCHR(path.stat().st_mode)
-    except OSError:
-        return False
-
-
-class _LazyThermometer:
-    """Opens the I2C bus on first read, so a missing bus is a failed check, not a crash."""
-
-    def __init__(self, make: Callable[[], Any]) -> None:
-        self._make = make
-        self._device: Any = None
-
-    def read(self) -> Any:
-        from kiosk.errors import ThermometerError
-
-        if self._device is None:
-            try:
-                self._device = self._make()
-            except OSError as exc:
-                raise ThermometerError(f"cannot open the I2C bus: {exc}", "missing") from exc
-        return self._device.read()
+    usable = {n: answer(n) for n in ("camera", "thermometer", "printer")}
+    return sim.camera, sim.thermometer, sim.printer, usable
 
 
 # -- dropbox -------------------------------------------------------------------------------------
 
 
 def _dropbox(config: Any, *, simulate: bool, inject: frozenset[str]) -> Hardware:
-    from dropbox_agent.adapters import gpio, receipt
+    from dropbox_agent import devices
+    from dropbox_agent.domain.model import Input
+    from dropbox_agent.errors import HardwareUnavailable
     from uplink import SystemClock
 
-    factory: Any = None
+    # The devices the probes test, opened by the app's wiring; real pins only when asked for
+    # (opening them off a Pi is a failed check, not a crash).
+    built: dict[str, Any] = {}
+    usable = dict(devices.usability(config))
     if simulate:
-        from gpiozero.pins.mock import MockFactory
+        sim = devices.build_simulated_devices(config, SystemClock())
+        built.update(box=sim.box, fill=sim.fill, printer=sim.printer)
+        if "gpio" in inject:
+            sim.box.stick(Input.BEAM, True)  # the beam input reads as a cut wire
+        if sim.printer is not None and "printer" in inject:
+            sim.printer.fail("offline")
 
-        factory = MockFactory()
-    state: dict[str, Any] = {}
-
-    def open_box() -> Any:
-        if "box" not in state:
-            state["box"] = gpio.GpioBox(
-                config.pins,
-                config.polarity,
-                SystemClock(),
-                pin_factory=factory,
-                correct_edge_age=not simulate,
-            )
-            if factory is not None:
-                _rest_levels(factory, config, broken="gpio" in inject)
-        return state["box"]
-
-    def gpio_usable() -> tuple[bool, str]:
-        if simulate:
+        def gpio_usable() -> tuple[bool, str]:
             if "gpio" in inject:
                 return True, "simulated pins (one input told to read as a cut wire)"
             return True, "simulated pins (gpiozero MockFactory)"
-        return gpio.is_usable()
+
+        def printer_usable() -> tuple[bool, str]:
+            if "printer" in inject:
+                return False, "simulated printer told to fail"
+            return True, "simulated printer"
+
+        usable["gpio"] = gpio_usable
+        if "printer" in usable:
+            usable["printer"] = printer_usable
+    elif config.printer.enabled:
+        built["printer"] = devices.build_printer(config)  # opened at its first slip
+
+    def device(name: str) -> Any:
+        if name not in built:
+            if name == "box":
+                built["box"] = devices.build_box(config, SystemClock())
+            else:
+                built["fill"] = devices.build_fill_sensor(config)
+        return built[name]
 
     def gpio_inputs(_ctx: CheckContext) -> Outcome:
-        from dropbox_agent.errors import HardwareUnavailable
-
-        ok, why = gpio_usable()
+        ok, why = usable["gpio"]()
         if not ok:
             return Outcome.fail(f"not tried: {why}", "fix the GPIO first")
         try:
-            levels = open_box().levels()
+            levels = device("box").levels()
         except HardwareUnavailable as exc:
             return Outcome.fail(f"cannot open the pins: {exc}", "see docs/hardware.md (dropbox)")
         # At rest (beam clear, door closed, tamper loop closed, key off) nothing is active; an
@@ -360,17 +302,11 @@ def _dropbox(config: Any, *, simulate: bool, inject: frozenset[str]) -> Hardware
             return Outcome.skip("no slip printer in the config (printer.enabled = false)")
         from receipts import Cut, Line, PrinterError
 
-        printer_config = config.printer
-        if simulate:
-            # The real adapter, writing to a file instead of the printer's device node.
-            scratch = state.setdefault("scratch", tempfile.TemporaryDirectory(prefix="lapak-"))
-            sink = Path(scratch.name) / ("missing/lp0" if "printer" in inject else "lp0")
-            printer_config = printer_config.model_copy(
-                update={"transport": "file", "target": str(sink)}
-            )
-        slip = receipt.EscposPrinter(printer_config)
+        ok, why = usable["printer"]()
+        if not ok:
+            return Outcome.fail(f"not tried: {why}", "fix the printer first")
         try:
-            slip.print_slip(
+            built["printer"].print_slip(
                 [
                     Line("TES PRINTER", "center", "tall", bold=True),
                     Line("Printer test"),
@@ -380,20 +316,15 @@ def _dropbox(config: Any, *, simulate: bool, inject: frozenset[str]) -> Hardware
             )
         except PrinterError as exc:
             return Outcome.fail(f"test slip not printed: {exc}", "check paper, power and cable")
-        finally:
-            slip.close()
         return Outcome.ok("test slip printed")
 
     def fill_distance(_ctx: CheckContext) -> Outcome:
         if not config.fill.enabled:
             return Outcome.skip("no fill sensor in the config (fill.enabled = false)")
-        if simulate:
-            return Outcome.skip("the simulated box has no fill sensor to ping")
-        sensor = gpio.GpioFillSensor(config.pins.fill_trigger, config.pins.fill_echo)
         try:
-            distance = sensor.read_distance_cm()
-        finally:
-            sensor.close()
+            distance = device("fill").read_distance_cm()
+        except HardwareUnavailable as exc:
+            return Outcome.fail(f"cannot open the pins: {exc}", "see docs/hardware.md (dropbox)")
         if distance is None:
             return Outcome.fail(
                 "no echo from the fill sensor",
@@ -407,14 +338,6 @@ def _dropbox(config: Any, *, simulate: bool, inject: frozenset[str]) -> Hardware
             )
         return Outcome.ok(f"{distance:.0f} cm to the paper")
 
-    def printer_usable() -> tuple[bool, str]:
-        if simulate and "printer" in inject:
-            return False, "simulated printer told to fail"
-        return receipt.is_usable(None if simulate else config.printer)
-
-    adapters: dict[str, Callable[[], tuple[bool, str]]] = {"gpio": gpio_usable}
-    if config.printer.enabled:
-        adapters["printer"] = printer_usable
     probes = [
         FunctionCheck("gpio", "GPIO inputs read at rest", gpio_inputs),
         FunctionCheck("slip", "slip printer test", printer_slip),
@@ -422,43 +345,20 @@ def _dropbox(config: Any, *, simulate: bool, inject: frozenset[str]) -> Hardware
     ]
 
     def close() -> None:
-        box = state.pop("box", None)
-        if box is not None:
-            box.close()
+        for name in ("printer", "fill", "box"):
+            part = built.get(name)
+            if part is not None:
+                part.close()
+        factory = getattr(built.get("box"), "factory", None)  # the simulated box's MockFactory
         if factory is not None:
             factory.close()
-        scratch = state.pop("scratch", None)
-        if scratch is not None:
-            scratch.cleanup()
 
     return Hardware(
-        adapters={name: Usability(answer) for name, answer in adapters.items()},
+        adapters={name: Usability(answer) for name, answer in usable.items()},
         probes=list(probes),
         close=close,
+        devices=built,
     )
-
-
-def _rest_levels(factory: Any, config: Any, *, broken: bool) -> None:
-    """Drive the simulated inputs to the box's rest state (beam clear, door and loop closed).
-
-    With `broken`, the beam input stays at its pulled-up level, as with a cut wire.
-    """
-    polarity = config.polarity
-    active = {
-        "beam": polarity.beam_blocked_level,
-        "door": polarity.door_open_level,
-        "tamper": polarity.tamper_active_level,
-        "key_switch": polarity.key_on_level,
-    }
-    for name, active_level in active.items():
-        pin = getattr(config.pins, name)
-        if pin is None or (broken and name == "beam"):
-            continue
-        mock = factory.pin(pin)  # MockFactory hands back the pin the box already holds
-        if active_level == "high":
-            mock.drive_low()
-        else:
-            mock.drive_high()
 
 
 def _pin_of(config: Any, input_name: str) -> int | None:

@@ -207,7 +207,7 @@ def test_the_dropboxs_app_module_is_wiring_only() -> None:
     }
     moved = {"DropboxAgent", "SimulatedBoxKit", "run_simulated", "run_interactive"}
     assert not defined & moved
-    assert {"build", "build_simulated_devices", "run"} <= defined
+    assert {"build", "run"} <= defined
 
 
 EVENT_NAME = re.compile(r"^(dropbox|device|kiosk)\.[a-z_]+(\.[a-z_]+)*$")
@@ -268,8 +268,9 @@ def test_dropbox_domain_modules_import_nothing_from_the_outside_world() -> None:
 
 
 def test_only_the_dropbox_wiring_module_imports_the_simulated_devices() -> None:
-    """The simulated twins are chosen by app.py alone; the CLI reaches the simulation runners
-    (dropbox_agent/sim/runner.py), which take their devices from app.py."""
+    """The simulated twins are made by devices.py alone (the wiring of every device); the CLI
+    reaches the simulation runners (dropbox_agent/sim/runner.py), which take their devices
+    from devices.py."""
     package = DROPBOX_DOMAIN.parent
     users = {
         path.relative_to(package).as_posix(): sorted(
@@ -279,7 +280,7 @@ def test_only_the_dropbox_wiring_module_imports_the_simulated_devices() -> None:
         if "sim" not in path.relative_to(package).parts
         and any(n.startswith("dropbox_agent.sim") for n in imports(path))
     }
-    assert set(users) == {"app.py", "__main__.py"}
+    assert set(users) == {"devices.py", "__main__.py"}
     assert users["__main__.py"] == ["dropbox_agent.sim.runner"]
 
 
@@ -333,3 +334,30 @@ def test_importing_the_kiosk_app_and_cli_loads_no_device_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "[]"
+
+
+# Devices are built by each app's wiring (kiosk/devices.py, dropbox_agent/devices.py); the
+# self-test adds probes only. The QR decoder is no device: the probe reads the card with it.
+DEVICE_WIRING = (
+    "kiosk.adapters.picamera",
+    "kiosk.adapters.usbcam",
+    "kiosk.adapters.capture",
+    "kiosk.adapters.mlx90614",
+    "kiosk.sim.camera",
+    "kiosk.sim.printer",
+    "kiosk.sim.thermometer",
+    "dropbox_agent.adapters",
+    "dropbox_agent.sim",
+    "receipts.escpos_printer",
+    "receipts.sim",
+    "receipts.wiring",
+    "gpiozero",
+    "smbus2",
+    "escpos",
+)
+
+
+@pytest.mark.parametrize("path", [*modules("provisioning")], ids=lambda p: str(p.relative_to(ROOT)))
+def test_provisioning_has_no_copy_of_device_wiring(path: Path) -> None:
+    copied = {name for name in imports(path) if name.startswith(DEVICE_WIRING)}
+    assert not copied, f"{path.relative_to(ROOT)} builds devices itself: {sorted(copied)}"

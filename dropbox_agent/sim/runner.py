@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import TextIO
 
 from dropbox_agent.agent import DropboxAgent, when_set
-from dropbox_agent.app import build, build_simulated_devices
+from dropbox_agent.app import build
 from dropbox_agent.config import DropboxConfig
+from dropbox_agent.devices import build_simulated_devices
 from dropbox_agent.errors import ScenarioError
 from dropbox_agent.sim.echo import KeyboardEcho
 from dropbox_agent.sim.scenario import HELP, Hands, load_scenario, parse_command, run_scenario

@@ -17,6 +17,7 @@ from kiosk.adapters.qr import QrDecoder
 from kiosk.app import build, build_engine
 from kiosk.booking import CheckinLedger, Service
 from kiosk.config import KioskConfig
+from kiosk.devices import build_simulated_devices
 from kiosk.domain.scanning import is_booking_token
 from kiosk.domain.screens import Screen
 from kiosk.engine import CheckinEngine, CheckinResult
@@ -64,10 +65,8 @@ def build_simulated_kiosk(
         }
     )
     camera = FolderCamera(images, monotonic=clock.monotonic)
-    thermometer = SimulatedThermometer()
-    printer = SimulatedPrinter(
-        out_dir, columns=config.printer.columns, paper_dots=config.printer.paper_dots
-    )
+    devices = build_simulated_devices(config, camera=camera, out_dir=out_dir)
+    thermometer, printer = devices.thermometer, devices.printer
     kiosk = build(
         config,
         clock=clock,

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.app import build_printer
 from kiosk.config import KioskConfig
+from kiosk.devices import build_printer
 from kiosk.domain.events import TICKET
 from kiosk.ports import PaperStatus, TicketPrinter
 from kiosk.sim.demo import demo_config
