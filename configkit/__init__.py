@@ -13,6 +13,8 @@ Public surface::
     tls_file_problems(...)              the TLS file check those parts share
     dump_toml(model) -> str             write a model back as TOML (provisioning)
     TimeZoneName, check_time_zone       an IANA zone name field, checked at load
+
+Secrets (PINs, badge codes) are kept in configs as salted hashes: `configkit.hashed`.
 """
 
 from configkit._dump import dump_toml

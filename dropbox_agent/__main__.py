@@ -7,7 +7,6 @@ Exit codes: 0 ok, 1 failure (hardware missing, runtime error), 2 bad configurati
 from __future__ import annotations
 
 import argparse
-import getpass
 import logging
 import sys
 from collections.abc import Sequence
@@ -183,17 +182,10 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _hash_secret(args: argparse.Namespace) -> int:
-    from dropbox_agent.domain.auth import hash_secret
+    from configkit.hashed import ask_secret, hash_secret
 
-    if args.stdin:
-        secret = sys.stdin.readline().strip()
-    else:
-        secret = getpass.getpass("PIN / kode badge: ")
-        if getpass.getpass("Ulangi / repeat: ") != secret:
-            print("tidak sama / the two entries differ", file=sys.stderr)
-            return EXIT_USAGE
-    if not secret:
-        print("kosong / empty secret", file=sys.stderr)
+    secret = ask_secret(from_stdin=args.stdin, prompt="PIN / kode badge: ")
+    if secret is None:
         return EXIT_USAGE
     print(hash_secret(secret))
     return EXIT_OK

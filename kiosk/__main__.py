@@ -283,6 +283,7 @@ EXAMPLES = {
     "trust-list show": "kiosk trust-list show --config /etc/lapak/kiosk.toml",
     "trust-list install": "kiosk trust-list install /media/usb/trust-list.json",
     "ui gallery": "kiosk ui gallery --out /tmp/screens",
+    "hash-pin": "kiosk hash-pin",
     "voices": "kiosk voices --config /etc/lapak/kiosk.toml --out /var/lib/lapak/kiosk/voices",
 }
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 import receipts
 from configkit import ConfigModel
+from configkit.hashed import check_hash_format
 from kiosk.booking import BookingConfig
 from uplink import UplinkConfig
 
@@ -222,11 +223,15 @@ class UiConfig(ConfigModel):
     fullscreen: bool = Field(
         True, description="Fullscreen without window chrome or cursor (false: a window)."
     )
+    staff_pin_hash: str = Field(
+        "",
+        description="Hash of the 4-8 digit PIN an officer types on the out-of-service screen "
+        "to clear faults without a reboot (`kiosk hash-pin`; empty: no recovery on the screen).",
+    )
     staff_pin: str = Field(
         "",
-        pattern=r"^([0-9]{4,8})?$",
-        description="4-8 digits an officer types on the out-of-service screen to clear faults "
-        "without a reboot (empty: no recovery on the screen).",
+        description="Not used: the PIN is kept only as a hash (staff_pin_hash); a PIN here is "
+        "refused.",
     )
     inactivity_s: float = Field(
         30.0, ge=5, le=600, description="The keypad returns to the welcome screen after, s."
@@ -235,6 +240,21 @@ class UiConfig(ConfigModel):
         10.0, ge=1, le=120, description="Show the return-to-welcome countdown for the last, s."
     )
     sound: SoundConfig = Field(default_factory=lambda: SoundConfig(), description="Sound.")
+
+    @field_validator("staff_pin")
+    @classmethod
+    def _no_plain_pin(cls, value: str) -> str:
+        if value:
+            raise ValueError(
+                "a PIN is never stored in the config: run `kiosk hash-pin`, put what it prints "
+                "in ui.staff_pin_hash and remove ui.staff_pin"
+            )
+        return value
+
+    @field_validator("staff_pin_hash")
+    @classmethod
+    def _pin_hash(cls, value: str) -> str:
+        return value and check_hash_format(value, made_by="kiosk hash-pin")
 
     @model_validator(mode="after")
     def _orientation_matches(self) -> Self:

@@ -2,56 +2,20 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-HASH_SCHEME = "pbkdf2_sha256"
-DEFAULT_ITERATIONS = 200_000
+from configkit.hashed import check_hash_format, hash_secret, verify_secret
+
 BADGE_PREFIX = "LAPAK-BADGE:"
 _COUNT = re.compile(r"^\*(\d{1,5})#?$")
 _PIN = re.compile(r"^\d{4,12}$")
-
-
-def hash_secret(
-    secret: str, *, iterations: int = DEFAULT_ITERATIONS, salt: bytes | None = None
-) -> str:
-    """A PBKDF2 hash for the config file: ``pbkdf2_sha256$<iterations>$<salt>$<hash>``."""
-    salt = salt if salt is not None else os.urandom(16)
-    digest = hashlib.pbkdf2_hmac("sha256", secret.encode(), salt, iterations)
-    return "$".join((HASH_SCHEME, str(iterations), _b64(salt), _b64(digest)))
-
-
-def check_hash_format(value: str) -> str:
-    """Return `value` if it is a hash made by `hash_secret`, else raise ValueError saying how."""
-    parts = value.split("$")
-    ok = len(parts) == 4 and parts[0] == HASH_SCHEME and parts[1].isdigit()
-    if ok:
-        try:
-            base64.b64decode(parts[2], validate=True)
-            base64.b64decode(parts[3], validate=True)
-        except ValueError:
-            ok = False
-    if not ok:
-        raise ValueError(
-            "not a secret hash; make one with `dropbox-agent hash-secret` "
-            f"(format {HASH_SCHEME}$iterations$salt$hash)"
-        )
-    return value
-
-
-def verify_secret(secret: str, hashed: str) -> bool:
-    """True when `secret` matches `hashed` (constant-time comparison)."""
-    scheme, iterations, salt, digest = hashed.split("$")
-    if scheme != HASH_SCHEME:
-        return False
-    actual = hashlib.pbkdf2_hmac("sha256", secret.encode(), base64.b64decode(salt), int(iterations))
-    return hmac.compare_digest(actual, base64.b64decode(digest))
+__all__ = [
+    "BADGE_PREFIX", "Officer", "ParsedLine", "check_hash_format", "find_officer", "hash_secret",
+    "parse_line", "verify_secret",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -96,7 +60,3 @@ def parse_line(line: str, booking_pattern: re.Pattern[str]) -> ParsedLine:
     if booking_pattern.match(line):
         return ParsedLine("booking", line)
     return ParsedLine("unknown", "")
-
-
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")

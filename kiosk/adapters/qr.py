@@ -30,7 +30,10 @@ LARGE_SIDE_PX = 1600  # above this, fallbacks work on a downscaled copy (photos,
 WORK_SIDE_PX = 1280
 
 _CLAHE = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8))
-QR_ONLY = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+# The enum member (a plain Python IntEnum); the `BarcodeFormats` set is made per call. A nanobind
+# instance kept in a module global can outlive zxing-cpp's own module at interpreter exit, and
+# nanobind then prints "leaked instance ... leaked 7 functions" as every kiosk with Kivy ends.
+QR_ONLY = zxingcpp.BarcodeFormat.QRCode
 
 
 def _u8(image: Any) -> Gray:
@@ -174,7 +177,11 @@ class QrDecoder:
         """One zxing-cpp call. `all_formats` uses zxing-cpp's defaults exactly."""
         if all_formats:
             return list(zxingcpp.read_barcodes(gray, return_errors=errors))
-        return list(zxingcpp.read_barcodes(gray, formats=QR_ONLY, return_errors=errors))
+        return list(
+            zxingcpp.read_barcodes(
+                gray, formats=zxingcpp.BarcodeFormats(QR_ONLY), return_errors=errors
+            )
+        )
 
     def decode(
         self, image: npt.NDArray[Any], *, exhaustive: bool = False, rgb: bool = False

@@ -48,7 +48,7 @@ class KioskApp(App):
         step: one pass of the kiosk loop (engine tick, frame decoding, state messages).
         theme: the panel.
         timing: inactivity rules.
-        staff_pin: the recovery PIN ("" = none).
+        staff_pin_hash: the recovery PIN's hash ("" = none; `configkit.hashed`).
         threaded: run the loop on its own thread (False: on Kivy's clock, for tests/benchmarks).
         monotonic: the engine clock's monotonic time (deadlines are on it).
         sounds: cues and spoken prompts (None: silent).
@@ -66,7 +66,7 @@ class KioskApp(App):
         step: Callable[[], None],
         theme: Theme,
         timing: Timing | None = None,
-        staff_pin: str = "",
+        staff_pin_hash: str = "",
         threaded: bool = True,
         monotonic: Callable[[], float] = time.monotonic,
         sounds: Sounds | None = None,
@@ -88,10 +88,10 @@ class KioskApp(App):
         self.watchdog_s = watchdog_s
         self._side_panel = side_panel
         self.controller = Controller(
-            engine, timing=timing, staff_pin=staff_pin, recover=self._recover
+            engine, timing=timing, staff_pin_hash=staff_pin_hash, recover=self._recover
         )
         self.runner = Runner(step)
-        self.preview_feed = PreviewFeed(camera, self._show_frame)
+        self.preview_feed = PreviewFeed(camera, self._show_frame, monotonic=monotonic)
         self.runner.after_step.append(self.preview_feed.poll)
         self.runner.after_step.append(self._watch_faults)
         self.view_widget: KioskView | None = None

@@ -1,4 +1,4 @@
-"""`kiosk ui gallery` and `kiosk voices`: the touchscreen's commands (Kivy loads only when run)."""
+"""The touchscreen's commands: `kiosk ui gallery`, `kiosk voices`, `kiosk hash-pin`."""
 
 from __future__ import annotations
 
@@ -34,6 +34,30 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     voices.add_argument("--out", type=Path, help="output folder (instead of the config's)")
     voices.add_argument("--force", action="store_true", help="regenerate every file")
     voices.set_defaults(func=_voices)
+
+    pin = sub.add_parser(
+        "hash-pin",
+        help="hash the staff recovery PIN for [ui] staff_pin_hash (the PIN is never stored)",
+        description="Asks for the PIN twice without echo (or reads one line with --stdin) and "
+        "prints its salted PBKDF2 hash, for ui.staff_pin_hash in the kiosk config.",
+    )
+    pin.add_argument("--stdin", action="store_true", help="read the PIN from standard input")
+    pin.set_defaults(func=_hash_pin)
+
+
+def _hash_pin(args: argparse.Namespace) -> int:
+    from configkit.hashed import ask_secret, hash_secret
+
+    pin = ask_secret(from_stdin=args.stdin, prompt="PIN petugas / staff PIN (4-8 digits): ")
+    if pin is None:
+        return 2
+    if not (pin.isdigit() and 4 <= len(pin) <= 8):
+        print(
+            "kiosk hash-pin: the PIN is 4-8 digits (the PIN pad has digits only)", file=sys.stderr
+        )
+        return 2
+    print(hash_secret(pin))
+    return EXIT_OK
 
 
 def _voices(args: argparse.Namespace) -> int:

@@ -7,12 +7,12 @@ the same controller runs under Kivy, in the gallery and in tests on a manual clo
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from configkit.hashed import verify_secret
 from kiosk.bilingual import Bilingual, Lang
 from kiosk.domain.screens import Phase, Screen
 from kiosk.ui.view import Local, View, view_of
@@ -59,7 +59,8 @@ class Controller:
     Args:
         intents: the engine (or a fake recording the calls).
         timing: inactivity rules.
-        staff_pin: the PIN that opens recovery on the out-of-service screen ("" = no PIN pad).
+        staff_pin_hash: the hash (`configkit.hashed`) of the PIN that opens recovery on the
+            out-of-service screen ("" = no PIN pad).
         recover: called when an officer entered the right PIN (clear faults, reopen devices).
     """
 
@@ -68,12 +69,12 @@ class Controller:
         intents: Intents,
         *,
         timing: Timing | None = None,
-        staff_pin: str = "",
+        staff_pin_hash: str = "",
         recover: Callable[[], None] | None = None,
     ) -> None:
         self.intents = intents
         self.timing = timing or Timing()
-        self._pin = staff_pin
+        self._pin_hash = staff_pin_hash
         self._recover = recover
         self.lang: Lang = "id"
         self.screen = Screen(phase=Phase.IDLE, title=Bilingual("", ""), next_step=Bilingual("", ""))
@@ -182,7 +183,8 @@ class Controller:
             self.intents.enter_code(code)
         elif self.local.mode == "staff":
             typed = self.local.typed
-            ok = bool(self._pin) and hmac.compare_digest(typed.encode(), self._pin.encode())
+            # PBKDF2 on Kivy's thread: a fraction of a second, once per officer's try.
+            ok = bool(self._pin_hash and typed) and verify_secret(typed, self._pin_hash)
             if not ok:
                 logger.warning("wrong staff PIN entered at the kiosk")
                 self.local = replace(self.local, typed="", staff_error=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from configkit.hashed import hash_secret
 from kiosk.config import KioskConfig, UiConfig
 from kiosk.ui.cli import kivy_missing
 from kiosk.ui.controller import Timing
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 PANEL_W = 420
+SIM_PIN = "0000"  # the simulation's staff PIN (the panel says so)
+SIM_PIN_HASH = hash_secret(SIM_PIN, iterations=1000, salt=b"lapak-simulation")
 SIM_H = 800  # the simulation window: room for the panel and the printed ticket
 
 
@@ -92,7 +95,7 @@ def run_with_ui(config: KioskConfig, stop: threading.Event) -> bool:
         step=kiosk.step,
         theme=theme_of(ui),
         timing=timing_of(ui),
-        staff_pin=ui.staff_pin,
+        staff_pin_hash=ui.staff_pin_hash,
         monotonic=kiosk.clock.monotonic,
         sounds=Sounds(
             sound.voices_dir, volume=sound.volume, enabled=sound.enabled, spoken=sound.spoken
@@ -141,7 +144,7 @@ def run_simulated_ui(
         step=kiosk.step,
         theme=theme_of(ui),
         timing=timing_of(ui),
-        staff_pin="0000",
+        staff_pin_hash=SIM_PIN_HASH,
         monotonic=clock.monotonic,
         side_panel=lambda app: SimPanel(app, kiosk, size_hint_x=None, width=PANEL_W),
         watchdog=False,
@@ -209,7 +212,7 @@ def run_branch_kiosk(
         step=step,
         theme=theme_of(ui),
         timing=timing_of(ui),
-        staff_pin="0000",
+        staff_pin_hash=SIM_PIN_HASH,
         monotonic=clock.monotonic,
         side_panel=lambda app: SimPanel(app, parts, people=False, size_hint_x=None, width=PANEL_W),
         watchdog=False,

@@ -161,9 +161,8 @@ class SimKiosk:
     def forget(self, keep: int = 10) -> None:
         """Drop all but the last `keep` of the simulators' records (events kept, jobs printed):
         a simulation running for hours, or a memory benchmark, keeps only what it shows."""
-        del self.events.events[:-keep]
-        del self.printer.jobs[:-keep]
-        del self.shown[:-keep]
+        for records in (self.events.events, self.printer.jobs, self.shown):
+            del records[: max(0, len(records) - keep)]
 
     def close(self) -> None:
         self.book.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from configkit.hashed import hash_secret
 from kiosk.domain import screens
 from kiosk.domain.screens import Phase
 from kiosk.ui.controller import Controller, Timing
@@ -130,7 +131,8 @@ def test_walkin_services_are_sent_as_codes() -> None:
 
 def test_the_staff_pin_recovers_and_a_wrong_pin_says_so() -> None:
     recovered: list[bool] = []
-    ui, _ = controller(staff_pin="2468", recover=lambda: recovered.append(True))
+    pin_hash = hash_secret("2468", iterations=1000)
+    ui, _ = controller(staff_pin_hash=pin_hash, recover=lambda: recovered.append(True))
     ui.show(screens.out_of_service("storage", screens.STORAGE_BROKEN), 1.0)
     assert ui.view().name == "out_of_service"
     ui.touch("staff", 2.0)
@@ -148,7 +150,7 @@ def test_the_staff_pin_recovers_and_a_wrong_pin_says_so() -> None:
 
 def test_without_a_configured_pin_no_pin_opens_recovery() -> None:
     recovered: list[bool] = []
-    ui, _ = controller(staff_pin="", recover=lambda: recovered.append(True))
+    ui, _ = controller(staff_pin_hash="", recover=lambda: recovered.append(True))
     ui.touch("staff", 1.0)
     ui.touch("ok", 1.0)
     assert recovered == []

@@ -3,13 +3,17 @@ frame by frame with Kivy's own test support (`GraphicUnitTest`, `UnitTestTouch`,
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from configkit.hashed import hash_secret
 from kiosk.ui.kivyenv import prepare
 
+# Frames are driven by the tests: Kivy's clock must not sleep to hold 60 a second between them.
+os.environ.setdefault("KCFG_GRAPHICS_MAXFPS", "0")
 prepare(offscreen=True, audio=False)
 
 from kivy.base import EventLoop  # noqa: E402
@@ -28,6 +32,7 @@ from uplink import ManualClock  # noqa: E402
 
 ISSUER = SimIssuer()  # key generation is slow: one for the module
 STAFF_PIN = "2468"
+STAFF_PIN_HASH = hash_secret(STAFF_PIN, iterations=1000, salt=b"0123456789abcdef")
 
 
 @dataclass
@@ -95,7 +100,7 @@ def open_touchscreen(test: GraphicUnitTest, **app_options: Any) -> Touchscreen:
         step=kiosk.step,
         theme=theme,
         timing=Timing(inactivity_s=20, countdown_s=10),
-        staff_pin=STAFF_PIN,
+        staff_pin_hash=STAFF_PIN_HASH,
         decoded=lambda: kiosk.last_decode,
         threaded=False,
         monotonic=clock.monotonic,
