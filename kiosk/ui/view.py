@@ -9,7 +9,7 @@ staff PIN, a QR seen but not read, a dead camera, the inactivity countdown) live
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 from kiosk.bilingual import Lang
 from kiosk.domain.screens import FULL, Phase, Screen
@@ -171,58 +171,71 @@ def _engine_view(screen: Screen, lang: Lang, local: Local) -> View:
     return builders[phase](screen, lang, local)
 
 
+def _view(name: str, layout: Layout, tone: Tone, icon: str, title: str, lang: Lang,
+          local: Local, *, timed: bool = True, **fields: Any) -> View:  # fmt: skip
+    """A view with what every screen shares: the language button (unless given) and, when
+    `timed`, the countdown back to the welcome screen."""
+    fields.setdefault("lang_action", _lang_action(lang))
+    if timed:
+        fields.setdefault("countdown", _countdown(local, lang))
+    return View(name, layout, tone, ICONS[icon], title, **fields)
+
+
+def _banner(screen: Screen, lang: Lang) -> str:
+    return T["wait_outside"].in_(lang) if screen.wait_outside else ""
+
+
+def _cancel(lang: Lang) -> tuple[Action, ...]:
+    return (Action("cancel", T["cancel"].in_(lang), style="secondary"),)
+
+
+def _done(lang: Lang) -> tuple[Action, ...]:
+    return (Action("done", T["done"].in_(lang), style="secondary"),)
+
+
+_CHANNEL_ICONS = {"online": "info", "dropbox": "dropbox", "175": "phone"}
+
+
+def _channels(lang: Lang, *names: str) -> tuple[str, ...]:
+    """The ways that work without this kiosk, in the order that suits the screen."""
+    return tuple(f"{ICONS[_CHANNEL_ICONS[n]]} {T[f'works_{n}'].in_(lang)}" for n in names)
+
+
 def _welcome(screen: Screen, lang: Lang, local: Local) -> View:
-    return View(
-        "welcome",
-        "welcome",
-        "info",
-        ICONS["qr"],
-        T["show_qr"].in_(lang),
+    return _view(
+        "welcome", "welcome", "info", "qr", T["show_qr"].in_(lang), lang, local,
+        timed=False,
         next_step=T["dropbox"].in_(lang),
-        banner=T["wait_outside"].in_(lang) if screen.wait_outside else "",
+        banner=_banner(screen, lang),
         footnote="\n".join(note.in_(lang) for note in screen.body[2:] if note != FULL),
         actions=(
-            Action(
-                "keypad",
-                T["type_code"].in_(lang),
-                T["type_code_hint"].in_(lang),
-                ICONS["keypad"],
-                "secondary",
-            ),
+            Action("keypad", T["type_code"].in_(lang), T["type_code_hint"].in_(lang),
+                   ICONS["keypad"], "secondary"),
             Action("walkin", T["walkin"].in_(lang), T["walkin_hint"].in_(lang), ICONS["walkin"]),
         ),
         preview=True,
-        lang_action=_lang_action(lang),
-    )
+    )  # fmt: skip
 
 
 def _scanning(lang: Lang, local: Local) -> View:
-    return View(
-        "scanning",
-        "scan",
-        "info",
-        ICONS["qr"],
-        T["scanning"].in_(lang),
-        lines=(T["hold_still"].in_(lang),),
-        preview=True,
-        lang_action=_lang_action(lang),
-    )
+    return _view(
+        "scanning", "scan", "info", "qr", T["scanning"].in_(lang), lang, local,
+        timed=False, lines=(T["hold_still"].in_(lang),), preview=True,
+    )  # fmt: skip
 
 
 def _camera_down(screen: Screen, lang: Lang, local: Local) -> View:
-    view = _welcome(screen, lang, local)
-    return View(
-        "camera_fault",
-        "welcome",
-        "warn",
-        ICONS["fault"],
-        T["camera_title"].in_(lang),
+    """The welcome screen without the camera: typing a code and walking in still work."""
+    welcome = _welcome(screen, lang, local)
+    return replace(
+        welcome,
+        name="camera_fault",
+        tone="warn",
+        icon=ICONS["fault"],
+        title=T["camera_title"].in_(lang),
         lines=(T["camera_body"].in_(lang),),
-        next_step=T["dropbox"].in_(lang),
-        banner=view.banner,
-        footnote=view.footnote,
-        actions=(*view.actions, Action("staff", T["staff"].in_(lang), style="secondary")),
-        lang_action=view.lang_action,
+        actions=(*welcome.actions, Action("staff", T["staff"].in_(lang), style="secondary")),
+        preview=False,
     )
 
 
@@ -231,53 +244,38 @@ def _keypad(lang: Lang, local: Local) -> View:
     shown = "-".join(typed[i : i + 3] for i in range(0, len(typed), 3))
     slots = shown + "_" * (CODE_LENGTH - len(typed))
     ok_style: Style = "primary" if len(typed) == CODE_LENGTH else "secondary"
-    return View(
-        "keypad",
-        "keypad",
-        "info",
-        ICONS["keypad"],
-        T["keypad_title"].in_(lang),
+    return _view(
+        "keypad", "keypad", "info", "keypad", T["keypad_title"].in_(lang), lang, local,
         lines=(T["keypad_hint"].in_(lang),),
         typed=slots,
         keys=tuple(ALPHABET),
         actions=(
-            Action("cancel", T["cancel"].in_(lang), style="secondary"),
+            *_cancel(lang),
             Action("clear", T["clear"].in_(lang), style="secondary"),
             Action("back", T["back"].in_(lang), style="secondary"),
             Action("ok", T["ok"].in_(lang), style=ok_style),
         ),
-        countdown=_countdown(local, lang),
-        lang_action=_lang_action(lang),
-    )
+    )  # fmt: skip
 
 
 def _staff(lang: Lang, local: Local) -> View:
-    return View(
-        "staff_pin",
-        "keypad",
-        "warn",
-        ICONS["staff"],
-        T["staff_title"].in_(lang),
+    return _view(
+        "staff_pin", "keypad", "warn", "staff", T["staff_title"].in_(lang), lang, local,
         lines=(T["staff_wrong"].in_(lang),) if local.staff_error else (),
         typed="●" * len(local.typed) or "_",
         keys=tuple("1234567890"),
         actions=(
-            Action("cancel", T["cancel"].in_(lang), style="secondary"),
+            *_cancel(lang),
             Action("clear", T["clear"].in_(lang), style="secondary"),
             Action("ok", T["ok"].in_(lang)),
         ),
-        countdown=_countdown(local, lang),
         lang_action=None,
-    )
+    )  # fmt: skip
 
 
 def _choose(screen: Screen, lang: Lang, local: Local) -> View:
-    return View(
-        "choose_service",
-        "choices",
-        "info",
-        ICONS["walkin"],
-        screen.title.in_(lang),
+    return _view(
+        "choose_service", "choices", "info", "walkin", screen.title.in_(lang), lang, local,
         actions=(
             *(
                 Action(
@@ -288,25 +286,17 @@ def _choose(screen: Screen, lang: Lang, local: Local) -> View:
                 )
                 for option in screen.options
             ),
-            Action("cancel", T["cancel"].in_(lang), style="secondary"),
+            *_cancel(lang),
         ),
-        countdown=_countdown(local, lang),
-        lang_action=_lang_action(lang),
-    )
+    )  # fmt: skip
 
 
 def _message(name: str, tone: Tone, icon: str, screen: Screen, lang: Lang, local: Local) -> View:
-    return View(
-        name,
-        "message",
-        tone,
-        ICONS[icon],
-        screen.title.in_(lang),
+    return _view(
+        name, "message", tone, icon, screen.title.in_(lang), lang, local,
         lines=screen.lines(lang),
         next_step=screen.next_step.in_(lang),
-        countdown=_countdown(local, lang),
-        lang_action=_lang_action(lang),
-    )
+    )  # fmt: skip
 
 
 def _checking(screen: Screen, lang: Lang, local: Local) -> View:
@@ -314,10 +304,10 @@ def _checking(screen: Screen, lang: Lang, local: Local) -> View:
 
 
 def _measuring(screen: Screen, lang: Lang, local: Local) -> View:
-    view = _message("temperature", "info", "thermometer", screen, lang, local)
-    lines = view.lines
     if screen.party is not None:
         return _collective(screen, lang, local)
+    view = _message("temperature", "info", "thermometer", screen, lang, local)
+    lines = view.lines
     if local.reading_c is not None and screen.present:
         reading = T["temperature_reading"].in_(lang).format(c=f"{local.reading_c:.1f} °C")
         lines = (*lines, reading)
@@ -328,12 +318,10 @@ def _collective(screen: Screen, lang: Lang, local: Local) -> View:
     """A collective booking (an employer's HR person checks in a group): who and how many."""
     assert screen.party is not None  # noqa: S101 - checked by the caller
     company, size = screen.party
-    return View(
-        "collective",
-        "message",
-        "info",
-        ICONS["collective"],
-        T["collective_title"].in_(lang),
+    return _view(
+        "collective", "message", "info", "collective", T["collective_title"].in_(lang), lang,
+        local,
+        timed=False,
         lines=(
             T["collective_company"].in_(lang).format(name=company),
             T["collective_party"].in_(lang).format(n=size),
@@ -341,9 +329,8 @@ def _collective(screen: Screen, lang: Lang, local: Local) -> View:
         ),
         next_step=screen.next_step.in_(lang),
         actions=_cancel(lang),
-        lang_action=_lang_action(lang),
         progress=_progress(screen),
-    )
+    )  # fmt: skip
 
 
 def _progress(screen: Screen) -> str:
@@ -365,17 +352,13 @@ def _resting(screen: Screen, lang: Lang, local: Local) -> View:
 
 
 def _printing(screen: Screen, lang: Lang, local: Local) -> View:
-    return View(
-        "printing",
-        "ticket",
-        "ok",
-        ICONS["printing"],
-        screen.title.in_(lang),
+    return _view(
+        "printing", "ticket", "ok", "printing", screen.title.in_(lang), lang, local,
+        timed=False,
         lines=(screen.next_step.in_(lang),),
         number=screen.number,
-        banner=T["wait_outside"].in_(lang) if screen.wait_outside else "",
-        lang_action=_lang_action(lang),
-    )
+        banner=_banner(screen, lang),
+    )  # fmt: skip
 
 
 def _ticket(screen: Screen, lang: Lang, local: Local) -> View:
@@ -391,20 +374,15 @@ def _ticket(screen: Screen, lang: Lang, local: Local) -> View:
     if facts is not None and not printed and facts.track_ref:
         track = T["write_track"].in_(lang).format(code=shown(facts.track_ref))
     lines.append(T["printed" if printed else "write_down"].in_(lang))
-    return View(
-        "ticket" if printed else "ticket_unprinted",
-        "ticket",
-        "ok" if printed else "warn",
-        ICONS["ticket"] if printed else ICONS["fault"],
-        screen.title.in_(lang),
+    return _view(
+        "ticket" if printed else "ticket_unprinted", "ticket", "ok" if printed else "warn",
+        "ticket" if printed else "fault", screen.title.in_(lang), lang, local,
         lines=tuple(lines),
         number=screen.number,
         track=track,
-        banner=T["wait_outside"].in_(lang) if screen.wait_outside else "",
-        countdown=_countdown(local, lang),
-        actions=(Action("done", T["done"].in_(lang), style="secondary"),),
-        lang_action=_lang_action(lang),
-    )
+        banner=_banner(screen, lang),
+        actions=_done(lang),
+    )  # fmt: skip
 
 
 def _refused(screen: Screen, lang: Lang, local: Local) -> View:
@@ -417,49 +395,29 @@ def _refused(screen: Screen, lang: Lang, local: Local) -> View:
         icon=ICONS[_REASON_ICONS.get(screen.reason.split(":")[0], "refused")],
         lines=lines,
         number=screen.number,
-        actions=(Action("done", T["done"].in_(lang), style="secondary"),),
+        actions=_done(lang),
     )
 
 
 def _referred(screen: Screen, lang: Lang, local: Local) -> View:
     """No ticket today. The slip carries the full steps; the screen says them briefly."""
-    return View(
-        "referred",
-        "message",
-        "stop",
-        ICONS["referred"],
-        screen.title.in_(lang),
-        lines=(
-            T["referred_body"].in_(lang),
-            f"{ICONS['info']} {T['works_online'].in_(lang)}",
-            f"{ICONS['dropbox']} {T['works_dropbox'].in_(lang)}",
-            f"{ICONS['phone']} {T['works_175'].in_(lang)}",
-        ),
+    return _view(
+        "referred", "message", "stop", "referred", screen.title.in_(lang), lang, local,
+        lines=(T["referred_body"].in_(lang), *_channels(lang, "online", "dropbox", "175")),
         next_step=T["take_slip"].in_(lang),
-        countdown=_countdown(local, lang),
-        actions=(Action("done", T["done"].in_(lang), style="secondary"),),
-        lang_action=_lang_action(lang),
-    )
+        actions=_done(lang),
+    )  # fmt: skip
 
 
 def _out_of_service(screen: Screen, lang: Lang, local: Local) -> View:
-    return View(
-        "out_of_service",
-        "message",
-        "stop",
-        ICONS["fault"],
-        screen.title.in_(lang),
+    """What still works comes first: the dropbox by the door, then online and the phone."""
+    return _view(
+        "out_of_service", "message", "stop", "fault", screen.title.in_(lang), lang, local,
+        timed=False,
         lines=(
             *screen.lines(lang),
             T["still_works"].in_(lang),
-            f"{ICONS['dropbox']} {T['works_dropbox'].in_(lang)}",
-            f"{ICONS['info']} {T['works_online'].in_(lang)}",
-            f"{ICONS['phone']} {T['works_175'].in_(lang)}",
+            *_channels(lang, "dropbox", "online", "175"),
         ),
         actions=(Action("staff", T["staff"].in_(lang), icon=ICONS["staff"], style="secondary"),),
-        lang_action=_lang_action(lang),
-    )
-
-
-def _cancel(lang: Lang) -> tuple[Action, ...]:
-    return (Action("cancel", T["cancel"].in_(lang), style="secondary"),)
+    )  # fmt: skip
