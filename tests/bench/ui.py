@@ -16,6 +16,14 @@ Runs offscreen (``SDL_VIDEODRIVER=offscreen``, real rendering through Mesa). Mea
   minus after the first 100, per 1,000 check-ins (the simulated printer's and event log's own
   records are trimmed as they go: `SimKiosk.forget`).
 
+CPU time (all the process's threads, `time.process_time`) is printed beside the wall times, so a
+run on a loaded machine can be told apart from a slow UI: ``idle_cpu_ms_per_frame`` and
+``preview_cpu_ms_per_frame`` over the two frame phases, ``cpu_ms_per_checkin`` over the soak.
+
+Offscreen, Mesa's software renderer (llvmpipe) draws: `kiosk.ui.kivyenv` has it rasterise on
+Kivy's thread (``LP_NUM_THREADS=0``) and the app hands it each frame as a display's swap would
+(`kivyenv.hand_over_each_frame`), so every frame is really drawn and paid for in these figures.
+
 Bar (issue 13): start_to_idle_s <= 3 x bare_window_s + 1, qr_to_result_ms_p95 <= 100,
 frame_ms_p95 <= 33, rss_growth_mb_per_1000 <= 5. Last line: one JSON object.
 """
@@ -142,6 +150,8 @@ class Driver:
         self._shown_at = 0.0
         self._done = 0
         self._feeding = threading.Event()
+        self.cpu: dict[str, float] = {}  # phase -> process CPU seconds when it began / its total
+        self._cpu_at = time.process_time()
         Window.bind(on_flip=self._flip)
 
     def _flip(self, *_: Any) -> None:
@@ -167,16 +177,23 @@ class Driver:
             index += 1
             time.sleep(1 / 30)
 
+    def _phase_cpu(self, phase: str) -> None:
+        now = time.process_time()
+        self.cpu[phase] = now - self._cpu_at
+        self._cpu_at = now
+
     def step(self, now: float) -> None:
         controller = self.app.controller
         phase = controller.screen.phase.value
         if self._state == "idle_frames" and now > self._until:
+            self._phase_cpu("idle_frames")
             self._state = "preview_frames"
             self._until = now + 4.0
             self._feeding.set()
             threading.Thread(target=self._feed, daemon=True).start()
         elif self._state == "preview_frames" and now > self._until:
             self._feeding.clear()
+            self._phase_cpu("preview_frames")
             self._state = "show"
         elif (
             self._state == "show"
@@ -185,8 +202,10 @@ class Driver:
         ):
             if self._done == WARMUP:
                 self.rss_after_warmup = rss_mb()
+                self._cpu_at = time.process_time()
             if self._done >= self.checkins:
                 self.rss_end = rss_mb()
+                self._phase_cpu("checkins")
                 self.app.stop()
                 return
             frame = self.kiosk.frame_of(self.kiosk.token())
@@ -247,6 +266,12 @@ def bench(checkins: int) -> dict[str, Any]:
         "checkins": checkins,
         "rss_mb_end": round(run.rss_end, 1),
         "rss_growth_mb_per_1000": round(growth, 2),
+        "idle_cpu_ms_per_frame": round(run.cpu["idle_frames"] * 1000 / len(run.idle_frames), 2),
+        "preview_cpu_ms_per_frame": round(
+            run.cpu["preview_frames"] * 1000 / len(run.preview_frames), 2
+        ),
+        "cpu_ms_per_checkin": round(run.cpu["checkins"] * 1000 / max(1, checkins - WARMUP), 1),
+        "load_1min": round(os.getloadavg()[0], 1),
     }
 
 
