@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 PANEL_W = 420
-SIM_PIN = "0000"  # the simulation's staff PIN (the panel says so)
+SIM_PIN = "0000"  # the staff PIN of `kiosk run --simulate` and `branchsim --ui`
 SIM_PIN_HASH = hash_secret(SIM_PIN, iterations=1000, salt=b"lapak-simulation")
 SIM_H = 800  # the simulation window: room for the panel and the printed ticket
 
