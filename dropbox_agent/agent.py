@@ -47,9 +47,19 @@ from dropbox_agent.domain.model import (
 )
 from dropbox_agent.domain.text import slip_lines
 from dropbox_agent.errors import PrinterError
-from dropbox_agent.ports import BoxIO, EventSink, FillSensor, LineSource, LocalStore, ReceiptPrinter
+from dropbox_agent.ports import BoxIO, FillSensor, LineSource, LocalStore, ReceiptPrinter
 from receipts.status import can_print
-from uplink import Clock, Envelope, StorageError, Uplink, catalog, inbound, systemd, topics
+from uplink import (
+    Clock,
+    Envelope,
+    EventSink,
+    StorageError,
+    Uplink,
+    catalog,
+    inbound,
+    systemd,
+    topics,
+)
 from uplink.clock import real_s
 from uplink.outbox import Outbox
 from uplink.startup import StartupReport, Wait

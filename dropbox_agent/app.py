@@ -16,8 +16,8 @@ from dropbox_agent import devices
 from dropbox_agent.agent import DropboxAgent
 from dropbox_agent.config import DropboxConfig
 from dropbox_agent.errors import SetupError
-from dropbox_agent.ports import BoxIO, EventSink, FillSensor, LineSource, LocalStore, ReceiptPrinter
-from uplink import Clock, SystemClock, Uplink
+from dropbox_agent.ports import BoxIO, FillSensor, LineSource, LocalStore, ReceiptPrinter
+from uplink import Clock, EventSink, SystemClock, Uplink
 
 logger = logging.getLogger(__name__)
 

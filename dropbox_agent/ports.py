@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from dropbox_agent.domain.model import Input, Ledger, MachineInput, Output, OutputMode
 from receipts import Element, PaperStatus
-from uplink.messages import Envelope
 
 # (input, active, monotonic time of the edge)
 EdgeSink = Callable[[Input, bool, float], None]
@@ -94,13 +93,3 @@ class LocalStore(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-class EventSink(Protocol):
-    """What the agent needs from the uplink (`uplink.Uplink` fits)."""
-
-    def record(
-        self, type_name: str, payload: Mapping[str, Any], *, occurred_at: datetime | None = None
-    ) -> Envelope: ...
-
-    def publish_state(self, state: Mapping[str, Any]) -> None: ...

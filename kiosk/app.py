@@ -18,10 +18,10 @@ from kiosk.domain.capacity import OccupancyView
 from kiosk.domain.scanning import is_booking_token
 from kiosk.domain.temperature import TemperaturePolicy
 from kiosk.engine import CheckinEngine, EngineSettings, VerifyTypedCode
-from kiosk.ports import EventSink, FrameSource, Thermometer, TicketPrinter
+from kiosk.ports import FrameSource, Thermometer, TicketPrinter
 from kiosk.runtime import Kiosk, startup_waits
 from kiosk.store import TicketBook
-from uplink import Clock, SystemClock, Uplink
+from uplink import Clock, EventSink, SystemClock, Uplink
 
 
 def policy_from(config: KioskConfig) -> TemperaturePolicy:

@@ -57,8 +57,8 @@ from kiosk.domain.tickets import (
     tracking_code,
 )
 from kiosk.errors import PrinterError, StoreError, ThermometerError
-from kiosk.ports import EventSink, Ledger, Thermometer, TicketBook, TicketPrinter, Verifier
-from uplink import Clock, StorageError
+from kiosk.ports import Ledger, Thermometer, TicketBook, TicketPrinter, Verifier
+from uplink import Clock, EventSink, StorageError
 from uplink.booking.model import SERVICES, Booking, Service
 
 logger = logging.getLogger(__name__)

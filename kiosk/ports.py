@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -130,9 +130,3 @@ class TicketBook(Protocol):
     def numbers(self, day: str) -> list[str]:
         """Every number issued on `day`."""
         ...
-
-
-class EventSink(Protocol):
-    """Where events go: `uplink.Uplink` (durable before `record` returns)."""
-
-    def record(self, type_name: str, payload: Mapping[str, Any]) -> Any: ...

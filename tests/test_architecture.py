@@ -361,3 +361,75 @@ DEVICE_WIRING = (
 def test_provisioning_has_no_copy_of_device_wiring(path: Path) -> None:
     copied = {name for name in imports(path) if name.startswith(DEVICE_WIRING)}
     assert not copied, f"{path.relative_to(ROOT)} builds devices itself: {sorted(copied)}"
+
+
+def test_one_event_sink_protocol_lives_in_the_uplink() -> None:
+    defined = {
+        path.relative_to(ROOT).as_posix()
+        for package in ("kiosk", "dropbox_agent", "uplink", "receipts", "backoffice")
+        for path in modules(package)
+        if any(
+            isinstance(node, ast.ClassDef) and node.name == "EventSink"
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        )
+    }
+    assert defined == {"uplink/sink.py"}
+
+
+PACKAGES = ("configkit", "uplink", "receipts", "kiosk", "dropbox_agent", "backoffice",
+            "provisioning", "branchsim")  # fmt: skip
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _loaded(path: Path, graph: dict[str, set[str]]) -> set[str]:
+    """Our modules that `path`'s module-level imports load (`from a import b`: the submodule
+    a.b when b is one, else a)."""
+
+    def module_of(dotted: str) -> str | None:
+        parts = dotted.split(".")
+        prefixes = (".".join(parts[:i]) for i in range(len(parts), 0, -1))
+        return next((p for p in prefixes if p in graph), None)
+
+    found: set[str | None] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Import):
+            found |= {module_of(alias.name) for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found |= {module_of(f"{node.module}.{alias.name}") for alias in node.names}
+    return {name for name in found if name is not None}
+
+
+def test_no_import_cycle_at_module_level() -> None:
+    """Imports run when a module loads (not those inside functions or under TYPE_CHECKING)
+    form no cycle, so any module can be imported first."""
+    graph: dict[str, set[str]] = {}
+    for package in PACKAGES:
+        for path in modules(package):
+            graph[_module_name(path)] = set()
+    for package in PACKAGES:
+        for path in modules(package):
+            name = _module_name(path)
+            graph[name] = {t for t in _loaded(path, graph) if t != name}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path_stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path_stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return [*path_stack[path_stack.index(nxt) :], nxt]
+            if nxt not in state and (cycle := visit(nxt)) is not None:
+                return cycle
+        path_stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            cycle = visit(node)
+            assert cycle is None, "import cycle: " + " -> ".join(cycle)

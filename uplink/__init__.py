@@ -19,11 +19,14 @@ from uplink.messages import Envelope, EventType, catalog
 from uplink.outbox import Outbox
 from uplink.sender import UplinkStats
 from uplink.session import Uplink
+from uplink.sink import EventLog, EventSink
 
 __all__ = [
     "BrokerConfig",
     "Clock",
     "Envelope",
+    "EventLog",
+    "EventSink",
     "EventType",
     "ManualClock",
     "MessageError",

@@ -24,11 +24,11 @@ from kiosk.engine import CheckinEngine, CheckinResult
 from kiosk.runtime import LOOP_S, Kiosk
 from kiosk.sim.camera import FolderCamera, load_image
 from kiosk.sim.driver import Participants, drive
-from kiosk.sim.events import EventLog
 from kiosk.sim.printer import SimulatedPrinter
 from kiosk.sim.thermometer import SimulatedThermometer
 from kiosk.store import TicketBook
 from uplink import ManualClock, Outbox, SimulatedClock, Uplink
+from uplink.sink import EventLog
 
 logger = logging.getLogger(__name__)
 

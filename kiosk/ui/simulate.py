@@ -24,12 +24,12 @@ from kiosk.ports import Frame
 from kiosk.sim.bookings import SimIssuer, token_qr
 from kiosk.sim.camera import ScriptedCamera
 from kiosk.sim.demo import demo_config
-from kiosk.sim.events import EventLog
 from kiosk.sim.frames import place
 from kiosk.sim.printer import SimulatedPrinter
 from kiosk.sim.thermometer import SimulatedThermometer
 from kiosk.store import TicketBook
 from uplink import Clock
+from uplink.sink import EventLog
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ class SimKiosk:
     def forget(self, keep: int = 10) -> None:
         """Drop all but the last `keep` of the simulators' records (events kept, jobs printed):
         a simulation running for hours, or a memory benchmark, keeps only what it shows."""
-        for records in (self.events.events, self.printer.jobs, self.shown):
+        for records in (self.events.records, self.printer.jobs, self.shown):
             del records[: max(0, len(records) - keep)]
 
     def close(self) -> None:

@@ -30,12 +30,12 @@ from kiosk.booking import CheckinLedger  # noqa: E402
 from kiosk.domain.screens import Phase  # noqa: E402
 from kiosk.sim.bookings import SimIssuer, token_qr  # noqa: E402
 from kiosk.sim.demo import demo_config  # noqa: E402
-from kiosk.sim.events import EventLog  # noqa: E402
 from kiosk.sim.frames import place  # noqa: E402
 from kiosk.sim.printer import SimulatedPrinter  # noqa: E402
 from kiosk.sim.thermometer import SimulatedThermometer  # noqa: E402
 from kiosk.store import TicketBook  # noqa: E402
 from uplink import ManualClock, Outbox  # noqa: E402
+from uplink.sink import EventLog  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:

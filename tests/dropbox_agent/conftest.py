@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,8 @@ from dropbox_agent.domain.auth import hash_secret
 from dropbox_agent.domain.model import Input
 from dropbox_agent.sim.box import SimulatedBox
 from dropbox_agent.sim.devices import SimulatedFillSensor, SimulatedKeypad, SimulatedPrinter
-from uplink import Envelope, ManualClock, catalog
-from uplink.clock import utc_iso
+from uplink import ManualClock
+from uplink.sink import EventLog
 
 PIN = "2468"
 BADGE = "LAPAK-BADGE:OFC-0042"
@@ -80,44 +79,13 @@ def make_config(tmp_path: Path, **sections: Any) -> DropboxConfig:
 
 
 @dataclass
-class FakeEvents:
-    """An EventSink that validates each payload against its schema, like the outbox does."""
-
-    records: list[tuple[str, dict[str, Any], datetime | None]] = field(default_factory=list)
-    states: list[dict[str, Any]] = field(default_factory=list)
-
-    def record(
-        self, type_name: str, payload: Mapping[str, Any], *, occurred_at: datetime | None = None
-    ) -> Envelope:
-        event_type = catalog().get(type_name)
-        catalog().validate_payload(event_type, payload)
-        self.records.append((type_name, dict(payload), occurred_at))
-        return Envelope(
-            event_id=f"e{len(self.records):05d}",
-            device_id="dropbox-t",
-            seq=len(self.records),
-            type=type_name,
-            type_version=event_type.version,
-            occurred_at=utc_iso(occurred_at) if occurred_at else "",
-            clock_synced=True,
-            payload=dict(payload),
-        )
-
-    def publish_state(self, state: Mapping[str, Any]) -> None:
-        self.states.append(dict(state))
-
-    def of(self, type_name: str) -> list[dict[str, Any]]:
-        return [payload for name, payload, _ in self.records if name == type_name]
-
-
-@dataclass
 class Rig:
     """A wired agent on a ManualClock and MockFactory pins; tests drive it step by step."""
 
     config: DropboxConfig
     clock: ManualClock
     box: SimulatedBox
-    events: FakeEvents
+    events: EventLog
     keypad: SimulatedKeypad
     printer: SimulatedPrinter
     fill: SimulatedFillSensor
@@ -149,7 +117,7 @@ def make_rig(tmp_path: Path, config: DropboxConfig | None = None, seed: int = 1)
     config = config or make_config(tmp_path)
     clock = ManualClock()
     box = SimulatedBox(config.pins, config.polarity, clock)
-    events = FakeEvents()
+    events = EventLog(device_id="dropbox-t")
     keypad = SimulatedKeypad()
     printer = SimulatedPrinter()
     fill = SimulatedFillSensor()

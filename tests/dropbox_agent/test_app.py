@@ -18,8 +18,9 @@ from dropbox_agent.domain.model import Input, Output
 from dropbox_agent.sim.box import SimulatedBox
 from dropbox_agent.sim.devices import SimulatedKeypad
 from receipts import lines_of
-from tests.dropbox_agent.conftest import BADGE, PIN, FakeEvents, Rig, make_config, make_rig
+from tests.dropbox_agent.conftest import BADGE, PIN, Rig, make_config, make_rig
 from uplink import ManualClock, Outbox, SimulatedClock
+from uplink.sink import EventLog
 
 
 def until(rig: Rig, condition: Callable[[], bool], what: str) -> None:
@@ -223,7 +224,9 @@ def test_the_agent_takes_its_pace_from_a_simulated_clock(tmp_path: Path) -> None
     pulses: list[tuple[Output, float]] = []
     box.pulse = lambda output, seconds: pulses.append((output, seconds))  # type: ignore[method-assign]
     store = SqliteLocalStore(config.local_db_path, boot_id="pace")
-    agent = app.build(config, clock=clock, box=box, events=FakeEvents(), store=store)
+    agent = app.build(
+        config, clock=clock, box=box, events=EventLog(device_id="dropbox-t"), store=store
+    )
     agent.start()
     try:
         box.drive(Input.BEAM, True)

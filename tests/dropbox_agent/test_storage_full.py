@@ -19,8 +19,9 @@ from dropbox_agent.domain.model import Ledger, Output
 from dropbox_agent.sim.box import SimulatedBox
 from dropbox_agent.sim.devices import SimulatedFillSensor, SimulatedKeypad, SimulatedPrinter
 from tests.diskfull import small_disk
-from tests.dropbox_agent.conftest import FakeEvents, Rig, make_config, make_rig
+from tests.dropbox_agent.conftest import Rig, make_config, make_rig
 from uplink import Envelope, ManualClock, Outbox, OutboxFull
+from uplink.sink import EventLog
 
 DEPOSIT = {
     "box_id": "dropbox-t",
@@ -31,7 +32,7 @@ DEPOSIT = {
 }
 
 
-class FullOutbox(FakeEvents):
+class FullOutbox(EventLog):
     full = True
 
     def record(

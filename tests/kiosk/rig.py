@@ -17,17 +17,17 @@ from kiosk.booking import Channel, CheckinLedger, Service
 from kiosk.config import KioskConfig
 from kiosk.domain.screens import Phase, Screen
 from kiosk.engine import CheckinEngine
-from kiosk.ports import EventSink, TicketPrinter
+from kiosk.ports import TicketPrinter
 from kiosk.runtime import Kiosk
 from kiosk.sim.bookings import SimIssuer
 from kiosk.sim.camera import ScriptedCamera
 from kiosk.sim.demo import DEMO_BRANCH, demo_config
 from kiosk.sim.driver import drive
-from kiosk.sim.events import EventLog
 from kiosk.sim.printer import SimulatedPrinter
 from kiosk.sim.thermometer import SimulatedThermometer
 from kiosk.store import TicketBook
 from uplink import ManualClock
+from uplink.sink import EventLog, EventSink
 
 # Monday 15 June 2026, 09:30 WIB: inside the 09:00-10:00 slot the tokens below are for.
 NOW = datetime(2026, 6, 15, 2, 30, tzinfo=UTC)

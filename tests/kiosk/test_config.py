@@ -12,10 +12,10 @@ from kiosk.app import policy_from, settings_from
 from kiosk.config import KioskConfig
 from kiosk.sim.bookings import SimIssuer
 from kiosk.sim.demo import demo_config
-from kiosk.sim.events import EventLog
 from kiosk.sim.printer import SimulatedPrinter
 from receipts import Cut, Line, QrCode
 from uplink import MessageError
+from uplink.sink import EventLog
 
 
 @pytest.fixture(scope="module")

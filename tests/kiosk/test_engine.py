@@ -19,10 +19,10 @@ from kiosk.engine import CheckinEngine, VerifyTypedCode
 from kiosk.errors import LedgerError, PrinterError, StoreError, TicketBookError
 from kiosk.ports import PaperStatus
 from kiosk.sim.driver import drive
-from kiosk.sim.events import EventLog
 from kiosk.store import Issued, TicketBook
 from tests.kiosk.rig import NOW, Rig, make_rig
 from uplink import OutboxFull
+from uplink.sink import EventLog
 
 
 class Crash(BaseException):

@@ -21,9 +21,9 @@ from kiosk import app as kiosk_app
 from kiosk.sim.bookings import SimIssuer
 from kiosk.sim.demo import demo_config
 from provisioning import check, hardware
-from tests.dropbox_agent.conftest import FakeEvents
 from tests.dropbox_agent.conftest import make_config as dropbox_config
 from uplink import SystemClock
+from uplink.sink import EventLog
 
 OURS = {"kiosk", "dropbox_agent", "receipts", "uplink"}
 PLAIN = (int, float, str, bool, bytes, Path, Enum, type(None))
@@ -150,7 +150,7 @@ def test_the_dropbox_self_test_builds_the_devices_the_box_runs(
     tested = {name: settings_of(parts.devices[name]) for name in ("box", "fill", "printer")}
     parts.close()  # frees the pins for the app
 
-    agent = dropbox_app.build(config, events=FakeEvents())
+    agent = dropbox_app.build(config, events=EventLog(device_id="dropbox-t"))
     try:
         assert tested["box"] == settings_of(agent.box)
         assert tested["fill"] == settings_of(agent.fill)
