@@ -3,9 +3,10 @@
 ProvisionError                      root of everything `provision` raises on purpose
 ├── Refused                         a policy refusal (exit code 3): the message says what to do
 ├── InvalidSetup                    the device's config would not validate (exit code 2)
-│   └── pki.DuplicateIdentity       the CA already has a valid certificate for this id
 ├── pki.PkiError                    a CA, key, CSR or certificate problem
-│   └── pki.UnknownCertificate      nothing to revoke under that name or serial
+│   ├── pki.DuplicateIdentity       the CA already has a valid certificate for this id (also
+│   │                               a Refused)
+│   └── pki.UnknownCertificate      nothing to revoke under that name or serial (LookupError)
 └── render.RenderError              a render cannot proceed
 """
 

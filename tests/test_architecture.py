@@ -433,3 +433,48 @@ def test_no_import_cycle_at_module_level() -> None:
         if node not in state:
             cycle = visit(node)
             assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+# -- every package's error tree, as its errors module's docstring draws it, is true -------------
+
+ERROR_ROOTS = {
+    "uplink": "UplinkError",
+    "receipts": "ReceiptError",
+    "kiosk": "KioskError",
+    "dropbox_agent": "DropboxError",
+    "provisioning": "ProvisionError",
+}
+TREE_BRANCH = re.compile(
+    r"^(?P<indent>(?:[│ ]   )*)[├└]── (?P<name>[A-Za-z_.]+)(?: \((?P<base>\w+)\))?"
+)
+
+
+@pytest.mark.parametrize("package", sorted(ERROR_ROOTS))
+def test_the_error_tree_in_the_docstring_is_true(package: str) -> None:
+    import builtins
+    import importlib
+
+    errors = importlib.import_module(f"{package}.errors")
+    root = getattr(errors, ERROR_ROOTS[package])
+    drawing = errors.__doc__ or ""
+    if "──" not in drawing:  # drawn in the package's own docstring
+        drawing = importlib.import_module(package).__doc__ or ""
+    lines = drawing.splitlines()
+    top = next(line for line in lines if line.strip().startswith(root.__name__ + " "))
+    margin = len(top) - len(top.lstrip())
+    parents: list[type] = [root]
+    drawn = 0
+    for line in (line[margin:] for line in lines):
+        if (branch := TREE_BRANCH.match(line)) is None:
+            continue
+        depth = len(branch["indent"]) // 4 + 1
+        module, _, name = branch["name"].rpartition(".")
+        home = importlib.import_module(f"{package}.{module}") if module else errors
+        cls = getattr(home, name)
+        assert parents[depth - 1] in cls.__bases__, f"{package}: {line.strip()}"
+        if branch["base"]:
+            assert issubclass(cls, getattr(builtins, branch["base"])), f"{package}: {line}"
+        del parents[depth:]
+        parents.append(cls)
+        drawn += 1
+    assert drawn >= 2, f"{package} draws no tree under {root.__name__}"
