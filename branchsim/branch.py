@@ -56,6 +56,7 @@ from uplink.clock import utc_iso
 if TYPE_CHECKING:
     from dropbox_agent.config import DropboxConfig
     from kiosk.config import KioskConfig
+    from kiosk.sim.runner import SimulatedKiosk
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +173,8 @@ class Branch:
     ui: bool = False  # the first kiosk shows its touchscreen in a window (`--ui`)
     _occupancy_at: float = 0.0  # simulated seconds at the last occupancy update
     outboxes: dict[str, Path] = field(default_factory=dict)  # device id -> its outbox file
+    # Each headless kiosk's simulated parts once built (a fault test breaks them through these).
+    kiosk_parts: dict[str, SimulatedKiosk] = field(default_factory=dict)
     samples: list[Sample] = field(default_factory=list)
     outages: list[Outage] = field(default_factory=list)
     # What `start` has started, stopped in reverse order by `stop` (also after a failed start).
@@ -354,7 +357,11 @@ def kiosk_devices(branch: Branch, count: int) -> list[Device]:
         branch.outboxes[device_id] = config.uplink.outbox_path
 
         def run(stop: threading.Event, config: KioskConfig = config, home: Path = home) -> None:
-            run_simulated(config, home / "camera", home / "tickets", clock=branch.clock, stop=stop)
+            def built(sim: SimulatedKiosk) -> None:
+                branch.kiosk_parts[config.uplink.device_id] = sim
+
+            run_simulated(config, home / "camera", home / "tickets", clock=branch.clock,
+                          stop=stop, on_built=built)  # fmt: skip
 
         def run_ui(stop: threading.Event, config: KioskConfig = config, home: Path = home) -> None:
             from kiosk.ui.run import run_branch_kiosk

@@ -45,6 +45,8 @@ class ScriptedCamera:
         self._sample: FrameSample | None = None
         self._seq = 0
         self._failing = False
+        self._hung_since: float | None = None
+        self._hang_timeout_s = 2.0
         self._now = monotonic or (lambda: 0.0)
 
     def start(self) -> None:
@@ -54,6 +56,8 @@ class ScriptedCamera:
         """Nothing to stop."""
 
     def show(self, frame: Frame) -> None:
+        if self._hung_since is not None:
+            return  # a hung camera captures nothing
         with self._lock:
             self._seq += 1
             self._sample = FrameSample(frame, self._now(), self._seq)
@@ -61,9 +65,26 @@ class ScriptedCamera:
     def fail(self, failing: bool = True) -> None:
         self._failing = failing
 
+    def hang(self, hung: bool = True, timeout_s: float = 2.0) -> None:
+        """Hang like a camera stuck in its driver (`hung`), or deliver frames again.
+
+        While hung, frames shown are lost and `latest()` gives nothing; after `timeout_s` it
+        raises `CameraError`, as the capture thread reports a camera that delivers no frame
+        (`kiosk.adapters.capture`).
+        """
+        self._hung_since = self._now() if hung else None
+        self._hang_timeout_s = timeout_s
+
     def latest(self, newer_than: int = -1) -> FrameSample | None:
         if self._failing:
             raise CameraError(f"simulated camera {self.name} is failing (told to)")
+        if self._hung_since is not None:
+            if self._now() - self._hung_since > self._hang_timeout_s:
+                raise CameraError(
+                    f"simulated camera {self.name} delivered no frame for "
+                    f"{self._hang_timeout_s:g} s (hung, told to)"
+                )
+            return None
         with self._lock:
             sample = self._sample
         if sample is None or sample.seq <= newer_than:

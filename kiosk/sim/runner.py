@@ -7,7 +7,7 @@ import json
 import logging
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,6 +100,7 @@ def run_simulated(
     seed: int | None = None,
     start_at: datetime | None = None,
     clock: SimulatedClock | None = None,
+    on_built: Callable[[SimulatedKiosk], None] | None = None,
 ) -> None:
     """A simulated kiosk at the branch entrance, until `stop` is set (blocks; run it in a thread).
 
@@ -128,6 +129,8 @@ def run_simulated(
         clock: the simulation's one clock (the whole branch shares it); replaces `speed` and
             `start_at`. Events are stamped with its time; the uplink's ack timeouts and
             retries run in real time, as on a kiosk.
+        on_built: called with the simulated kiosk once built, before it starts (a fault test
+            breaks its printer or camera through it; called on this thread).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     if clock is None:
@@ -136,6 +139,8 @@ def run_simulated(
     sim = build_simulated_kiosk(
         config, images, out_dir, clock, arrival_s=arrival_s, walkin_every=walkin_every, seed=seed
     )
+    if on_built is not None:
+        on_built(sim)
     kiosk, participants = sim.kiosk, sim.participants
     screens_log = (out_dir / "screens.jsonl").open("a", encoding="utf-8")
     kiosk.engine.subscribe(lambda screen: _log_screen(screens_log, screen, clock.now()))

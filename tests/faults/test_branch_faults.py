@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WIB = timezone(timedelta(hours=7))
 START = datetime(2026, 11, 30, 23, 20, tzinfo=WIB)  # a busy hour that crosses WIB midnight
 SPEED = 60.0
-ROUNDS = 8
+KILLS_EACH = 2  # every kind of process is SIGKILLed this many times
 DEADLINE_S = 90.0  # the bridge's own retry schedule (up to 30 s) sets the pace of recovery
 
 
@@ -114,19 +114,26 @@ def test_a_busy_hour_survives_sigkills_of_every_process_and_a_partition(tmp_path
     for process in processes:
         process.start()
     try:
-        # WHEN, at random points of the busy hour, one process after another is SIGKILLed
-        # (either broker too) and restarted, and the line to head office is cut for a while
+        # WHEN, at random points of the busy hour, one process after another is SIGKILLed and
+        # restarted, each kind (kiosk, dropbox, receiver, either broker) twice in a random
+        # order, and the line to head office is cut for a while in the middle of it
         pause = threading.Event()
         victims: list[str] = []
-        for n in range(ROUNDS):
-            pause.wait(rng.uniform(1.0, 3.0))
-            if n == ROUNDS // 2:
+        by_name = {p.name: p for p in processes}
+        kiosk_ids = [c.uplink.device_id for c in kiosks]
+        kinds = ["kiosk", "dropbox-1", "receiver", "branch-broker", "central-broker"]
+        schedule: list[str] = [*kinds * KILLS_EACH]
+        rng.shuffle(schedule)
+        schedule.insert(len(schedule) // 2, "line")
+        for kind in schedule:
+            pause.wait(rng.uniform(0.5, 2.5))
+            if kind == "line":
                 brokers.cut()
                 pause.wait(4.0)
                 brokers.restore()
                 victims.append("line")
                 continue
-            choice = rng.choice([*processes, "branch-broker", "central-broker"])
+            choice = by_name.get(rng.choice(kiosk_ids) if kind == "kiosk" else kind, kind)
             if isinstance(choice, Process):
                 choice.kill()
                 choice.start()
@@ -153,3 +160,6 @@ def test_a_busy_hour_survives_sigkills_of_every_process_and_a_partition(tmp_path
     assert duplicate_ticket_numbers(events, WIB) == 0, victims
     assert sum(d.tickets_issued for d in devices.values()) > 0
     assert sum(d.deposits for d in devices.values()) > 0
+    # Every kind was killed as many times as planned (the schedule ran to its end).
+    killed = ["kiosk" if v in kiosk_ids else v for v in victims]
+    assert all(killed.count(kind) == KILLS_EACH for kind in kinds), victims

@@ -1,0 +1,132 @@
+"""Devices that break mid-day and mend: a printer out of paper and refilled, a camera that
+hangs and comes back, a kiosk's disk that fills up and is freed. After each: nothing lost,
+nothing stored twice, no queue number handed out twice, and the device back in service by
+itself (nobody restarts it)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from branchsim.audit import StoredEvent, duplicate_ticket_numbers, stored_events
+from branchsim.branch import Branch, end_of_day
+from tests.diskfull import small_disk
+
+WIB = timezone(timedelta(hours=7))
+# 09:30 WIB at x60: the 09:00 slot's bookings are due at once, the 10:00 slot's from 09:40.
+START = datetime(2026, 11, 30, 9, 30, tzinfo=WIB)
+SPEED = 60.0
+TICK_S = 0.5
+
+
+def play(branch: Branch, ticks: int, script: dict[int, Callable[[], None]]) -> dict[int, datetime]:
+    """Run the started branch for `ticks` half seconds, doing `script[n]` at tick n; returns
+    the simulated instant of each scripted tick."""
+    pause = threading.Event()
+    when: dict[int, datetime] = {}
+    for n in range(ticks):
+        pause.wait(TICK_S)
+        branch.tick()
+        if n in script:
+            script[n]()
+            when[n] = branch.clock.now()
+    return when
+
+
+def audited(branch: Branch, directory: Path) -> tuple[dict[str, Any], list[StoredEvent]]:
+    """The day's summary and every stored event; asserts nothing was lost or stored twice."""
+    try:
+        summary = end_of_day(branch, directory)
+        events = stored_events(branch.store.path)
+    finally:
+        branch.close_store()
+    total = summary["total"]
+    assert total["events_lost"] == 0, summary["devices"]
+    assert total["duplicates_stored"] == 0, summary["devices"]
+    assert duplicate_ticket_numbers(events, WIB) == 0
+    assert total["events_pending"] == 0, summary["devices"]
+    return summary, events
+
+
+def at(event: StoredEvent) -> datetime:
+    return datetime.fromisoformat(event.occurred_at.replace("Z", "+00:00"))
+
+
+def faults(events: list[StoredEvent], device: str, component: str) -> list[tuple[str, bool]]:
+    return [
+        (str(e.payload["code"]), bool(e.payload["active"]))
+        for e in events
+        if e.device_id == device and e.type == "device.fault"
+        and e.payload.get("component") == component
+    ]  # fmt: skip
+
+
+@pytest.mark.faults
+def test_paper_out_and_a_hung_camera_mid_day_mend_by_themselves(tmp_path: Path) -> None:
+    # GIVEN a branch with two kiosks at a busy hour
+    branch = Branch(tmp_path, SPEED, 2, False, START)
+    branch.start(lambda _step: None)
+    try:
+        play(branch, 2, {})
+        printer = branch.kiosk_parts["kiosk-1"].printer
+        camera = branch.kiosk_parts["kiosk-2"].camera
+
+        def paper_out() -> None:
+            printer.paper_left = 0
+
+        def refill() -> None:
+            printer.paper_left = None
+
+        # WHEN kiosk-1 runs out of paper and kiosk-2's camera hangs, then both are mended
+        script = {
+            2: paper_out,
+            3: lambda: camera.hang(True),
+            14: refill,
+            15: lambda: camera.hang(False),
+        }
+        when = play(branch, 32, script)
+    finally:
+        branch.stop()
+    summary, events = audited(branch, tmp_path)
+
+    # THEN kiosk-1 showed numbers on screen while out of paper, and printed again after
+    one = [e for e in events if e.device_id == "kiosk-1" and e.type == "kiosk.ticket.issued"]
+    during = [e for e in one if when[2] <= at(e) < when[14]]
+    after = [e for e in one if at(e) > when[14]]
+    assert during and all(e.payload["delivery"] != "printed" for e in during)
+    assert any(e.payload["delivery"] == "printed" for e in after)
+    assert faults(events, "kiosk-1", "printer")[:1] == [("paper_out", True)]
+    assert faults(events, "kiosk-1", "printer")[-1] == ("paper_out", False)
+    # ...and kiosk-2 reported its camera hung, then read booking codes again by itself
+    assert faults(events, "kiosk-2", "camera") == [("no_frames", True), ("no_frames", False)]
+    two = [e for e in events if e.device_id == "kiosk-2" and e.type == "kiosk.checkin.accepted"]
+    assert any(at(e) > when[15] and e.payload.get("booking_id") for e in two), two
+    assert summary["total"]["tickets_printed"] > 0
+
+
+@pytest.mark.faults
+def test_a_kiosk_whose_disk_fills_up_serves_again_once_freed(tmp_path: Path) -> None:
+    # GIVEN a kiosk whose folder (outbox, ledger, ticket book) is a small disk of its own
+    with small_disk(tmp_path / "kiosk-1", size="8m") as disk:
+        branch = Branch(tmp_path, SPEED, 1, False, START)
+        branch.start(lambda _step: None)
+        try:
+            # WHEN the disk fills up mid-morning and is freed a while later
+            when = play(branch, 30, {4: disk.fill, 14: disk.free})
+        finally:
+            branch.stop()
+        engine = branch.kiosk_parts["kiosk-1"].kiosk.engine
+        summary, events = audited(branch, tmp_path)
+
+    # THEN the kiosk went out of service while full, and came back by itself once freed: the
+    # storage fault is on record, and tickets were issued after it
+    assert faults(events, "kiosk-1", "storage") == [("unwritable", True), ("unwritable", False)]
+    assert engine.out_of_service_reason == ""
+    tickets = [e for e in events if e.type == "kiosk.ticket.issued"]
+    assert any(at(e) > when[14] for e in tickets)
+    assert summary["total"]["tickets_issued"] == len(tickets)
