@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -63,6 +63,9 @@ class DeviceTally:
     deposits: int = 0
     collections: dict[str, int] = field(default_factory=dict)
     alerts: int = 0
+    # The day's cases besides refusals (walk-ins per programme, a party checked in, told to
+    # wait outside, rested and passed, paper out and refilled, a wrong PIN, UV-C...).
+    day_cases: dict[str, int] = field(default_factory=dict)
 
     def add(self, other: DeviceTally) -> None:
         for name, value in asdict(other).items():
@@ -153,7 +156,7 @@ def _same_fact_twice(events: Iterable[StoredEvent], zone: tzinfo) -> int:
     return sum(n - 1 for n in keys.values())
 
 
-def _count_service(t: DeviceTally, events: Iterable[StoredEvent]) -> None:
+def _count_service(t: DeviceTally, events: Sequence[StoredEvent]) -> None:
     refused: Counter[str] = Counter()
     collections: Counter[str] = Counter()
     for e in events:
@@ -176,6 +179,36 @@ def _count_service(t: DeviceTally, events: Iterable[StoredEvent]) -> None:
             t.alerts += 1
     t.checkins_refused = dict(sorted(refused.items()))
     t.collections = dict(sorted(collections.items()))
+    t.day_cases = day_cases(events)
+
+
+def day_cases(events: Iterable[StoredEvent]) -> dict[str, int]:
+    """How often each of the day's cases happened, read from the stored events (refusals are
+    `checkins_refused`'s)."""
+    cases: Counter[str] = Counter()
+    for e in events:
+        p = e.payload
+        if e.type == "kiosk.checkin.accepted":
+            if p.get("kind") == "walkin":
+                cases[f"walkin_{p.get('service')}"] += 1
+            if int(p.get("party_size") or 1) > 1:
+                cases["party_checked_in"] += 1
+            if p.get("wait_outside"):
+                cases["told_to_wait_outside"] += 1
+        elif e.type == "kiosk.temperature.outcome":
+            if p.get("outcome") == "passed" and int(p.get("attempts") or 1) > 1:
+                cases["rested_and_passed"] += 1
+            elif p.get("outcome") == "referred":
+                cases["fever_referral"] += 1
+        elif e.type == "device.fault" and p.get("code") == "paper_out":
+            cases["paper_out" if p.get("active") else "paper_refilled"] += 1
+        elif e.type == "dropbox.authorization" and p.get("granted") is False:
+            cases["wrong_pin"] += 1
+        elif e.type == "dropbox.tamper" and p.get("active"):
+            cases["tamper_alarm"] += 1
+        elif e.type == "dropbox.disinfection" and p.get("outcome") == "completed":
+            cases["uv_cycle"] += 1
+    return dict(sorted(cases.items()))
 
 
 def _ticket_key(event: StoredEvent, zone: tzinfo) -> str:

@@ -47,6 +47,7 @@ from branchsim.audit import keep_history, pending_now, stored_events, summary_do
 from branchsim.bridge import BridgedBrokers
 from branchsim.broker import LocalBroker
 from branchsim.report import Outage, Sample, write_report
+from branchsim.script import played_span
 from branchsim.workdir import WorkDir, WorkDirError
 from uplink import SimulatedClock, topics
 from uplink.branches import device_id as make_device_id
@@ -54,6 +55,8 @@ from uplink.branches import table as branch_table
 from uplink.clock import utc_iso
 
 if TYPE_CHECKING:
+    from backoffice.bookings.issuer import Issuer
+    from branchsim.script import DayScript
     from dropbox_agent.config import DropboxConfig
     from kiosk.config import KioskConfig
     from kiosk.sim.runner import SimulatedKiosk
@@ -139,13 +142,14 @@ class ServiceCounters:
     service_s: float = 90.0  # simulated seconds per participant at a counter
     served: float = 0.0
     last_inside: int | None = None
+    crowd: int = 0  # inside without a kiosk ticket (a group an officer led in): the day's script
 
     def tick(self, elapsed_sim_s: float, ticketed: int) -> int | None:
         """Advance the counters; the new number inside when it changed, else None."""
         self.served = min(
             float(ticketed), self.served + elapsed_sim_s * self.counters / self.service_s
         )
-        inside = ticketed - int(self.served)
+        inside = ticketed - int(self.served) + self.crowd
         if inside == self.last_inside:
             return None
         self.last_inside = inside
@@ -177,6 +181,11 @@ class Branch:
     kiosk_parts: dict[str, SimulatedKiosk] = field(default_factory=dict)
     samples: list[Sample] = field(default_factory=list)
     outages: list[Outage] = field(default_factory=list)
+    # The simulated time the run plays (the day's script spreads its set pieces over it).
+    span: timedelta = DAY_LENGTH
+    scripted: bool = True  # play the day's set pieces (`branchsim.script`) between random ones
+    script: DayScript | None = None
+    _happened: int = 0  # the script's happenings done so far
     # What `start` has started, stopped in reverse order by `stop` (also after a failed start).
     _started: ExitStack = field(default_factory=ExitStack)
 
@@ -219,9 +228,37 @@ class Branch:
             device.start(self.stopping)
 
     def tick(self) -> None:
-        """The branch's own pace: the line to head office, the occupancy, a sample."""
+        """The branch's own pace: the line to head office, the script, the occupancy, a sample."""
         self.update_line()
+        self.update_script()
         self.update_occupancy()
+
+    def update_script(self) -> None:
+        """Do the script's happenings whose time has come (paper out, the office full...)."""
+        if self.script is None:
+            return
+        now = self.clock.now()
+        parts = self.kiosk_parts.get(make_device_id(BRANCH, "kiosk", 1))
+        for happening in self.script.happenings[self._happened :]:
+            if happening.at > now:
+                break
+            if (
+                happening.act == "paper_refilled"
+                and parts is not None
+                and parts.kiosk.engine.faults.get("printer") != "paper_out"
+                and now < happening.at + self.span * 0.1
+            ):
+                break  # the officer refills once the kiosk says so (a little later at most)
+            self._happened += 1
+            logger.info("scripted: %s", happening.act)
+            if happening.act == "paper_out" and parts is not None:
+                parts.printer.paper_left = 0
+            elif happening.act == "paper_refilled" and parts is not None:
+                parts.printer.paper_left = None
+            elif happening.act == "office_full":
+                self.counters.crowd = self.counters.capacity
+            elif happening.act == "office_eases":
+                self.counters.crowd = 0
 
     def update_line(self) -> None:
         """Cut or restore the line to head office when the outage's time has come."""
@@ -281,9 +318,11 @@ def kiosk_setups(
     clock: SimulatedClock,
     count: int,
     per_slot: int = BOOKINGS_PER_SLOT,
+    script: Callable[[Issuer, list[Path]], None] | None = None,
 ) -> list[KioskConfig]:
     """`count` simulated kiosks' configs under `directory`, sharing one set of sample bookings
-    issued on `clock` (each kiosk's camera folder holds its share of the participants)."""
+    issued on `clock` (each kiosk's camera folder holds its share of the participants);
+    `script(issuer, cache_dirs)` issues the day's scripted bookings with the same issuer."""
     from backoffice.bookings.sample import issue_sample_day
     from kiosk.booking import BookingConfig
     from kiosk.config import KioskConfig, PrinterConfig, ThermometerConfig, TicketsConfig
@@ -305,6 +344,8 @@ def kiosk_setups(
         slot_minutes=60,
         slots=slots,
     )
+    if script is not None:
+        script(sample.issuer, [directory / f"kiosk-{n}" / "cache" for n in range(1, count + 1)])
     configs = []
     for n in range(1, count + 1):
         device_id = make_device_id(BRANCH, "kiosk", n)
@@ -348,17 +389,32 @@ def kiosk_home(config: KioskConfig) -> Path:
 
 def kiosk_devices(branch: Branch, count: int) -> list[Device]:
     """`count` kiosks at the entrance sharing one set of today's sample bookings."""
+    from branchsim.script import kiosk_day
     from kiosk.sim.runner import run_simulated
 
+    def script(issuer: Issuer, cache_dirs: list[Path]) -> None:
+        branch.script = kiosk_day(
+            branch.directory / "script", issuer, BRANCH, ZoneInfo(TIMEZONE),
+            branch.clock.now(), branch.span, cache_dirs,
+        )  # fmt: skip
+
     devices = []
-    setups = kiosk_setups(branch.directory, branch.broker, branch.clock, count)
+    setups = kiosk_setups(
+        branch.directory, branch.broker, branch.clock, count,
+        script=script if branch.scripted else None,
+    )  # fmt: skip
     for n, config in enumerate(setups, start=1):
         device_id, home = config.uplink.device_id, kiosk_home(config)
         branch.outboxes[device_id] = config.uplink.outbox_path
 
-        def run(stop: threading.Event, config: KioskConfig = config, home: Path = home) -> None:
+        def run(
+            stop: threading.Event, config: KioskConfig = config, home: Path = home,
+            first: bool = n == 1,
+        ) -> None:  # fmt: skip
             def built(sim: SimulatedKiosk) -> None:
                 branch.kiosk_parts[config.uplink.device_id] = sim
+                if branch.script is not None and first:
+                    sim.participants.expect(branch.script.visits)
 
             run_simulated(config, home / "camera", home / "tickets", clock=branch.clock,
                           stop=stop, on_built=built)  # fmt: skip
@@ -405,17 +461,23 @@ def branch_day_scenario() -> Path:
 
 def dropbox_device(branch: Branch) -> Device:
     """The dropbox outside the branch, running the scripted day (deposits and a collection)."""
+    from branchsim.script import dropbox_day, uv_cycle_s
     from dropbox_agent.sim.runner import run_simulated
 
     config = dropbox_setup(branch.directory, branch.broker)
     home = config.uplink.outbox_path.parent
     branch.outboxes[config.uplink.device_id] = config.uplink.outbox_path
+    scenario = branch_day_scenario()
+    if branch.scripted:
+        scenario = dropbox_day(branch.directory / "script" / "dropbox-day.toml", branch.span)
+        uv = config.uv.model_copy(update={"cycle_s": uv_cycle_s(branch.span)})
+        config = config.model_copy(update={"uv": uv})
 
     def run(stop: threading.Event) -> None:
         # Idle is not offline: after its scripted day the box stays connected until the end.
         run_simulated(
             config,
-            branch_day_scenario(),
+            scenario,
             speed=branch.speed,
             stop=stop,
             slips_dir=home / "slips",
@@ -475,7 +537,7 @@ def summary_table(document: dict[str, Any]) -> Table:
         if style and values[0] != "0":
             values = [f"[{style}]{v}[/]" for v in values]
         table.add_row(key, *values)
-    for key in ("checkins_refused", "collections"):
+    for key in ("checkins_refused", "collections", "day_cases"):
         table.add_row(
             key,
             *(", ".join(f"{k} {v}" for k, v in c[key].items()) or "0" for c in columns.values()),
@@ -572,8 +634,9 @@ def _run(args: argparse.Namespace, directory: Path, console: Console) -> int:
     start_at = args.start or business_day_start(datetime.now(ZoneInfo(TIMEZONE)).date())
     outage = None if args.no_outage else outage_window(args.duration_s, args.speed)
     branch = Branch(
-        directory, args.speed, args.kiosks, not args.no_dropbox, start_at, outage, ui=args.ui
-    )
+        directory, args.speed, args.kiosks, not args.no_dropbox, start_at, outage, ui=args.ui,
+        span=played_span(args.duration_s, args.speed, DAY_LENGTH),
+    )  # fmt: skip
     try:
         branch.start(lambda step: console.print(f"[bold]•[/] {step}"))
     except KeyboardInterrupt:

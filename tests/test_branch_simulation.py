@@ -39,11 +39,16 @@ def test_a_simulated_branch_checks_in_participants_and_logs_deposits(tmp_path: P
     assert by_type.get("kiosk.ticket.issued", 0) >= 4
     assert by_type.get("dropbox.deposit", 0) >= 3
     assert by_type.get("dropbox.collection_confirmed", 0) == 1
+    assert by_type.get("dropbox.collection_mismatch", 0) == 1
     # Both kiosks took part, and every ticket they printed is a PNG.
     devices = {row[0] for row in sqlite3.connect(events).execute("SELECT device_id FROM events")}
     assert {f"{BRANCH}-kiosk-1", f"{BRANCH}-kiosk-2", f"{BRANCH}-dropbox-1"} <= devices
     tickets = list(work.glob(f"{BRANCH}-kiosk-*/tickets/ticket-*.png"))
-    assert len(tickets) >= by_type["kiosk.ticket.issued"]
+    [(printed,)] = sqlite3.connect(events).execute(
+        "SELECT count(*) FROM events WHERE type = 'kiosk.ticket.issued'"
+        " AND json_extract(payload, '$.delivery') = 'printed'"
+    )
+    assert len(tickets) >= printed > 0
     # The day is accounted for: nothing lost, nothing stored twice, and a report to read.
     summary = json.loads((work / "summary.json").read_text(encoding="utf-8"))
     total = summary["total"]
@@ -60,6 +65,21 @@ def test_a_simulated_branch_checks_in_participants_and_logs_deposits(tmp_path: P
     [outage] = summary["outages"]
     assert outage["start"] < outage["end"]
     assert (work / "report.html").read_text(encoding="utf-8").count("<svg") == 4
+    # Every case of the scripted day happened and is in the summary (issue 9, item 4).
+    refused, cases = total["checkins_refused"], total["day_cases"]
+    for reason in ("too_early", "too_late", "wrong_branch", "wrong_day", "cancelled"):
+        assert refused.get(reason, 0) >= 1, (reason, refused)
+    assert refused.get("already_checked_in", 0) >= 1, refused  # the replayed screenshot
+    for case in ("walkin_JHT", "walkin_JKK", "walkin_JKM", "walkin_JP", "party_checked_in",
+                 "rested_and_passed", "fever_referral", "told_to_wait_outside", "wrong_pin",
+                 "tamper_alarm", "uv_cycle"):  # fmt: skip
+        assert cases.get(case, 0) >= 1, (case, cases)
+    # paper out and refilled, at the kiosk and at the dropbox's receipt printer
+    for device in (f"{BRANCH}-kiosk-1", f"{BRANCH}-dropbox-1"):
+        mine = summary["devices"][device]["day_cases"]
+        assert mine.get("paper_out", 0) >= 1 and mine.get("paper_refilled", 0) >= 1, mine
+    assert total["collections"] == {"confirmed": 1, "mismatch": 1}
+    assert total["temperature_referrals"] >= 1
     # Queue numbers are unique across the kiosks.
     numbers = [
         row[0]
@@ -94,13 +114,16 @@ def test_the_branch_plays_a_day_starting_at_any_hour(tmp_path: Path, start: str)
     assert total["events_lost"] == 0 and total["duplicates_stored"] == 0
     assert total["tickets_issued"] >= 1
     # Booked participants were welcome at their slot: no booking refused as too early or late,
-    # nor for its day when they came 20 min early for a 00:00 slot.
+    # nor for its day when they came 20 min early for a 00:00 slot (but the day's script's
+    # bookings, which come early, late or on the wrong day on purpose).
+    scripted = set(json.loads((work / "script" / "bookings.json").read_text()).values())
     reasons = [
-        row[0]
-        for row in sqlite3.connect(work / "backoffice" / "events.db").execute(
-            "SELECT json_extract(payload, '$.reason') FROM events"
-            " WHERE type = 'kiosk.checkin.refused'"
+        reason
+        for reason, booking_id in sqlite3.connect(work / "backoffice" / "events.db").execute(
+            "SELECT json_extract(payload, '$.reason'), json_extract(payload, '$.booking_id')"
+            " FROM events WHERE type = 'kiosk.checkin.refused'"
         )
+        if booking_id not in scripted
     ]
     assert not {"too_early", "too_late", "wrong_day", "expired"} & set(reasons), reasons
     # Every event carries the simulated day's time, not the machine's.

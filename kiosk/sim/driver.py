@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -64,6 +65,26 @@ def drive(
         spent += step
 
 
+@dataclass(frozen=True)
+class Visit:
+    """One scripted participant (a simulated day's set piece), due at a wall-clock instant.
+
+    Attributes:
+        at: when they step up to the kiosk (the kiosk's wall clock).
+        label: what the visit shows, for logs (e.g. "booking too early").
+        image: the booking QR photo they hold up (shown again for a replayed screenshot), or
+            None for a walk-in.
+        service: the programme a walk-in picks.
+        temperatures_c: the first reading and, if that one is high, the reading after the rest.
+    """
+
+    at: datetime
+    label: str
+    image: Path | None = None
+    service: Service = "JHT"
+    temperatures_c: tuple[float, ...] = (36.6,)
+
+
 class Participants:
     """Arrivals at the kiosk, paced by the engine's clock.
 
@@ -72,6 +93,7 @@ class Participants:
     punctual: an image is shown once its booking's slot is about to open (`early_min` before;
     images that are not bookings, in name order, whenever reached); without it, in name order.
     Temperatures: mostly normal, some high once (normal after the rest), a few high twice.
+    Scripted visits (`expect`) come first once due, between the random arrivals.
     """
 
     def __init__(
@@ -96,6 +118,9 @@ class Participants:
         self.walkins = 0
         self._next_arrival = 0.0
         self._profile: Profile = "normal"
+        self._after_rest_c: float | None = None  # the reading once rested (None: still high)
+        self._visits: list[Visit] = []
+        self.visited: list[tuple[datetime, Visit]] = []
         self._service: Service = "JHT"
         self._shown_at: float | None = None
         self._wall = wall
@@ -108,13 +133,43 @@ class Participants:
         phase = self.engine.screen.phase
         if phase is Phase.CHOOSE_SERVICE:
             self.engine.choose_service(self._service)
-        elif phase is Phase.RESTING and self._profile == "fever_once":
-            self.thermometer.set_object(round(self.rng.uniform(36.4, 37.0), 1))
+        elif phase is Phase.RESTING and self._after_rest_c is not None:
+            self.thermometer.set_object(self._after_rest_c)
         if self._shown_at is not None and (phase not in SCAN_PHASES or now - self._shown_at > 5):
             self.camera.clear()  # the phone goes back in the pocket
             self._shown_at = None
-        if phase in SCAN_PHASES and now >= self._next_arrival and self._shown_at is None:
-            self._arrive(now)
+        if phase in SCAN_PHASES and self._shown_at is None:
+            wall = self._wall() if self._wall is not None else None
+            visit = self._due_visit(wall)
+            if wall is not None and visit is not None:
+                self.visited.append((wall, visit))
+                self._visit(visit, now)
+            elif now >= self._next_arrival:
+                self._arrive(now)
+
+    def expect(self, visits: list[Visit]) -> None:
+        """Add scripted visits; each comes once its time is reached, in time order (only with
+        a wall clock: `wall`)."""
+        self._visits = sorted([*self._visits, *visits], key=lambda v: v.at)
+
+    def _due_visit(self, wall: datetime | None) -> Visit | None:
+        if not self._visits or wall is None or self._visits[0].at > wall:
+            return None
+        return self._visits.pop(0)
+
+    def _visit(self, visit: Visit, now: float) -> None:
+        logger.info("scripted visit: %s", visit.label)
+        readings = visit.temperatures_c or (36.6,)
+        self.thermometer.set_object(readings[0])
+        self._after_rest_c = readings[-1]
+        self.arrivals += 1
+        if visit.image is not None:
+            if self.camera.show_file(visit.image):
+                self._shown_at = now
+            return
+        self.walkins += 1
+        self._service = visit.service
+        self.engine.start_walkin()
 
     def _arrive(self, now: float) -> None:
         self._next_arrival = now + self.arrival_s * self.rng.uniform(0.5, 1.5)
@@ -163,3 +218,6 @@ class Participants:
         self._profile = "fever" if roll < 0.03 else "fever_once" if roll < 0.08 else "normal"
         value = 37.9 if self._profile != "normal" else self.rng.uniform(36.0, 37.0)
         self.thermometer.set_object(round(value, 1))
+        self._after_rest_c = (
+            round(self.rng.uniform(36.4, 37.0), 1) if self._profile == "fever_once" else None
+        )

@@ -133,3 +133,44 @@ def test_a_queue_number_is_unique_per_branch_day_not_forever() -> None:
 
     assert duplicate_ticket_numbers([before_midnight, after_midnight], wib) == 0
     assert duplicate_ticket_numbers([before_midnight, after_midnight, same_day_again], wib) == 1
+
+
+def test_the_day_s_cases_are_read_from_the_stored_events() -> None:
+    from branchsim.audit import StoredEvent, day_cases
+
+    def event(type_: str, **payload: object) -> StoredEvent:
+        return StoredEvent("e", "kiosk-1", type_, "2026-11-30T16:55:00.000Z", payload)
+
+    events = [
+        event("kiosk.checkin.accepted", kind="walkin", service="JKM", party_size=1),
+        event(
+            "kiosk.checkin.accepted",
+            kind="booking",
+            service="JHT",
+            party_size=12,
+            wait_outside=True,
+        ),
+        event("kiosk.temperature.outcome", outcome="passed", attempts=2),
+        event("kiosk.temperature.outcome", outcome="passed", attempts=1),
+        event("kiosk.temperature.outcome", outcome="referred", attempts=2),
+        event("device.fault", component="printer", code="paper_out", active=True),
+        event("device.fault", component="printer", code="paper_out", active=False),
+        event("dropbox.authorization", method="pin", granted=False),
+        event("dropbox.authorization", method="pin", granted=True),
+        event("dropbox.tamper", cause="door_forced", active=True),
+        event("dropbox.disinfection", outcome="completed"),
+        event("dropbox.disinfection", outcome="aborted"),
+    ]
+
+    assert day_cases(events) == {
+        "fever_referral": 1,
+        "paper_out": 1,
+        "paper_refilled": 1,
+        "party_checked_in": 1,
+        "rested_and_passed": 1,
+        "tamper_alarm": 1,
+        "told_to_wait_outside": 1,
+        "uv_cycle": 1,
+        "walkin_JKM": 1,
+        "wrong_pin": 1,
+    }

@@ -17,7 +17,9 @@ WIB = timezone(timedelta(hours=7))
 
 @pytest.mark.faults
 def test_a_clock_that_jumps_an_hour_forward_and_back_loses_nothing(tmp_path: Path) -> None:
-    branch = Branch(tmp_path, 30.0, 2, True, datetime(2026, 11, 30, 9, 0, tzinfo=WIB))
+    start = datetime(2026, 11, 30, 9, 0, tzinfo=WIB)
+    # The day's script (deposits among it) plays over the 10 simulated minutes run here.
+    branch = Branch(tmp_path, 30.0, 2, True, start, span=timedelta(minutes=10))
     pause = threading.Event()
     branch.start(lambda _step: None)
     try:

@@ -1,0 +1,203 @@
+"""The branch day's set pieces: who comes when, what breaks and mends, on the simulated clock.
+
+Between the random arrivals, the day plays every case a branch meets (issue 9, item 4), each at
+a fixed share of the played span, so a one-minute run sees them all as the whole day does:
+
+- at kiosk-1: bookings on time, early, late, for another branch, for tomorrow, cancelled, a
+  collective (employer) booking with its party, the on-time booking's screenshot shown again;
+  a walk-in for each programme; a high temperature that rests and passes; a fever referral;
+  the printer out of paper and refilled; the office full, with arrivals told to wait outside.
+- at the dropbox: deposits with contact chatter, a booking scanned, a wrong PIN, a collection
+  counted right, the UV-C cycle after it, the receipt printer out of paper and refilled, a
+  tamper alarm, and a second collection whose count does not match.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from backoffice.bookings.issuer import Issuer, cancellations_document
+from backoffice.bookings.qr import write_qr_png
+from configkit import dump_toml
+from dropbox_agent.sim.scenario import Scenario
+from kiosk.booking import Service
+from kiosk.sim.driver import Visit
+
+logger = logging.getLogger(__name__)
+
+OTHER_BRANCH = "bandung-suci"
+HOUR = timedelta(hours=1)
+PARTY_SIZE = 12
+OFFICER_PIN = "2468"  # dropbox_agent/examples/dropbox.toml's
+
+# What a case is called in the summary's `day_cases`, and the refusal reason it must produce.
+BOOKING_CASES: dict[str, str | None] = {
+    "booking_on_time": None,
+    "booking_early": "too_early",
+    "booking_late": "too_late",
+    "booking_wrong_branch": "wrong_branch",
+    "booking_wrong_day": "wrong_day",
+    "booking_cancelled": "cancelled",
+    "booking_replayed": "already_checked_in",
+    "booking_collective": None,
+}
+
+Act = Literal["paper_out", "paper_refilled", "office_full", "office_eases"]
+
+
+@dataclass(frozen=True)
+class Happening:
+    """Something the branch does to its kiosks or itself at `at` (not a participant)."""
+
+    at: datetime
+    act: Act
+
+
+@dataclass(frozen=True)
+class DayScript:
+    """kiosk-1's scripted visits and the branch's happenings, in time order."""
+
+    visits: list[Visit]
+    happenings: list[Happening]
+
+
+def played_span(duration_s: float | None, speed: float, day_length: timedelta) -> timedelta:
+    """The simulated time a run plays: `duration_s` real seconds at `speed`, or a whole day."""
+    if duration_s is None:
+        return day_length
+    return min(day_length, timedelta(seconds=duration_s * speed))
+
+
+def _hour_of(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def kiosk_day(
+    directory: Path,
+    issuer: Issuer,
+    branch: str,
+    zone: ZoneInfo,
+    start: datetime,
+    span: timedelta,
+    cache_dirs: list[Path],
+) -> DayScript:
+    """Issue the scripted bookings (QR photos under `directory`), cancel one (its cancellation
+    written into each kiosk's `cache_dirs`, as a kiosk synced earlier holds it), and return the
+    visits and happenings at their shares of `span` after `start`. Writes `bookings.json` (which
+    booking id plays which case) beside the photos."""
+    directory.mkdir(parents=True, exist_ok=True)
+
+    def at(share: float) -> datetime:
+        return (start + span * share).astimezone(zone)
+
+    ids: dict[str, str] = {}
+
+    def booking(case: str, share: float, **how: Any) -> Visit:
+        when = at(share)
+        slot = how.pop("slot", _hour_of(when))
+        issued = issuer.issue(
+            branch=how.pop("branch", branch),
+            service="JHT",
+            day=slot.date(),
+            start=slot.time(),
+            end=(slot + HOUR).time(),
+            name="Sri Lestari",
+            **how,
+        )
+        ids[case] = issued.booking.booking_id
+        image = write_qr_png(issued.token, directory / f"{case}.png", scale=4)
+        return Visit(when, case, image=image)
+
+    on_time = booking("booking_on_time", 0.04)
+    cancelled = booking("booking_cancelled", 0.20)
+    issuer.cancel(ids["booking_cancelled"])
+    document = cancellations_document(issuer.store, branch, start.date() - timedelta(days=1), 3)
+    for cache in cache_dirs:
+        cache.mkdir(parents=True, exist_ok=True)
+        (cache / "cancellations.json").write_bytes(document)
+    visits = [
+        on_time,
+        booking("booking_early", 0.08, slot=_hour_of(at(0.08)) + 2 * HOUR),
+        walkin("walkin_JKK", at(0.12), "JKK"),
+        booking("booking_late", 0.16, slot=_hour_of(at(0.16)) - 2 * HOUR),
+        cancelled,
+        booking("booking_wrong_branch", 0.24, branch=OTHER_BRANCH),
+        walkin("high_temperature_rested", at(0.28), "JHT", (38.1, 36.8)),
+        walkin("walkin_JP", at(0.32), "JP"),  # while the printer is out of paper
+        booking("booking_wrong_day", 0.40, slot=_hour_of(at(0.40)) + 24 * HOUR),
+        walkin("fever_referral", at(0.44), "JHT", (38.4, 38.3)),
+        Visit(at(0.50), "booking_replayed", image=on_time.image),
+        booking("booking_collective", 0.56, channel="collective", party_size=PARTY_SIZE),
+        walkin("walkin_JKM", at(0.66), "JKM"),  # while the office is full
+        walkin("walkin_JHT", at(0.74), "JHT"),
+    ]
+    happenings = [
+        Happening(at(0.30), "paper_out"),
+        Happening(at(0.37), "paper_refilled"),
+        Happening(at(0.62), "office_full"),
+        Happening(at(0.70), "office_eases"),
+    ]
+    # Which booking plays which case, for whoever reads the day afterwards (and the tests).
+    (directory / "bookings.json").write_text(json.dumps(ids, indent=1) + "\n", encoding="utf-8")
+    return DayScript(sorted(visits, key=lambda v: v.at), happenings)
+
+
+def walkin(
+    label: str, when: datetime, service: Service, temperatures_c: tuple[float, ...] = (36.6,)
+) -> Visit:
+    """A walk-in choosing `service`."""
+    return Visit(when, label, service=service, temperatures_c=temperatures_c)
+
+
+def dropbox_day(path: Path, span: timedelta) -> Path:
+    """Write the dropbox's scripted day as a scenario file at `path`, its steps at shares of
+    `span` (simulated seconds from the start); returns `path`."""
+    s = span.total_seconds()
+    every = max(1.0, 0.01 * s)
+    steps: list[dict[str, Any]] = [
+        {"at_s": 0.02 * s, "action": "deposit"},
+        {"at_s": 0.05 * s, "action": "keypad", "text": "BK-7QX2M9"},  # a booking scanned
+        {"at_s": 0.06 * s, "action": "deposit", "count": 3, "every_s": every},
+        {"at_s": 0.12 * s, "action": "keypad", "text": "1111"},  # a wrong PIN
+        {"at_s": 0.15 * s, "action": "fill", "distance_cm": 20},
+        {"at_s": 0.17 * s, "action": "deposit"},
+        # The first collection: 5 deposits logged, the officer counts 5.
+        {"at_s": 0.20 * s, "action": "keypad", "text": OFFICER_PIN},
+        {"at_s": 0.21 * s, "action": "door", "open": True},
+        {"at_s": 0.23 * s, "action": "keypad", "text": "*5#"},
+        {"at_s": 0.25 * s, "action": "door", "open": False},  # UV-C runs after it
+        {"at_s": 0.26 * s, "action": "fill", "distance_cm": 56},
+        {"at_s": 0.30 * s, "action": "printer", "fault": "paper_out"},
+        {"at_s": 0.33 * s, "action": "deposit"},  # counted; its slip cannot print
+        {"at_s": 0.38 * s, "action": "printer", "fault": "none"},  # refilled
+        {"at_s": 0.42 * s, "action": "tamper", "active": True},
+        {"at_s": 0.43 * s, "action": "tamper", "active": False},
+        {"at_s": 0.46 * s, "action": "deposit", "count": 2, "every_s": every},
+        # The second collection: 3 deposits logged, the officer counts 4.
+        {"at_s": 0.58 * s, "action": "keypad", "text": OFFICER_PIN},
+        {"at_s": 0.59 * s, "action": "door", "open": True},
+        {"at_s": 0.61 * s, "action": "keypad", "text": "*4#"},
+        {"at_s": 0.63 * s, "action": "door", "open": False},
+        {"at_s": 0.70 * s, "action": "deposit"},
+    ]
+    document = {
+        "description": "The branch's dropbox day (branchsim.script)",
+        "end_after_s": 1.0,
+        "seed": 20200622,
+        "steps": [{k: round(v, 3) if isinstance(v, float) else v for k, v in step.items()}
+                  for step in steps],
+    }  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dump_toml(Scenario.model_validate(document)), encoding="utf-8")
+    return path
+
+
+def uv_cycle_s(span: timedelta) -> float:
+    """A UV-C cycle that ends well within the played span (600 s on a whole day)."""
+    return min(600.0, 0.08 * span.total_seconds())
