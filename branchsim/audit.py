@@ -112,11 +112,8 @@ def _outbox(path: Path) -> tuple[list[tuple[str, str]], set[str]]:
     return [(str(e), str(d)) for e, d in history], pending
 
 
-def tally(
-    outboxes: Mapping[str, Path], store_path: Path, zone: tzinfo = UTC
-) -> dict[str, DeviceTally]:
-    """Per device (the keys of `outboxes`), what it recorded against what the back office has;
-    `zone` is the branch's, whose days number the tickets afresh."""
+def tally(outboxes: Mapping[str, Path], store_path: Path) -> dict[str, DeviceTally]:
+    """Per device (the keys of `outboxes`), what it recorded against what the back office has."""
     events = stored_events(store_path)
     result: dict[str, DeviceTally] = {}
     for device_id, outbox_path in outboxes.items():
@@ -135,21 +132,20 @@ def tally(
                 t.telemetry_superseded += 1
             else:
                 t.events_lost += 1
-        twice = _same_fact_twice(mine, zone)
+        twice = _same_fact_twice(mine)
         t.duplicates_stored = sum(n - 1 for n in stored_ids.values()) + twice
         _count_service(t, mine)
         result[device_id] = t
     return result
 
 
-def _same_fact_twice(events: Iterable[StoredEvent], zone: tzinfo) -> int:
-    """Events stored under different ids that say the same thing (a re-recorded check-in,
-    ticket or deposit)."""
+def _same_fact_twice(events: Iterable[StoredEvent]) -> int:
+    """Events stored under different ids that say the same thing (a check-in's acceptance or
+    its ticket recorded twice, a deposit re-recorded). A ticket is the fact of one check-in:
+    two check-ins with one number are `duplicate_ticket_numbers`, not a duplicate stored."""
     keys: Counter[tuple[str, str]] = Counter()
     for e in events:
-        if e.type == "kiosk.ticket.issued":
-            keys[(e.type, _ticket_key(e, zone))] += 1
-        elif e.type == "kiosk.checkin.accepted":
+        if e.type in ("kiosk.ticket.issued", "kiosk.checkin.accepted"):
             keys[(e.type, str(e.payload.get("checkin_id")))] += 1
         elif e.type == "dropbox.deposit":
             keys[(e.type, f"{e.payload.get('box_id')}#{e.payload.get('deposit_no')}")] += 1
@@ -211,16 +207,28 @@ def day_cases(events: Iterable[StoredEvent]) -> dict[str, int]:
     return dict(sorted(cases.items()))
 
 
-def _ticket_key(event: StoredEvent, zone: tzinfo) -> str:
-    """A queue number with its branch day: numbering starts again every day."""
-    at = datetime.fromisoformat(event.occurred_at.replace("Z", "+00:00")).astimezone(zone)
-    return f"{at.date()} {event.payload.get('ticket_number')}"
+def _at(event: StoredEvent) -> datetime:
+    return datetime.fromisoformat(event.occurred_at.replace("Z", "+00:00"))
 
 
 def duplicate_ticket_numbers(events: Iterable[StoredEvent], zone: tzinfo = UTC) -> int:
-    """Queue numbers handed out twice on one day across the whole branch (every kiosk's)."""
-    numbers = Counter(_ticket_key(e, zone) for e in events if e.type == "kiosk.ticket.issued")
-    return sum(n - 1 for n in numbers.values())
+    """Queue numbers handed out twice on one day across the whole branch (every kiosk's).
+
+    Numbering starts again every day: a number is keyed by the branch day it was numbered on.
+    The kiosk numbers a check-in, records its acceptance at once, and records the ticket only
+    once printed (seconds later on a busy simulated clock): a number taken at 23:59:59 may be
+    stamped after midnight. So the day is that of the check-in's earliest event.
+    """
+    numbered: dict[str, tuple[datetime, str]] = {}  # checkin_id -> (earliest stamp, number)
+    for e in events:
+        if e.type not in ("kiosk.ticket.issued", "kiosk.checkin.accepted"):
+            continue
+        checkin = f"{e.device_id}/{e.payload.get('checkin_id') or e.event_id}"
+        at, number = _at(e), str(e.payload.get("ticket_number"))
+        if checkin not in numbered or at < numbered[checkin][0]:
+            numbered[checkin] = (at, number)
+    keys = Counter(f"{at.astimezone(zone).date()} {n}" for at, n in numbered.values())
+    return sum(n - 1 for n in keys.values())
 
 
 def summary_document(

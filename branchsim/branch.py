@@ -494,7 +494,7 @@ def end_of_day(branch: Branch, directory: Path) -> dict[str, Any]:
     store_path = branch.store.path
     zone = ZoneInfo(TIMEZONE)
     document = summary_document(
-        tally(branch.outboxes, store_path, zone),
+        tally(branch.outboxes, store_path),
         store_path,
         zone,
         branch=BRANCH,

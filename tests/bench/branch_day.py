@@ -162,7 +162,7 @@ def main() -> None:
     for process in processes.values():
         process.wait(30)
     brokers.stop()
-    devices = tally(outboxes, store_path, WIB)
+    devices = tally(outboxes, store_path)
     summary = summary_document(devices, store_path, WIB)
     total = summary["total"]
     latencies = [ms for c in kiosks

@@ -174,3 +174,33 @@ def test_the_day_s_cases_are_read_from_the_stored_events() -> None:
         "walkin_JKM": 1,
         "wrong_pin": 1,
     }
+
+
+def test_a_number_taken_before_midnight_and_printed_after_is_no_duplicate() -> None:
+    """The flaky duplicate of the any-hour test started at 16:59Z (23:59 WIB): kiosk-1 numbered
+    a check-in at 23:59:59 WIB (JHT A1-001 of 30 November), recorded its acceptance at once, and
+    its ticket once printed, after midnight; the first JHT check-in of 1 December then got
+    JHT A1-001 of its own day. The audit keyed tickets by their event's stamp, so it saw
+    "2026-12-01 JHT A1-001" twice and reported a duplicate stored."""
+    from branchsim.audit import StoredEvent, _same_fact_twice, duplicate_ticket_numbers
+
+    def event(type_: str, checkin: str, at: str, event_id: str) -> StoredEvent:
+        payload = {"checkin_id": checkin, "ticket_number": "JHT A1-001"}
+        return StoredEvent(event_id, "kiosk-1", type_, at, payload)
+
+    events = [
+        event("kiosk.checkin.accepted", "c-1", "2026-11-30T16:59:59.500Z", "e1"),
+        event("kiosk.ticket.issued", "c-1", "2026-11-30T17:00:02.000Z", "e2"),  # printed late
+        event("kiosk.checkin.accepted", "c-2", "2026-11-30T17:00:30.000Z", "e3"),
+        event("kiosk.ticket.issued", "c-2", "2026-11-30T17:00:31.000Z", "e4"),
+    ]
+    wib = ZoneInfo("Asia/Jakarta")
+
+    assert _same_fact_twice(events) == 0
+    assert duplicate_ticket_numbers(events, wib) == 0
+    # ...while one number given to two check-ins on one day is still caught, and one ticket
+    # stored twice under two event ids is a duplicate stored.
+    again = event("kiosk.checkin.accepted", "c-3", "2026-11-30T17:01:00.000Z", "e5")
+    assert duplicate_ticket_numbers([*events, again], wib) == 1
+    twice = event("kiosk.ticket.issued", "c-2", "2026-11-30T17:00:32.000Z", "e6")
+    assert _same_fact_twice([*events, twice]) == 1

@@ -151,7 +151,7 @@ def test_a_busy_hour_survives_sigkills_of_every_process_and_a_partition(tmp_path
             process.stop()
         brokers.stop()
 
-    devices = tally(outboxes, store_path, WIB)
+    devices = tally(outboxes, store_path)
     events = stored_events(store_path)
     for device_id, day in devices.items():
         assert day.events_lost == 0, (device_id, victims)
