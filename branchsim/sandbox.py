@@ -7,10 +7,8 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
-from backoffice.config import BackofficeConfig
-from backoffice.receiver import Receiver
-from backoffice.store import SqliteEventStore
 from branchsim.broker import LocalBroker
+from branchsim.office import LocalOffice
 from uplink import BrokerConfig
 
 logger = logging.getLogger(__name__)
@@ -25,8 +23,7 @@ class Sandbox:
         self._tmp = tempfile.TemporaryDirectory(prefix="lapak-sandbox-")
         self.directory = Path(self._tmp.name)
         self.broker = LocalBroker(self.directory / "broker")
-        self.store: SqliteEventStore | None = None
-        self._receiver: Receiver | None = None
+        self.office = LocalOffice(self.broker, self.directory / "events.db")
 
     def client_config(self, device_id: str) -> BrokerConfig:
         """Broker settings with a certificate for `device_id`."""
@@ -34,19 +31,12 @@ class Sandbox:
 
     def stored(self) -> int:
         """Events the back office has stored so far."""
-        return 0 if self.store is None else self.store.count()
+        return self.office.stored()
 
     def __enter__(self) -> Sandbox:
         try:
             self.broker.start()
-            self.store = SqliteEventStore(self.directory / "events.db")
-            config = BackofficeConfig(
-                broker=self.broker.client_config("backoffice"), database_path=self.store.path
-            )
-            self._receiver = Receiver(config, self.store)
-            self._receiver.start()
-            if not self._receiver.wait_ready(10):
-                logger.warning("the sandbox's back office did not subscribe in 10 s")
+            self.office.start()
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -58,9 +48,6 @@ class Sandbox:
         _value: BaseException | None,
         _tb: TracebackType | None,
     ) -> None:
-        if self._receiver is not None:
-            self._receiver.stop()
-        if self.store is not None:
-            self.store.close()
+        self.office.stop()
         self.broker.stop()
         self._tmp.cleanup()

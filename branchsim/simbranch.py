@@ -11,10 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 
-from backoffice.config import BackofficeConfig
-from backoffice.receiver import Receiver
-from backoffice.store import SqliteEventStore
 from branchsim.broker import LocalBroker
+from branchsim.office import LocalOffice
 from provisioning.broker import free_port, render_broker_config
 from provisioning.pki import CADirectory, IssuedFiles
 from uplink import BrokerConfig, branches
@@ -50,8 +48,7 @@ class SimulatedBranch:
         )
         # The broker admits the CA's devices, as a production broker rendered with `--ca` does.
         self.broker.admit(r.name for r in ca.records() if r.kind == "client" and r.active)
-        self._receiver: Receiver | None = None
-        self._store: SqliteEventStore | None = None
+        self._office = LocalOffice(self.broker, self.directory / "backoffice.db")
         self._http: ThreadingHTTPServer | None = None
         self.api_port = free_port()
 
@@ -67,14 +64,7 @@ class SimulatedBranch:
         if self._want["broker"]:
             self.broker.start()
         if self._want["broker"] and self._want["backoffice"]:
-            self._store = SqliteEventStore(self.directory / "backoffice.db")
-            config = BackofficeConfig(
-                broker=self.broker.client_config("backoffice"), database_path=self._store.path
-            )
-            self._receiver = Receiver(config, self._store)
-            self._receiver.start()
-            if not self._receiver.wait_ready(10):
-                logger.warning("the simulated back office did not subscribe in 10 s")
+            self._office.start()
         if self._want["api"]:
             self._http = ThreadingHTTPServer(("127.0.0.1", self.api_port), _ApiHandler)
             threading.Thread(target=self._http.serve_forever, daemon=True).start()
@@ -89,10 +79,7 @@ class SimulatedBranch:
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()
-        if self._receiver is not None:
-            self._receiver.stop()
-        if self._store is not None:
-            self._store.close()
+        self._office.stop()
         self.broker.stop()
         self._tmp.cleanup()
 
