@@ -47,7 +47,7 @@ from branchsim.audit import keep_history, pending_now, stored_events, summary_do
 from branchsim.bridge import BridgedBrokers
 from branchsim.broker import LocalBroker
 from branchsim.report import Outage, Sample, write_report
-from branchsim.script import played_span
+from branchsim.script import WAITS_OUTSIDE, played_span
 from branchsim.workdir import WorkDir, WorkDirError
 from uplink import SimulatedClock, topics
 from uplink.branches import device_id as make_device_id
@@ -249,6 +249,13 @@ class Branch:
                 and now < happening.at + self.span * 0.1
             ):
                 break  # the officer refills once the kiosk says so (a little later at most)
+            if (
+                happening.act == "office_eases"
+                and parts is not None
+                and not _waited_outside(parts, now - self.span * 0.04)
+                and now < happening.at + self.span * 0.1
+            ):
+                break  # the office eases once someone was told to wait outside (or a bit later)
             self._happened += 1
             logger.info("scripted: %s", happening.act)
             if happening.act == "paper_out" and parts is not None:
@@ -310,6 +317,11 @@ class Branch:
                 device.thread.join(max(0.0, deadline - time.monotonic()))
                 if device.thread.is_alive():
                     logger.warning("%s did not stop in time", device.device_id)
+
+
+def _waited_outside(parts: SimulatedKiosk, by: datetime) -> bool:
+    """The script's arrival for a full office came by `by` (time enough to be ticketed)."""
+    return any(v.label == WAITS_OUTSIDE and at <= by for at, v in parts.participants.visited)
 
 
 def kiosk_setups(

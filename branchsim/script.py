@@ -48,6 +48,8 @@ BOOKING_CASES: dict[str, str | None] = {
     "booking_collective": None,
 }
 
+WAITS_OUTSIDE = "walkin_JKM"  # the visit that comes while the office is full
+
 Act = Literal["paper_out", "paper_refilled", "office_full", "office_eases"]
 
 
@@ -124,7 +126,9 @@ def kiosk_day(
     visits = [
         on_time,
         booking("booking_early", 0.08, slot=_hour_of(at(0.08)) + 2 * HOUR),
-        walkin("walkin_JKK", at(0.12), "JKK"),
+        walkin("walkin_JKK", at(0.11), "JKK"),
+        # The office is full before the line to head office is cut: the occupancy comes from there.
+        walkin(WAITS_OUTSIDE, at(0.14), "JKM"),
         booking("booking_late", 0.16, slot=_hour_of(at(0.16)) - 2 * HOUR),
         cancelled,
         booking("booking_wrong_branch", 0.24, branch=OTHER_BRANCH),
@@ -134,14 +138,13 @@ def kiosk_day(
         walkin("fever_referral", at(0.44), "JHT", (38.4, 38.3)),
         Visit(at(0.50), "booking_replayed", image=on_time.image),
         booking("booking_collective", 0.56, channel="collective", party_size=PARTY_SIZE),
-        walkin("walkin_JKM", at(0.66), "JKM"),  # while the office is full
-        walkin("walkin_JHT", at(0.74), "JHT"),
+        walkin("walkin_JHT", at(0.66), "JHT"),
     ]
     happenings = [
+        Happening(at(0.10), "office_full"),
+        Happening(at(0.22), "office_eases"),
         Happening(at(0.30), "paper_out"),
         Happening(at(0.37), "paper_refilled"),
-        Happening(at(0.62), "office_full"),
-        Happening(at(0.70), "office_eases"),
     ]
     # Which booking plays which case, for whoever reads the day afterwards (and the tests).
     (directory / "bookings.json").write_text(json.dumps(ids, indent=1) + "\n", encoding="utf-8")

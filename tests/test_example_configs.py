@@ -52,11 +52,17 @@ def test_kiosk_run_simulate_runs_with_no_config(tmp_path: Path) -> None:
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
+    guard = threading.Timer(120, process.kill)  # a kiosk that never says it runs fails
+    guard.start()
     try:
         # WHEN it starts with nothing given but a folder for its tickets
         assert process.stdout is not None
-        first = process.stdout.readline()
-        assert "simulated kiosk" in first, first
+        said = []
+        for line in process.stdout:  # Kivy may say a word first
+            said.append(line)
+            if "simulated kiosk" in line:
+                break
+        assert "simulated kiosk" in said[-1], said
         threading.Event().wait(2.0)
         # THEN it keeps running (its throwaway bookings made) until told to stop
         assert process.poll() is None
@@ -64,6 +70,7 @@ def test_kiosk_run_simulate_runs_with_no_config(tmp_path: Path) -> None:
         process.send_signal(signal.SIGTERM)
         process.wait(60)
     finally:
+        guard.cancel()
         if process.poll() is None:
             process.kill()
             process.wait()

@@ -15,6 +15,7 @@ import pytest
 
 from branchsim.audit import StoredEvent, duplicate_ticket_numbers, stored_events
 from branchsim.branch import Branch, end_of_day
+from kiosk.sim.driver import Visit
 from tests.diskfull import small_disk
 
 WIB = timezone(timedelta(hours=7))
@@ -69,7 +70,7 @@ def faults(events: list[StoredEvent], device: str, component: str) -> list[tuple
 @pytest.mark.faults
 def test_paper_out_and_a_hung_camera_mid_day_mend_by_themselves(tmp_path: Path) -> None:
     # GIVEN a branch with two kiosks at a busy hour
-    branch = Branch(tmp_path, SPEED, 2, False, START)
+    branch = Branch(tmp_path, SPEED, 2, False, START, scripted=False)
     branch.start(lambda _step: None)
     try:
         play(branch, 2, {})
@@ -78,6 +79,9 @@ def test_paper_out_and_a_hung_camera_mid_day_mend_by_themselves(tmp_path: Path) 
 
         def paper_out() -> None:
             printer.paper_left = 0
+            # someone steps up while it is out (besides whoever comes by chance)
+            walkin = Visit(branch.clock.now(), "walk-in while out of paper", service="JKK")
+            branch.kiosk_parts["kiosk-1"].participants.expect([walkin])
 
         def refill() -> None:
             printer.paper_left = None
@@ -113,11 +117,20 @@ def test_paper_out_and_a_hung_camera_mid_day_mend_by_themselves(tmp_path: Path) 
 def test_a_kiosk_whose_disk_fills_up_serves_again_once_freed(tmp_path: Path) -> None:
     # GIVEN a kiosk whose folder (outbox, ledger, ticket book) is a small disk of its own
     with small_disk(tmp_path / "kiosk-1", size="8m") as disk:
-        branch = Branch(tmp_path, SPEED, 1, False, START)
+        branch = Branch(tmp_path, SPEED, 1, False, START, scripted=False)
         branch.start(lambda _step: None)
         try:
+
+            def fill() -> None:
+                disk.fill()
+                # people step up while it is full (besides whoever comes by chance)
+                now = branch.clock.now()
+                branch.kiosk_parts["kiosk-1"].participants.expect(
+                    [Visit(now + timedelta(seconds=n * 90), "walk-in, disk full") for n in (0, 1)]
+                )
+
             # WHEN the disk fills up mid-morning and is freed a while later
-            when = play(branch, 30, {4: disk.fill, 14: disk.free})
+            when = play(branch, 30, {4: fill, 14: disk.free})
         finally:
             branch.stop()
         engine = branch.kiosk_parts["kiosk-1"].kiosk.engine
