@@ -357,7 +357,8 @@ def kiosk_setups(
         slots=slots,
     )
     if script is not None:
-        script(sample.issuer, [directory / f"kiosk-{n}" / "cache" for n in range(1, count + 1)])
+        homes = [directory / make_device_id(BRANCH, "kiosk", n) for n in range(1, count + 1)]
+        script(sample.issuer, [home / "cache" for home in homes])
     configs = []
     for n in range(1, count + 1):
         device_id = make_device_id(BRANCH, "kiosk", n)

@@ -121,7 +121,7 @@ def test_a_busy_hour_survives_sigkills_of_every_process_and_a_partition(tmp_path
         victims: list[str] = []
         by_name = {p.name: p for p in processes}
         kiosk_ids = [c.uplink.device_id for c in kiosks]
-        kinds = ["kiosk", "dropbox-1", "receiver", "branch-broker", "central-broker"]
+        kinds = ["kiosk", box.uplink.device_id, "receiver", "branch-broker", "central-broker"]
         schedule: list[str] = [*kinds * KILLS_EACH]
         rng.shuffle(schedule)
         schedule.insert(len(schedule) // 2, "line")

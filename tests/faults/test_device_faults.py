@@ -14,11 +14,13 @@ from typing import Any
 import pytest
 
 from branchsim.audit import StoredEvent, duplicate_ticket_numbers, stored_events
-from branchsim.branch import Branch, end_of_day
+from branchsim.branch import BRANCH, Branch, end_of_day
 from kiosk.sim.driver import Visit
 from tests.diskfull import small_disk
+from uplink.branches import device_id
 
 WIB = timezone(timedelta(hours=7))
+K1, K2 = (device_id(BRANCH, "kiosk", n) for n in (1, 2))
 # 09:30 WIB at x60: the 09:00 slot's bookings are due at once, the 10:00 slot's from 09:40.
 START = datetime(2026, 11, 30, 9, 30, tzinfo=WIB)
 SPEED = 60.0
@@ -74,14 +76,14 @@ def test_paper_out_and_a_hung_camera_mid_day_mend_by_themselves(tmp_path: Path) 
     branch.start(lambda _step: None)
     try:
         play(branch, 2, {})
-        printer = branch.kiosk_parts["kiosk-1"].printer
-        camera = branch.kiosk_parts["kiosk-2"].camera
+        printer = branch.kiosk_parts[K1].printer
+        camera = branch.kiosk_parts[K2].camera
 
         def paper_out() -> None:
             printer.paper_left = 0
             # someone steps up while it is out (besides whoever comes by chance)
             walkin = Visit(branch.clock.now(), "walk-in while out of paper", service="JKK")
-            branch.kiosk_parts["kiosk-1"].participants.expect([walkin])
+            branch.kiosk_parts[K1].participants.expect([walkin])
 
         def refill() -> None:
             printer.paper_left = None
@@ -99,17 +101,17 @@ def test_paper_out_and_a_hung_camera_mid_day_mend_by_themselves(tmp_path: Path) 
     summary, events = audited(branch, tmp_path)
 
     # THEN kiosk-1 showed numbers on screen while out of paper, and printed again after
-    one = [e for e in events if e.device_id == "kiosk-1" and e.type == "kiosk.ticket.issued"]
+    one = [e for e in events if e.device_id == K1 and e.type == "kiosk.ticket.issued"]
     during = [e for e in one if when[2] <= at(e) < when[14]]
     after = [e for e in one if at(e) > when[14]]
     # (a ticket printed just before the paper ran out may be stamped just after: not all)
     assert any(e.payload["delivery"] == "screen_only" for e in during), during
     assert any(e.payload["delivery"] == "printed" for e in after)
-    assert faults(events, "kiosk-1", "printer")[:1] == [("paper_out", True)]
-    assert faults(events, "kiosk-1", "printer")[-1] == ("paper_out", False)
+    assert faults(events, K1, "printer")[:1] == [("paper_out", True)]
+    assert faults(events, K1, "printer")[-1] == ("paper_out", False)
     # ...and kiosk-2 reported its camera hung, then read booking codes again by itself
-    assert faults(events, "kiosk-2", "camera") == [("no_frames", True), ("no_frames", False)]
-    two = [e for e in events if e.device_id == "kiosk-2" and e.type == "kiosk.checkin.accepted"]
+    assert faults(events, K2, "camera") == [("no_frames", True), ("no_frames", False)]
+    two = [e for e in events if e.device_id == K2 and e.type == "kiosk.checkin.accepted"]
     assert any(at(e) > when[15] and e.payload.get("booking_id") for e in two), two
     assert summary["total"]["tickets_printed"] > 0
 
@@ -117,7 +119,7 @@ def test_paper_out_and_a_hung_camera_mid_day_mend_by_themselves(tmp_path: Path) 
 @pytest.mark.faults
 def test_a_kiosk_whose_disk_fills_up_serves_again_once_freed(tmp_path: Path) -> None:
     # GIVEN a kiosk whose folder (outbox, ledger, ticket book) is a small disk of its own
-    with small_disk(tmp_path / "kiosk-1", size="8m") as disk:
+    with small_disk(tmp_path / K1, size="8m") as disk:
         branch = Branch(tmp_path, SPEED, 1, False, START, scripted=False)
         branch.start(lambda _step: None)
         try:
@@ -126,7 +128,7 @@ def test_a_kiosk_whose_disk_fills_up_serves_again_once_freed(tmp_path: Path) -> 
                 disk.fill()
                 # people step up while it is full (besides whoever comes by chance)
                 now = branch.clock.now()
-                branch.kiosk_parts["kiosk-1"].participants.expect(
+                branch.kiosk_parts[K1].participants.expect(
                     [Visit(now + timedelta(seconds=n * 90), "walk-in, disk full") for n in (0, 1)]
                 )
 
@@ -134,12 +136,12 @@ def test_a_kiosk_whose_disk_fills_up_serves_again_once_freed(tmp_path: Path) -> 
             when = play(branch, 30, {4: fill, 14: disk.free})
         finally:
             branch.stop()
-        engine = branch.kiosk_parts["kiosk-1"].kiosk.engine
+        engine = branch.kiosk_parts[K1].kiosk.engine
         summary, events = audited(branch, tmp_path)
 
     # THEN the kiosk went out of service while full, and came back by itself once freed: the
     # storage fault is on record, and tickets were issued after it
-    assert faults(events, "kiosk-1", "storage") == [("unwritable", True), ("unwritable", False)]
+    assert faults(events, K1, "storage") == [("unwritable", True), ("unwritable", False)]
     assert engine.out_of_service_reason == ""
     tickets = [e for e in events if e.type == "kiosk.ticket.issued"]
     assert any(at(e) > when[14] for e in tickets)
