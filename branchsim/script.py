@@ -3,7 +3,7 @@
 Between the random arrivals, the day plays every case a branch meets (issue 9, item 4), each at
 a fixed share of the played span, so a one-minute run sees them all as the whole day does:
 
-- at kiosk-1: bookings on time, early, late, for another branch, for tomorrow, cancelled, a
+- at the first kiosk: bookings on time, early, late, for another branch, for tomorrow, cancelled, a
   collective (employer) booking with its party, the on-time booking's screenshot shown again;
   a walk-in for each programme; a high temperature that rests and passes; a fever referral;
   the printer out of paper and refilled; the office full, with arrivals told to wait outside.
@@ -63,7 +63,7 @@ class Happening:
 
 @dataclass(frozen=True)
 class DayScript:
-    """kiosk-1's scripted visits and the branch's happenings, in time order."""
+    """The first kiosk's scripted visits and the branch's happenings, in time order."""
 
     visits: list[Visit]
     happenings: list[Happening]
