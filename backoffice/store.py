@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from uplink.durable import open_durable
+from uplink.durable import open_store
 from uplink.messages import Envelope, check_event_key
 
 _SCHEMA = """
@@ -95,7 +95,7 @@ class SqliteEventStore:
         self.path = Path(path)
         self._lock = threading.Lock()
         _migrate_event_key(self.path)
-        self._db = open_durable(self.path, _SCHEMA)
+        self._db = open_store(self.path, _SCHEMA, what="event store")
         _add_column(self._db, "devices", "software", "TEXT")
 
     def store_events(self, envelopes: Sequence[Envelope], received_at: str) -> int:

@@ -13,6 +13,8 @@ Public surface::
     tls_file_problems(...)              the TLS file check those parts share
     dump_toml(model) -> str             write a model back as TOML (provisioning)
     TimeZoneName, check_time_zone       an IANA zone name field, checked at load
+    HostName, check_host                a host name or IP address field, checked at load
+    PeriodOrOff, check_period           seconds, 0 for off, else at least 0.1 s
 
 Secrets (PINs, badge codes) are kept in configs as salted hashes: `configkit.hashed`.
 """
@@ -31,17 +33,28 @@ from configkit._load import (
     parse,
 )
 from configkit._tls import tls_file_problems
-from configkit._types import TimeZoneName, check_time_zone
+from configkit._types import (
+    HostName,
+    PeriodOrOff,
+    TimeZoneName,
+    check_host,
+    check_period,
+    check_time_zone,
+)
 
 __all__ = [
     "ChecksFiles",
     "ConfigError",
     "ConfigModel",
+    "HostName",
+    "PeriodOrOff",
     "Problem",
     "Severity",
     "TimeZoneName",
     "check_command",
     "check_files",
+    "check_host",
+    "check_period",
     "check_time_zone",
     "dump_toml",
     "file_problems",

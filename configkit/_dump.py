@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,11 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 
 
-def dump_toml(model: BaseModel) -> str:
-    """Serialize `model` as TOML: nested models become tables, None values are left out."""
+def dump_toml(model: BaseModel | Mapping[str, Any]) -> str:
+    """Serialize `model` (or plain config data) as TOML: nested models and mappings become
+    tables, None values are left out."""
     lines: list[str] = []
-    _table(lines, [], _plain(model))
+    _table(lines, [], _plain(model) if isinstance(model, BaseModel) else model)
     return "\n".join(lines).strip() + "\n"
 
 
@@ -46,14 +48,26 @@ def _table(
     if header is not None:
         lines.append(header)
     elif path and (scalars or not (tables or arrays)):
-        lines.append(f"\n[{'.'.join(path)}]")
-    lines.extend(f"{key} = {_value(value)}" for key, value in scalars.items())
+        lines.append(f"\n[{'.'.join(_key(p) for p in path)}]")
+    lines.extend(
+        f"{_key(key)} = {_value(value)}" for key, value in scalars.items() if value is not None
+    )
     for key, value in tables.items():
         _table(lines, [*path, key], value)
     for key, items in arrays.items():
         # Each [[a.b]] header starts one element; its own sub-tables follow it.
         for item in items:
-            _table(lines, [*path, key], item, header=f"\n[[{'.'.join([*path, key])}]]")
+            _table(
+                lines, [*path, key], item, header=f"\n[[{'.'.join(_key(p) for p in [*path, key])}]]"
+            )
+
+
+def _key(key: str) -> str:
+    """A bare key when TOML allows one, else a quoted one (`"" = ...`, `"a.b" = ...`)."""
+    return key if _BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _value(value: Any) -> str:

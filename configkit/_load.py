@@ -6,12 +6,15 @@ import difflib
 import math
 import sys
 import tomllib
-from collections.abc import Mapping
+import types
+import typing
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 
 EXIT_CONFIG_ERROR = 2
 # Larger numbers are typos in any of our configs (1e9 s is 31 years, 1e9 MiB a petabyte) and
@@ -37,6 +40,14 @@ class ConfigModel(BaseModel):
         if isinstance(value, float) and not (math.isfinite(value) and abs(value) <= FLOAT_LIMIT):
             raise ValueError(f"must be a finite number no larger than {FLOAT_LIMIT:g}")
         return value
+
+
+def _names_a_path(field: FieldInfo) -> bool:
+    annotation = field.annotation
+    return annotation is Path or (
+        typing.get_origin(annotation) in (typing.Union, types.UnionType)
+        and Path in typing.get_args(annotation)
+    )
 
 
 @runtime_checkable
@@ -113,10 +124,42 @@ def load(model: type[M], path: str | Path) -> M:
 
 def parse(model: type[M], data: Mapping[str, Any], source: str = "<config>") -> M:
     """Validate already-parsed data against `model`, reporting problems against `source`."""
+    # pydantic reads "" as Path("."), the working folder: never what a config means.
+    empty = [
+        Problem(source, key, "''", "is empty; give a path (absolute, e.g. under /var/lib/lapak)")
+        for key in _empty_paths(model, data, [])
+    ]
     try:
-        return model.model_validate(data)
+        config = model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_problems(model, data, exc, source)) from None
+        problems = _problems(model, data, exc, source)
+        raise ConfigError(
+            empty + [p for p in problems if p.key not in {e.key for e in empty}]
+        ) from None
+    if empty:
+        raise ConfigError(empty)
+    return config
+
+
+def _empty_paths(model: type[BaseModel], data: Any, path: list[str]) -> Iterator[str]:
+    """The keys of path fields given as "" in `data`, nested tables and table arrays too."""
+    if not isinstance(data, Mapping):
+        return
+    for name, field in model.model_fields.items():
+        value = data.get(name)
+        if value == "" and _names_a_path(field):
+            yield ".".join([*path, name])
+        for inner in _models_in(field.annotation):
+            items = value if isinstance(value, list) else [value]
+            for i, item in enumerate(items):
+                where = [*path, name, str(i)] if isinstance(value, list) else [*path, name]
+                yield from _empty_paths(inner, item, where)
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
 
 
 def check_command(model: type[BaseModel], path: str | Path) -> int:

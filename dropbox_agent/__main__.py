@@ -16,6 +16,7 @@ from configkit import check_command, check_files, cli, layout, load
 from configkit.helptext import teach
 from dropbox_agent.config import DropboxConfig
 from dropbox_agent.errors import DropboxError, HardwareUnavailable, ScenarioError
+from receipts import PrinterError
 
 logger = logging.getLogger("dropbox_agent")
 
@@ -205,7 +206,7 @@ EXAMPLES = {
 # is one line and exit 1.
 FAILURES = (
     cli.Failure(ScenarioError, EXIT_USAGE, "scenario: {error}"),
-    cli.Failure((HardwareUnavailable, DropboxError), EXIT_FAILURE, "{tool}: {error}"),
+    cli.Failure((HardwareUnavailable, DropboxError, PrinterError), EXIT_FAILURE, "{tool}: {error}"),
 )
 
 

@@ -10,7 +10,7 @@ from typing import Any, Literal, Self
 from pydantic import Field, field_validator, model_validator
 
 import receipts.config
-from configkit import ConfigModel, TimeZoneName
+from configkit import ConfigModel, PeriodOrOff, TimeZoneName
 from dropbox_agent.domain.auth import Officer, check_hash_format
 from dropbox_agent.domain.model import Input, MachineSettings
 from uplink.config import UplinkConfig
@@ -90,8 +90,8 @@ class TimingsConfig(ConfigModel):
     booking_link_window_s: float = Field(
         120.0, gt=0, description="A scanned booking links to a deposit made within this, s."
     )
-    heartbeat_interval_s: float = Field(
-        300.0, ge=0, description="dropbox.heartbeat period, seconds; 0 disables."
+    heartbeat_interval_s: PeriodOrOff = Field(
+        300.0, ge=0, description="dropbox.heartbeat period, seconds (at least 0.1); 0 disables."
     )
     max_pin_failures: int = Field(
         5, ge=1, description="Wrong PINs/badges in a row before a lockout alarm."
@@ -130,8 +130,11 @@ class UvConfig(ConfigModel):
     start_delay_s: float = Field(
         30.0, ge=0, description="Wait after the door closes before the lamp starts, seconds."
     )
-    schedule_interval_s: float = Field(
-        0.0, ge=0, description="Also run a cycle this often, seconds; 0: only after collections."
+    schedule_interval_s: PeriodOrOff = Field(
+        0.0,
+        ge=0,
+        description="Also run a cycle this often, seconds (at least 0.1); 0: only after "
+        "collections.",
     )
 
 

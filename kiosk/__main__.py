@@ -28,7 +28,7 @@ from configkit import check_command, check_files, cli, layout, load
 from configkit.helptext import teach
 from kiosk.booking import cli as booking_cli
 from kiosk.config import KioskConfig
-from kiosk.errors import KioskError
+from kiosk.errors import KioskError, PrinterError
 from kiosk.ui import cli as ui_cli
 from uplink.booking.options import add_service_option
 from uplink.errors import StorageError
@@ -300,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # A file named in the config that cannot be opened, or a device or store unusable at start:
 # one line, as dropbox-agent says it.
-FAILURES = (cli.Failure((StorageError, KioskError), EXIT_FAILED),)
+FAILURES = (cli.Failure((StorageError, KioskError, PrinterError), EXIT_FAILED),)
 
 
 def _log_level(args: argparse.Namespace) -> int:

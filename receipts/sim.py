@@ -57,7 +57,18 @@ class SimulatedPrinter:
         self._fail_every: str | None = None
         self._lock = threading.Lock()
         if out_dir is not None:
-            out_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                out_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                why = "it is a file" if out_dir.exists() else exc.strerror
+                raise PrinterError(
+                    f"printer.out_dir {out_dir}: cannot make the folder ({why}); give a folder "
+                    "the service can write",
+                    code="offline",
+                ) from exc
+
+    def close(self) -> None:
+        """Nothing to release (the real printers close their device)."""
 
     def set_status(self, status: PaperStatus) -> None:
         self._status = status

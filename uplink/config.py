@@ -8,7 +8,7 @@ from typing import Self
 
 from pydantic import Field, field_validator, model_validator
 
-from configkit import ConfigModel, Severity, tls_file_problems
+from configkit import ConfigModel, HostName, PeriodOrOff, Severity, tls_file_problems
 from uplink.topics import check_id
 
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
@@ -27,7 +27,7 @@ def is_loopback(host: str) -> bool:
 class BrokerConfig(ConfigModel):
     """How to reach the MQTT broker."""
 
-    host: str = Field(description="Broker host name or address.")
+    host: HostName = Field(description="Broker host name or address.")
     port: int = Field(8883, ge=1, le=65535, description="Broker TCP port (8883 for TLS).")
     tls: bool = Field(
         True, description="Use TLS with client certificates. Plain MQTT only to a loopback broker."
@@ -113,10 +113,11 @@ class UplinkConfig(ConfigModel):
     session_expiry_s: int = Field(
         7 * 24 * 3600,
         ge=0,
+        le=0xFFFFFFFF,  # MQTT 5 carries it in 4 bytes (0xFFFFFFFF: never expires)
         description="How long the broker keeps this offline device's session (queued acks), s.",
     )
-    heartbeat_interval_s: float = Field(
-        60.0, ge=0, description="Heartbeat event period, seconds; 0 disables."
+    heartbeat_interval_s: PeriodOrOff = Field(
+        60.0, ge=0, description="Heartbeat event period, seconds (at least 0.1); 0 disables."
     )
 
     @field_validator("device_id")

@@ -53,6 +53,22 @@ def open_durable(
     return db
 
 
+def open_store(path: str | Path, schema: str, *, what: str) -> sqlite3.Connection:
+    """`open_durable` for stores that are never replaced by themselves (the back office's):
+    a file that is not a usable database is refused in one line instead.
+
+    Raises:
+        StorageError: the file cannot be opened or is not a usable database.
+    """
+    try:
+        return open_durable(path, schema)
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(
+            f"{path}: not a usable database ({exc}); check the path in the config, or restore "
+            f"the {what} from a backup (move this file aside to start an empty one)"
+        ) from exc
+
+
 def _cannot_open(path: Path, exc: sqlite3.Error) -> str:
     kind = (
         "a folder" if path.is_dir() else "a device" if path.exists() and not path.is_file() else ""
@@ -81,7 +97,13 @@ def open_or_replace(
         assert db is not None  # noqa: S101 - a connection or a problem
         return db, None, None
     # The time only names the moved file, so the wall clock may do when none is given.
-    moved = _move_aside(path, now or datetime.now(UTC))
+    try:
+        moved = _move_aside(path, now or datetime.now(UTC))
+    except OSError as exc:
+        raise StorageError(
+            f"{path}: {problem}, and it cannot be moved aside ({exc.strerror or exc}); check the "
+            f"path in the config: the {what} needs a file of its own on the data partition"
+        ) from exc
     logger.critical(
         "%s %s was %s: moved aside to %s and a new one started; recover what it held from "
         "that file",

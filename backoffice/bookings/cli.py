@@ -251,9 +251,23 @@ def _api(args: argparse.Namespace) -> int:
     issuer = Issuer(config, store)
     registry = RegistryFile(config.device_registry_path) if config.device_registry_path else None
     importer = make_importer(config, store, registry)
-    api = BookingApi(
-        config, issuer, importer=importer, registry=None if registry is None else registry.current
-    )
+    try:
+        api = BookingApi(
+            config,
+            issuer,
+            importer=importer,
+            registry=None if registry is None else registry.current,
+        )
+    except OSError as exc:  # the address is taken, not this machine's, or not an address
+        if importer is not None:
+            importer.events.close()
+        store.close()
+        print(
+            f"backoffice api: cannot listen on {config.api.host}:{config.api.port} "
+            f"({exc.strerror or exc}); check api.host and api.port in {args.config}",
+            file=sys.stderr,
+        )
+        return 1
     # A signal lands on this (the serving) thread: shutdown() must come from another one.
     with cli.stop_on_signals(lambda: threading.Thread(target=api.stop, daemon=True).start()):
         try:

@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from configkit import (
     ConfigError,
     ConfigModel,
+    HostName,
     Severity,
     TimeZoneName,
     check_time_zone,
@@ -25,7 +26,7 @@ from uplink.registry import DeviceRegistry
 class ApiConfig(ConfigModel):
     """Where the booking API listens, and its TLS (mutual TLS with the fleet PKI)."""
 
-    host: str = Field("127.0.0.1", description="Address to bind.")
+    host: HostName = Field("127.0.0.1", description="Address to bind.")
     port: int = Field(8470, ge=0, le=65535, description="TCP port (0 picks a free one).")
     tls_cert_file: Path | None = Field(
         None, description="Server certificate (PEM); with it the API speaks HTTPS only."

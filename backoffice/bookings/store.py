@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from uplink.booking.model import Booking, parse_channel, parse_service
-from uplink.durable import open_durable
+from uplink.durable import open_store
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS bookings (
@@ -82,7 +82,7 @@ class BookingStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._db = open_durable(self.path, _SCHEMA)
+        self._db = open_store(self.path, _SCHEMA, what="booking store")
         self._migrate()
 
     def _migrate(self) -> None:

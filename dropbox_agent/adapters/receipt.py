@@ -7,8 +7,9 @@ import logging
 from dropbox_agent.config import PrinterConfig
 from dropbox_agent.ports import SlipLines
 from receipts import PaperStatus, fit
-from receipts.escpos_printer import connect, escpos_bytes
+from receipts.escpos_printer import escpos_bytes
 from receipts.escpos_printer import is_usable as transport_usable
+from receipts.wiring import build_printer
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class EscposPrinter:
 
     def __init__(self, config: PrinterConfig) -> None:
         self.config = config
-        self._printer = connect(config)
+        self._printer = build_printer(config)  # `simulated` too: a box without paper yet
 
     def status(self) -> PaperStatus:
         """The printer's answer (unknown when it gives none), at most `status_timeout_s`."""
@@ -46,4 +47,6 @@ class EscposPrinter:
         self._printer.print_elements(fit(lines, self.config.columns))
 
     def close(self) -> None:
-        self._printer.close()
+        close = getattr(self._printer, "close", None)  # the ReceiptPrinter port has no close()
+        if close is not None:
+            close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,6 +15,7 @@ from kiosk.booking.model import Verdict
 from kiosk.booking.verifier import BookingVerifier, Rules
 from uplink.booking.trustlist import load_anchor
 from uplink.clock import Clock
+from uplink.errors import StorageError
 
 if TYPE_CHECKING:
     import requests
@@ -37,7 +39,15 @@ def rules_from(config: BookingConfig) -> Rules:
 def open_cache(config: BookingConfig) -> BookingCache:
     """The on-disk cache (trust list and synced documents) named by the config."""
     anchors = [load_anchor(text) for text in config.trust_anchors]
-    return BookingCache(config.trust_list_path, config.cache_dir, anchors, config.branch)
+    try:
+        return BookingCache(config.trust_list_path, config.cache_dir, anchors, config.branch)
+    except OSError as exc:  # a folder that is a file, a trust list that is a folder...
+        where = exc.filename or config.cache_dir
+        why = "a file, not a folder" if exc.errno == errno.EEXIST else exc.strerror or str(exc)
+        raise StorageError(
+            f"booking cache: {where}: {why}; check "
+            "booking.cache_dir (a folder) and booking.trust_list_path (a file) in the config"
+        ) from exc
 
 
 def build_verifier(

@@ -7,7 +7,17 @@ from pathlib import Path
 import pytest
 from pydantic import Field, SecretStr
 
-from configkit import ConfigError, ConfigModel, TimeZoneName, check_command, dump_toml, load
+from configkit import (
+    ConfigError,
+    ConfigModel,
+    TimeZoneName,
+    check_command,
+    check_host,
+    check_period,
+    dump_toml,
+    load,
+    parse,
+)
 
 
 class Broker(ConfigModel):
@@ -131,3 +141,45 @@ def test_time_zones_are_checked_at_load(tmp_path: Path) -> None:
     assert load(Branch, write(tmp_path, 'timezone = "Asia/Makassar"\n')).timezone == "Asia/Makassar"
     with pytest.raises(ConfigError, match=r"timezone = 'Asia/Bali': .*unknown time zone"):
         load(Branch, write(tmp_path, 'timezone = "Asia/Bali"\n'))
+
+
+@pytest.mark.parametrize("host", ["broker.example.id", "127.0.0.1", "::1", "localhost", "a-b.c."])
+def test_a_host_name_or_address_passes(host: str) -> None:
+    assert check_host(host) == host
+
+
+@pytest.mark.parametrize(
+    "host", ["", " ", "a b", "kantor-é.id", "a\nb", "a\x00b", "x" * 64, "-a.id", "a..b"]
+)
+def test_what_is_not_a_host_is_refused_at_load(host: str) -> None:
+    """A broker host paho or the resolver would choke on (a traceback at the first connect)
+    is a config problem instead."""
+    with pytest.raises(ValueError, match=r"host name or|is empty"):
+        check_host(host)
+
+
+@pytest.mark.parametrize(("value", "ok"), [(0.0, True), (0.1, True), (60.0, True), (5e-324, False)])
+def test_a_period_is_off_or_long_enough(value: float, ok: bool) -> None:
+    if ok:
+        assert check_period(value) == value
+    else:
+        with pytest.raises(ValueError, match="use 0 to switch it off"):
+            check_period(value)
+
+
+def test_an_empty_path_is_refused_with_its_key() -> None:
+    """pydantic reads "" as Path('.'), the working folder; the file check then names a folder."""
+
+    class Store(ConfigModel):
+        path: Path = Field(description="A file.")
+        spare: Path | None = Field(None, description="Another.")
+
+    class Outer(ConfigModel):
+        store: Store
+        stores: list[Store] = Field(default_factory=list, description="More.")
+
+    with pytest.raises(ConfigError) as caught:
+        parse(Outer, {"store": {"path": ""}, "stores": [{"path": "/a", "spare": ""}]})
+    keys = sorted(p.key for p in caught.value.problems)
+    assert keys == ["store.path", "stores.0.spare"]
+    assert all("is empty" in p.message for p in caught.value.problems)
