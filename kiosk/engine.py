@@ -573,6 +573,7 @@ class CheckinEngine:
             people_ahead=self._people_ahead(service, checkin.klass, day, wall),
             wait_outside=wait_outside,
             notes=tuple(note.id for note in notes),  # the paper is in Bahasa Indonesia
+            clock_synced=self._clock.synced(),  # the same state the events' envelopes carry
         )
         printed = self._deliver(ticket, issued.delivery, notes)
         self._current = None
@@ -611,6 +612,7 @@ class CheckinEngine:
             issued_at=self._clock.now().astimezone(self.settings.zone),
             reason=reason,
             steps=(*screens.REFERRAL_STEPS, screens.GET_WELL),
+            clock_synced=self._clock.synced(),
         )
         try:
             self._printer.print_elements(referral_layout(slip, columns=self.settings.columns))

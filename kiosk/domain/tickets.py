@@ -73,6 +73,8 @@ class Ticket:
         track_ref: the tracking code (see `tracking_code`): printed under the QR for typing.
         track_url: the URL in the tracking QR.
         notes: extra lines (Bahasa Indonesia), e.g. a manual temperature check.
+        clock_synced: whether the kiosk's clock was synchronised when the ticket was issued;
+            when not, the printed time is marked as doubtful (`UNSYNCED_MARK`).
     """
 
     checkin_id: str
@@ -89,6 +91,7 @@ class Ticket:
     people_ahead: int | None = None
     wait_outside: bool = False
     notes: tuple[str, ...] = field(default=())
+    clock_synced: bool = True
 
 
 # -- layout: what goes on the paper (the element vocabulary is in `receipts`) ----------------
@@ -98,6 +101,9 @@ CLASS_LABELS: Mapping[PriorityClass, str] = {
     "collective": "Kolektif (Perusahaan)",
     "walkin": "Umum (Tanpa Booking)",
 }
+UNSYNCED_MARK = Bilingual("! Jam belum sinkron", "(Clock not synced)")
+"""Printed under the time when the kiosk's clock is not synchronised (a Pi without network
+after a power cut starts hours behind): staff know the printed time is doubtful."""
 HEALTH_REMINDERS: tuple[str, ...] = (
     "Tetap pakai masker.",
     "Jaga jarak minimal 1 meter.",
@@ -128,6 +134,8 @@ def layout(ticket: Ticket, *, columns: int = 32) -> list[Element]:
     if ticket.party_size > 1:
         elements.append(Line(f"Jumlah : {ticket.party_size} orang"))
     elements.append(Line(f"Waktu  : {when}"))
+    if not ticket.clock_synced:
+        elements += _unsynced_lines()
     if ticket.people_ahead is not None:
         elements.append(Line(f"Antrean di depan Anda: {ticket.people_ahead}", bold=True))
     if ticket.wait_outside:
@@ -177,12 +185,14 @@ class ReferralSlip:
         issued_at: local time of the referral (branch time zone).
         reason: a key of `REFERRAL_REASONS`.
         steps: what to do instead, in both languages.
+        clock_synced: as on `Ticket`: when False the time is marked as doubtful.
     """
 
     branch_name: str
     issued_at: datetime
     reason: str
     steps: tuple[Bilingual, ...]
+    clock_synced: bool = True
 
 
 def referral_layout(slip: ReferralSlip, *, columns: int = 32) -> list[Element]:
@@ -192,6 +202,7 @@ def referral_layout(slip: ReferralSlip, *, columns: int = 32) -> list[Element]:
         Line("BPJAMSOSTEK - Lapak Asik", "center", bold=True),
         Line(slip.branch_name, "center"),
         Line(slip.issued_at.strftime("%d-%m-%Y %H:%M"), "center"),
+        *(() if slip.clock_synced else _unsynced_lines("center")),
         Rule(),
         Line("PETUNJUK / NEXT STEPS", "center", "tall", bold=True),
         Feed(),
@@ -204,3 +215,7 @@ def referral_layout(slip: ReferralSlip, *, columns: int = 32) -> list[Element]:
         Cut(),
     ]
     return fit(elements, columns)
+
+
+def _unsynced_lines(align: Literal["left", "center"] = "left") -> list[Element]:
+    return [Line(UNSYNCED_MARK.id, align, bold=True), Line(UNSYNCED_MARK.en, align)]

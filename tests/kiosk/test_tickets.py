@@ -14,6 +14,7 @@ from kiosk.domain.tickets import (
     DEFAULT_CLASS_LETTERS,
     HEALTH_REMINDERS,
     PRIORITY_ORDER,
+    UNSYNCED_MARK,
     ReferralSlip,
     Ticket,
     format_number,
@@ -281,3 +282,25 @@ def test_two_kiosks_with_reboots_never_give_the_same_number_on_a_day(
         book.close()
 
     assert len(seen) == len(set(seen))
+
+
+@pytest.mark.parametrize("columns", [24, 32, 48])
+def test_a_ticket_issued_on_an_unsynced_clock_marks_its_time_as_doubtful(columns: int) -> None:
+    """GIVEN a kiosk whose clock is not synchronised (a Pi after a power cut, no network)
+    THEN the printed time is followed by "Jam belum sinkron / Clock not synced", Bahasa first,
+    so staff know not to trust it; a synced ticket has no such line."""
+    lines = rendered_lines(layout(ticket(clock_synced=False), columns=columns))
+    at = next(i for i, line in enumerate(lines) if line.endswith("09:31"))  # may wrap at 24
+    assert lines[at + 1 : at + 3] == [UNSYNCED_MARK.id, UNSYNCED_MARK.en]
+    assert "sinkron" in UNSYNCED_MARK.id and "not synced" in UNSYNCED_MARK.en
+    assert all(len(line) <= columns for line in lines)
+    synced = rendered_lines(layout(ticket(), columns=columns))
+    assert UNSYNCED_MARK.id not in synced and UNSYNCED_MARK.en not in synced
+
+
+def test_the_referral_slip_marks_an_unsynced_time_too() -> None:
+    slip = ReferralSlip("KCP Jakarta Salemba", AT, "temperature", (), clock_synced=False)
+    lines = rendered_lines(referral_layout(slip))
+    assert lines[2:5] == [AT.strftime("%d-%m-%Y %H:%M"), UNSYNCED_MARK.id, UNSYNCED_MARK.en]
+    trusted = rendered_lines(referral_layout(ReferralSlip("KCP", AT, "temperature", ())))
+    assert UNSYNCED_MARK.id not in trusted
