@@ -161,8 +161,12 @@ class DropboxAgent:
         """Restore the ledger, arm the inputs, start the devices' threads and the uplink."""
         self._startup.begin()  # what the box waits for, before anything can fail or retry
         ledger = self.store.load_ledger() or Ledger()
+        held = self._load_held()
         if self.uplink is not None:
-            reconciled = reconcile_ledger(ledger, pending_events(self.uplink.outbox))
+            # Events held on a full disk were counted too: the next deposit must not reuse
+            # the number of one that is held (the ledger could not be saved either).
+            counted = [*pending_events(self.uplink.outbox), *((t, p) for t, p, _ in held)]
+            reconciled = reconcile_ledger(ledger, counted)
             if reconciled != ledger:
                 logger.warning(
                     "ledger was behind the outbox (process stopped mid-deposit); now at deposit "
@@ -170,13 +174,13 @@ class DropboxAgent:
                     reconciled.last_deposit_no,
                     reconciled.pending_count,
                 )
-                self.store.save_ledger(reconciled)
+                self._save_ledger(reconciled)  # a full disk: kept, and saved when room returns
                 ledger = reconciled
             self.uplink.subscribe(
                 topics.command(self.config.uplink.device_id, COUNT_COMMAND), self._on_count_command
             )
             self.uplink.start()
-        for type_name, payload, wall in self._load_held():
+        for type_name, payload, wall in held:
             self._held.append((Record(type_name, payload, self.clock.monotonic()), wall))
         if self._held:
             self._storage_full = True
@@ -461,10 +465,9 @@ class DropboxAgent:
                 return False
             self._held.pop(0)
             stored += 1
+            self._save_held()  # cleared at once: a stop now does not store it a second time
             self._committed(record, envelope)
         self._retry_at = None
-        if stored:
-            self._save_held()
         if self._storage_full:
             self._storage_full = False
             logger.warning("storage has room again: %d held events stored", stored)

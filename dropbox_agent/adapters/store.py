@@ -4,12 +4,15 @@ Durability: the ledger is saved right after the deposit event it counts has been
 the uplink's outbox; both commits use synchronous=FULL, so a power cut loses neither. If the
 process dies between the two commits, the agent reconciles the ledger with the deposits still
 pending in the outbox at start-up (`app.reconcile_ledger`). Raw-log rows use synchronous=NORMAL
-(WAL): they survive a killed process; a power cut may lose the last few.
+(WAL): they survive a killed process; a power cut may lose the last few. Events held while the
+disk is full are not kept here but in `<file>.held`, allocated at start (`HeldJournal`): a full
+disk has no room for new SQLite pages.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -18,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from dropbox_agent.adapters.held_journal import HeldJournal, HeldJournalError
 from dropbox_agent.domain.model import (
     Authorization,
     BookingScanned,
@@ -63,6 +67,8 @@ _KINDS: dict[str, type[Any]] = {
 _KIND_OF = {cls: kind for kind, cls in _KINDS.items()}
 TRIM_EVERY = 1000
 
+logger = logging.getLogger(__name__)
+
 
 def encode_input(item: MachineInput) -> tuple[str, str]:
     """(kind, JSON body) of one input, for the raw log."""
@@ -107,6 +113,13 @@ class SqliteLocalStore:
             self.path, _SCHEMA, what="box database (ledger and raw log)"
         )
         self._db.execute("PRAGMA synchronous=NORMAL")  # raw-log rows; the ledger asks FULL
+        # Events held while the disk is full live in a file allocated now, while there is room.
+        self.held_path = self.path.with_name(self.path.name + ".held")
+        self._journal: HeldJournal | None = None
+        try:
+            self._journal = HeldJournal(self.held_path)
+        except HeldJournalError as exc:
+            logger.error("%s", exc)
 
     def load_ledger(self) -> Ledger | None:
         with self._lock:
@@ -148,29 +161,33 @@ class SqliteLocalStore:
                 )
 
     def save_held(self, events: Sequence[HeldEvent]) -> None:
-        rows = [
-            (type_name, json.dumps(payload, separators=(",", ":")), wall.isoformat())
-            for type_name, payload, wall in events
-        ]
+        """Keep exactly `events` as held, in the pre-allocated journal (`HeldJournal`): no new
+        disk block is needed, so this works on the full disk that made them held.
+
+        Raises:
+            OSError: no journal (it could not be allocated) or it cannot take them.
+        """
         with self._lock:
-            self._db.execute("PRAGMA synchronous=FULL")
-            try:
-                self._db.execute("BEGIN")
-                self._db.execute("DELETE FROM held")
-                self._db.executemany(
-                    "INSERT INTO held (type, payload, wall) VALUES (?, ?, ?)", rows
-                )
-                self._db.execute("COMMIT")
-            except sqlite3.Error:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
-            finally:
-                self._db.execute("PRAGMA synchronous=NORMAL")
+            if self._journal is None:
+                raise HeldJournalError(f"{self.held_path}: no journal of held events")
+            self._journal.save(events)
 
     def load_held(self) -> list[HeldEvent]:
+        """The events held before the last stop, oldest first (those of a version that kept
+        them in the database first, moved into the journal)."""
         with self._lock:
-            rows = self._db.execute("SELECT type, payload, wall FROM held ORDER BY id").fetchall()
+            journal = self._journal.load() if self._journal is not None else []
+            earlier = self._legacy_held()
+            if earlier and self._journal is not None:
+                try:
+                    self._journal.save([*earlier, *journal])
+                    self._db.execute("DELETE FROM held")
+                except (OSError, sqlite3.Error) as exc:
+                    logger.warning("held events of the database stay there for now (%s)", exc)
+            return [*earlier, *journal]
+
+    def _legacy_held(self) -> list[HeldEvent]:
+        rows = self._db.execute("SELECT type, payload, wall FROM held ORDER BY id").fetchall()
         held: list[HeldEvent] = []
         for type_name, payload, wall in rows:
             try:
@@ -189,3 +206,5 @@ class SqliteLocalStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            if self._journal is not None:
+                self._journal.close()

@@ -1,0 +1,162 @@
+"""Events held while storage is full, in a file that needs no new disk block once it exists.
+
+When the data partition is full the outbox cannot take a deposit's event; the agent holds it and
+stores it once there is room (no slip meanwhile). The held events must survive a restart on that
+same full disk, so they cannot go into SQLite (which needs new pages, a WAL, a journal). Instead:
+
+- at start the journal file is allocated whole (`posix_fallocate`, `SLOTS` x `SLOT_BYTES`) while
+  there is room, and kept from then on;
+- each held event is written in place into its own fixed-size slot and fsynced before the agent
+  gives any feedback: rewriting allocated blocks needs no free space;
+- a slot is cleared (zeroed in place, fsynced) once its event is in the outbox.
+
+A slot holds ``magic | sequence | length | crc32 | JSON``; a torn or zeroed slot fails its
+check and is skipped, and the sequence numbers give the order back after a restart. A crash
+between storing a held event in the outbox and clearing its slot stores that one event again at
+the next start (one event, one fsync apart).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import struct
+import zlib
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from dropbox_agent.ports import HeldEvent
+
+logger = logging.getLogger(__name__)
+
+SLOT_BYTES = 512
+SLOTS = 1024  # 512 KiB: days of deposits at a busy branch while the disk stays full
+_MAGIC = b"LAH1"
+_HEADER = struct.Struct(">4sQII")  # magic, sequence, JSON length, crc32 of the JSON
+_EMPTY = bytes(SLOT_BYTES)
+
+
+class HeldJournalError(OSError):
+    """The journal cannot be made (no room at its first start) or an event does not fit."""
+
+
+class HeldJournal:
+    """A ring of `SLOTS` fixed-size slots in one pre-allocated file.
+
+    Not thread-safe: the agent's loop thread is its only user.
+
+    Raises:
+        HeldJournalError: the file cannot be allocated (the disk is full before it ever existed,
+            or the path is unusable).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        size = SLOT_BYTES * SLOTS
+        try:
+            self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise HeldJournalError(f"{path}: cannot open ({exc.strerror})") from exc
+        try:
+            if os.fstat(self._fd).st_size < size or not _allocated(self._fd, size):
+                os.posix_fallocate(self._fd, 0, size)
+                os.fsync(self._fd)
+                _fsync_dir(path.parent)
+        except OSError as exc:
+            os.close(self._fd)
+            raise HeldJournalError(
+                f"{path}: cannot allocate {size // 1024} KiB ({exc.strerror}); events held "
+                "while the disk is full stay in memory only until it has room"
+            ) from exc
+        # (sequence, slot, event) of every event written and not yet cleared, oldest first.
+        self._held: list[tuple[int, int, HeldEvent]] = self._read()
+        self._next = self._held[-1][0] + 1 if self._held else 1
+
+    def load(self) -> list[HeldEvent]:
+        """The events held before the last stop, oldest first."""
+        return [event for _, _, event in self._held]
+
+    def save(self, events: Sequence[HeldEvent]) -> None:
+        """Make the journal hold exactly `events`: they are the ones it holds with some of the
+        oldest stored meanwhile (cleared) and new ones held after them (written).
+
+        Raises:
+            HeldJournalError: the journal is full or an event is too large for a slot.
+            OSError: the write or fsync failed.
+        """
+        events = list(events)
+        current = [event for _, _, event in self._held]
+        stored = next(
+            (k for k in range(len(current) + 1) if current[k:] == events[: len(current) - k]),
+            len(current),
+        )
+        for seq, slot, _ in self._held[:stored]:
+            self._write(slot, _EMPTY)
+            logger.debug("held event %d cleared", seq)
+        self._held = self._held[stored:]
+        for event in events[len(self._held) :]:
+            self._hold(event)
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+    def _hold(self, event: HeldEvent) -> None:
+        if len(self._held) >= SLOTS:
+            raise HeldJournalError(f"{self.path}: all {SLOTS} slots hold events")
+        type_name, payload, wall = event
+        body = json.dumps(
+            {"type": type_name, "payload": payload, "wall": wall.isoformat()},
+            separators=(",", ":"),
+        ).encode()
+        if _HEADER.size + len(body) > SLOT_BYTES:
+            raise HeldJournalError(f"a held {type_name} event of {len(body)} bytes fits no slot")
+        seq, slot = self._next, self._next % SLOTS
+        record = _HEADER.pack(_MAGIC, seq, len(body), zlib.crc32(body)) + body
+        self._write(slot, record.ljust(SLOT_BYTES, b"\0"))
+        self._held.append((seq, slot, event))
+        self._next += 1
+
+    def _write(self, slot: int, data: bytes) -> None:
+        written = os.pwrite(self._fd, data, slot * SLOT_BYTES)
+        if written != SLOT_BYTES:
+            raise OSError(f"{self.path}: short write ({written} of {SLOT_BYTES} bytes)")
+
+    def _read(self) -> list[tuple[int, int, HeldEvent]]:
+        found: list[tuple[int, int, HeldEvent]] = []
+        for slot in range(SLOTS):
+            raw = os.pread(self._fd, SLOT_BYTES, slot * SLOT_BYTES)
+            if len(raw) < _HEADER.size or raw[:4] != _MAGIC:
+                continue
+            _, seq, length, crc = _HEADER.unpack_from(raw)
+            body = raw[_HEADER.size : _HEADER.size + length]
+            if len(body) != length or zlib.crc32(body) != crc:
+                logger.warning("held event in slot %d is torn (a stop mid-write): skipped", slot)
+                continue
+            try:
+                data = json.loads(body)
+                event: HeldEvent = (
+                    str(data["type"]),
+                    dict(data["payload"]),
+                    datetime.fromisoformat(data["wall"]),
+                )
+            except (ValueError, KeyError, TypeError):
+                continue
+            found.append((seq, slot, event))
+        found.sort(key=lambda item: item[0])
+        return found
+
+
+def _allocated(fd: int, size: int) -> bool:
+    """Whether the file's blocks are all there (a file extended by truncate would be sparse)."""
+    return os.fstat(fd).st_blocks * 512 >= size
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
