@@ -58,32 +58,39 @@ class UnsweptField(TypeError):
     """A config field whose type the sweep does not know: teach `_values_for` about it."""
 
 
-def sweep_cases(model: type[BaseModel], data: Mapping[str, Any]) -> list[Case]:
-    """Every (field, extreme value) pair of `model`, walking nested models through `data`."""
-    return list(_walk(model, data, ()))
+def sweep_cases(
+    model: type[BaseModel], data: Mapping[str, Any], *, strict: bool = True
+) -> list[Case]:
+    """Every (field, extreme value) pair of `model`, walking nested models through `data`.
 
-
-def leaf_keys(model: type[BaseModel], data: Mapping[str, Any]) -> set[tuple[str | int, ...]]:
-    """The fields the sweep reaches (for the test that no field goes unswept)."""
-    return {case.key for case in _walk(model, data, ())}
+    Args:
+        strict: a table array without an element in `data` is an error (its fields would go
+            unswept); False only to check that every field's type is known.
+    """
+    return list(_walk(model, data, (), strict))
 
 
 def _walk(
-    model: type[BaseModel], data: Mapping[str, Any], prefix: tuple[str | int, ...]
+    model: type[BaseModel], data: Mapping[str, Any], prefix: tuple[str | int, ...], strict: bool
 ) -> Iterator[Case]:
     for name, field in model.model_fields.items():
         key = (*prefix, name)
         annotation, optional = _unwrap_optional(field.annotation)
         nested = _model_of(annotation)
         if nested is not None:
-            yield from _walk(nested, data.get(name) or {}, key)
+            yield from _walk(nested, data.get(name) or {}, key, strict)
             continue
         item_model = _list_item_model(annotation)
         if item_model is not None:
             yield Case(key, "[] (none)", [])
             items = data.get(name) or []
             if items:
-                yield from _walk(item_model, items[0], (*key, 0))
+                yield from _walk(item_model, items[0], (*key, 0), strict)
+            elif strict:
+                raise UnsweptField(
+                    f"{'.'.join(str(k) for k in key)}: the base config has no element, so its "
+                    "fields go unswept; give it one"
+                )
             continue
         values = _values_for(annotation, field.metadata, key)
         if optional:

@@ -18,6 +18,7 @@ the next start (one event, one fsync apart).
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -61,7 +62,7 @@ class HeldJournal:
             raise HeldJournalError(f"{path}: cannot open ({exc.strerror})") from exc
         try:
             if os.fstat(self._fd).st_size < size or not _allocated(self._fd, size):
-                os.posix_fallocate(self._fd, 0, size)
+                _allocate(self._fd, size)
                 os.fsync(self._fd)
                 _fsync_dir(path.parent)
         except OSError as exc:
@@ -147,6 +148,18 @@ class HeldJournal:
             found.append((seq, slot, event))
         found.sort(key=lambda item: item[0])
         return found
+
+
+def _allocate(fd: int, size: int) -> None:
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+            raise
+        # A file system without fallocate: zeros written are blocks allocated all the same.
+        for offset in range(0, size, SLOT_BYTES):
+            if not os.pread(fd, SLOT_BYTES, offset).strip(b"\0"):
+                os.pwrite(fd, _EMPTY, offset)
 
 
 def _allocated(fd: int, size: int) -> bool:
