@@ -14,10 +14,12 @@ at a time, and judges how each start ended (`Outcome`).
 
 from __future__ import annotations
 
+import faulthandler
 import math
 import multiprocessing
 import os
 import re
+import signal
 import socket
 import sys
 import time
@@ -309,7 +311,10 @@ def _deep_copy(value: Any) -> Any:
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) ")
 SETTLE_S = 0.3  # after READY=1, let the loops run this long before SIGTERM
 START_S = 4.0  # a tool neither ready nor stopped by then is running (waiting for its broker)
-STOP_S = 20.0  # after SIGTERM, the longest wait for the tool to end
+# After SIGTERM, the longest wait for the tool to end: well beyond the units' TimeoutStopSec
+# (15 s), as a loaded machine stretches the uplink's thread joins (5 s each); the time each
+# stop took is reported, so a slow one shows without failing the sweep.
+STOP_S = 45.0
 
 
 @dataclass(frozen=True)
@@ -331,6 +336,7 @@ class Outcome:
     exit_code: int | None
     ready: bool
     detail: str  # the refusal line, or what was wrong
+    stop_s: float | None = None  # SIGTERM to exit, when the sweep stopped it
 
 
 MAINS = {
@@ -354,6 +360,8 @@ def _child(module: str, argv: list[str], folder: str, env: dict[str, str]) -> No
     os.dup2(err, 2)
     sys.stdout = open(1, "w", buffering=1, closefd=False)
     sys.stderr = open(2, "w", buffering=1, closefd=False)
+    # Where it hangs, if it does not stop: the parent asks for every thread's stack first.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     main = importlib.import_module(module).main
     sys.exit(main(argv))
 
@@ -364,11 +372,14 @@ def start_all(
     env: Mapping[str, str] | None = None,
     parallel: int = 8,
     start_s: float = START_S,
+    says_ready: bool = True,
 ) -> list[Outcome]:
     """Start each run's tool for real, `parallel` at a time, and judge how each ended.
 
     Args:
         start_s: a tool neither ready (systemd's READY=1) nor stopped by then is running.
+        says_ready: the tool tells systemd READY=1 whenever it started (whatever its broker
+            does); one stopped before saying it was not judged, and fails the sweep.
     """
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(MAINS.values()))
@@ -377,7 +388,9 @@ def start_all(
     outcomes: list[Outcome] = []
     while pending or active:
         while pending and len(active) < parallel:
-            active.append(_Active.start(context, pending.pop(0), dict(env or {}), start_s))
+            item = _Active.start(context, pending.pop(0), dict(env or {}), start_s)
+            item.says_ready = says_ready
+            active.append(item)
         time.sleep(0.05)
         still = []
         for item in active:
@@ -399,6 +412,7 @@ class _Active:
     start_s: float
     ready_at: float | None = None
     terminated_at: float | None = None
+    says_ready: bool = True
 
     @classmethod
     def start(cls, context: Any, run: Run, env: dict[str, str], start_s: float) -> _Active:
@@ -430,11 +444,19 @@ class _Active:
                 self.process.terminate()
                 self.terminated_at = now
         elif now - self.terminated_at >= STOP_S:
+            os.kill(self.process.pid, signal.SIGUSR1)  # faulthandler: the stacks into stderr
+            time.sleep(0.5)
             self.process.kill()
             self.process.join(5)
             self.sock.close()
+            err = (self.run.folder / "stderr").read_text(errors="replace")
+            stacks = err[err.find("Thread 0x") :] if "Thread 0x" in err else err[-1500:]
             return Outcome(
-                self.run, "bad", None, self.ready_at is not None, "did not stop on SIGTERM"
+                self.run,
+                "bad",
+                None,
+                self.ready_at is not None,
+                f"did not stop within {STOP_S:g} s of SIGTERM; its threads then:\n{stacks}",
             )
         return None
 
@@ -451,8 +473,12 @@ class _Active:
             # Refused by itself (under load a slow start may see our SIGTERM only after that).
             return Outcome(self.run, "refused", code, ready, plain[0])
         if self.terminated_at is not None:
+            stop_s = round(time.monotonic() - self.terminated_at, 1)
+            if code == -15 and not ready and self.says_ready:
+                detail = f"neither ready nor stopped {self.start_s:g} s after its start"
+                return Outcome(self.run, "bad", code, ready, detail, stop_s)
             if code in (0, -15):
-                return Outcome(self.run, "ran", code, ready, "")
+                return Outcome(self.run, "ran", code, ready, "", stop_s)
             return Outcome(self.run, "bad", code, ready, f"exit {code} after SIGTERM: {err[-300:]}")
         return Outcome(
             self.run, "bad", code, ready, f"exit {code} by itself, {len(plain)} lines: {plain[:4]}"
