@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -81,22 +82,49 @@ def stop_on_signals(on_stop: Callable[[], None] | None = None) -> Iterator[threa
     """SIGTERM and SIGINT set the event yielded (and call `on_stop`, which must not block):
     a service's loop waits on it and stops cleanly. The previous handlers are back on exit.
 
+    The handler itself only writes the signal's number to a pipe: Python runs it between two
+    bytecodes of the main thread, which may be inside `stop.wait()` holding the event's lock
+    (or inside a log call holding the handler's) right then; taking that lock again there
+    deadlocks the service, which then ignores every later SIGTERM. A thread of its own reads
+    the pipe, sets the event and calls `on_stop`.
+
     Call it on the main thread (Python delivers signals there only).
     """
     stop = threading.Event()
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
 
     def handle(signum: int, _frame: FrameType | None) -> None:
-        logger.debug("signal %s: stopping", signal.Signals(signum).name)
-        stop.set()
-        if on_stop is not None:
-            on_stop()
+        try:
+            os.write(write_fd, bytes([signum]))
+        except OSError:  # a full pipe: a stop is on its way already
+            pass
 
+    def relay() -> None:
+        while signums := os.read(read_fd, 64):
+            for signum in signums:
+                if signum == _END_RELAY:
+                    return
+                logger.debug("signal %s: stopping", signal.Signals(signum).name)
+                if on_stop is not None:
+                    on_stop()
+                stop.set()
+
+    relay_thread = threading.Thread(target=relay, name="stop-on-signals", daemon=True)
+    relay_thread.start()
     previous = {sig: signal.signal(sig, handle) for sig in STOP_SIGNALS}
     try:
         yield stop
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        os.write(write_fd, bytes([_END_RELAY]))
+        relay_thread.join(5.0)
+        os.close(write_fd)
+        os.close(read_fd)
+
+
+_END_RELAY = 0  # no signal has the number 0
 
 
 def command_words(args: argparse.Namespace) -> str:

@@ -126,3 +126,14 @@ def test_sigterm_and_sigint_set_the_stop_event_and_the_old_handlers_come_back(
         assert stop.wait(5)
     assert stopped == [True]
     assert signal.getsignal(sig) is before
+
+
+def test_a_stop_signal_while_the_loop_holds_the_events_lock_still_stops_it() -> None:
+    """GIVEN a service's main thread inside `stop.wait()`, holding the event's lock, at the
+    moment SIGTERM's handler runs (found by the config sweep: a kiosk that ignored SIGTERM)
+    THEN the handler returns at once and the event is set (an `Event.set()` in the handler
+    itself would wait for that lock forever)."""
+    with cli.stop_on_signals() as stop:
+        with stop._cond:  # what `stop.wait()` holds between its bytecodes
+            signal.raise_signal(signal.SIGTERM)  # the handler runs here, on this thread
+        assert stop.wait(5)
