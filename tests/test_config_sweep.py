@@ -34,10 +34,12 @@ from kiosk.__main__ import main as kiosk
 from kiosk.config import KioskConfig
 from kiosk.sim.bookings import SimIssuer
 from kiosk.sim.demo import DEMO_KIOSK, demo_config
+from provisioning.registry import write as write_registry
 from tests.config_sweep import Case, Outcome, Run, UnsweptField, start_all, sweep_cases
 from tests.config_sweep import set_key as with_value
 from tests.dropbox_agent.conftest import config_data as dropbox_data
 from uplink import BrokerConfig
+from uplink.registry import DeviceRegistry
 
 
 @dataclass(frozen=True)
@@ -123,11 +125,14 @@ def tools(broker: LocalBroker) -> dict[str, Tool]:
 
     def api_base(folder: Path) -> dict[str, Any]:
         server = client("booking-api")
+        folder.mkdir(parents=True, exist_ok=True)
+        write_registry(folder / "registry.toml", DeviceRegistry(devices=[]))
         config = BookingsConfig.model_validate(
             {
                 "database_path": folder / "bookings.db",
                 "keys_dir": folder / "keys",
                 "event_store_path": folder / "events.db",
+                "device_registry_path": folder / "registry.toml",
                 "api": {
                     "port": 0,
                     "tls_cert_file": server.cert_file,
