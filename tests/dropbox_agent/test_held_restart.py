@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -72,6 +73,15 @@ class Child:
         return err
 
 
+def wait_for_slips(log: Path, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if log.exists() and len(log.read_text().splitlines()) >= count:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"fewer than {count} slips printed in 30 s")
+
+
 def test_held_deposits_survive_a_kill_and_a_restart_while_the_disk_stays_full(
     tmp_path: Path,
 ) -> None:
@@ -90,6 +100,7 @@ def test_held_deposits_survive_a_kill_and_a_restart_while_the_disk_stays_full(
         first = Child(config_file, START, slips)
         for _ in range(2):
             assert first.send("deposit")["held"] == 0
+        wait_for_slips(slips, 2)  # printed by the printer's thread, not before the kill
         disk.fill()
         for _ in range(3):
             first.send("deposit")
