@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 import threading
 from pathlib import Path
-from types import FrameType
 
 from branchsim.branch import DEVICE_DRAIN_S, kiosk_home, parse_start
 from configkit import load
+from configkit.cli import stop_on_signals
 from uplink import SimulatedClock
 
 logger = logging.getLogger(__name__)
@@ -44,13 +43,13 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO,
         format=f"%(asctime)s {args.kind} %(levelname)s %(name)s: %(message)s",
     )
-    stop = threading.Event()
+    # The tools' own stop: an Event.set() inside a signal handler can deadlock the process.
+    with stop_on_signals() as stop:
+        _run(parser, args, stop)
+    return 0
 
-    def on_signal(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, stop: threading.Event) -> None:
     clock = SimulatedClock(args.start, args.speed)
     if args.kind == "kiosk":
         from kiosk.config import KioskConfig
@@ -73,7 +72,6 @@ def main(argv: list[str] | None = None) -> int:
             box, args.scenario, speed=args.speed, stop=stop, clock=clock, serve_after=True,
             drain_s=DEVICE_DRAIN_S,
         )  # fmt: skip
-    return 0
 
 
 if __name__ == "__main__":
