@@ -1,40 +1,32 @@
 """The box's runtime: one loop feeds GPIO edges, keypad lines and sensor readings to the
 pure `BoxMachine` and carries out its effects (events committed before any feedback).
 
-The wiring that builds a `DropboxAgent` from a config is `dropbox_agent.app.build`; the
+Its parts, one job each: `inputs` turns what the adapters' threads deliver into machine inputs,
+`held` keeps the events the outbox cannot take while storage fails, `slips` prints on its own
+thread, `state_publisher` coalesces the retained state, `restore` brings the counters up to date
+at start. The wiring that builds a `DropboxAgent` from a config is `dropbox_agent.app.build`; the
 simulated boxes that drive one are in `dropbox_agent.sim.runner`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
-import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from dropbox_agent.config import DropboxConfig
-from dropbox_agent.domain import events as vocabulary
-from dropbox_agent.domain.auth import find_officer, parse_line
 from dropbox_agent.domain.codes import random_code
-from dropbox_agent.domain.ledger import reconcile_ledger
 from dropbox_agent.domain.machine import BoxMachine
 from dropbox_agent.domain.model import (
-    Authorization,
-    BookingScanned,
-    CountEntered,
-    Edge,
     Effect,
     FaultReport,
-    FillReading,
-    Input,
     Ledger,
     MachineInput,
     Notice,
@@ -45,37 +37,23 @@ from dropbox_agent.domain.model import (
     SaveLedger,
     SetOutput,
 )
-from dropbox_agent.domain.text import slip_lines
-from dropbox_agent.errors import PrinterError
+from dropbox_agent.held import STORAGE_FAULT, HeldEvents
+from dropbox_agent.inputs import COUNT_COMMAND, FillPoller, InputFeed
 from dropbox_agent.ports import BoxIO, FillSensor, LineSource, LocalStore, ReceiptPrinter
+from dropbox_agent.restore import caught_up
+from dropbox_agent.slips import SlipPrinter
+from dropbox_agent.state_publisher import StatePublisher
 from receipts.status import can_print
-from uplink import (
-    Clock,
-    Envelope,
-    EventSink,
-    StorageError,
-    Uplink,
-    catalog,
-    inbound,
-    systemd,
-    topics,
-)
+from uplink import Clock, Envelope, EventSink, Uplink, systemd, topics
 from uplink.clock import real_s
-from uplink.outbox import Outbox
 from uplink.startup import StartupReport, Wait
 
 logger = logging.getLogger(__name__)
 
-STATE_INTERVAL_S = 0.5  # real seconds between retained state messages, at most
 BATCH = 256  # inputs handled per loop pass before the raw log is written
 _STOP = object()
 _WAKE = object()
-COUNT_COMMAND = "collection-count"  # lapak/v1/dev/{device}/cmd/collection-count
-_SAFE_BOOKING = re.compile(r"^[A-Za-z0-9-]{4,64}$")  # what the deposit schema accepts
-HOLD_RETRY_S = 5.0  # clock seconds between attempts to store events held while storage is full
 ERROR_TONE_S = 1.5  # the buzzer's long tone instead of the beep when a deposit is not stored
-STORAGE_FAULT = ("storage", "full")
-STORAGE_ALERT = "PENYIMPANAN PENUH / storage full"
 
 RecordListener = Callable[[Record, Envelope], None]
 
@@ -113,40 +91,56 @@ class DropboxAgent:
         uplink: Uplink | None = None,
     ) -> None:
         self.config = config
-        self.box, self.events, self.store, self.clock = box, events, store, clock
+        self.box, self.store, self.clock = box, store, clock
         self.fill, self.printer, self.keypad, self.uplink = fill, printer, keypad, uplink
         self._machine: BoxMachine | None = None
         self._startup = self.startup_report()
-        self._count_handler = inbound.InboundGuard(self._report_bad_inbound).handler(
-            COUNT_COMMAND, inbound.parse_collection_count, self._on_count
-        )
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self._officers = config.collection.officer_list()
-        self._booking_re = re.compile(config.collection.booking_ref_pattern)
-        self._zone = ZoneInfo(config.timezone)
+        self._inputs = InputFeed(config.collection, clock=clock, submit=self.submit, uplink=uplink)
         self._record_listeners: list[RecordListener] = []
-        self._storage_full = False
-        # Events the outbox could not take (disk or cap full), oldest first, with their wall
-        # time: stored in order, before anything newer, once there is room again.
-        self._held: list[tuple[Record, datetime]] = []
-        self._retry_at: float | None = None  # clock time of the next attempt to store them
-        self._unsaved_ledger: Ledger | None = None
+        self._held = HeldEvents(
+            events=events, store=store, clock=clock, committed=self._committed, fault=self._fault
+        )
         self._local_store_failing = False
-        self._printer_fault: str | None = None
-        self._print_jobs: queue.SimpleQueue[PrintReceipt | None] = queue.SimpleQueue()
-        self._fill_wake = threading.Event()
+        self._slips = (
+            SlipPrinter(
+                printer,
+                box_id=config.box_id,
+                timezone=ZoneInfo(config.timezone),
+                wall=self._wall,
+                fault=self._fault,
+            )
+            if printer is not None
+            else None
+        )
+        self._fill_poller = (
+            FillPoller(
+                fill, interval_s=config.fill.sample_interval_s, clock=clock, submit=self.submit
+            )
+            if fill is not None and config.fill.enabled
+            else None
+        )
         self._closing = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._published: dict[str, Any] | None = None
+        self._state = StatePublisher(events)
+        self._events = events
         self._passes = threading.Condition()
         self._queued = 0  # inputs put on the queue (under _passes), and handled (loop thread)
         self._handled = 0
         self._idle = False  # set at the end of a pass that left nothing queued or settling
         self.latest_state: dict[str, Any] = {}  # set by the loop thread on every pass
-        self._last_publish = -float("inf")
-        self._state_due: float | None = None
         watchdog_usec = int(os.environ.get("WATCHDOG_USEC", "0") or 0)
         self._watchdog_s = watchdog_usec / 3e6 if watchdog_usec > 0 else None
+
+    @property
+    def events(self) -> EventSink:
+        """Where events are recorded and the state published."""
+        return self._events
+
+    @events.setter
+    def events(self, events: EventSink) -> None:
+        # Replaceable while running (tests swap in a sink that is full): its users follow.
+        self._events = self._held.events = self._state.events = events
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -161,12 +155,9 @@ class DropboxAgent:
         """Restore the ledger, arm the inputs, start the devices' threads and the uplink."""
         self._startup.begin()  # what the box waits for, before anything can fail or retry
         ledger = self.store.load_ledger() or Ledger()
-        held = self._load_held()
+        held = self._held.load()
         if self.uplink is not None:
-            # Events held on a full disk were counted too: the next deposit must not reuse
-            # the number of one that is held (the ledger could not be saved either).
-            counted = [*pending_events(self.uplink.outbox), *((t, p) for t, p, _ in held)]
-            reconciled = reconcile_ledger(ledger, counted)
+            reconciled = caught_up(ledger, self.uplink.outbox, held)
             if reconciled != ledger:
                 logger.warning(
                     "ledger was behind the outbox (process stopped mid-deposit); now at deposit "
@@ -174,22 +165,16 @@ class DropboxAgent:
                     reconciled.last_deposit_no,
                     reconciled.pending_count,
                 )
-                self._save_ledger(reconciled)  # a full disk: kept, and saved when room returns
+                self._held.save_counters(reconciled)  # a full disk: kept, saved when room returns
                 ledger = reconciled
             self.uplink.subscribe(
-                topics.command(self.config.uplink.device_id, COUNT_COMMAND), self._on_count_command
+                topics.command(self.config.uplink.device_id, COUNT_COMMAND),
+                self._inputs.on_count_command,
             )
             self.uplink.start()
-        for type_name, payload, wall in held:
-            self._held.append((Record(type_name, payload, self.clock.monotonic()), wall))
-        if self._held:
-            self._storage_full = True
-            self._retry_at = self.clock.monotonic()  # try at the first pass
-            logger.warning(
-                "%d events counted before the last stop are not stored yet", len(self._held)
-            )
+        self._held.restore(held)
         # Listen before reading the levels: an edge in between is queued, not lost.
-        self.box.listen(self._on_edge)
+        self.box.listen(self._inputs.on_edge)
         self._machine = BoxMachine(
             self.config.machine_settings(),
             ledger=ledger,
@@ -198,13 +183,13 @@ class DropboxAgent:
             code_source=random_code,
         )
         if self.keypad is not None:
-            self.keypad.start(self._on_line)
-        if self.printer is not None:
-            self._spawn("dropbox-printer", self._print_loop)
-        if self.fill is not None and self.config.fill.enabled:
-            self._spawn("dropbox-fill", self._fill_loop)
+            self.keypad.start(self._inputs.on_line)
+        if self._slips is not None:
+            self._spawn("dropbox-printer", self._slips.run)
+        if self._fill_poller is not None:
+            self._spawn("dropbox-fill", self._fill_poller.run)
         self._apply(self._machine.start())
-        if self._held:  # the machine starts without the fault: tell it, so it clears later
+        if self._held.count:  # the machine starts without the fault: tell it, so it clears later
             self._fault(*STORAGE_FAULT, True)
         if getattr(self.store, "moved_aside", None) is not None:  # loud, and it keeps counting
             self._fault("ledger", "replaced_unusable", True)
@@ -265,14 +250,16 @@ class DropboxAgent:
         if self._machine is not None:
             self._publish_state(force=True)
         self._closing.set()
-        self._fill_wake.set()
-        self._print_jobs.put(None)
+        if self._fill_poller is not None:
+            self._fill_poller.stop()
+        if self._slips is not None:
+            self._slips.stop()
         for thread in self._threads:
             thread.join(5.0)
-        if self._held:
+        if self._held.count:
             logger.error(
                 "stopping with %d events not stored (storage full); the ledger keeps the count",
-                len(self._held),
+                self._held.count,
             )
         # Each part closes on its own: one failing (a full disk) must not keep the rest open
         # or end the service with a traceback.
@@ -330,8 +317,9 @@ class DropboxAgent:
                     logger.exception("handling %s failed", type(inp).__name__)
                 self._handled += 1
         self._apply(machine.advance(self.clock.monotonic()))
-        if self._retry_at is not None and self.clock.monotonic() >= self._retry_at:
-            self._retry_storage()
+        retry_at = self._held.retry_at
+        if retry_at is not None and self.clock.monotonic() >= retry_at:
+            self._held.retry()
         self._append_raw(raw)
         self._publish_state()
         with self._passes:
@@ -351,10 +339,10 @@ class DropboxAgent:
         deadline = self.machine.next_deadline()
         if deadline is not None:
             waits.append(real_s(self.clock, deadline - self.clock.monotonic()))
-        if self._state_due is not None:
-            waits.append(self._state_due - time.monotonic())
-        if self._retry_at is not None:
-            waits.append(real_s(self.clock, self._retry_at - self.clock.monotonic()))
+        if self._state.due is not None:
+            waits.append(self._state.due - time.monotonic())
+        if self._held.retry_at is not None:
+            waits.append(real_s(self.clock, self._held.retry_at - self.clock.monotonic()))
         if self._watchdog_s is not None:
             waits.append(self._watchdog_s)
         return max(0.0, min(waits)) if waits else None
@@ -362,19 +350,14 @@ class DropboxAgent:
     def state(self) -> dict[str, Any]:
         """The retained state message (see `BoxMachine.state`), with the agent's own alerts."""
         state = self.machine.state()
-        if self._storage_full:
-            held = sum(1 for record, _ in self._held if record.type == vocabulary.DEPOSIT)
-            state["alerts"] = [
-                STORAGE_ALERT,
-                f"{held} setoran menunggu disimpan / {held} deposits held until storage returns",
-                *state["alerts"],
-            ]
+        if self._held.full:
+            state["alerts"] = [*self._held.alerts(), *state["alerts"]]
         return state
 
     @property
     def held_events(self) -> int:
         """Events counted but not yet stored (storage full); stored once there is room."""
-        return len(self._held)
+        return self._held.count
 
     def add_record_listener(self, listener: RecordListener) -> None:
         """Call `listener(record, envelope)` after each event is committed (loop thread)."""
@@ -382,7 +365,8 @@ class DropboxAgent:
 
     def request_fill_reading(self) -> None:
         """Read the fill sensor now instead of at the next interval."""
-        self._fill_wake.set()
+        if self._fill_poller is not None:
+            self._fill_poller.wake()
 
     # -- effects -------------------------------------------------------------------------------
 
@@ -392,9 +376,9 @@ class DropboxAgent:
         stored = True
         for effect in effects:
             if isinstance(effect, Record):
-                stored = self._record(effect) and stored
+                stored = self._held.record(effect, self._wall(effect.t)) and stored
             elif isinstance(effect, SaveLedger):
-                self._save_ledger(effect.ledger)
+                self._held.save_counters(effect.ledger)
             elif isinstance(effect, SetOutput):
                 self.box.set_output(effect.output, effect.mode)
             elif isinstance(effect, Pulse):
@@ -408,109 +392,14 @@ class DropboxAgent:
                         "no slip for deposit %d: its event is not stored (storage full)",
                         effect.deposit_no,
                     )
-                elif self.printer is not None:
-                    self._print_jobs.put(effect)
+                elif self._slips is not None:
+                    self._slips.submit(effect)
             elif isinstance(effect, Notice):
                 logger.info("%s", effect.text)
-
-    def _record(self, record: Record) -> bool:
-        """Commit one event; False when it is held instead (storage full)."""
-        wall = self._wall(record.t)
-        telemetry = catalog().get(record.type).delivery == "telemetry"
-        if self._held and not self._store_held():
-            if not telemetry:  # telemetry waits for nobody: the next one says the same
-                self._hold(record, wall, None)
-                return False
-            return True
-        try:
-            envelope = self.events.record(record.type, record.payload, occurred_at=wall)
-        except StorageError as exc:
-            if telemetry:
-                logger.warning("%s not stored: %s", record.type, exc)
-                return True
-            self._hold(record, wall, exc)
-            return False
-        self._committed(record, envelope)
-        return True
 
     def _committed(self, record: Record, envelope: Envelope) -> None:
         for listener in self._record_listeners:
             listener(record, envelope)
-
-    def _hold(self, record: Record, wall: datetime, exc: StorageError | None) -> None:
-        self._held.append((record, wall))
-        self._save_held()
-        if self._retry_at is None:
-            self._retry_at = self.clock.monotonic() + HOLD_RETRY_S
-        if not self._storage_full:
-            self._storage_full = True
-            logger.error(
-                "cannot store %s (%s): the box keeps counting and stores the held events once "
-                "there is room; free space on the data partition or restore the uplink so the "
-                "back office can acknowledge the backlog",
-                record.type,
-                exc or "storage full",
-            )
-            self._fault(*STORAGE_FAULT, True)  # recorded (held) in order, stored with the rest
-
-    def _store_held(self) -> bool:
-        """Store the held events in order; True when none is left."""
-        stored = 0
-        while self._held:
-            record, wall = self._held[0]
-            try:
-                envelope = self.events.record(record.type, record.payload, occurred_at=wall)
-            except StorageError:
-                self._retry_at = self.clock.monotonic() + HOLD_RETRY_S
-                return False
-            self._held.pop(0)
-            stored += 1
-            self._save_held()  # cleared at once: a stop now does not store it a second time
-            self._committed(record, envelope)
-        self._retry_at = None
-        if self._storage_full:
-            self._storage_full = False
-            logger.warning("storage has room again: %d held events stored", stored)
-            self._fault(*STORAGE_FAULT, False)
-        return True
-
-    def _save_held(self) -> None:
-        """Keep the held events in the box's own file too, so a restart does not lose them
-        (best effort: when the same disk is full, the ledger still has the count)."""
-        try:
-            self.store.save_held([(r.type, dict(r.payload), wall) for r, wall in self._held])
-        except (sqlite3.Error, OSError) as exc:
-            logger.warning("held events kept in memory only (%s)", exc)
-
-    def _load_held(self) -> list[tuple[str, dict[str, Any], datetime]]:
-        try:
-            return self.store.load_held()
-        except (sqlite3.Error, OSError) as exc:
-            logger.error("cannot read the events held before the last stop: %s", exc)
-            return []
-
-    def _retry_storage(self) -> None:
-        self._retry_at = None
-        if self._unsaved_ledger is not None:
-            self._save_ledger(self._unsaved_ledger)
-        if self._held:
-            self._store_held()
-
-    def _save_ledger(self, ledger: Ledger) -> None:
-        try:
-            self.store.save_ledger(ledger)
-        except (sqlite3.Error, OSError) as exc:
-            # The outbox is the record: a ledger behind it is reconciled at start. Keep the
-            # newest and try again.
-            if self._unsaved_ledger is None:
-                logger.error("cannot save the ledger (%s); retrying", exc)
-            self._unsaved_ledger = ledger
-            if self._retry_at is None:
-                self._retry_at = self.clock.monotonic() + HOLD_RETRY_S
-            return
-        if self._unsaved_ledger is not None:
-            logger.warning("ledger saved again")
-        self._unsaved_ledger = None
 
     def _append_raw(self, raw: list[tuple[MachineInput, datetime]]) -> None:
         try:
@@ -528,127 +417,19 @@ class DropboxAgent:
     def _publish_state(self, *, force: bool = False) -> None:
         state = self.state()
         self.latest_state = state
-        if not force and state == self._published:
-            self._state_due = None
-            return
-        now = time.monotonic()
-        if not force and now - self._last_publish < STATE_INTERVAL_S:
-            self._state_due = self._last_publish + STATE_INTERVAL_S  # coalesce bursts
-            return
-        self.events.publish_state(state)
-        self._published, self._last_publish, self._state_due = state, now, None
+        self._state.publish(state, force=force)
 
     def _wall(self, t: float) -> datetime:
         """The UTC wall time of monotonic time `t` (both run at the clock's one speed)."""
         return self.clock.now() - timedelta(seconds=self.clock.monotonic() - t)
 
-    # -- inputs from adapter threads -----------------------------------------------------------
-
-    def _on_edge(self, name: Input, active: bool, t: float) -> None:
-        self.submit(Edge(t, name, active))
-
-    def _on_line(self, line: str) -> None:
-        t = self.clock.monotonic()
-        parsed = parse_line(line, self._booking_re)
-        if parsed.kind == "pin" or parsed.kind == "badge":
-            # PBKDF2 takes a moment: done here, in the keypad's thread, not in the loop.
-            officer = find_officer(self._officers, parsed.kind, parsed.value)
-            self.submit(Authorization(t, parsed.kind, officer))
-        elif parsed.kind == "count":
-            self.submit(CountEntered(t, int(parsed.value), "keypad"))
-        elif parsed.kind == "booking" and _SAFE_BOOKING.match(parsed.value):
-            self.submit(BookingScanned(t, parsed.value))
-        else:
-            logger.info("keypad/scanner line not recognized; ignored")
-
-    def _on_count_command(self, _topic: str, payload: bytes) -> None:
-        """A count sent by the back office, parsed by the uplink against the contract."""
-        self._count_handler(_topic, payload)
-
-    def _report_bad_inbound(self, what: str, reason: str) -> None:
-        if self.uplink is None:
-            return
-        detail = f"bad {what} message ignored: {reason}"
-        fault = vocabulary.fault("uplink", "bad_inbound", True, detail)
-        try:
-            self.uplink.record(fault.type, fault.payload)
-        except Exception:  # a fault report must never become a second fault
-            logger.exception("could not record the bad-message fault")
-
-    def _on_count(self, count: inbound.CollectionCount) -> None:
-        self.submit(
-            CountEntered(self.clock.monotonic(), count.counted, "backoffice", count.collection_id)
-        )
+    def _fault(self, component: str, code: str, active: bool) -> None:
+        self.submit(FaultReport(self.clock.monotonic(), component, code, active))
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
-
-    def _print_loop(self) -> None:
-        printer = self.printer
-        while printer is not None and (job := self._print_jobs.get()) is not None:
-            lines = slip_lines(
-                deposit_no=job.deposit_no,
-                box_id=self.config.box_id,
-                when=self._wall(job.t).astimezone(self._zone).strftime("%d-%m-%Y %H:%M"),
-                code=job.code,
-                booking_ref=job.booking_ref,
-                box_full=job.box_full,
-            )
-            try:
-                printer.print_slip(lines)
-            except PrinterError as exc:
-                logger.warning("slip for deposit %d not printed: %s", job.deposit_no, exc)
-                if self._printer_fault != exc.code:
-                    if self._printer_fault is not None:
-                        self._fault("printer", self._printer_fault, False)
-                    self._printer_fault = exc.code
-                    self._fault("printer", exc.code, True)
-            except Exception:  # thread boundary: a printer bug must not stop the slips
-                logger.exception("slip for deposit %d failed", job.deposit_no)
-            else:
-                if self._printer_fault is not None:
-                    self._fault("printer", self._printer_fault, False)
-                    self._printer_fault = None
-
-    def _fault(self, component: str, code: str, active: bool) -> None:
-        self.submit(FaultReport(self.clock.monotonic(), component, code, active))
-
-    def _fill_loop(self) -> None:
-        fill = self.fill
-        interval_s = real_s(self.clock, self.config.fill.sample_interval_s)
-        while fill is not None and not self._closing.is_set():
-            try:
-                reading = fill.read_distance_cm()
-            except OSError as exc:
-                logger.warning("fill sensor read failed: %s", exc)
-                reading = None
-            if self._closing.is_set():
-                return
-            self.submit(FillReading(self.clock.monotonic(), reading))
-            self._fill_wake.wait(interval_s)
-            self._fill_wake.clear()
-
-
-def pending_events(outbox: Outbox) -> list[tuple[str, Mapping[str, Any]]]:
-    """The outbox's unacknowledged events as (type, payload), oldest first (unreadable rows
-    are skipped with a warning: they cannot be reconciled, and are still sent as they are)."""
-    out: list[tuple[str, Mapping[str, Any]]] = []
-    seq = 0
-    while rows := outbox.after(seq, 1000):
-        for row in rows:
-            try:
-                data = json.loads(row.body)
-                type_name, payload = data["type"], data["payload"]
-                if not isinstance(type_name, str) or not isinstance(payload, dict):
-                    raise TypeError("type or payload of the wrong kind")
-            except (ValueError, KeyError, TypeError) as exc:
-                logger.warning("outbox row %d is unreadable (%s); not reconciled", row.seq, exc)
-                continue
-            out.append((type_name, payload))
-        seq = rows[-1].seq
-    return out
 
 
 def _close_quietly(what: str, close: Callable[[], object]) -> None:

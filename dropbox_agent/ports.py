@@ -11,6 +11,8 @@ from receipts import Element, PaperStatus
 
 # (input, active, monotonic time of the edge)
 EdgeSink = Callable[[Input, bool, float], None]
+# (component, code, active): a fault the agent reports as it begins and clears
+FaultSink = Callable[[str, str, bool], None]
 SlipLines = Sequence[Element]
 """A slip as the shared receipt elements (`receipts`), not yet fitted to the paper."""
 

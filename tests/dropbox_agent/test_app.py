@@ -13,8 +13,8 @@ import pytest
 
 from dropbox_agent import app
 from dropbox_agent.adapters.store import SqliteLocalStore
-from dropbox_agent.agent import pending_events
 from dropbox_agent.domain.model import Input, Output
+from dropbox_agent.restore import pending_events
 from dropbox_agent.sim.box import SimulatedBox
 from dropbox_agent.sim.devices import SimulatedKeypad
 from receipts import lines_of

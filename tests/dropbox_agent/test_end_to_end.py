@@ -20,9 +20,9 @@ from branchsim.broker import LocalBroker
 from configkit import dump_toml
 from dropbox_agent import app
 from dropbox_agent.adapters.store import SqliteLocalStore
-from dropbox_agent.agent import COUNT_COMMAND
 from dropbox_agent.config import DropboxConfig
 from dropbox_agent.domain.model import Input
+from dropbox_agent.inputs import COUNT_COMMAND
 from dropbox_agent.sim.box import SimulatedBox
 from tests.dropbox_agent.conftest import config_data
 from uplink import ManualClock, topics

@@ -21,7 +21,7 @@ from typing import IO, Any
 import pytest
 
 from configkit import dump_toml
-from dropbox_agent import agent as runtime
+from dropbox_agent import held
 from dropbox_agent.adapters.held_journal import SLOT_BYTES, SLOTS, HeldJournal
 from tests.diskfull import small_disk
 from tests.dropbox_agent.conftest import make_config
@@ -107,23 +107,23 @@ def test_held_deposits_survive_a_kill_and_a_restart_while_the_disk_stays_full(
         state = first.send("advance 0.1")
         assert state["counted"] == 5 and state["held"] >= 3
         # THEN they are held, said, and (WHEN the box is killed) not lost
-        assert runtime.STORAGE_ALERT in state["alerts"]
+        assert held.STORAGE_ALERT in state["alerts"]
         first.kill()
 
         # WHEN it restarts on the still-full disk THEN it starts and serves in storage-full mode
         second = Child(config_file, START + timedelta(hours=1), slips)
         assert second.started["counted"] == 5, second.started  # no number used twice
         assert second.started["held"] >= 3
-        assert runtime.STORAGE_ALERT in second.started["alerts"]
+        assert held.STORAGE_ALERT in second.started["alerts"]
         for _ in range(2):
             second.send("deposit")
-        state = second.send(f"advance {runtime.HOLD_RETRY_S + 0.1}")
-        assert state["counted"] == 7 and runtime.STORAGE_ALERT in state["alerts"]
+        state = second.send(f"advance {held.HOLD_RETRY_S + 0.1}")
+        assert state["counted"] == 7 and held.STORAGE_ALERT in state["alerts"]
 
         # WHEN space returns THEN everything held is stored, and a new deposit gets its slip
         disk.free()
-        state = second.send(f"advance {runtime.HOLD_RETRY_S + 0.1}")
-        assert state["held"] == 0 and runtime.STORAGE_ALERT not in state["alerts"]
+        state = second.send(f"advance {held.HOLD_RETRY_S + 0.1}")
+        assert state["held"] == 0 and held.STORAGE_ALERT not in state["alerts"]
         assert second.send("deposit")["counted"] == 8
         second.stop()
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dropbox_agent.agent import pending_events
 from dropbox_agent.domain.ledger import reconcile_ledger
 from dropbox_agent.domain.model import Ledger, OpenCollection
+from dropbox_agent.restore import pending_events
 from uplink import ManualClock, Outbox
 
 

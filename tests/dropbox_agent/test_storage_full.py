@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from dropbox_agent import agent as runtime
-from dropbox_agent import app
+from dropbox_agent import app, held
 from dropbox_agent.domain.ledger import reconcile_ledger
 from dropbox_agent.domain.model import Ledger, Output
 from dropbox_agent.sim.box import SimulatedBox
@@ -89,27 +89,27 @@ def test_deposits_while_full_get_no_slip_an_error_tone_and_are_stored_when_room_
     # THEN no slip, no beep but the long error tone, the alarm LED blinks, the box says so
     assert rig.printer.slips == []
     assert pulses and all(s == runtime.ERROR_TONE_S for _, s in pulses)
-    assert rig.agent.state()["alerts"][0] == runtime.STORAGE_ALERT
+    assert rig.agent.state()["alerts"][0] == held.STORAGE_ALERT
     assert "3 deposits held" in rig.agent.state()["alerts"][1]
     assert rig.box.output_on(Output.ALARM_LED) or "storage:full" in rig.agent.machine.faults
     assert rig.agent.machine.ledger.last_deposit_no == 3  # it kept counting
     assert events.records == []
 
     # WHEN nothing changed at the next retry THEN the alert stays (it clears with the condition)
-    rig.advance(runtime.HOLD_RETRY_S + 0.1)
-    assert rig.agent.state()["alerts"][0] == runtime.STORAGE_ALERT
+    rig.advance(held.HOLD_RETRY_S + 0.1)
+    assert rig.agent.state()["alerts"][0] == held.STORAGE_ALERT
 
     # WHEN room returns THEN the held events are stored in order with their own times, the
     # fault is stored as begun and then cleared, and the alert goes
     events.full = False
-    rig.advance(runtime.HOLD_RETRY_S + 0.1)
+    rig.advance(held.HOLD_RETRY_S + 0.1)
     rig.advance(0.1)
     assert [p["deposit_no"] for p in events.of("dropbox.deposit")] == [1, 2, 3]
     faults = [(f["code"], f["active"]) for f in events.of("device.fault")]
     assert faults == [("full", True), ("full", False)]
     times = [t for name, _, t in events.records if name == "dropbox.deposit"]
     assert times == sorted(times) and times[0] is not None and times[0] < rig.clock.now()
-    assert runtime.STORAGE_ALERT not in rig.agent.state()["alerts"]
+    assert held.STORAGE_ALERT not in rig.agent.state()["alerts"]
     assert rig.agent.held_events == 0
 
     # and the next deposit beeps and prints as usual
@@ -138,7 +138,7 @@ def test_at_the_outbox_cap_slips_match_stored_deposits(tmp_path: Path) -> None:
     assert len(rig.printer.slips) == len(stored)
     assert rig.agent.machine.ledger.last_deposit_no == 150
     assert rig.agent.held_events >= 150 - len(stored)
-    assert sink.states[-1]["alerts"][0] == runtime.STORAGE_ALERT
+    assert sink.states[-1]["alerts"][0] == held.STORAGE_ALERT
     outbox.close()
 
 
@@ -156,12 +156,12 @@ def test_a_full_data_disk_counts_every_deposit_and_stores_them_when_space_return
 
         for _ in range(6):
             rig.deposit()
-        rig.advance(runtime.HOLD_RETRY_S + 0.1)
-        assert rig.agent.state()["alerts"][0] == runtime.STORAGE_ALERT  # still full: still said
+        rig.advance(held.HOLD_RETRY_S + 0.1)
+        assert rig.agent.state()["alerts"][0] == held.STORAGE_ALERT  # still full: still said
         assert len(sink.stored("dropbox.deposit")) == 3
 
         disk.free()
-        rig.advance(runtime.HOLD_RETRY_S + 0.1)
+        rig.advance(held.HOLD_RETRY_S + 0.1)
         rig.advance(0.1)
         settle_slips(rig)
 
@@ -169,7 +169,7 @@ def test_a_full_data_disk_counts_every_deposit_and_stores_them_when_space_return
         assert len(rig.printer.slips) == 3  # the six counted while full got no slip
         faults = [(f["code"], f["active"]) for f in sink.stored("device.fault")]
         assert faults == [("full", True), ("full", False)]
-        assert runtime.STORAGE_ALERT not in rig.agent.state()["alerts"]
+        assert held.STORAGE_ALERT not in rig.agent.state()["alerts"]
         outbox.close()
 
 
@@ -283,7 +283,7 @@ def test_deposits_held_when_the_box_stops_are_stored_after_its_restart(tmp_path:
     assert [f["active"] for f in again.events.of("device.fault")][-1] is False
     again.deposit()
     assert again.events.of("dropbox.deposit")[-1]["deposit_no"] == 3
-    assert runtime.STORAGE_ALERT not in again.agent.state()["alerts"]
+    assert held.STORAGE_ALERT not in again.agent.state()["alerts"]
     again.agent.close()
 
 

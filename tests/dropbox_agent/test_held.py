@@ -1,0 +1,99 @@
+"""The held-events seam on its own: events the outbox refuses are held in order, telemetry is not,
+counters the box store refuses are kept, and one retry stores and saves them once there is room."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from dropbox_agent.adapters.store import SqliteLocalStore
+from dropbox_agent.domain import events as vocabulary
+from dropbox_agent.domain.model import Ledger, Record
+from dropbox_agent.held import HOLD_RETRY_S, STORAGE_ALERT, STORAGE_FAULT, HeldEvents
+from uplink import Envelope, ManualClock, OutboxFull
+from uplink.sink import EventLog
+
+T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+
+
+def deposit(number: int) -> Record:
+    event = vocabulary.deposit(
+        "dropbox-t",
+        deposit_no=number,
+        code="K7QX-2M9A",
+        blocked_ms=200,
+        pending_collection=number,
+        after_jam=False,
+        during_collection=False,
+        booking_ref=None,
+    )
+    return Record(event.type, event.payload, float(number))
+
+
+def heartbeat() -> Record:
+    event = vocabulary.heartbeat(
+        "dropbox-t", pending=0, total=0, door_open=False, faults=[], fill_percent=None
+    )
+    return Record(event.type, event.payload, 0.0)
+
+
+class FailingStore(SqliteLocalStore):
+    """The box store whose counters cannot be saved while `failing`."""
+
+    failing = True
+
+    def save_ledger(self, ledger: Ledger) -> None:
+        if self.failing:
+            raise OSError(28, "No space left on device")
+        super().save_ledger(ledger)
+
+
+def test_held_events_are_stored_in_order_and_counters_saved_on_one_retry(tmp_path: Path) -> None:
+    clock = ManualClock()
+    sink = EventLog(device_id="dropbox-t")
+    store = FailingStore(tmp_path / "box.db", boot_id="held")
+    committed: list[tuple[Record, Envelope]] = []
+    faults: list[tuple[str, str, bool]] = []
+    held = HeldEvents(
+        events=sink,
+        store=store,
+        clock=clock,
+        committed=lambda record, envelope: committed.append((record, envelope)),
+        fault=lambda *fault: faults.append(fault),
+    )
+
+    # GIVEN an outbox that is full and a box store that cannot save counters
+    sink.fail_with(OutboxFull("no room"))
+    # WHEN two deposits, a heartbeat between them, and their counters come
+    assert held.record(deposit(1), T0) is False
+    assert held.record(heartbeat(), T0) is True  # telemetry is not held: the next says the same
+    assert held.record(deposit(2), T0 + timedelta(seconds=1)) is False
+    held.save_counters(Ledger(last_deposit_no=2, pending_count=2, pending_first_no=1))
+
+    # THEN the deposits are held (memory and journal), said once, and a retry is due
+    assert held.count == 2 and held.full
+    assert held.alerts()[0] == STORAGE_ALERT and "2 deposits held" in held.alerts()[1]
+    assert faults == [(*STORAGE_FAULT, True)]
+    assert [event[1]["deposit_no"] for event in store.load_held()] == [1, 2]
+    assert held.retry_at == clock.monotonic() + HOLD_RETRY_S
+    assert store.load_ledger() is None and committed == []
+
+    # WHEN room returns and the retry comes
+    sink.fail_with(None)
+    store.failing = False
+    clock.advance(HOLD_RETRY_S)
+    held.retry()
+
+    # THEN they are stored oldest first with their own times, each committed, the journal empty,
+    # the counters saved and the fault cleared
+    assert [(p["deposit_no"], at) for _, p, at in sink.records] == [
+        (1, T0),
+        (2, T0 + timedelta(seconds=1)),
+    ]
+    assert [record.payload["deposit_no"] for record, _ in committed] == [1, 2]
+    assert held.count == 0 and not held.full and held.alerts() == []
+    assert store.load_held() == []
+    assert store.load_ledger() == Ledger(last_deposit_no=2, pending_count=2, pending_first_no=1)
+    assert faults == [(*STORAGE_FAULT, True), (*STORAGE_FAULT, False)]
+    assert held.retry_at is None
+    store.close()
