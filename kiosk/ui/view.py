@@ -225,8 +225,15 @@ def _scanning(lang: Lang, local: Local) -> View:
 
 
 def _camera_down(screen: Screen, lang: Lang, local: Local) -> View:
-    """The welcome screen without the camera: typing a code and walking in still work."""
+    """The welcome screen without the camera: typing a code and walking in still work.
+
+    Typing the booking code is now the way in for everyone who booked (most people), so it is
+    a main button like NO BOOKING; the staff's button carries its icon as on out of service."""
     welcome = _welcome(screen, lang, local)
+    actions = tuple(
+        replace(a, style="primary") if a.code == "keypad" else a for a in welcome.actions
+    )
+    staff = Action("staff", T["staff"].in_(lang), icon=ICONS["staff"], style="secondary")
     return replace(
         welcome,
         name="camera_fault",
@@ -234,7 +241,7 @@ def _camera_down(screen: Screen, lang: Lang, local: Local) -> View:
         icon=ICONS["fault"],
         title=T["camera_title"].in_(lang),
         lines=(T["camera_body"].in_(lang),),
-        actions=(*welcome.actions, Action("staff", T["staff"].in_(lang), style="secondary")),
+        actions=(*actions, staff),
         preview=False,
     )
 

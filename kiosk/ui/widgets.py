@@ -110,10 +110,12 @@ class Badge(Label):
 
 
 class TouchButton(Button):
-    """A flat button at least one touch target tall, label (and hint) wrapped inside."""
+    """A flat button at least one touch target (or `min_height`) tall, label (and hint)
+    wrapped inside."""
 
     def __init__(self, action: Action, theme: Theme, on_action: OnAction, *,
-                 font_size: float | None = None, **kwargs: Any) -> None:  # fmt: skip
+                 font_size: float | None = None, min_height: float | None = None,
+                 **kwargs: Any) -> None:  # fmt: skip
         palette = theme.palette
         fill, ink = {
             "primary": (palette.primary, palette.on_primary),
@@ -142,13 +144,14 @@ class TouchButton(Button):
         )
         self.code = action.code
         self.plain = action.label
-        self._min = theme.touch
+        self._min = min_height or theme.touch
         self._pad = theme.gap
         with self.canvas.before:
             Color(*kivy_rgba(fill))
             self._face = RoundedRectangle(pos=self.pos, size=self.size, radius=[theme.px(10)])
         self.bind(pos=self._redraw, size=self._redraw, width=self._wrap, texture_size=self._fit)
         self.bind(on_release=lambda *_: on_action(self.code))
+        self.natural = self._min  # the height its label needs (a row may make it taller)
         self.height = self._min
 
     def _redraw(self, *_: Any) -> None:
@@ -159,8 +162,9 @@ class TouchButton(Button):
         self.text_size = (max(self.width - 2 * self._pad, 1), None)
 
     def _fit(self, *_: Any) -> None:
+        self.natural = max(self._min, self.texture_size[1] + 2 * self._pad)
         if self.size_hint_y is None:
-            self.height = max(self._min, self.texture_size[1] + 2 * self._pad)
+            self.height = self.natural
 
 
 class Preview(Widget):
@@ -415,14 +419,20 @@ class KioskView(BoxLayout):
         button.width = max(theme.touch * 2, button.texture_size[0] + 3 * theme.gap)
         return button
 
-    def _row(self, children: list[Widget], *, min_height: float) -> BoxLayout:
-        """A horizontal row as tall as its tallest child."""
+    def _row(self, children: list[Widget], *, min_height: float, even: bool = False) -> BoxLayout:
+        """A horizontal row as tall as its tallest child; with `even`, its buttons all as tall
+        as the tallest label needs (a button whose label wraps does not stand out of the row)."""
         row = BoxLayout(spacing=self.theme.gap, size_hint_y=None, height=min_height)
         for child in children:
             row.add_widget(child)
 
         def grow(*_: Any) -> None:
-            row.height = max([min_height, *(c.height for c in row.children)])
+            heights = [c.natural if isinstance(c, TouchButton) else c.height for c in row.children]
+            row.height = max([min_height, *heights])
+            if even:
+                for child in row.children:
+                    if isinstance(child, TouchButton):
+                        child.height = row.height
 
         for child in children:
             child.bind(height=grow)
@@ -437,7 +447,7 @@ class KioskView(BoxLayout):
         children: list[Widget] = []
         if badge:
             children.append(Badge(view.icon, fill, ink, theme.touch))
-        titles = Column(spacing=theme.px(2))
+        titles = Column(spacing=theme.px(2), pos_hint={"center_y": 0.5})  # beside the badge
         titles.add_widget(
             self._text(view, _field("title"), theme.title, theme.palette.text, bold=True)
         )
@@ -487,10 +497,11 @@ class KioskView(BoxLayout):
 
     def _welcome(self, view: View, portrait: bool) -> None:
         theme = self.theme
-        staff = tuple(a for a in view.actions if a.code == "staff")
-        head = () if portrait else staff  # portrait: the title keeps the header's width
-        self.add_widget(self._header(view, actions=head))
-        actions = [a for a in view.actions if a not in staff]
+        if not view.preview:
+            self._without_camera(view, portrait)
+            return
+        self.add_widget(self._header(view))
+        actions = list(view.actions)
         if (view.banner or view.staff_note) and not portrait:  # a banner takes the hints' room
             actions = [replace(a, hint="") for a in actions]
         buttons = [TouchButton(a, theme, self.on_action) for a in actions]
@@ -498,18 +509,15 @@ class KioskView(BoxLayout):
         for widget in self._body(view):
             text.add_widget(widget)
         if portrait:
-            if view.preview:
-                tall = theme.width * (0.6 if view.banner else 0.8)
-                self.add_widget(self._preview(size_hint_y=None, height=tall))
+            tall = theme.width * (0.6 if view.banner else 0.8)
+            self.add_widget(self._preview(size_hint_y=None, height=tall))
             if view.lines:
                 self.add_widget(text)
             for button in buttons:
                 self.add_widget(button)
             self.add_widget(self._next_step(view))
             self.add_widget(self._spacer())
-            if staff:
-                self.add_widget(self._bottom(None, staff))
-        elif view.preview:
+        else:
             row = BoxLayout(spacing=theme.gap * 1.5)
             row.add_widget(self._preview(size_hint_x=0.4))
             right = BoxLayout(orientation="vertical", spacing=theme.gap)
@@ -520,13 +528,47 @@ class KioskView(BoxLayout):
             row.add_widget(right)
             self.add_widget(row)
             self.add_widget(self._next_step(view))
-        else:  # no camera picture: the choices side by side
-            self.add_widget(text)
-            self.add_widget(self._row(buttons, min_height=theme.touch))
-            self.add_widget(self._next_step(view))
-            self.add_widget(self._spacer())
         if view.footnote:
             self.add_widget(self._text(view, _field("footnote"), theme.small, theme.palette.muted))
+
+    def _without_camera(self, view: View, portrait: bool) -> None:
+        """The welcome screen when the camera is down: the ways in that still work fill the
+        room the picture left (large, the typed code first), the staff's button at the bottom
+        beside the data note, as on the out-of-service screen."""
+        theme = self.theme
+        staff = tuple(a for a in view.actions if a.code == "staff")
+        ways = [a for a in view.actions if a not in staff]
+        self.add_widget(self._header(view))
+        body = self._body(view)
+        step = self._next_step(view)
+        if portrait:  # the tall panel: the tone's icon large, then the ways in, centred
+            self.add_widget(self._spacer())
+            self.add_widget(self._centred(Badge(view.icon, *theme.palette.tone(view.tone),
+                                                theme.touch * 2)))  # fmt: skip
+            for widget in body:
+                widget.halign = "center"
+                self.add_widget(widget)
+            for action in ways:
+                self.add_widget(
+                    TouchButton(action, theme, self.on_action, min_height=theme.touch * 2)
+                )
+            step.halign = "center"
+            self.add_widget(step)
+        else:
+            for widget in body:
+                self.add_widget(widget)
+            tall = theme.touch * 1.4
+            buttons: list[Widget] = [
+                TouchButton(action, theme, self.on_action, min_height=tall) for action in ways
+            ]
+            self.add_widget(self._row(buttons, min_height=tall, even=True))
+            self.add_widget(step)
+        self.add_widget(self._spacer())
+        note = None
+        if view.footnote:
+            note = self._text(view, _field("footnote"), theme.small, theme.palette.muted,
+                              pos_hint={"center_y": 0.5})  # fmt: skip
+        self.add_widget(self._bottom(note, staff))
 
     def _scan(self, view: View, portrait: bool) -> None:
         theme = self.theme
@@ -599,10 +641,11 @@ class KioskView(BoxLayout):
 
     def _keypad(self, view: View, portrait: bool) -> None:
         theme = self.theme
+        pin = view.name == "staff_pin"
         typed = self._text(
             view,
             _field("typed"),
-            theme.title,
+            theme.title * (1.4 if portrait else 1.0),  # the tall panel: the code read back large
             theme.palette.text,
             bold=True,
             halign="center" if portrait else "right",
@@ -614,37 +657,45 @@ class KioskView(BoxLayout):
             self.add_widget(typed)
         else:
             self.add_widget(self._header(view, badge=False, extra=[typed]))
-        if portrait or view.name == "staff_pin":
+        if portrait or pin:
             for widget in self._body(view):
                 self.add_widget(widget)
-        cols = 5 if view.name == "staff_pin" else (6 if portrait else 8)
+        keys: list[str | None] = list(view.keys)
+        if pin:  # a phone's PIN pad on the tall panel: 1-9, then 0 in the middle
+            cols = 3 if portrait else 5
+            if portrait and keys[-1:] == ["0"]:
+                keys.insert(-1, None)
+        else:
+            cols = 6 if portrait else 8
+        # The keys take the room the words leave (on the tall panel too: no hole under them).
         grid = GridLayout(cols=cols, spacing=theme.px(6))
-        if portrait:  # keys about square, not stretched down the tall panel
-            rows = -(-len(view.keys) // cols)
-            grid.size_hint_y = None
-            grid.height = rows * min(theme.touch * 1.6, theme.width / cols)
-        for key in view.keys:
+        for key in keys:
+            if key is None:
+                grid.add_widget(Widget())
+                continue
             grid.add_widget(
                 TouchButton(
                     Action(f"key:{key}", key, style="secondary"),
                     theme,
                     self.on_action,
-                    font_size=theme.key,
+                    font_size=theme.key * (1.4 if portrait else 1.0),
                     size_hint_y=1,
                 )
             )
         self.add_widget(grid)
-        if portrait:
-            self.add_widget(self._spacer())
         row = [TouchButton(a, theme, self.on_action, size_hint_y=None) for a in view.actions]
-        if portrait and len(row) > 3:  # two rows: each word on one line at the tall panel's size
+        two_rows = portrait and len(row) > 3
+        for button in [] if two_rows else row:  # shared out by the labels: ⌫ narrow, words whole
+            button.texture_update()
+            button.size_hint_x = max(theme.touch * 2, button.texture_size[0] + 3 * theme.gap)
+        if two_rows:  # two rows: each word on one line at the tall panel's size
             actions = GridLayout(cols=2, spacing=theme.gap, size_hint_y=None)
             actions.bind(minimum_height=actions.setter("height"))
             for button in row:
                 actions.add_widget(button)
             self.add_widget(actions)
         else:
-            self.add_widget(self._row(row, min_height=theme.touch))
+            self.add_widget(self._row(row, min_height=theme.touch, even=True))
 
     def _ticket(self, view: View, portrait: bool) -> None:
         theme = self.theme

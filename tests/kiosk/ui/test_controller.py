@@ -175,3 +175,9 @@ def test_the_camera_down_welcome_keeps_typed_codes_and_walk_ins() -> None:
     assert ui.view().name == "camera_fault"
     assert {"keypad", "walkin", "staff"} <= set(codes)
     assert ui.screen.phase is Phase.IDLE
+    styles = {a.code: a.style for a in ui.view().actions}
+    # typing the code is how everyone who booked gets in now: a main button, not a side one
+    assert styles["keypad"] == styles["walkin"] == "primary"
+    assert styles["staff"] == "secondary"
+    ui.set_camera(down=False)
+    assert {a.code: a.style for a in ui.view().actions}["keypad"] == "secondary"  # QR first

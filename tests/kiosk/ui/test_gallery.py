@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -67,3 +68,21 @@ def test_no_picture_is_blank_and_each_has_the_panel_size(
             assert len(colours) > 20, path.name  # text is anti-aliased: many shades
             background = max(colours)[0] / (image.width * image.height)
             assert background < 0.995, path.name  # something is drawn on it
+
+
+def test_no_portrait_screen_leaves_a_large_empty_band(
+    gallery: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    """The tall panel is filled: no run of rows with nothing drawn on them is taller than 40 % of
+    the screen (the camera-fault screen's middle was 45 % empty, the PIN pad's 55 %)."""
+    out, _done = gallery
+    for path in sorted(out.glob("1080x1920-*.png")):
+        with Image.open(path) as image:
+            pixels = np.asarray(image.convert("RGB")).astype(int)
+        background = pixels[2, 2]
+        empty = (np.abs(pixels - background).sum(axis=2) < 10).all(axis=1)
+        longest = run = 0
+        for row_empty in empty:
+            run = run + 1 if row_empty else 0
+            longest = max(longest, run)
+        assert longest < 0.4 * len(empty), f"{path.name}: {longest} empty rows of {len(empty)}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -84,3 +85,58 @@ def test_a_preview_picture_is_shrunk_to_its_box_and_never_enlarged() -> None:
     colour = preview_image(np.zeros((480, 640, 3), dtype=np.uint8), (160, 160))
     assert (colour.width, colour.height, colour.fmt) == (160, 120, "bgr")
     assert len(colour.data) == 160 * 120 * 3
+
+
+def _drawn(test: GraphicUnitTest, name: str, resolution: str, lang: str = "id") -> Any:
+    """The gallery's screen `name` laid out on the panel `resolution`."""
+    from kiosk.ui.widgets import KioskView
+
+    theme = RESOLUTIONS[resolution]
+    test.Window.size = (theme.width, theme.height)
+    screen, local = samples()[name]
+    view = KioskView(theme, on_action=lambda _code: None)
+    test.Window.add_widget(view)
+    test.addCleanup(test.Window.remove_widget, view)
+    view.render(view_of(screen, lang, local))  # type: ignore[arg-type]
+    test.advance_frames(3)
+    return view
+
+
+class CameraFaultTest(GraphicUnitTest):  # type: ignore[misc]
+    def test_the_tall_panel_gives_the_ways_in_the_room_and_staff_the_bottom(self) -> None:
+        view = _drawn(self, "camera_fault", "1080x1920")
+        theme = RESOLUTIONS["1080x1920"]
+        buttons = view.buttons()
+        keypad, walkin, staff = buttons["keypad"], buttons["walkin"], buttons["staff"]
+        assert keypad.height >= 2 * theme.touch and walkin.height >= 2 * theme.touch
+        assert keypad.y > walkin.y > staff.y  # typed code first, staff's button last
+        assert staff.y < theme.height * 0.1  # at the bottom, out of a participant's way
+        # the ways in stand in the middle third, not under the header
+        middle = (keypad.top + walkin.y) / 2
+        assert theme.height / 3 < middle < theme.height * 2 / 3
+
+    def test_the_small_panel_keeps_staff_out_of_the_header(self) -> None:
+        view = _drawn(self, "camera_fault", "800x480", "en")
+        buttons = view.buttons()
+        assert buttons["staff"].top < buttons["keypad"].y  # below the ways in, not by the title
+        assert buttons["lang"].y > buttons["keypad"].top  # the header keeps the language only
+
+
+class KeypadTest(GraphicUnitTest):  # type: ignore[misc]
+    def test_the_keypads_actions_are_one_height_and_each_label_on_one_line(self) -> None:
+        for lang in ("id", "en"):
+            view = _drawn(self, "keypad", "800x480", lang)
+            buttons = view.buttons()
+            actions = [buttons[code] for code in ("cancel", "clear", "back", "ok")]
+            assert {round(b.height) for b in actions} == {round(RESOLUTIONS["800x480"].touch)}
+            for button in actions:  # one line: the label is no taller than its font
+                assert button.texture_size[1] < 1.5 * button.font_size, (lang, button.plain)
+
+    def test_the_staff_pin_pad_on_the_tall_panel_is_a_phones(self) -> None:
+        view = _drawn(self, "staff_pin", "1080x1920")
+        keys = view.buttons()
+        assert keys["key:1"].y == keys["key:3"].y  # 1 2 3 in a row
+        assert keys["key:4"].top < keys["key:1"].y
+        assert keys["key:0"].center_x == keys["key:8"].center_x  # 0 under 8
+        grid_bottom = keys["key:0"].y
+        assert grid_bottom - keys["ok"].top < 2 * RESOLUTIONS["1080x1920"].gap  # no hole
