@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from backoffice.config import BackofficeConfig
+from backoffice.errors import BackofficeError
 from backoffice.store import DeviceRow, EventRow, EventStore, SqliteEventStore
 
 
@@ -31,7 +32,7 @@ class QueryableEventStore(EventStore, Protocol):
     def close(self) -> None: ...
 
 
-class DatabaseError(RuntimeError):
+class DatabaseError(BackofficeError, RuntimeError):
     """The event store cannot be opened or used (the message says what to check)."""
 
 

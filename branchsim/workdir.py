@@ -9,13 +9,15 @@ import shutil
 from pathlib import Path
 from types import TracebackType
 
+from branchsim.errors import BranchSimError
+
 logger = logging.getLogger(__name__)
 
 MARKER = ".lapak-branchsim"  # says "a branch simulation made this folder; it may be emptied"
 LOCK = ".lapak-branchsim.lock"
 
 
-class WorkDirError(RuntimeError):
+class WorkDirError(BranchSimError, RuntimeError):
     """The folder cannot be used; the message says why and how to fix it."""
 
 

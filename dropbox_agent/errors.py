@@ -3,7 +3,12 @@
 DropboxError                       root of everything the agent raises
 ├── HardwareUnavailable (OSError)  a real device cannot be used here (not a Pi, no printer)
 ├── SetupError (OSError)           the uplink or the local store cannot be opened
-└── ScenarioError (ValueError)     a simulation scenario file is not valid
+├── ScenarioError (ValueError)     a simulation scenario file is not valid
+└── adapters.held_journal.HeldJournalError (OSError)
+                                   the journal of events held while the disk is full cannot
+                                   be allocated, or has no free slot
+
+Each keeps its builtin base, so code that catches `OSError` or `ValueError` still catches it.
 
 Printing raises `receipts.PrinterError` (re-exported here; `code` names the fault): one class
 for the kiosk's tickets and the dropbox's slips.

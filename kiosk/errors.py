@@ -1,11 +1,16 @@
 """The kiosk's exceptions.
 
-KioskError                         root of everything the kiosk raises
-├── CameraError (OSError)          no camera, or it stopped delivering frames
-├── ThermometerError (OSError)     the thermometer is missing or reports an error
-└── StoreError (OSError)           a durable store cannot be read or written (disk, I/O, corrupt)
-    ├── TicketBookError            the ticket book (`kiosk.store.TicketBook`)
-    └── LedgerError                the check-in ledger (`kiosk.booking.CheckinLedger`)
+KioskError                                 root of everything the kiosk raises
+├── CameraError (OSError)                  no camera, or it stopped delivering frames
+├── ThermometerError (OSError)             the thermometer is missing or reports an error
+├── StoreError (OSError)                   a durable store cannot be read or written
+│   ├── TicketBookError                    the ticket book (`kiosk.store.TicketBook`)
+│   └── LedgerError                        the check-in ledger (`kiosk.booking.CheckinLedger`)
+├── booking.cache.CacheError (ValueError)  a synced booking document is malformed (cache kept)
+├── booking.http.ApiUnavailable (ConnectionError)  the booking API is unreachable or failing
+└── ui.voices.VoiceError (RuntimeError)    espeak-ng is missing or could not speak a prompt
+
+Each keeps its builtin base, so code that catches `OSError` or `ValueError` still catches it.
 
 Printing raises `receipts.PrinterError` (re-exported here): one class for tickets and slips.
 """

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import firmware_config
+from provisioning.errors import Refused
 from uplink.errors import TopicError
 from uplink.topics import check_id
 
@@ -49,7 +50,7 @@ _PBKDF2_ROUNDS = 101  # a loopback test password: its hash guards nothing worth 
 _ACL_TYPES = ("publishClientSend", "publishClientReceive", "subscribePattern")
 
 
-class ReservedIdentity(ValueError):
+class ReservedIdentity(Refused, ValueError):
     """A device id that belongs to the back office, a bridge, an operator or a broker."""
 
 

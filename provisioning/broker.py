@@ -9,6 +9,7 @@ from pathlib import Path
 
 import firmware_config
 from provisioning import access
+from provisioning.errors import ProvisionError
 from provisioning.pki import IssuedFiles
 from provisioning.render import DYNSEC_FILE
 
@@ -27,7 +28,7 @@ class BridgeSettings:
     identity: IssuedFiles
 
 
-class BrokerError(RuntimeError):
+class BrokerError(ProvisionError, RuntimeError):
     """mosquitto is missing or did not start; the message says how to fix it."""
 
 

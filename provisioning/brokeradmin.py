@@ -11,6 +11,7 @@ from typing import Any
 from paho.mqtt.client import MQTTMessage
 
 from provisioning import access
+from provisioning.errors import ProvisionError
 from uplink.config import BrokerConfig
 from uplink.session import make_client
 
@@ -20,7 +21,7 @@ logger = logging.getLogger(__name__)
 _ALREADY = ("Role already exists", "Client already exists")
 
 
-class BrokerAdminError(RuntimeError):
+class BrokerAdminError(ProvisionError, RuntimeError):
     """The broker did not take an admin command; the message says which and why."""
 
 

@@ -2,12 +2,23 @@
 
 ProvisionError                      root of everything `provision` raises on purpose
 ├── Refused                         a policy refusal (exit code 3): the message says what to do
-├── InvalidSetup                    the device's config would not validate (exit code 2)
+│   └── access.ReservedIdentity (ValueError)
+│                                   a device id reserved for the back office, a bridge, an
+│                                   operator or a broker
+├── InvalidSetup (ValueError)       the device's config would not validate (exit code 2)
 ├── pki.PkiError                    a CA, key, CSR or certificate problem
 │   ├── pki.DuplicateIdentity       the CA already has a valid certificate for this id (also
 │   │                               a Refused)
-│   └── pki.UnknownCertificate      nothing to revoke under that name or serial (LookupError)
-└── render.RenderError              a render cannot proceed
+│   └── pki.UnknownCertificate (LookupError)
+│                                   nothing to revoke under that name or serial
+├── render.RenderError              a render cannot proceed
+├── broker.BrokerError (RuntimeError)
+│                                   mosquitto is missing or did not start
+└── brokeradmin.BrokerAdminError (RuntimeError)
+                                    the running broker did not admit an identity
+
+Each keeps its builtin base, so code that catches `ValueError` or `RuntimeError` still catches
+it; `provision` says any other ProvisionError in one line, with exit code 1.
 """
 
 

@@ -153,7 +153,9 @@ def install(plan: Plan) -> int:
     return 0
 
 
-class _StepFailed(Exception):
+class _StepFailed(ProvisionError):
+    """A step of the install failed; `code` is the exit code `install` returns."""
+
     def __init__(self, what: str, code: int) -> None:
         super().__init__(what)
         self.code = code

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import subprocess
 import sys
@@ -20,9 +21,15 @@ def modules(package: str) -> Iterator[Path]:
     yield from sorted((ROOT / package).rglob("*.py"))
 
 
+@functools.cache
+def parsed(path: Path) -> ast.Module:
+    """The syntax tree of one of our files (parsed once: several tests read every file)."""
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
 def imports(path: Path, *, top_level_only: bool = False) -> set[str]:
     """Module names imported by `path` (top-level statements only if asked)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = parsed(path)
     nodes = tree.body if top_level_only else list(ast.walk(tree))
     found: set[str] = set()
     for node in nodes:
@@ -395,7 +402,7 @@ def _loaded(path: Path, graph: dict[str, set[str]]) -> set[str]:
         return next((p for p in prefixes if p in graph), None)
 
     found: set[str | None] = set()
-    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+    for node in parsed(path).body:
         if isinstance(node, ast.Import):
             found |= {module_of(alias.name) for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -403,9 +410,9 @@ def _loaded(path: Path, graph: dict[str, set[str]]) -> set[str]:
     return {name for name in found if name is not None}
 
 
-def test_no_import_cycle_at_module_level() -> None:
-    """Imports run when a module loads (not those inside functions or under TYPE_CHECKING)
-    form no cycle, so any module can be imported first."""
+@functools.cache
+def _module_graph() -> dict[str, set[str]]:
+    """Each of our modules, with the modules of ours its module-level imports load."""
     graph: dict[str, set[str]] = {}
     for package in PACKAGES:
         for path in modules(package):
@@ -414,6 +421,13 @@ def test_no_import_cycle_at_module_level() -> None:
         for path in modules(package):
             name = _module_name(path)
             graph[name] = {t for t in _loaded(path, graph) if t != name}
+    return graph
+
+
+def test_no_import_cycle_at_module_level() -> None:
+    """Imports run when a module loads (not those inside functions or under TYPE_CHECKING)
+    form no cycle, so any module can be imported first."""
+    graph = _module_graph()
     state: dict[str, int] = {}  # 1: on the current path, 2: done
     path_stack: list[str] = []
 
@@ -435,7 +449,7 @@ def test_no_import_cycle_at_module_level() -> None:
             assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 
-# -- every package's error tree, as its errors module's docstring draws it, is true -------------
+# -- every exception a package defines is under its root, and drawn in its tree ----------------
 
 ERROR_ROOTS = {
     "uplink": "UplinkError",
@@ -443,14 +457,166 @@ ERROR_ROOTS = {
     "kiosk": "KioskError",
     "dropbox_agent": "DropboxError",
     "provisioning": "ProvisionError",
+    "backoffice": "BackofficeError",
+    "branchsim": "BranchSimError",
+}
+# Each package's root: its errors module's, and configkit's one exception (it has no other).
+EXCEPTION_ROOTS = {
+    **{package: f"{package}.errors.{root}" for package, root in ERROR_ROOTS.items()},
+    "configkit": "configkit._load.ConfigError",
 }
 TREE_BRANCH = re.compile(
-    r"^(?P<indent>(?:[│ ]   )*)[├└]── (?P<name>[A-Za-z_.]+)(?: \((?P<base>\w+)\))?"
+    r"^(?P<indent>(?:[│ ]   )*)[├└]── (?P<name>[A-Za-z_][A-Za-z0-9_.]*)(?: \((?P<base>\w+)\))?"
 )
+
+
+def _attribute(dotted: str) -> object:
+    """The object a dotted name such as ``uplink.errors.UplinkError`` names (imported)."""
+    import importlib
+
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            found: object = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for part in parts[cut:]:
+            found = getattr(found, part)
+        return found
+    raise ModuleNotFoundError(dotted)
+
+
+@functools.cache
+def _unimportable() -> frozenset[str]:
+    """Our modules this test does not import: those that load Kivy (Kivy reads its settings
+    once per process, and the touchscreen tests choose them) and the `__main__` modules (which
+    run their tool)."""
+    graph = _module_graph()
+    return frozenset(_kivy_bound(graph) | {name for name in graph if name.endswith(".__main__")})
+
+
+def _kivy_bound(graph: dict[str, set[str]]) -> set[str]:
+    """Our modules that load Kivy when imported."""
+    bound = {
+        name
+        for name in graph
+        if "kivy" in roots(imports(ROOT / _module_path(name), top_level_only=True))
+    }
+    while True:
+        more = {
+            name
+            for name, loads in graph.items()
+            if name not in bound and (loads & bound or any(name.startswith(f"{b}.") for b in bound))
+        }
+        if not more:
+            return bound
+        bound |= more
+
+
+def _module_path(name: str) -> Path:
+    path = ROOT.joinpath(*name.split("."))
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+
+def _names_imported(tree: ast.Module) -> dict[str, str]:
+    """Each name a module binds by an import (anywhere in it), to the dotted name it stands for."""
+    names: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:  # `import a.b` binds a; `import a.b as c` binds c to a.b
+                if alias.asname:
+                    names[alias.asname] = alias.name
+                else:
+                    names[alias.name.split(".")[0]] = alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return names
+
+
+def _is_exception_in_source(module: str, node: ast.ClassDef, unimportable: frozenset[str]) -> bool:
+    """Whether a class is an exception, from its module's source: its bases are resolved through
+    the module's imports (importing only what loads without Kivy; Kivy's classes are widgets)."""
+    import builtins
+
+    tree = parsed(_module_path(module))
+    local = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+    imported = _names_imported(tree)
+    for base in node.bases:
+        head, _, rest = ast.unparse(base).partition(".")
+        if head in local and not rest and local[head] is not node:
+            if _is_exception_in_source(module, local[head], unimportable):
+                return True
+            continue
+        if head in imported:
+            target = imported[head] + (f".{rest}" if rest else "")
+        elif hasattr(builtins, head):
+            target = f"builtins.{head}"
+        else:
+            raise AssertionError(f"{module}: cannot tell what {ast.unparse(base)} is")
+        if target.split(".")[0] == "kivy":
+            continue
+        owner, _, name = target.rpartition(".")
+        if owner in unimportable:
+            found = next(
+                n
+                for n in parsed(_module_path(owner)).body
+                if isinstance(n, ast.ClassDef) and n.name == name
+            )
+            if _is_exception_in_source(owner, found, unimportable):
+                return True
+            continue
+        cls = _attribute(target)
+        if isinstance(cls, type) and issubclass(cls, BaseException):
+            return True
+    return False
+
+
+def defined_exceptions(package: str) -> list[tuple[str, type[BaseException]]]:
+    """Every exception class `package` defines, as (module.Class, the class).
+
+    Classes are read from the source, so none is missed; each module is imported to get them,
+    except those that load Kivy and the `__main__` modules (which run their tool): an exception
+    there, or one nested in a function or class, fails here with where to define it instead.
+    """
+    import importlib
+
+    unimportable = _unimportable()
+    found: list[tuple[str, type[BaseException]]] = []
+    for path in modules(package):
+        name = _module_name(path)
+        tree = parsed(path)
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            if name in unimportable or node not in tree.body:
+                assert not _is_exception_in_source(name, node, unimportable), (
+                    f"{name}.{node.name}: define exceptions at module level, in a module that "
+                    "loads without Kivy (e.g. the package's errors module)"
+                )
+                continue
+            cls = getattr(importlib.import_module(name), node.name)
+            if issubclass(cls, BaseException):
+                found.append((f"{name}.{node.name}", cls))
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(EXCEPTION_ROOTS))
+def test_every_exception_a_package_defines_is_under_its_root(package: str) -> None:
+    """One `except <Root>` catches everything a package raises on purpose; each exception keeps
+    the builtin base callers catch it by (``class TokenError(UplinkError, ValueError)``)."""
+    root = _attribute(EXCEPTION_ROOTS[package])
+    assert isinstance(root, type)
+    found = defined_exceptions(package)
+    assert root in [cls for _, cls in found]
+    outside = [where for where, cls in found if not issubclass(cls, root)]
+    assert not outside, f"not under {EXCEPTION_ROOTS[package]}: {outside}"
 
 
 @pytest.mark.parametrize("package", sorted(ERROR_ROOTS))
 def test_the_error_tree_in_the_docstring_is_true(package: str) -> None:
+    """The tree drawn in each errors module (or the package's own docstring) names every public
+    exception the package defines, each under its parent, with the builtin it is drawn with."""
     import builtins
     import importlib
 
@@ -463,7 +629,7 @@ def test_the_error_tree_in_the_docstring_is_true(package: str) -> None:
     top = next(line for line in lines if line.strip().startswith(root.__name__ + " "))
     margin = len(top) - len(top.lstrip())
     parents: list[type] = [root]
-    drawn = 0
+    drawn: set[type] = {root}
     for line in (line[margin:] for line in lines):
         if (branch := TREE_BRANCH.match(line)) is None:
             continue
@@ -476,5 +642,10 @@ def test_the_error_tree_in_the_docstring_is_true(package: str) -> None:
             assert issubclass(cls, getattr(builtins, branch["base"])), f"{package}: {line}"
         del parents[depth:]
         parents.append(cls)
-        drawn += 1
-    assert drawn >= 2, f"{package} draws no tree under {root.__name__}"
+        drawn.add(cls)
+    undrawn = [
+        where
+        for where, cls in defined_exceptions(package)
+        if cls not in drawn and not cls.__name__.startswith("_")
+    ]
+    assert not undrawn, f"{package}'s tree does not draw {undrawn}"

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from uplink.errors import UplinkError
+
 # The city, then the office: lowercase words of a-z and 0-9 joined by single hyphens, at least
 # two words, at most 40 characters (so "{branch}-{role}-{n}" stays within 64 for device ids).
 BRANCH_ID = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)+$")
@@ -19,7 +21,7 @@ FORM = (
 )
 
 
-class BranchIdError(ValueError):
+class BranchIdError(UplinkError, ValueError):
     """A branch id not in the documented form."""
 
 

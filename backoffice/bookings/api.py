@@ -36,6 +36,7 @@ from urllib.parse import parse_qs, urlsplit
 from backoffice.bookings.checkins import CheckinImporter
 from backoffice.bookings.config import BookingsConfig
 from backoffice.bookings.issuer import IssueError, Issuer, cancellations_document, day_document
+from backoffice.errors import BackofficeError
 from backoffice.rejects import RejectGate
 from uplink.booking import codes
 from uplink.clock import Clock, utc_iso
@@ -65,7 +66,9 @@ _ROUTES = (
 _BRANCH_ROUTES = frozenset({"cancellations", "bookings"})
 
 
-class _Problem(Exception):
+class _Problem(BackofficeError):
+    """A request answered with an HTTP error status and a JSON message."""
+
     def __init__(self, status: HTTPStatus, message: str) -> None:
         self.status = status
         super().__init__(message)

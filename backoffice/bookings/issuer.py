@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from backoffice.bookings.config import BookingsConfig
 from backoffice.bookings.keys import KeyStore
 from backoffice.bookings.store import BookingStore, KeyRow
+from backoffice.errors import BackofficeError
 from uplink import messages
 from uplink.booking import codes, token, trustlist
 from uplink.booking.model import Booking, parse_channel, parse_service
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 _MAX_NAME_BYTES = 48
 
 
-class IssueError(ValueError):
+class IssueError(BackofficeError, ValueError):
     """A booking cannot be issued as asked (the message says which field and why)."""
 
 

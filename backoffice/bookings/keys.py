@@ -14,12 +14,13 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
+from backoffice.errors import BackofficeError
 from uplink.booking.trustlist import key_id
 
 ROOT_FILE = "root.pem"
 
 
-class KeyStoreError(RuntimeError):
+class KeyStoreError(BackofficeError, RuntimeError):
     """A key file is missing, unreadable, of the wrong type, or readable by others."""
 
 

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from dropbox_agent.errors import DropboxError
 from dropbox_agent.ports import HeldEvent
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ _HEADER = struct.Struct(">4sQII")  # magic, sequence, JSON length, crc32 of the 
 _EMPTY = bytes(SLOT_BYTES)
 
 
-class HeldJournalError(OSError):
+class HeldJournalError(DropboxError, OSError):
     """The journal cannot be made (no room at its first start) or an event does not fit."""
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kiosk.booking.ledger import CheckinRecord
+from kiosk.errors import KioskError
 from uplink import inbound
 from uplink.booking.trustlist import TrustList, TrustListError
 from uplink.errors import MessageError
@@ -26,7 +27,7 @@ KINDS = ("trust_list", "cancellations", "bookings")
 """The documents synced from the back office."""
 
 
-class CacheError(ValueError):
+class CacheError(KioskError, ValueError):
     """A synced document is malformed; the cache keeps what it had."""
 
 

@@ -7,11 +7,12 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from kiosk.booking.config import BookingConfig
+from kiosk.errors import KioskError
 
 RETRY_STATUSES = (429, 502, 503, 504)
 
 
-class ApiUnavailable(ConnectionError):
+class ApiUnavailable(KioskError, ConnectionError):
     """The back office could not be reached or answered with a server error."""
 
 

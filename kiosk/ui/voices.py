@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.bilingual import LANGS, Bilingual, Lang
+from kiosk.errors import KioskError
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ CUES: dict[str, tuple[tuple[float, float], ...]] = {
 }
 
 
-class VoiceError(RuntimeError):
+class VoiceError(KioskError, RuntimeError):
     """espeak-ng is missing or failed; the message says how to fix it."""
 
 

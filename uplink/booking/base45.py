@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from uplink.errors import UplinkError
+
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _VALUES = {char: index for index, char in enumerate(ALPHABET)}
 
 
-class Base45Error(ValueError):
+class Base45Error(UplinkError, ValueError):
     """The text is not valid base45 (unknown character, bad length or out-of-range group)."""
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 
+from uplink.errors import UplinkError
+
 # Crockford's alphabet: no I, L, O or U, so a code read aloud or typed is hard to get wrong.
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _VALUES = {char: index for index, char in enumerate(ALPHABET)}
@@ -12,7 +14,7 @@ BODY_LENGTH = 8
 CODE_LENGTH = BODY_LENGTH + 1
 
 
-class BookingCodeError(ValueError):
+class BookingCodeError(UplinkError, ValueError):
     """A typed booking code has the wrong length, characters, or check symbol."""
 
 

@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from uplink.booking import base45
 from uplink.booking.model import CHANNELS, SERVICES, Booking
+from uplink.errors import UplinkError
 
 PREFIX = "LA1:"
 VERSION = 1
@@ -47,7 +48,7 @@ _MAX_NAME_BYTES = 48
 _SCANNER_NOISE = "\r\n\t\x00"
 
 
-class TokenError(ValueError):
+class TokenError(UplinkError, ValueError):
     """A token could not be read; `reason` is the verdict reason code."""
 
     def __init__(self, reason: str, detail: str) -> None:

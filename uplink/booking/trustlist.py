@@ -31,11 +31,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from uplink.errors import UplinkError
+
 FORMAT = "lapak-trust-list/1"
 MAX_DOCUMENT_BYTES = 1_000_000
 
 
-class TrustListError(ValueError):
+class TrustListError(UplinkError, ValueError):
     """A trust list is malformed, not signed by a trusted root key, or older than the one held."""
 
 
