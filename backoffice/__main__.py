@@ -16,6 +16,7 @@ from backoffice import dropbox_count, occupancy, watch
 from backoffice.bookings import cli as booking_cli
 from backoffice.bookings.config import BookingsConfig
 from backoffice.config import BackofficeConfig
+from backoffice.errors import BackofficeError
 from backoffice.receiver import Receiver
 from backoffice.stores import DatabaseError, open_store
 from configkit import check_command, check_files, cli, layout, load
@@ -149,6 +150,11 @@ EXAMPLES = {
 }
 
 
+# A database named in the config that cannot be opened, an event store out of reach, a signing
+# key missing, anything else the back office raises on purpose: one line and exit 1.
+FAILURES = (cli.Failure((StorageError, BackofficeError), cli.EXIT_FAILED),)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The `backoffice` console script."""
     parser = cli.new_parser("backoffice", __doc__)
@@ -156,9 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for register in COMMANDS:
         register(sub)
     teach(parser, EXAMPLES)
-    # A database named in the config that cannot be opened: one line.
-    failures = (cli.Failure(StorageError, cli.EXIT_FAILED),)
-    return cli.run(parser, argv, failures=failures, log_level=lambda _args: logging.INFO)
+    return cli.run(parser, argv, failures=FAILURES, log_level=lambda _args: logging.INFO)
 
 
 if __name__ == "__main__":

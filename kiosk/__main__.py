@@ -10,8 +10,9 @@ Commands:
     kiosk config check FILE                 validate a kiosk TOML file
     kiosk ui gallery --out DIR              every touchscreen screen as PNG files
 
-Exit codes: 0 ok (verify: accepted), 1 failure (verify: refused; scan: an unreadable file),
-2 bad configuration or usage, 130 interrupted (Ctrl-C; `kiosk run` stops cleanly and exits 0).
+Exit codes: 0 ok (verify: accepted), 1 failure (verify: refused; scan: an unreadable file;
+run: a camera, printer, store or booking cache unusable at start, said in one line), 2 bad
+configuration or usage, 130 interrupted (Ctrl-C; `kiosk run` stops cleanly and exits 0).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from configkit import check_command, check_files, cli, layout, load
 from configkit.helptext import teach
 from kiosk.booking import cli as booking_cli
 from kiosk.config import KioskConfig
-from kiosk.errors import KioskError, PrinterError
+from kiosk.errors import CameraError, KioskError, PrinterError
 from kiosk.ui import cli as ui_cli
 from uplink.booking.options import add_service_option
 from uplink.errors import StorageError
@@ -147,13 +148,11 @@ def _run(args: argparse.Namespace) -> int:
         from kiosk.adapters import picamera
 
         usable, why = picamera.is_usable()
-        if not usable:  # it will not appear by itself: stop once, with the fix
-            print(
-                f"kiosk run: camera: {why}; on the Pi install python3-picamera2 and make the "
-                "venv with --system-site-packages, or set [camera] source to usb or folder",
-                file=sys.stderr,
+        if not usable:  # it will not appear by itself: stop once, with the fix (FAILURES)
+            raise CameraError(
+                f"camera: {why}; on the Pi install python3-picamera2 and make the venv with "
+                "--system-site-packages, or set [camera] source to usb or folder"
             )
-            return EXIT_FAILED
     with cli.stop_on_signals() as stop:
         if config.ui.enabled:
             from kiosk.ui.run import run_with_ui
@@ -298,8 +297,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return cli.run(parser, argv, failures=FAILURES, log_level=_log_level)
 
 
-# A file named in the config that cannot be opened, or a device or store unusable at start:
-# one line, as dropbox-agent says it.
+# What `kiosk run` cannot start without, and any other error the kiosk raises on purpose, is one
+# line and exit 1, as dropbox-agent says it: a camera, thermometer or printer unusable here
+# (CameraError, ThermometerError, PrinterError), a store or file named in the config that cannot
+# be opened (uplink's StorageError: outbox, ledger, ticket book, booking cache), a synced
+# document or the booking API (CacheError, ApiUnavailable), espeak-ng (VoiceError). A config
+# that does not validate is exit 2 (configkit.cli).
 FAILURES = (cli.Failure((StorageError, KioskError, PrinterError), EXIT_FAILED),)
 
 

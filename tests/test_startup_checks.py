@@ -15,12 +15,16 @@ from branchsim.broker import LocalBroker
 from configkit import dump_toml
 from dropbox_agent.__main__ import main as dropbox_agent
 from kiosk.__main__ import main as kiosk
+from kiosk.booking.cache import CacheError
+from kiosk.booking.http import ApiUnavailable
 from kiosk.booking.ledger import CheckinLedger
+from kiosk.errors import CameraError, LedgerError, PrinterError, ThermometerError, TicketBookError
 from kiosk.sim.bookings import SimIssuer
 from kiosk.sim.demo import demo_config
 from kiosk.store import TicketBook
+from kiosk.ui.voices import VoiceError
 from tests.dropbox_agent.conftest import make_config as dropbox_config
-from uplink import BrokerConfig
+from uplink import BrokerConfig, StorageError
 
 
 @pytest.fixture(scope="module")
@@ -163,6 +167,60 @@ def test_kiosk_run_on_a_file_it_cannot_open_says_so_in_one_line(
     assert kiosk(["run", "--config", str(path)]) == 1
     line = one_line(capsys.readouterr().err)
     assert str(target) in line and "check the path" in line
+
+
+@pytest.mark.parametrize("which", ["cache_dir", "trust_list_path"])
+def test_kiosk_run_on_a_booking_cache_it_cannot_open_says_so_in_one_line(
+    tmp_path: Path, issuer: SimIssuer, capsys: pytest.CaptureFixture[str], which: str
+) -> None:
+    """GIVEN the booking cache folder is a file, or the trust list a folder
+    WHEN kiosk run starts THEN one line names the path and the key to fix, exit 1."""
+    path = kiosk_file(tmp_path, issuer)
+    cache, trust = tmp_path / "kiosk" / "cache", tmp_path / "kiosk" / "trust-list.json"
+    if which == "cache_dir":
+        cache.write_text("not a folder")
+    else:
+        trust.unlink()
+        trust.mkdir()
+
+    assert kiosk(["run", "--config", str(path)]) == 1
+    line = one_line(capsys.readouterr().err)
+    assert line.startswith("kiosk run: booking cache: ")
+    assert str(cache if which == "cache_dir" else trust) in line and f"booking.{which}" in line
+
+
+SETUP_ERRORS = [  # what kiosk run may meet while it builds the kiosk, each by its own class
+    CameraError("usb camera /dev/video0: not found; plug it in or set [camera] device"),
+    ThermometerError("MLX90614 on /dev/i2c-1: no answer at 0x5a; check the wiring", "missing"),
+    PrinterError("usb printer 04b8:0e15: not found; plug it in or set [printer] target"),
+    StorageError("/var/lib/lapak/kiosk/outbox.db: cannot open (it is a folder, not a file)"),
+    LedgerError("/var/lib/lapak/kiosk/ledger.db: disk I/O error"),
+    TicketBookError("/var/lib/lapak/kiosk/tickets.db: disk I/O error"),
+    CacheError("not a day list: 'bookings' is missing"),
+    ApiUnavailable("/api/v1/trust-list: HTTP 503"),
+    VoiceError("espeak-ng is not installed: apt-get install espeak-ng (setup.sh does)"),
+]
+
+
+@pytest.mark.parametrize("error", SETUP_ERRORS, ids=lambda error: type(error).__name__)
+def test_kiosk_run_says_each_setup_error_in_one_line_and_exits_1(
+    tmp_path: Path,
+    issuer: SimIssuer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+) -> None:
+    """GIVEN building the kiosk fails with one of its set-up errors
+    WHEN kiosk run starts THEN the user reads "kiosk run: <what and the fix>", exit 1 (as
+    dropbox-agent run says its own), never a traceback or "unexpected error"."""
+    from kiosk import app
+
+    def build(*_args: object, **_kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(app, "build", build)
+    assert kiosk(["run", "--config", str(kiosk_file(tmp_path, issuer))]) == 1
+    assert one_line(capsys.readouterr().err) == f"kiosk run: {error}"
 
 
 def test_backoffice_receive_on_a_database_it_cannot_open_says_so_in_one_line(
