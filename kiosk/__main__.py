@@ -149,9 +149,9 @@ def _run(args: argparse.Namespace) -> int:
 
         usable, why = picamera.is_usable()
         if not usable:  # it will not appear by itself: stop once, with the fix (FAILURES)
-            raise CameraError(
-                f"camera: {why}; on the Pi install python3-picamera2 and make the venv with "
-                "--system-site-packages, or set [camera] source to usb or folder"
+            raise CameraError(  # `why` says what to install
+                f"camera: {why}; the venv must see the system's packages (make it with "
+                "--system-site-packages), or set [camera] source to usb or folder"
             )
     with cli.stop_on_signals() as stop:
         if config.ui.enabled:
