@@ -7,10 +7,13 @@ KioskError                                 root of everything the kiosk raises
 │   ├── TicketBookError                    the ticket book (`kiosk.store.TicketBook`)
 │   └── LedgerError                        the check-in ledger (`kiosk.booking.CheckinLedger`)
 ├── booking.cache.CacheError (ValueError)  a synced booking document is malformed (cache kept)
-├── booking.http.ApiUnavailable (ConnectionError)  the booking API is unreachable or failing
+├── booking.http.ApiUnavailable (ConnectionError)
+│                                          the booking API is unreachable or failing
 └── ui.voices.VoiceError (RuntimeError)    espeak-ng is missing or could not speak a prompt
 
 Each keeps its builtin base, so code that catches `OSError` or `ValueError` still catches it.
+A store's file that cannot be opened at start raises `uplink.StorageError` (the durable SQLite
+files are opened in one place); `kiosk` says it, and each of these, in one line.
 
 Printing raises `receipts.PrinterError` (re-exported here): one class for tickets and slips.
 """
