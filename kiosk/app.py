@@ -81,8 +81,13 @@ def build_engine(
     lookup: VerifyTypedCode | None = None,
     refresh: VerifyTypedCode | None = None,
     data_age: Callable[[], tuple[str, str]] | None = None,
+    background: Callable[[Callable[[], None]], None] | None = None,
 ) -> CheckinEngine:
-    """The check-in engine over the given devices, with the config's verifier."""
+    """The check-in engine over the given devices, with the config's verifier.
+
+    `background` runs the engine's slow work (online code lookup, trust-list refresh) off its
+    thread; by default a daemon thread per job (a test passes ``jobs.append`` to run them itself).
+    """
     if verifier is None:
         verifier = build_verifier(config.booking, ledger=ledger, cache=open_cache(config.booking))
     return CheckinEngine(
@@ -98,6 +103,7 @@ def build_engine(
         lookup=lookup,
         refresh=refresh,
         data_age=data_age,
+        background=background,
     )
 
 

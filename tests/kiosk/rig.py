@@ -37,7 +37,8 @@ _ISSUER = SimIssuer()  # key generation is the slow part: one issuer for the who
 
 @dataclass
 class Rig:
-    """One kiosk under test. `restart()` builds a new engine over the same files."""
+    """One kiosk under test. `restart()` builds a new engine over the same files, `engine_with()`
+    one with other ports."""
 
     directory: Path
     config: KioskConfig
@@ -48,8 +49,8 @@ class Rig:
     events: EventLog
     ledger: CheckinLedger
     book: TicketBook
-    engine: CheckinEngine
     screens: list[Screen] = field(default_factory=list)
+    engine: CheckinEngine = field(init=False)  # `engine_with` builds it
 
     def token(
         self,
@@ -99,6 +100,23 @@ class Rig:
         if self.after_rest_c is not None:
             self.thermometer.set_object(self.after_rest_c)
 
+    def engine_with(self, **ports: Any) -> CheckinEngine:
+        """A new engine over this rig's devices and stores (`kiosk.app.build_engine`, so with
+        the config's settings), any of `build_engine`'s ports given instead (e.g.
+        ``verifier=``, ``lookup=``, ``printer=``, ``background=jobs.append``); its screens are
+        appended to `screens` too."""
+        parts: dict[str, Any] = {
+            "clock": self.clock,
+            "thermometer": self.thermometer,
+            "printer": self.printer,
+            "events": self.events,
+            "ledger": self.ledger,
+            "book": self.book,
+        }
+        self.engine = build_engine(self.config, **(parts | ports))
+        self.engine.subscribe(self.screens.append)
+        return self.engine
+
     def restart(
         self,
         *,
@@ -111,17 +129,7 @@ class Rig:
         self.book.close()
         self.ledger = CheckinLedger(self.config.booking.ledger_path)
         self.book = book or TicketBook(self.config.tickets.book_path)
-        self.engine = build_engine(
-            self.config,
-            clock=self.clock,
-            thermometer=self.thermometer,
-            printer=printer or self.printer,
-            events=events or self.events,
-            ledger=self.ledger,
-            book=self.book,
-        )
-        self.engine.subscribe(self.screens.append)
-        return self.engine
+        return self.engine_with(printer=printer or self.printer, events=events or self.events)
 
     def close(self) -> None:
         self.ledger.close()
@@ -146,20 +154,10 @@ def make_rig(
     log = EventLog()
     ledger = CheckinLedger(config.booking.ledger_path)
     ticket_book = book or TicketBook(config.tickets.book_path)
-    engine = build_engine(
-        config,
-        clock=clock,
-        thermometer=thermometer,
-        printer=printer or sim_printer,
-        events=events or log,
-        ledger=ledger,
-        book=ticket_book,
-    )
     rig = Rig(
-        directory, config, _ISSUER, clock, thermometer, sim_printer, log, ledger, ticket_book,
-        engine,
+        directory, config, _ISSUER, clock, thermometer, sim_printer, log, ledger, ticket_book
     )  # fmt: skip
-    engine.subscribe(rig.screens.append)
+    rig.engine_with(printer=printer or sim_printer, events=events or log)
     return rig
 
 

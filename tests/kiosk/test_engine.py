@@ -9,13 +9,11 @@ from typing import Any
 
 import pytest
 
-from kiosk.app import build_engine, settings_from
 from kiosk.booking import CheckinLedger, Verdict, build_verifier
 from kiosk.domain import events
 from kiosk.domain.capacity import Occupancy
 from kiosk.domain.screens import Phase
 from kiosk.domain.tickets import Element, QrCode
-from kiosk.engine import CheckinEngine, VerifyTypedCode
 from kiosk.errors import LedgerError, PrinterError, StoreError, TicketBookError
 from kiosk.ports import PaperStatus
 from kiosk.sim.driver import drive
@@ -545,26 +543,11 @@ def test_ticket_layout_has_a_tracking_qr_for_the_booking(rig: Rig) -> None:
 # -- typed booking codes ----------------------------------------------------------------------
 
 
-def engine_with_lookup(rig: Rig, lookup: VerifyTypedCode, jobs: list[Callable[[], None]]) -> None:
-    rig.engine = CheckinEngine(
-        settings_from(rig.config),
-        verifier=build_verifier(rig.config.booking, ledger=rig.ledger),
-        ledger=rig.ledger,
-        thermometer=rig.thermometer,
-        printer=rig.printer,
-        events=rig.events,
-        book=rig.book,
-        clock=rig.clock,
-        lookup=lookup,
-        background=jobs.append,
-    )
-
-
 def test_a_typed_code_is_looked_up_off_the_engine_thread_then_checked_in(rig: Rig) -> None:
     token = rig.token("B0000070")
     verifier = build_verifier(rig.config.booking, ledger=rig.ledger)
     jobs: list[Callable[[], None]] = []
-    engine_with_lookup(rig, lambda code, now: verifier.verify(token, now), jobs)
+    rig.engine_with(lookup=lambda code, now: verifier.verify(token, now), background=jobs.append)
 
     rig.engine.enter_code("B0000070")
     rig.engine.settle()
@@ -587,7 +570,7 @@ def test_a_failing_lookup_still_answers_the_participant(rig: Rig) -> None:
         raise ConnectionError("no route to host")
 
     jobs: list[Callable[[], None]] = []
-    engine_with_lookup(rig, broken, jobs)  # type: ignore[arg-type]
+    rig.engine_with(lookup=broken, background=jobs.append)
     rig.engine.enter_code("B0000072")
     rig.engine.settle()
     jobs[0]()
@@ -628,7 +611,7 @@ def test_a_lookup_answer_after_the_participant_left_is_ignored(rig: Rig) -> None
     token = rig.token("B0000075")
     verifier = build_verifier(rig.config.booking, ledger=rig.ledger)
     jobs: list[Callable[[], None]] = []
-    engine_with_lookup(rig, lambda code, now: verifier.verify(token, now), jobs)
+    rig.engine_with(lookup=lambda code, now: verifier.verify(token, now), background=jobs.append)
     rig.engine.enter_code("B0000075")
     rig.engine.settle()
     rig.engine.cancel()
@@ -646,16 +629,7 @@ def test_the_engine_shows_the_booking_data_age_when_back_at_the_welcome_screen(
 ) -> None:
     rig = make_rig(tmp_path)
     ages = iter([("Data lama.", "Old data."), ("Data baru.", "New data.")])
-    rig.engine = build_engine(
-        rig.config,
-        clock=rig.clock,
-        thermometer=rig.thermometer,
-        printer=rig.printer,
-        events=rig.events,
-        ledger=rig.ledger,
-        book=rig.book,
-        data_age=lambda: next(ages),
-    )
+    rig.engine_with(data_age=lambda: next(ages))
     rig.checkin(rig.token("B0000077"))
     rig.next_participant()
 

@@ -17,14 +17,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from backoffice.bookings import BookingApi
-from kiosk.app import settings_from
 from kiosk.booking import build_verifier, open_booking
 from kiosk.booking.factory import BookingServices
 from kiosk.booking.model import Verdict
 from kiosk.booking.reasons import verdict as reason_verdict
 from kiosk.domain import events
 from kiosk.domain.screens import Phase
-from kiosk.engine import CheckinEngine
 from kiosk.sim.driver import drive
 from tests.backoffice.bookings.helpers import BackOffice, kiosk_config
 from tests.kiosk.booking.scripted import closed_port_url
@@ -187,18 +185,7 @@ def _engine(
         def verify(self, text: str, now: datetime) -> Verdict:
             return reason_verdict("unknown_key")
 
-    rig.engine = CheckinEngine(
-        settings_from(rig.config),
-        verifier=UnknownKey(),
-        ledger=rig.ledger,
-        thermometer=rig.thermometer,
-        printer=rig.printer,
-        events=rig.events,
-        book=rig.book,
-        clock=rig.clock,
-        refresh=refresh,
-        background=jobs.append,
-    )
+    rig.engine_with(verifier=UnknownKey(), refresh=refresh, background=jobs.append)
 
 
 def test_the_engine_checks_a_new_key_off_its_thread_then_checks_in(rig: Rig) -> None:
