@@ -173,11 +173,11 @@ def parse_json(raw: bytes) -> Any:
     """
     try:
         text = raw.decode("utf-8")
-        data = json.loads(
-            text, parse_int=_bounded_int, parse_constant=_no_constant, parse_float=_finite_float
-        )
+        data = _decoder().decode(text)
         # Surrogates only show when encoding; a message that cannot be stored is no message.
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
+        # Strict UTF-8 decoding refuses encoded ones, so only a \u escape can make one.
+        if "\\u" in text:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
     except MessageError:
         raise
     except (UnicodeDecodeError, UnicodeEncodeError) as exc:
@@ -187,6 +187,14 @@ def parse_json(raw: bytes) -> Any:
     except ValueError as exc:  # json.JSONDecodeError, int digit limits
         raise MessageError(f"not a JSON message: {_short(str(exc))}") from None
     return data
+
+
+@cache
+def _decoder() -> json.JSONDecoder:
+    # One decoder for every message (json.loads with hooks builds a new one per call).
+    return json.JSONDecoder(
+        parse_int=_bounded_int, parse_constant=_no_constant, parse_float=_finite_float
+    )
 
 
 def _bounded_int(text: str) -> int:
