@@ -234,6 +234,19 @@ class Outbox:
             except sqlite3.Error as exc:
                 raise _storage_error(self.path, "count pending events", exc) from exc
 
+    def is_empty(self) -> bool:
+        """True when no event awaits an ack: a look at one row, where `pending()` counts them
+        all (it reads every row, holding the lock the sender and the ack handler need).
+
+        Raises:
+            StorageError: the outbox could not be read.
+        """
+        with self._lock:
+            try:
+                return self._db.execute("SELECT 1 FROM outbox LIMIT 1").fetchone() is None
+            except sqlite3.Error as exc:
+                raise _storage_error(self.path, "look for pending events", exc) from exc
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

@@ -22,6 +22,11 @@ logger = logging.getLogger(__name__)
 # Until acks have been timed, re-send after this long (an event sent just before the back office
 # subscribed is gone; waiting the full ack_timeout_s for it would stall a drain).
 FIRST_ACK_TIMEOUT_S = 1.0
+# paho keeps `inflight_window` publishes on the wire and queues the rest of what it is handed; on
+# each PUBACK its network thread sends the next queued one itself. Handing it up to this many
+# windows keeps the wire full between the sender's refills (a PUBACK-by-PUBACK hand-over between
+# the two threads cost a thread switch per event); paho's queue stays small all the same.
+HANDED_WINDOWS = 2
 
 Publish = Callable[[bytes], int | None]
 """Hand one event body to MQTT at QoS 1; its message id, or None when it could not be queued."""
@@ -40,9 +45,10 @@ class UplinkStats:
 
 
 class Sender:
-    """Walks the outbox in order within a small in-flight window (SQLite is the queue, not
-    paho), re-sends what the back office has not acked in time, and starts over from the first
-    pending row on every new session. A re-sent event keeps its event id."""
+    """Walks the outbox in order, handing paho at most `HANDED_WINDOWS` in-flight windows of
+    publishes (SQLite is the queue, not paho), re-sends what the back office has not acked in
+    time, and starts over from the first pending row on every new session. A re-sent event
+    keeps its event id."""
 
     def __init__(
         self,
@@ -55,10 +61,10 @@ class Sender:
         self._outbox = outbox
         self._publish_body = publish
         self._clock = clock
-        self._inflight_window = config.inflight_window
+        self._handed_max = HANDED_WINDOWS * config.inflight_window
         self._stats = stats
         self._cursor = 0  # highest seq sent this session
-        self._awaiting_puback: dict[int, str] = {}  # MQTT mid -> event id
+        self._awaiting_puback: dict[int, str] = {}  # MQTT mid -> event id, handed to paho
         self._sent_at: dict[str, float] = {}  # event id -> monotonic send time, oldest first
         self._resent: set[str] = set()  # in _sent_at, sent more than once
         self._pacing = Pacing(
@@ -117,15 +123,15 @@ class Sender:
 
     def _room(self) -> int:
         return min(
-            self._inflight_window - len(self._awaiting_puback),
+            self._handed_max - len(self._awaiting_puback),
             self._pacing.window - len(self._sent_at),
         )
 
     def _resend_expired(self) -> None:
         deadline = self._clock.monotonic() - self._pacing.timeout_s
-        # A re-send reuses its event's unacked slot, so only the in-flight window limits it
+        # A re-send reuses its event's unacked slot, so only what paho holds limits it
         # (counting max_unacked here would stall forever once every slot has expired).
-        room = self._inflight_window - len(self._awaiting_puback)
+        room = self._handed_max - len(self._awaiting_puback)
         expired: list[str] = []
         for event_id, sent in self._sent_at.items():
             if sent > deadline or len(expired) >= room:

@@ -6,8 +6,9 @@ Threads (both owned here; callbacks never block on a lock the publisher holds):
   turns paho callbacks into queued facts (PUBACKs, app acks, session up/down);
 - the sender thread records heartbeats and feeds those facts to `uplink.sender.Sender`, which
   reads pending rows from the outbox in order, keeps at most `inflight_window` publishes awaiting
-  PUBACK (SQLite is the queue, not paho), re-sends what the back office has not acked in time
-  (`uplink.pacing`), and re-walks the outbox after every reconnect. A re-sent event keeps its
+  PUBACK on the wire and a window more queued in paho (SQLite is the queue, not paho), re-sends
+  what the back office has not acked in time (`uplink.pacing`), and re-walks the outbox after
+  every reconnect. A re-sent event keeps its
   event id; the back office stores it once.
 """
 
@@ -55,6 +56,9 @@ UNREACHABLE_LOG_EVERY_S = 60.0  # an unreachable broker is warned about at most 
 STORAGE_LOG_EVERY_S = 60.0  # a storage fault that persists is logged again this often
 # A loop that has not come round for this long past its own expected wait has really stopped.
 STALL_GRACE_S = 120.0
+# The sender is woken when 1/this of its in-flight window has been PUBACKed (see _on_publish);
+# paho still holds the rest and a window more (`uplink.sender.HANDED_WINDOWS`) meanwhile.
+PUBACK_WAKE_SHARE = 2
 MessageHandler = Callable[[str, bytes], None]
 AckListener = Callable[[list[str]], None]
 
@@ -133,6 +137,9 @@ class Uplink:
         self.stats = UplinkStats()
         self._backoff = Backoff(config.reconnect_min_s, config.reconnect_max_s, rng)
         self._client = make_client(config.device_id, config.broker)
+        # paho's own cap (20 by default) would keep fewer publishes on the wire than the
+        # sender's window allows; it must be set before connecting.
+        self._client.max_inflight_messages_set(config.inflight_window)
         self._client.will_set(topics.status(self.device_id), _status(False), qos=1, retain=True)
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe
@@ -146,6 +153,7 @@ class Uplink:
         self._threads: list[threading.Thread] = []
         # Facts from paho's callbacks, consumed by the sender thread.
         self._pubacks: deque[tuple[int, ReasonCode]] = deque()
+        self._puback_wake_batch = max(1, config.inflight_window // PUBACK_WAKE_SHARE)
         self._acked: deque[str] = deque()
         self._session = 0  # bumped on every session up/down
         self._ack_sub_mid: int | None = None
@@ -260,7 +268,7 @@ class Uplink:
     def wait_drained(self, timeout: float) -> bool:
         """Block until the outbox is empty (for simulations, tests and benchmarks)."""
         with self._drained:
-            return self._drained.wait_for(lambda: self.outbox.pending() == 0, timeout)
+            return self._drained.wait_for(self.outbox.is_empty, timeout)
 
     # -- network thread -----------------------------------------------------------------------
 
@@ -388,7 +396,14 @@ class Uplink:
 
     def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, reason: ReasonCode, _p: Any) -> None:
         self._pubacks.append((mid, reason))
-        self._wake.set()
+        # A PUBACK only frees a slot of what paho holds (paho itself sends the next queued
+        # publish): waking the sender for each one cost a thread switch per event while
+        # draining. It is woken once a share of the window is free (or by an ack, a record,
+        # or its own timer, at most a second later); a refusal is logged at once.
+        if (
+            reason.is_failure or len(self._pubacks) >= self._puback_wake_batch
+        ) and not self._wake.is_set():
+            self._wake.set()
 
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         if message.topic == topics.ack(self.device_id):

@@ -53,6 +53,16 @@ def test_rows_come_back_in_order_and_leave_only_when_acked(tmp_path: Path) -> No
     assert outbox.pending() == 3
 
 
+def test_is_empty_only_once_every_event_is_acked(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "o.db", "kiosk-1")
+    assert outbox.is_empty()
+    ids = [probe(outbox, n) for n in range(3)]
+    outbox.ack(ids[:2])
+    assert not outbox.is_empty()
+    outbox.ack(ids[2:])
+    assert outbox.is_empty()
+
+
 def test_a_payload_off_its_schema_is_refused_before_anything_is_stored(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path / "o.db", "kiosk-1")
     with pytest.raises(MessageError, match=r"device\.probe payload"):

@@ -1,0 +1,72 @@
+"""When the uplink's network thread wakes its sender thread (no broker: paho's callbacks called
+directly)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.reasoncodes import ReasonCode
+
+from uplink import Uplink, UplinkConfig
+from uplink.session import PUBACK_WAKE_SHARE
+
+OK = ReasonCode(PacketTypes.PUBACK, "Success")
+DENIED = ReasonCode(PacketTypes.PUBACK, "Not authorized")
+
+
+def uplink(tmp_path: Path, inflight_window: int) -> Uplink:
+    return Uplink(
+        UplinkConfig.model_validate(
+            {
+                "device_id": "kiosk-1",
+                "broker": {"host": "127.0.0.1", "port": 1883, "tls": False},
+                "outbox_path": tmp_path / "o.db",
+                "inflight_window": inflight_window,
+            }
+        )
+    )
+
+
+def test_pubacks_wake_the_sender_once_a_share_of_the_window_is_free(tmp_path: Path) -> None:
+    # GIVEN an uplink whose sender keeps 32 publishes on the wire
+    device = uplink(tmp_path, inflight_window=32)
+    batch = 32 // PUBACK_WAKE_SHARE
+    try:
+        # WHEN fewer PUBACKs than a share of the window arrive THEN the sender sleeps on
+        for mid in range(1, batch):
+            device._on_publish(device._client, None, mid, OK, None)
+        assert not device._wake.is_set()
+        # WHEN the share is reached THEN it is woken, with every PUBACK queued for it
+        device._on_publish(device._client, None, batch, OK, None)
+        assert device._wake.is_set()
+        assert [mid for mid, _ in device._pubacks] == list(range(1, batch + 1))
+    finally:
+        device.outbox.close()
+
+
+def test_a_refused_publish_wakes_the_sender_at_once(tmp_path: Path) -> None:
+    device = uplink(tmp_path, inflight_window=32)
+    try:
+        device._on_publish(device._client, None, 1, DENIED, None)
+        assert device._wake.is_set()
+    finally:
+        device.outbox.close()
+
+
+def test_a_window_of_one_wakes_the_sender_on_every_puback(tmp_path: Path) -> None:
+    device = uplink(tmp_path, inflight_window=1)
+    try:
+        device._on_publish(device._client, None, 1, OK, None)
+        assert device._wake.is_set()
+    finally:
+        device.outbox.close()
+
+
+def test_paho_keeps_as_many_publishes_on_the_wire_as_the_window(tmp_path: Path) -> None:
+    # paho's own default (20) would hold the wire below the configured window.
+    device = uplink(tmp_path, inflight_window=32)
+    try:
+        assert device._client.max_inflight_messages == 32
+    finally:
+        device.outbox.close()
