@@ -107,12 +107,15 @@ def build_engine(
     )
 
 
+def build_qr_decoder(config: KioskConfig) -> QrDecoder:
+    """The QR decoder with the config's time budget, looking for booking tokens (a still photo
+    is decoded with it as it is; the camera loop wraps it, `build_decoder`)."""
+    return QrDecoder(budget_ms=config.camera.scan_budget_ms, wanted=is_booking_token)
+
+
 def build_decoder(config: KioskConfig) -> LiveDecoder:
     """The camera loop's QR decoder: every code in a frame, searching on until a booking."""
-    return LiveDecoder(
-        QrDecoder(budget_ms=config.camera.scan_budget_ms, wanted=is_booking_token),
-        fallback_every=config.camera.live_fallback_every,
-    )
+    return LiveDecoder(build_qr_decoder(config), fallback_every=config.camera.live_fallback_every)
 
 
 def build(

@@ -118,14 +118,19 @@ def build_simulated_devices(
     *,
     camera: ScriptedCamera | None = None,
     out_dir: Path | None = None,
+    paper_left: int | None = None,
 ) -> SimulatedDevices:
     """The kiosk's devices simulated with the config's settings: `camera` (a scene shown by the
     caller; an empty one by default), a thermometer, and a printer writing ``ticket-NNNN.png``
-    and ``slip-NNNN.png`` into `out_dir` (kept in memory without it)."""
+    and ``slip-NNNN.png`` into `out_dir` (kept in memory without it) with `paper_left` tickets'
+    paper on its roll (None: endless)."""
     return SimulatedDevices(
         camera=camera if camera is not None else ScriptedCamera("simulated camera"),
         thermometer=SimulatedThermometer(),
         printer=SimulatedPrinter(
-            out_dir, columns=config.printer.columns, paper_dots=config.printer.paper_dots
+            out_dir,
+            columns=config.printer.columns,
+            paper_dots=config.printer.paper_dots,
+            paper_left=paper_left,
         ),
     )

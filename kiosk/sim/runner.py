@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.adapters.qr import QrDecoder
-from kiosk.app import build, build_engine
+from kiosk.app import build, build_engine, build_qr_decoder
 from kiosk.booking import CheckinLedger, Service
 from kiosk.config import KioskConfig
 from kiosk.devices import build_simulated_devices
-from kiosk.domain.scanning import is_booking_token
 from kiosk.domain.screens import Screen
 from kiosk.engine import CheckinEngine, CheckinResult
 from kiosk.runtime import LOOP_S, Kiosk
@@ -177,6 +176,56 @@ class Arrival:
     temperatures_c: tuple[float, ...] = (36.6,)
 
 
+@dataclass
+class HeadlessKiosk:
+    """The parts of a headless run (`checkin_simulated`): the engine on the app's wiring with
+    simulated devices, and fresh stores and outbox of its own."""
+
+    engine: CheckinEngine
+    clock: ManualClock
+    thermometer: SimulatedThermometer
+    printer: SimulatedPrinter
+    decoder: QrDecoder
+    events: EventLog
+    ledger: CheckinLedger
+    book: TicketBook
+
+    def close(self) -> None:
+        self.book.close()
+        self.ledger.close()
+        if self.events.outbox is not None:
+            self.events.outbox.close()
+
+
+def build_headless(
+    config: KioskConfig, out_dir: Path, clock: ManualClock, *, paper_left: int | None = None
+) -> HeadlessKiosk:
+    """The kiosk of `config` built as the app builds it (`kiosk.app`, `kiosk.devices`), its
+    thermometer and printer simulated (tickets and slips as PNGs in `out_dir`, `paper_left`
+    tickets' paper) and its ledger, ticket book and outbox fresh files in `out_dir`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    devices = build_simulated_devices(config, out_dir=out_dir, paper_left=paper_left)
+    events = EventLog(
+        outbox=Outbox(out_dir / "outbox.db", config.uplink.device_id, clock=clock),
+        jsonl=out_dir / "events.jsonl",
+    )
+    ledger = CheckinLedger(out_dir / "ledger.db")
+    book = TicketBook(out_dir / "tickets.db")
+    engine = build_engine(
+        config,
+        clock=clock,
+        thermometer=devices.thermometer,
+        printer=devices.printer,
+        events=events,
+        ledger=ledger,
+        book=book,
+    )
+    return HeadlessKiosk(
+        engine, clock, devices.thermometer, devices.printer, build_qr_decoder(config), events,
+        ledger, book,
+    )  # fmt: skip
+
+
 def checkin_simulated(
     config: KioskConfig,
     arrivals: Sequence[Arrival],
@@ -193,59 +242,30 @@ def checkin_simulated(
     in `out_dir`) and time (a manual clock from `now`, `gap_s` between arrivals). The ledger,
     ticket book and outbox are fresh files in `out_dir`, never the kiosk's own, so a simulation
     on a kiosk claims no real booking. Every event is appended to `out_dir/events.jsonl` as the
-    envelope the uplink would send.
+    envelope the uplink would send. Built as the app builds a kiosk (`build_headless`).
 
     Returns:
         One record per arrival: input, phase, reason, ticket number, printed, png, qr_ms.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    clock = ManualClock(now or datetime.now(UTC))
-    thermometer = SimulatedThermometer()
-    printer = SimulatedPrinter(
-        out_dir,
-        columns=config.printer.columns,
-        paper_dots=config.printer.paper_dots,
-        paper_left=paper_left,
+    headless = build_headless(
+        config, out_dir, ManualClock(now or datetime.now(UTC)), paper_left=paper_left
     )
-    events = EventLog(
-        outbox=Outbox(out_dir / "outbox.db", config.uplink.device_id, clock=clock),
-        jsonl=out_dir / "events.jsonl",
-    )
-    ledger = CheckinLedger(out_dir / "ledger.db")
-    book = TicketBook(out_dir / "tickets.db")
-    engine = build_engine(
-        config,
-        clock=clock,
-        thermometer=thermometer,
-        printer=printer,
-        events=events,
-        ledger=ledger,
-        book=book,
-    )
-    decoder = QrDecoder(budget_ms=config.camera.scan_budget_ms, wanted=is_booking_token)
+    engine, clock = headless.engine, headless.clock
     records: list[dict[str, Any]] = []
     try:
         for arrival in arrivals:
-            records.append(_one_arrival(engine, clock, thermometer, printer, decoder, arrival))
+            records.append(_one_arrival(headless, arrival))
             engine.cancel()
             engine.settle()
             clock.advance(gap_s)
     finally:
-        book.close()
-        ledger.close()
-        if events.outbox is not None:
-            events.outbox.close()
+        headless.close()
     return records
 
 
-def _one_arrival(
-    engine: CheckinEngine,
-    clock: ManualClock,
-    thermometer: SimulatedThermometer,
-    printer: SimulatedPrinter,
-    decoder: QrDecoder,
-    arrival: Arrival,
-) -> dict[str, Any]:
+def _one_arrival(headless: HeadlessKiosk, arrival: Arrival) -> dict[str, Any]:
+    engine, clock, decoder = headless.engine, headless.clock, headless.decoder
+    thermometer, printer = headless.thermometer, headless.printer
     readings = list(arrival.temperatures_c) or [36.6]
     thermometer.set_object(readings[0])
     record: dict[str, Any] = {"input": str(arrival.image) if arrival.image else "walkin"}

@@ -1,62 +1,27 @@
 """`provision check` tests the devices the app runs: built by the app's own wiring, same settings.
 
-Each device's settings are read off the built objects (plain values, configs, what their
-openers close over, the gpiozero pins they hold), so a self-test that built a camera without
-its frame timeouts, or a printer without its I/O timeout, would differ here.
+Each device's settings are read off the built objects (`tests.device_settings.settings_of`), so
+a self-test that built a camera without its frame timeouts, or a printer without its I/O
+timeout, would differ here.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterator
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
 from dropbox_agent import app as dropbox_app
 from kiosk import app as kiosk_app
 from kiosk.sim.bookings import SimIssuer
 from kiosk.sim.demo import demo_config
 from provisioning import check, hardware
+from tests.device_settings import settings_of
 from tests.dropbox_agent.conftest import make_config as dropbox_config
 from uplink import SystemClock
 from uplink.sink import EventLog
-
-OURS = {"kiosk", "dropbox_agent", "receipts", "uplink"}
-PLAIN = (int, float, str, bool, bytes, Path, Enum, type(None))
-
-
-def settings_of(device: object, depth: int = 0) -> dict[str, Any]:
-    """What `device` was built with: its plain attributes, configs, the values its openers
-    close over and the gpiozero pins it holds; only the kind of its runtime parts (locks,
-    threads, queues)."""
-    found: dict[str, Any] = {"kind": type(device).__qualname__}
-    for name, value in vars(device).items():
-        found[name] = _setting(value, depth)
-    return found
-
-
-def _setting(value: Any, depth: int) -> Any:
-    if isinstance(value, PLAIN):
-        return value
-    if isinstance(value, BaseModel):
-        return value.model_dump()
-    if isinstance(value, list | tuple):
-        return [_setting(v, depth) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _setting(v, depth) for k, v in value.items()}
-    if inspect.isfunction(value):
-        closed = inspect.getclosurevars(value).nonlocals
-        closes_over = {k: _setting(v, depth) for k, v in closed.items()}
-        return {"function": value.__qualname__, **closes_over}
-    if type(value).__module__.startswith("gpiozero"):
-        return {"gpiozero": type(value).__name__, "pin": str(value.pin)}
-    if depth < 2 and type(value).__module__.split(".")[0] in OURS and hasattr(value, "__dict__"):
-        return settings_of(value, depth + 1)
-    return type(value).__qualname__
 
 
 @pytest.fixture
