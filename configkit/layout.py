@@ -7,7 +7,8 @@ config with no flag::
     /etc/lapak/device.toml          who the device is (`provision device init`)
     /etc/lapak/<name>.toml          a tool's config: kiosk, dropbox, backoffice, booking
     /etc/lapak/pki/                 device.key (0600), device.crt, ca.crt
-    /var/lib/lapak/<role>/          the role's data: outbox, ledger, caches (systemd StateDirectory)
+    /var/lib/lapak/<role>/          the role's data: outbox, the kiosk's check-in ledger and booking
+                                    cache, the dropbox's box store (systemd StateDirectory)
 """
 
 from __future__ import annotations

@@ -157,14 +157,14 @@ def _simulate_throwaway(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from dropbox_agent.adapters.store import SqliteLocalStore
+    from dropbox_agent.adapters.box_store import SqliteBoxStore
     from dropbox_agent.replay import replay
 
     config = load(DropboxConfig, args.config)
     if not config.local_db_path.exists():
         print(f"{config.local_db_path}: no raw input log there yet", file=sys.stderr)
         return EXIT_FAILURE
-    store = SqliteLocalStore(config.local_db_path, boot_id="replay")
+    store = SqliteBoxStore(config.local_db_path, boot_id="replay")
     try:
         boot, inputs, events = replay(store, config.machine_settings())
     except ValueError as exc:

@@ -25,21 +25,21 @@ from dropbox_agent.config import DropboxConfig
 from dropbox_agent.domain.codes import random_code
 from dropbox_agent.domain.machine import BoxMachine
 from dropbox_agent.domain.model import (
+    BoxCounters,
     Effect,
     FaultReport,
-    Ledger,
     MachineInput,
     Notice,
     Output,
     PrintReceipt,
     Pulse,
     Record,
-    SaveLedger,
+    SaveCounters,
     SetOutput,
 )
 from dropbox_agent.held import STORAGE_FAULT, HeldEvents
 from dropbox_agent.inputs import COUNT_COMMAND, FillPoller, InputFeed
-from dropbox_agent.ports import BoxIO, FillSensor, LineSource, LocalStore, ReceiptPrinter
+from dropbox_agent.ports import BoxIO, BoxStore, FillSensor, LineSource, ReceiptPrinter
 from dropbox_agent.restore import caught_up
 from dropbox_agent.slips import SlipPrinter
 from dropbox_agent.state_publisher import StatePublisher
@@ -63,14 +63,14 @@ class DropboxAgent:
 
     Inputs arrive on one queue from the adapters' threads; a single thread (`run`, or a test
     calling `pump`) feeds them to the pure `BoxMachine` and carries out its effects in order:
-    events are committed to the outbox before any feedback, then the ledger is saved. The loop
+    events are committed to the outbox before any feedback, then the counters are saved. The loop
     sleeps until the next input or the machine's next deadline; it never polls.
 
     Args:
         config: the whole agent config.
         box: the GPIO inputs and outputs.
         events: where events go (the `Uplink`).
-        store: the box's ledger and raw log.
+        store: the box store (counters, raw log, held events).
         clock: dates inputs and drives timeouts (a `ManualClock` in tests, the simulation's
             `SimulatedClock`, which says how long its seconds take in real time).
         fill, printer, keypad: optional devices (None when not fitted).
@@ -83,7 +83,7 @@ class DropboxAgent:
         *,
         box: BoxIO,
         events: EventSink,
-        store: LocalStore,
+        store: BoxStore,
         clock: Clock,
         fill: FillSensor | None = None,
         printer: ReceiptPrinter | None = None,
@@ -101,7 +101,7 @@ class DropboxAgent:
         self._held = HeldEvents(
             events=events, store=store, clock=clock, committed=self._committed, fault=self._fault
         )
-        self._local_store_failing = False
+        self._raw_log_failing = False
         self._slips = (
             SlipPrinter(
                 printer,
@@ -152,21 +152,21 @@ class DropboxAgent:
         return self._machine
 
     def start(self) -> None:
-        """Restore the ledger, arm the inputs, start the devices' threads and the uplink."""
+        """Restore the counters, arm the inputs, start the devices' threads and the uplink."""
         self._startup.begin()  # what the box waits for, before anything can fail or retry
-        ledger = self.store.load_ledger() or Ledger()
+        counters = self.store.load_counters() or BoxCounters()
         held = self._held.load()
         if self.uplink is not None:
-            reconciled = caught_up(ledger, self.uplink.outbox, held)
-            if reconciled != ledger:
+            reconciled = caught_up(counters, self.uplink.outbox, held)
+            if reconciled != counters:
                 logger.warning(
-                    "ledger was behind the outbox (process stopped mid-deposit); now at deposit "
+                    "counters were behind the outbox (process stopped mid-deposit); now at deposit "
                     "%d, %d pending collection",
                     reconciled.last_deposit_no,
                     reconciled.pending_count,
                 )
                 self._held.save_counters(reconciled)  # a full disk: kept, saved when room returns
-                ledger = reconciled
+                counters = reconciled
             self.uplink.subscribe(
                 topics.command(self.config.uplink.device_id, COUNT_COMMAND),
                 self._inputs.on_count_command,
@@ -177,7 +177,7 @@ class DropboxAgent:
         self.box.listen(self._inputs.on_edge)
         self._machine = BoxMachine(
             self.config.machine_settings(),
-            ledger=ledger,
+            counters=counters,
             initial=self.box.levels(),
             t0=self.clock.monotonic(),
             code_source=random_code,
@@ -192,12 +192,12 @@ class DropboxAgent:
         if self._held.count:  # the machine starts without the fault: tell it, so it clears later
             self._fault(*STORAGE_FAULT, True)
         if getattr(self.store, "moved_aside", None) is not None:  # loud, and it keeps counting
-            self._fault("ledger", "replaced_unusable", True)
+            self._fault("box_store", "replaced_unusable", True)
         self._publish_state(force=True)
         logger.info(
             "dropbox %s armed: %d deposits pending collection",
             self.config.box_id,
-            ledger.pending_count,
+            counters.pending_count,
         )
 
     def run(self, stop: threading.Event) -> None:
@@ -258,7 +258,7 @@ class DropboxAgent:
             thread.join(5.0)
         if self._held.count:
             logger.error(
-                "stopping with %d events not stored (storage full); the ledger keeps the count",
+                "stopping with %d events not stored (storage full); the counters keep the count",
                 self._held.count,
             )
         # Each part closes on its own: one failing (a full disk) must not keep the rest open
@@ -271,7 +271,7 @@ class DropboxAgent:
             if drain_s > 0 and not uplink.wait_drained(drain_s):
                 logger.info("events still in the outbox; sent on next start")
             _close_quietly("uplink", uplink.stop)
-        _close_quietly("local store", self.store.close)
+        _close_quietly("box store", self.store.close)
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -377,8 +377,8 @@ class DropboxAgent:
         for effect in effects:
             if isinstance(effect, Record):
                 stored = self._held.record(effect, self._wall(effect.t)) and stored
-            elif isinstance(effect, SaveLedger):
-                self._held.save_counters(effect.ledger)
+            elif isinstance(effect, SaveCounters):
+                self._held.save_counters(effect.counters)
             elif isinstance(effect, SetOutput):
                 self.box.set_output(effect.output, effect.mode)
             elif isinstance(effect, Pulse):
@@ -406,12 +406,12 @@ class DropboxAgent:
             self.store.append_inputs(raw)
         except (sqlite3.Error, OSError) as exc:
             # The raw log is a diagnostic aid: a full disk drops its rows, not the loop.
-            if not self._local_store_failing:
+            if not self._raw_log_failing:
                 logger.error("raw input log not written (%s); dropping rows until it works", exc)
-            self._local_store_failing = True
+            self._raw_log_failing = True
             return
-        if self._local_store_failing and raw:
-            self._local_store_failing = False
+        if self._raw_log_failing and raw:
+            self._raw_log_failing = False
             logger.warning("raw input log written again")
 
     def _publish_state(self, *, force: bool = False) -> None:

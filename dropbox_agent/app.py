@@ -16,7 +16,7 @@ from dropbox_agent import devices
 from dropbox_agent.agent import DropboxAgent
 from dropbox_agent.config import DropboxConfig
 from dropbox_agent.errors import SetupError
-from dropbox_agent.ports import BoxIO, FillSensor, LineSource, LocalStore, ReceiptPrinter
+from dropbox_agent.ports import BoxIO, BoxStore, FillSensor, LineSource, ReceiptPrinter
 from uplink import Clock, EventSink, SystemClock, Uplink
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def build(
     box: BoxIO | None = None,
     uplink: Uplink | None = None,
     events: EventSink | None = None,
-    store: LocalStore | None = None,
+    store: BoxStore | None = None,
     fill: FillSensor | None = None,
     printer: ReceiptPrinter | None = None,
     keypad: LineSource | None = None,
@@ -51,7 +51,7 @@ def build(
 
     Raises:
         HardwareUnavailable: a real device was needed and cannot be opened here.
-        SetupError: the uplink (certificates, outbox) or the local database cannot be opened.
+        SetupError: the uplink (certificates, outbox) or the box store cannot be opened.
     """
     clock = clock or SystemClock()
     if events is None and uplink is None:
@@ -71,15 +71,15 @@ def build(
     if keypad is None:
         keypad = devices.build_keypad(config)
     if store is None:
-        from dropbox_agent.adapters.store import SqliteLocalStore
+        from dropbox_agent.adapters.box_store import SqliteBoxStore
 
         try:
-            store = SqliteLocalStore(
+            store = SqliteBoxStore(
                 config.local_db_path, boot_id=boot_id(), max_rows=config.raw_log_max_rows
             )
         except (OSError, sqlite3.Error) as exc:
             raise SetupError(
-                f"cannot open the box's database {config.local_db_path} ({exc}); check "
+                f"cannot open the box store {config.local_db_path} ({exc}); check "
                 "local_db_path and that the data partition is mounted and writable"
             ) from exc
     return DropboxAgent(

@@ -247,7 +247,8 @@ class DropboxConfig(ConfigModel):
     branch: str = Field(description="Branch id (a-z, 0-9, '-').")
     timezone: TimeZoneName = Field("Asia/Jakarta", description="Local time zone for printed slips.")
     local_db_path: Path = Field(
-        description="SQLite file for the box's counters and raw input log (persistent partition)."
+        description="The box store: SQLite file for the box's counters and raw input log "
+        "(persistent partition; the held-events journal is kept beside it as <file>.held)."
     )
     raw_log_max_rows: int = Field(
         200_000, ge=1000, description="Rolling raw input log size, rows (oldest dropped)."

@@ -2,7 +2,7 @@
 
 DropboxError                       root of everything the agent raises
 ├── HardwareUnavailable (OSError)  a real device cannot be used here (not a Pi, no printer)
-├── SetupError (OSError)           the uplink or the local store cannot be opened
+├── SetupError (OSError)           the uplink or the box store cannot be opened
 ├── ScenarioError (ValueError)     a simulation scenario file is not valid
 └── adapters.held_journal.HeldJournalError (OSError)
                                    the journal of events held while the disk is full cannot
@@ -26,7 +26,7 @@ class HardwareUnavailable(DropboxError, OSError):
 
 
 class SetupError(DropboxError, OSError):
-    """The agent cannot start: its certificates, outbox or local database cannot be opened."""
+    """The agent cannot start: its certificates, outbox or box store cannot be opened."""
 
 
 class ScenarioError(DropboxError, ValueError):

@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from dropbox_agent.domain import events as vocabulary
-from dropbox_agent.domain.model import Ledger, Record
-from dropbox_agent.ports import FaultSink, HeldEvent, LocalStore
+from dropbox_agent.domain.model import BoxCounters, Record
+from dropbox_agent.ports import BoxStore, FaultSink, HeldEvent
 from uplink import Clock, Envelope, EventSink, StorageError, catalog
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class HeldEvents:
         self,
         *,
         events: EventSink,
-        store: LocalStore,
+        store: BoxStore,
         clock: Clock,
         committed: Committed,
         fault: FaultSink,
@@ -61,7 +61,7 @@ class HeldEvents:
         # time: stored in order, before anything newer, once there is room again.
         self._held: list[tuple[Record, datetime]] = []
         self._full = False
-        self._unsaved_counters: Ledger | None = None
+        self._unsaved_counters: BoxCounters | None = None
         self.retry_at: float | None = None
         """Clock time of the next attempt to store what is held (None: nothing to retry)."""
 
@@ -125,21 +125,21 @@ class HeldEvents:
         self._committed(record, envelope)
         return True
 
-    def save_counters(self, counters: Ledger) -> None:
+    def save_counters(self, counters: BoxCounters) -> None:
         """Save the counters; when the box store cannot, keep the newest and retry."""
         try:
-            self._store.save_ledger(counters)
+            self._store.save_counters(counters)
         except (sqlite3.Error, OSError) as exc:
             # The outbox is the record: counters behind it are reconciled at start. Keep the
             # newest and try again.
             if self._unsaved_counters is None:
-                logger.error("cannot save the ledger (%s); retrying", exc)
+                logger.error("cannot save the counters (%s); retrying", exc)
             self._unsaved_counters = counters
             if self.retry_at is None:
                 self.retry_at = self._clock.monotonic() + HOLD_RETRY_S
             return
         if self._unsaved_counters is not None:
-            logger.warning("ledger saved again")
+            logger.warning("counters saved again")
         self._unsaved_counters = None
 
     def retry(self) -> None:
@@ -189,7 +189,7 @@ class HeldEvents:
 
     def _save(self) -> None:
         """Keep the held events in the box's own file too, so a restart does not lose them
-        (best effort: when the same disk is full, the ledger still has the count)."""
+        (best effort: when the same disk is full, the counters still have the count)."""
         try:
             self._store.save_held([(r.type, dict(r.payload), wall) for r, wall in self._held])
         except (sqlite3.Error, OSError) as exc:

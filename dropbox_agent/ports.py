@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from dropbox_agent.domain.model import Input, Ledger, MachineInput, Output, OutputMode
+from dropbox_agent.domain.model import BoxCounters, Input, MachineInput, Output, OutputMode
 from receipts import Element, PaperStatus
 
 # (input, active, monotonic time of the edge)
@@ -73,12 +73,12 @@ HeldEvent = tuple[str, dict[str, Any], datetime]
 """(event type, payload, wall time) of an event the outbox could not take yet."""
 
 
-class LocalStore(Protocol):
+class BoxStore(Protocol):
     """The box's own durable memory: counters and the rolling raw input log."""
 
-    def load_ledger(self) -> Ledger | None: ...
+    def load_counters(self) -> BoxCounters | None: ...
 
-    def save_ledger(self, ledger: Ledger) -> None: ...
+    def save_counters(self, counters: BoxCounters) -> None: ...
 
     def append_inputs(self, items: Sequence[tuple[MachineInput, datetime]]) -> None: ...
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from dropbox_agent.domain.machine import BoxMachine
-from dropbox_agent.domain.model import Effect, Ledger, MachineInput, MachineSettings, Record
-from dropbox_agent.ports import LocalStore
+from dropbox_agent.domain.model import BoxCounters, Effect, MachineInput, MachineSettings, Record
+from dropbox_agent.ports import BoxStore
 
 REPLAY_CODE = "0000-0000"  # slip codes are random: a replay cannot reproduce them
 
@@ -22,7 +22,7 @@ class Replayed:
 
 
 def replay(
-    store: LocalStore,
+    store: BoxStore,
     settings: MachineSettings,
     *,
     boot: str | None = None,
@@ -51,7 +51,7 @@ def replay(
         raise ValueError(f"no logged inputs for boot {boot!r}; boots in the log: {boots}")
     machine = BoxMachine(
         replace(settings, heartbeat_interval_s=0.0, uv_schedule_interval_s=0.0),
-        ledger=Ledger(),
+        counters=BoxCounters(),
         initial={},
         t0=inputs[0][1].t,
         code_source=lambda: REPLAY_CODE,

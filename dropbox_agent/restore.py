@@ -8,22 +8,22 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from dropbox_agent.domain.ledger import reconcile_ledger
-from dropbox_agent.domain.model import Ledger
+from dropbox_agent.domain.counters import reconcile_counters
+from dropbox_agent.domain.model import BoxCounters
 from dropbox_agent.ports import HeldEvent
 from uplink.outbox import Outbox
 
 logger = logging.getLogger(__name__)
 
 
-def caught_up(counters: Ledger, outbox: Outbox, held: Iterable[HeldEvent]) -> Ledger:
-    """`counters` with every event still in the outbox or held applied (`reconcile_ledger`).
+def caught_up(counters: BoxCounters, outbox: Outbox, held: Iterable[HeldEvent]) -> BoxCounters:
+    """`counters` with every event still in the outbox or held applied (`reconcile_counters`).
 
     Events held on a full disk were counted too: the next deposit must not reuse the number of
     one that is held (the counters could not be saved either).
     """
     counted = [*pending_events(outbox), *((type_name, payload) for type_name, payload, _ in held)]
-    return reconcile_ledger(counters, counted)
+    return reconcile_counters(counters, counted)
 
 
 def pending_events(outbox: Outbox) -> list[tuple[str, Mapping[str, Any]]]:

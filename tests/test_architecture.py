@@ -222,7 +222,13 @@ EVENT_NAME = re.compile(r"^(dropbox|device|kiosk)\.[a-z_]+(\.[a-z_]+)*$")
 
 @pytest.mark.parametrize(
     "path",
-    ["dropbox_agent/domain/machine.py", "dropbox_agent/agent.py", "kiosk/engine.py"],
+    [
+        "dropbox_agent/domain/machine.py",
+        "dropbox_agent/agent.py",
+        "dropbox_agent/held.py",
+        "dropbox_agent/inputs.py",
+        "kiosk/engine.py",
+    ],
 )
 def test_event_names_are_spelled_only_in_the_vocabulary(path: str) -> None:
     """Events are built by each app's domain/events.py: nobody else writes their names."""

@@ -1,18 +1,18 @@
 """The dropbox's pure core: debounced inputs, deposits, collections, alarms, fill, UV-C."""
 
+from dropbox_agent.domain.counters import reconcile_counters
 from dropbox_agent.domain.debounce import Debouncer, Settled
-from dropbox_agent.domain.ledger import reconcile_ledger
 from dropbox_agent.domain.machine import BoxMachine
 from dropbox_agent.domain.model import (
     Authorization,
     BookingScanned,
+    BoxCounters,
     CountEntered,
     Edge,
     Effect,
     FaultReport,
     FillReading,
     Input,
-    Ledger,
     MachineInput,
     MachineSettings,
     Notice,
@@ -22,13 +22,14 @@ from dropbox_agent.domain.model import (
     PrintReceipt,
     Pulse,
     Record,
-    SaveLedger,
+    SaveCounters,
     SetOutput,
 )
 
 __all__ = [
     "Authorization",
     "BookingScanned",
+    "BoxCounters",
     "BoxMachine",
     "CountEntered",
     "Debouncer",
@@ -37,7 +38,6 @@ __all__ = [
     "FaultReport",
     "FillReading",
     "Input",
-    "Ledger",
     "MachineInput",
     "MachineSettings",
     "Notice",
@@ -47,8 +47,8 @@ __all__ = [
     "PrintReceipt",
     "Pulse",
     "Record",
-    "SaveLedger",
+    "SaveCounters",
     "SetOutput",
     "Settled",
-    "reconcile_ledger",
+    "reconcile_counters",
 ]

@@ -15,13 +15,13 @@ from dropbox_agent.domain.model import (
     AuthMethod,
     Authorization,
     BookingScanned,
+    BoxCounters,
     CountEntered,
     Edge,
     Effect,
     FaultReport,
     FillReading,
     Input,
-    Ledger,
     MachineInput,
     MachineSettings,
     Notice,
@@ -31,7 +31,7 @@ from dropbox_agent.domain.model import (
     PrintReceipt,
     Pulse,
     Record,
-    SaveLedger,
+    SaveCounters,
     SetOutput,
 )
 
@@ -48,7 +48,7 @@ class BoxMachine:
 
     Args:
         settings: the tunables.
-        ledger: the counters as persisted before (a fresh `Ledger()` on a new box).
+        counters: the counters as persisted before (a fresh `BoxCounters()` on a new box).
         initial: each input's level at `t0` (missing inputs count as inactive).
         t0: monotonic time of start-up.
         code_source: returns a fresh short lookup code ("XXXX-XXXX") for each deposit.
@@ -58,14 +58,14 @@ class BoxMachine:
         self,
         settings: MachineSettings,
         *,
-        ledger: Ledger,
+        counters: BoxCounters,
         initial: Mapping[Input, bool],
         t0: float,
         code_source: Callable[[], str],
     ) -> None:
         self.s = settings
         self._id = settings.box_id  # every box event names its box
-        self.ledger = ledger
+        self.counters = counters
         self.now = t0
         self.raw_log: deque[MachineInput] = deque(maxlen=settings.raw_log_size)
         self._codes = code_source
@@ -110,14 +110,14 @@ class BoxMachine:
             self._on_tamper(Settled(t0, True))
         if Input.KEY in self._deb and self._deb[Input.KEY].stable:
             self._on_key(Settled(t0, True))
-        oc = self.ledger.open_collection
+        oc = self.counters.open_collection
         if self._deb[Input.DOOR].stable and oc is None:
             self._forced_open(t0)
         elif oc is not None and not self._deb[Input.DOOR].stable:
             if oc.counted is None:
                 self._door_closed_at = t0  # restarted while the count was awaited
             else:
-                self._set_ledger(replace(self.ledger, open_collection=None))
+                self._set_counters(replace(self.counters, open_collection=None))
         if self.s.heartbeat_interval_s > 0:
             self._next_heartbeat = t0 + self.s.heartbeat_interval_s
         if self.s.uv_enabled and self.s.uv_schedule_interval_s > 0:
@@ -199,15 +199,15 @@ class BoxMachine:
 
     def state(self) -> dict[str, Any]:
         """The retained state message: summary and alerts for `backoffice watch`, and details."""
-        oc = self.ledger.open_collection
+        oc = self.counters.open_collection
         state: dict[str, Any] = {
             "box_id": self.s.box_id,
             "summary": text.summary(
-                self.ledger.pending_count, self.door_open, self.fill_percent, self.uv_running
+                self.counters.pending_count, self.door_open, self.fill_percent, self.uv_running
             ),
             "alerts": text.alerts(self),
-            "deposits_pending_collection": self.ledger.pending_count,
-            "deposits_total": self.ledger.last_deposit_no,
+            "deposits_pending_collection": self.counters.pending_count,
+            "deposits_total": self.counters.last_deposit_no,
             "door": "open" if self.door_open else "closed",
             "fill_percent": self.fill_percent,
             "fill_level": self.fill_level,
@@ -305,9 +305,9 @@ class BoxMachine:
         self._deposit(settled.at, blocked_s, after_jam)
 
     def _deposit(self, t: float, blocked_s: float, after_jam: bool) -> None:
-        ledger = self.ledger
-        number = ledger.last_deposit_no + 1
-        pending = ledger.pending_count + 1
+        counters = self.counters
+        number = counters.last_deposit_no + 1
+        pending = counters.pending_count + 1
         code = self._codes()
         booking = None
         if self._booking is not None and self._booking[1] >= t:
@@ -324,13 +324,13 @@ class BoxMachine:
             booking_ref=booking,
         )
         self._record(deposit, t)
-        self.ledger = replace(
-            ledger,
+        self.counters = replace(
+            counters,
             last_deposit_no=number,
             pending_count=pending,
-            pending_first_no=ledger.pending_first_no or number,
+            pending_first_no=counters.pending_first_no or number,
         )
-        self._effects.append(SaveLedger(self.ledger))
+        self._effects.append(SaveCounters(self.counters))
         self._effects.append(Pulse(Output.BUZZER, self.s.beep_s))
         if self.s.has_printer:
             self._effects.append(
@@ -344,7 +344,7 @@ class BoxMachine:
             else:
                 self._forced_open(settled.at)
             return
-        oc = self.ledger.open_collection
+        oc = self.counters.open_collection
         closed = events.door(
             self._id,
             open=False,
@@ -357,7 +357,7 @@ class BoxMachine:
             self._record(events.tamper(self._id, cause="door_forced", active=False), settled.at)
         if oc is not None:
             if oc.counted is not None:
-                self._set_ledger(replace(self.ledger, open_collection=None))
+                self._set_counters(replace(self.counters, open_collection=None))
             else:
                 self._door_closed_at = settled.at
             if self.s.uv_enabled:
@@ -372,25 +372,25 @@ class BoxMachine:
         if self._auth is None:  # callers check `_authorized` first
             return
         officer_id, method, _until = self._auth
-        oc = self.ledger.open_collection
+        oc = self.counters.open_collection
         if oc is None:
-            ledger = self.ledger
-            number = ledger.collection_no + 1
+            counters = self.counters
+            number = counters.collection_no + 1
             collection_id = f"{self.s.box_id}-c{number}"
             started = events.collection_started(
                 self._id,
                 collection_id=collection_id,
                 officer_id=officer_id,
                 method=method,
-                deposits_logged=ledger.pending_count,
-                first_deposit_no=ledger.pending_first_no,
-                last_deposit_no=ledger.last_deposit_no,
+                deposits_logged=counters.pending_count,
+                first_deposit_no=counters.pending_first_no,
+                last_deposit_no=counters.last_deposit_no,
             )
             self._record(started, t)
-            oc = OpenCollection(collection_id, officer_id, method, ledger.pending_count)
-            self._set_ledger(
+            oc = OpenCollection(collection_id, officer_id, method, counters.pending_count)
+            self._set_counters(
                 replace(
-                    ledger,
+                    counters,
                     pending_count=0,
                     pending_first_no=None,
                     collection_no=number,
@@ -453,7 +453,7 @@ class BoxMachine:
         self._effects.append(Pulse(Output.BUZZER, self.s.beep_s))
 
     def _on_count(self, item: CountEntered) -> None:
-        oc = self.ledger.open_collection
+        oc = self.counters.open_collection
         if item.collection_id is not None and (refusal := self._count_refusal(item)) is not None:
             # A count sent from the back office names its collection; the officer who sent it
             # waits for this answer (`backoffice collection-count`), so a refusal is an event too.
@@ -481,24 +481,24 @@ class BoxMachine:
         self.count_overdue = False
         self._door_closed_at = None
         if self.door_open:
-            self._set_ledger(
-                replace(self.ledger, open_collection=replace(oc, counted=item.counted))
+            self._set_counters(
+                replace(self.counters, open_collection=replace(oc, counted=item.counted))
             )
         else:
-            self._set_ledger(replace(self.ledger, open_collection=None))
+            self._set_counters(replace(self.counters, open_collection=None))
 
     def _count_refusal(self, item: CountEntered) -> str | None:
         """Why a count naming a collection cannot be taken: "already_counted" (a collection
         of this box that was counted and closed, or is open and counted), "unknown_collection"
         (any other id), or None (the open collection, awaiting its count)."""
-        oc = self.ledger.open_collection
+        oc = self.counters.open_collection
         if oc is not None and item.collection_id == oc.collection_id:
             return None if oc.counted is None else "already_counted"
         prefix = f"{self.s.box_id}-c"
         number = (item.collection_id or "").removeprefix(prefix)
         # Collections are numbered in order and a new one opens only after the last was counted.
         if item.collection_id != number and number.isdigit() and number == str(int(number)):
-            if 0 < int(number) <= self.ledger.collection_no:
+            if 0 < int(number) <= self.counters.collection_no:
                 return "already_counted"
         return "unknown_collection"
 
@@ -625,8 +625,8 @@ class BoxMachine:
     def _heartbeat(self, t: float) -> None:
         beat = events.heartbeat(
             self._id,
-            pending=self.ledger.pending_count,
-            total=self.ledger.last_deposit_no,
+            pending=self.counters.pending_count,
+            total=self.counters.last_deposit_no,
             door_open=self.door_open,
             faults=sorted(self.faults),
             fill_percent=self.fill_percent,
@@ -636,9 +636,9 @@ class BoxMachine:
     def _record(self, event: Event, t: float | None = None) -> None:
         self._effects.append(Record(event.type, event.payload, self.now if t is None else t))
 
-    def _set_ledger(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-        self._effects.append(SaveLedger(ledger))
+    def _set_counters(self, counters: BoxCounters) -> None:
+        self.counters = counters
+        self._effects.append(SaveCounters(counters))
 
     def _take(self) -> list[Effect]:
         effects, self._effects = self._effects, []

@@ -138,10 +138,10 @@ class PrintReceipt:
 
 
 @dataclass(frozen=True)
-class SaveLedger:
+class SaveCounters:
     """Persist the counters that must survive a restart."""
 
-    ledger: Ledger
+    counters: BoxCounters
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ class Notice:
     text: str
 
 
-Effect = Record | SetOutput | Pulse | PrintReceipt | SaveLedger | Notice
+Effect = Record | SetOutput | Pulse | PrintReceipt | SaveCounters | Notice
 
 
 # -- persistent state -----------------------------------------------------------------------------
@@ -169,8 +169,8 @@ class OpenCollection:
 
 
 @dataclass(frozen=True)
-class Ledger:
-    """The box's counters, persisted after every change (see `adapters.store`)."""
+class BoxCounters:
+    """The box's counters, persisted after every change (see `adapters.box_store`)."""
 
     last_deposit_no: int = 0
     pending_count: int = 0
@@ -182,7 +182,7 @@ class Ledger:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Ledger:
+    def from_dict(cls, data: Mapping[str, Any]) -> BoxCounters:
         raw = dict(data)
         open_collection = raw.pop("open_collection", None)
         return cls(

@@ -82,8 +82,8 @@ def run_simulated(
 
     Contract (used by the whole-branch simulation):
       - Real parts: the `Uplink` from `config.uplink` (events reach the back office through the
-        broker it names; the outbox at `config.uplink.outbox_path`), the local ledger and raw log
-        at `config.local_db_path`, the state machine and the gpiozero adapter.
+        broker it names; the outbox at `config.uplink.outbox_path`), the box store (counters and
+        raw log) at `config.local_db_path`, the state machine and the gpiozero adapter.
       - Simulated: the pins (gpiozero `MockFactory`), keypad, fill sensor and printer (slips are
         rendered to `slips_dir` as PNGs when given and the config enables the printer). The
         scenario file (see `dropbox_agent.sim.scenario`) moves the sensors at its times; timers
@@ -98,7 +98,7 @@ def run_simulated(
         after waiting up to `drain_s` for the outbox to drain; with `serve_after`, a box whose
         scenario has ended keeps serving (connected, heartbeats, commands) until `stop`, as a
         real box does after a quiet day; undelivered events stay in the
-        outbox for the next start. The ledger persists: a second run continues the numbering.
+        outbox for the next start. The counters persist: a second run continues the numbering.
 
     Raises:
         ScenarioError: the scenario file is not valid (raised before anything starts).

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from dropbox_agent import app
-from dropbox_agent.adapters.store import SqliteLocalStore
+from dropbox_agent.adapters.box_store import SqliteBoxStore
 from dropbox_agent.agent import DropboxAgent
 from dropbox_agent.config import DropboxConfig
 from dropbox_agent.domain.auth import hash_secret
@@ -121,7 +121,7 @@ def make_rig(tmp_path: Path, config: DropboxConfig | None = None, seed: int = 1)
     keypad = SimulatedKeypad()
     printer = SimulatedPrinter()
     fill = SimulatedFillSensor()
-    store = SqliteLocalStore(config.local_db_path, boot_id="test-boot")
+    store = SqliteBoxStore(config.local_db_path, boot_id="test-boot")
     agent = app.build(
         config,
         clock=clock,

@@ -90,7 +90,7 @@ def step(agent: Any, clock: ManualClock, seconds: float) -> None:
 
 def counts(agent: Any) -> dict[str, Any]:
     return {
-        "counted": agent.machine.ledger.last_deposit_no,
+        "counted": agent.machine.counters.last_deposit_no,
         "held": agent.held_events,
         "alerts": agent.state().get("alerts", []),
     }

@@ -10,12 +10,12 @@ from dropbox_agent.domain.machine import BoxMachine
 from dropbox_agent.domain.model import (
     AuthMethod,
     Authorization,
+    BoxCounters,
     CountEntered,
     Edge,
     Effect,
     FillReading,
     Input,
-    Ledger,
     MachineSettings,
     Output,
     OutputMode,
@@ -41,7 +41,7 @@ class MachineRig:
 
     def __init__(
         self,
-        ledger: Ledger | None = None,
+        counters: BoxCounters | None = None,
         initial: dict[Input, bool] | None = None,
         **overrides: Any,
     ) -> None:
@@ -50,7 +50,7 @@ class MachineRig:
         numbers = itertools.count(1)
         self.machine = BoxMachine(
             self.settings,
-            ledger=ledger or Ledger(),
+            counters=counters or BoxCounters(),
             initial=initial or {},
             t0=self.t,
             code_source=lambda: f"ABCD-{next(numbers):04d}",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dropbox_agent import app
-from dropbox_agent.adapters.store import SqliteLocalStore
+from dropbox_agent.adapters.box_store import SqliteBoxStore
 from dropbox_agent.domain.model import Input, Output
 from dropbox_agent.restore import pending_events
 from dropbox_agent.sim.box import SimulatedBox
@@ -140,7 +140,7 @@ def test_numbering_continues_after_a_restart(tmp_path: Path) -> None:
     second.agent.close()
     assert second.events.of("dropbox.deposit")[0]["deposit_no"] == 3
     assert second.events.of("dropbox.deposit")[0]["pending_collection"] == 3
-    store = SqliteLocalStore(tmp_path / "box.db", boot_id="x")
+    store = SqliteBoxStore(tmp_path / "box.db", boot_id="x")
     edges = [item for _, item, _ in store.recent_inputs(100)]
     store.close()
     assert sum(1 for e in edges if getattr(e, "input", None) is Input.BEAM) >= 6
@@ -168,10 +168,10 @@ def test_an_idle_agent_sleeps_without_a_deadline_and_run_stops_on_request(tmp_pa
     assert len(rig.events.of("dropbox.deposit")) == 1
 
 
-def test_deposits_in_the_outbox_but_not_in_the_ledger_are_counted_at_start(
+def test_deposits_in_the_outbox_but_not_in_the_counters_are_counted_at_start(
     tmp_path: Path,
 ) -> None:
-    """GIVEN a process killed between committing deposits to the outbox and saving its ledger
+    """GIVEN a process killed between committing deposits to the outbox and saving its counters
     WHEN the agent starts again (broker unreachable)
     THEN it counts them, and the next deposit gets the next number."""
     config = make_config(tmp_path, fill={"enabled": False}, printer={"enabled": False})
@@ -193,7 +193,7 @@ def test_deposits_in_the_outbox_but_not_in_the_ledger_are_counted_at_start(
     agent = app.build(config, clock=clock, box=box, keypad=SimulatedKeypad())
     agent.start()
     try:
-        assert agent.machine.ledger.last_deposit_no == 3
+        assert agent.machine.counters.last_deposit_no == 3
         box.drive(Input.BEAM, True)
         clock.advance(0.1)
         box.drive(Input.BEAM, False)
@@ -204,10 +204,10 @@ def test_deposits_in_the_outbox_but_not_in_the_ledger_are_counted_at_start(
         assert numbers == [1, 2, 3, 4]
     finally:
         agent.close()
-    store = SqliteLocalStore(config.local_db_path, boot_id="check")
-    ledger = store.load_ledger()
+    store = SqliteBoxStore(config.local_db_path, boot_id="check")
+    counters = store.load_counters()
     store.close()
-    assert ledger is not None and (ledger.last_deposit_no, ledger.pending_count) == (4, 4)
+    assert counters is not None and (counters.last_deposit_no, counters.pending_count) == (4, 4)
 
 
 def test_the_agent_takes_its_pace_from_a_simulated_clock(tmp_path: Path) -> None:
@@ -223,7 +223,7 @@ def test_the_agent_takes_its_pace_from_a_simulated_clock(tmp_path: Path) -> None
     box = SimulatedBox(config.pins, config.polarity, clock)
     pulses: list[tuple[Output, float]] = []
     box.pulse = lambda output, seconds: pulses.append((output, seconds))  # type: ignore[method-assign]
-    store = SqliteLocalStore(config.local_db_path, boot_id="pace")
+    store = SqliteBoxStore(config.local_db_path, boot_id="pace")
     agent = app.build(
         config, clock=clock, box=box, events=EventLog(device_id="dropbox-t"), store=store
     )

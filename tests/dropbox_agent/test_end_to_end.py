@@ -19,7 +19,7 @@ from backoffice.receiver import Receiver
 from branchsim.broker import LocalBroker
 from configkit import dump_toml
 from dropbox_agent import app
-from dropbox_agent.adapters.store import SqliteLocalStore
+from dropbox_agent.adapters.box_store import SqliteBoxStore
 from dropbox_agent.config import DropboxConfig
 from dropbox_agent.domain.model import Input
 from dropbox_agent.inputs import COUNT_COMMAND
@@ -190,10 +190,10 @@ def test_sigkill_during_a_burst_loses_nothing_after_restart(
     assert recorded <= stored, f"{len(recorded - stored)} recorded deposits never arrived"
     numbers = _deposits(backoffice, "dropbox-kill")
     assert numbers == list(range(1, len(recorded) + 4))
-    store = SqliteLocalStore(config.local_db_path, boot_id="check")
-    ledger = store.load_ledger()
+    store = SqliteBoxStore(config.local_db_path, boot_id="check")
+    counters = store.load_counters()
     store.close()
-    assert ledger is not None and ledger.last_deposit_no == len(recorded) + 3
+    assert counters is not None and counters.last_deposit_no == len(recorded) + 3
 
 
 def test_the_back_office_can_confirm_a_count_for_a_box_without_keypad(

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from dropbox_agent.adapters.store import SqliteLocalStore
+from dropbox_agent.adapters.box_store import SqliteBoxStore
 from dropbox_agent.domain import events as vocabulary
-from dropbox_agent.domain.model import Ledger, Record
+from dropbox_agent.domain.model import BoxCounters, Record
 from dropbox_agent.held import HOLD_RETRY_S, STORAGE_ALERT, STORAGE_FAULT, HeldEvents
 from uplink import Envelope, ManualClock, OutboxFull
 from uplink.sink import EventLog
@@ -37,15 +37,15 @@ def heartbeat() -> Record:
     return Record(event.type, event.payload, 0.0)
 
 
-class FailingStore(SqliteLocalStore):
+class FailingStore(SqliteBoxStore):
     """The box store whose counters cannot be saved while `failing`."""
 
     failing = True
 
-    def save_ledger(self, ledger: Ledger) -> None:
+    def save_counters(self, counters: BoxCounters) -> None:
         if self.failing:
             raise OSError(28, "No space left on device")
-        super().save_ledger(ledger)
+        super().save_counters(counters)
 
 
 def test_held_events_are_stored_in_order_and_counters_saved_on_one_retry(tmp_path: Path) -> None:
@@ -68,7 +68,7 @@ def test_held_events_are_stored_in_order_and_counters_saved_on_one_retry(tmp_pat
     assert held.record(deposit(1), T0) is False
     assert held.record(heartbeat(), T0) is True  # telemetry is not held: the next says the same
     assert held.record(deposit(2), T0 + timedelta(seconds=1)) is False
-    held.save_counters(Ledger(last_deposit_no=2, pending_count=2, pending_first_no=1))
+    held.save_counters(BoxCounters(last_deposit_no=2, pending_count=2, pending_first_no=1))
 
     # THEN the deposits are held (memory and journal), said once, and a retry is due
     assert held.count == 2 and held.full
@@ -76,7 +76,7 @@ def test_held_events_are_stored_in_order_and_counters_saved_on_one_retry(tmp_pat
     assert faults == [(*STORAGE_FAULT, True)]
     assert [event[1]["deposit_no"] for event in store.load_held()] == [1, 2]
     assert held.retry_at == clock.monotonic() + HOLD_RETRY_S
-    assert store.load_ledger() is None and committed == []
+    assert store.load_counters() is None and committed == []
 
     # WHEN room returns and the retry comes
     sink.fail_with(None)
@@ -93,7 +93,9 @@ def test_held_events_are_stored_in_order_and_counters_saved_on_one_retry(tmp_pat
     assert [record.payload["deposit_no"] for record, _ in committed] == [1, 2]
     assert held.count == 0 and not held.full and held.alerts() == []
     assert store.load_held() == []
-    assert store.load_ledger() == Ledger(last_deposit_no=2, pending_count=2, pending_first_no=1)
+    assert store.load_counters() == BoxCounters(
+        last_deposit_no=2, pending_count=2, pending_first_no=1
+    )
     assert faults == [(*STORAGE_FAULT, True), (*STORAGE_FAULT, False)]
     assert held.retry_at is None
     store.close()

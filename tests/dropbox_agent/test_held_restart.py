@@ -2,7 +2,7 @@
 each is stored once, with its first time, once there is room; no slip before its event.
 
 Real parts: a 3 MiB tmpfs for the data partition (root; skipped with the reason otherwise), the
-agent in its own process as `app.build` wires it (outbox, box database, held-events journal),
+agent in its own process as `app.build` wires it (outbox, box store, held-events journal),
 SIGKILL. Simulated: the pins and the slip printer (which logs what was stored when it printed).
 """
 

@@ -8,17 +8,17 @@ import pytest
 
 from dropbox_agent.domain.model import (
     BookingScanned,
+    BoxCounters,
     CountEntered,
     FaultReport,
     Input,
-    Ledger,
     OpenCollection,
     Output,
     OutputMode,
     PrintReceipt,
     Pulse,
     Record,
-    SaveLedger,
+    SaveCounters,
 )
 from tests.dropbox_agent.machine_rig import MachineRig
 
@@ -40,10 +40,10 @@ def test_one_chattering_envelope_is_one_numbered_deposit_recorded_before_feedbac
     assert 299 <= deposit["blocked_ms"] <= 302
     kinds = [type(e) for e in box.effects if not isinstance(e, type(box.set_outputs()))]
     # The event is recorded first, then the counters are saved, then the beep and the slip.
-    order = [k for k in kinds if k in (Record, SaveLedger, Pulse, PrintReceipt)]
-    assert order == [Record, SaveLedger, Pulse, PrintReceipt]
-    assert box.machine.ledger.last_deposit_no == 1
-    assert box.machine.ledger.pending_first_no == 1
+    order = [k for k in kinds if k in (Record, SaveCounters, Pulse, PrintReceipt)]
+    assert order == [Record, SaveCounters, Pulse, PrintReceipt]
+    assert box.machine.counters.last_deposit_no == 1
+    assert box.machine.counters.pending_first_no == 1
 
 
 def test_beam_glitch_shorter_than_the_debounce_is_not_a_deposit() -> None:
@@ -123,8 +123,12 @@ def test_authorized_collection_hands_over_the_pending_deposits_and_matches_the_c
         (False, True, "box-1-c1"),
     ]
     assert box.records("dropbox.tamper") == []
-    ledger = box.machine.ledger
-    assert (ledger.pending_count, ledger.collection_no, ledger.open_collection) == (0, 1, None)
+    counters = box.machine.counters
+    assert (counters.pending_count, counters.collection_no, counters.open_collection) == (
+        0,
+        1,
+        None,
+    )
     assert box.machine.state()["alerts"] == []
 
     box.deposit()
@@ -192,7 +196,7 @@ def test_deposits_made_while_the_door_is_open_count_toward_the_next_collection()
     assert late["pending_collection"] == 1
     box.count(1)
     box.set(Input.DOOR, False)
-    assert box.machine.ledger.pending_count == 1
+    assert box.machine.counters.pending_count == 1
 
 
 def test_door_opened_without_authorization_is_an_alarm_with_buzzer_and_led() -> None:
@@ -205,7 +209,7 @@ def test_door_opened_without_authorization_is_an_alarm_with_buzzer_and_led() -> 
         {"box_id": "box-1", "cause": "door_forced", "active": True}
     ]
     assert box.records("dropbox.collection_started") == []
-    assert box.machine.ledger.pending_count == 1  # a forced opening is not a collection
+    assert box.machine.counters.pending_count == 1  # a forced opening is not a collection
     assert box.output(Output.BUZZER) is OutputMode.ON
     assert box.output(Output.ALARM_LED) is OutputMode.ON
     assert box.machine.state()["alerts"][0] == "PINTU DIBUKA PAKSA / door forced"
@@ -472,14 +476,14 @@ def test_a_door_found_open_at_start_without_a_collection_is_an_alarm() -> None:
 
 def test_restart_during_a_collection_keeps_it_and_a_settled_one_is_closed() -> None:
     waiting = OpenCollection("box-1-c1", "ofc-1", "pin", 3)
-    box = MachineRig(ledger=Ledger(3, 0, None, 1, waiting), initial={Input.DOOR: True})
+    box = MachineRig(counters=BoxCounters(3, 0, None, 1, waiting), initial={Input.DOOR: True})
     assert box.records("dropbox.tamper") == []
     box.count(3)
     assert box.records("dropbox.collection_confirmed")[0]["counted"] == 3
 
     counted = OpenCollection("box-1-c1", "ofc-1", "pin", 3, counted=3)
-    closed = MachineRig(ledger=Ledger(3, 0, None, 1, counted))
-    assert closed.machine.ledger.open_collection is None
+    closed = MachineRig(counters=BoxCounters(3, 0, None, 1, counted))
+    assert closed.machine.counters.open_collection is None
 
 
 def test_an_envelope_in_the_slot_at_start_is_counted_when_it_clears() -> None:
@@ -538,7 +542,7 @@ def test_a_count_for_another_collection_is_ignored() -> None:
 def test_a_count_from_the_back_office_is_answered_once_per_collection() -> None:
     """GIVEN collection c1 counted (and c2 open, counted at the keypad while the door is open)
     WHEN the back office sends counts for them, for a foreign id and for a future number
-    THEN each is refused with its reason; the ledger and the open collection stay as they were."""
+    THEN each is refused with its reason; the counters and the open collection stay as they were."""
     box = MachineRig()
     box.deposit()
     box.auth()
@@ -549,7 +553,7 @@ def test_a_count_from_the_back_office_is_answered_once_per_collection() -> None:
     box.auth()
     box.set(Input.DOOR, True)
     box.count(1)
-    ledger = box.machine.ledger
+    counters = box.machine.counters
     box.clear()
     for collection_id in ("box-1-c1", "box-1-c2", "box-1-c3", "box-1-c01", "box-2-c1", "[/]"):
         box._take(box.machine.feed(CountEntered(box.t, 4, "backoffice", collection_id)))
@@ -563,4 +567,4 @@ def test_a_count_from_the_back_office_is_answered_once_per_collection() -> None:
         ("[/]", "unknown_collection"),
     ]
     assert box.types() == ["dropbox.count_refused"] * 6
-    assert box.machine.ledger == ledger
+    assert box.machine.counters == counters

@@ -70,7 +70,7 @@ class BoxDay(RuleBasedStateMachine):
 
     @rule(exact=st.booleans(), off_by=st.integers(min_value=1, max_value=3))
     def count(self, exact: bool, off_by: int) -> None:
-        oc = self.box.machine.ledger.open_collection
+        oc = self.box.machine.counters.open_collection
         expected = oc.expected if oc is not None else 0
         self.box.count(expected if exact else expected + off_by)
 
@@ -98,12 +98,12 @@ class BoxDay(RuleBasedStateMachine):
     def every_envelope_is_exactly_one_consecutively_numbered_deposit(self) -> None:
         numbers = [d["deposit_no"] for d in self.box.records("dropbox.deposit")]
         assert numbers == list(range(1, self.envelopes + 1))
-        assert self.box.machine.ledger.last_deposit_no == self.envelopes
+        assert self.box.machine.counters.last_deposit_no == self.envelopes
 
     @invariant()
     def collections_hand_over_every_deposit_once(self) -> None:
         handed = sum(c["deposits_logged"] for c in self.box.records("dropbox.collection_started"))
-        assert handed + self.box.machine.ledger.pending_count == self.envelopes
+        assert handed + self.box.machine.counters.pending_count == self.envelopes
 
     @invariant()
     def counts_are_reported_with_the_right_difference(self) -> None:

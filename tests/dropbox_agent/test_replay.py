@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from dropbox_agent.__main__ import main
+from dropbox_agent.adapters.box_store import SqliteBoxStore
 from dropbox_agent.adapters.lines import DeviceLineSource
-from dropbox_agent.adapters.store import SqliteLocalStore
 from dropbox_agent.domain.model import Input
 from dropbox_agent.replay import replay
 from tests.dropbox_agent.conftest import PIN, make_rig
@@ -33,7 +33,7 @@ def test_replaying_the_raw_log_derives_the_same_deposits_and_collection(tmp_path
     original = [(name, p) for name, p, _ in rig.events.records if name.startswith("dropbox.")]
     rig.agent.close()
 
-    store = SqliteLocalStore(tmp_path / "box.db", boot_id="replay")
+    store = SqliteBoxStore(tmp_path / "box.db", boot_id="replay")
     boot, inputs, events = replay(store, rig.config.machine_settings())
     store.close()
     assert boot == "test-boot"
@@ -66,7 +66,7 @@ def test_replay_cli_prints_the_derived_events(
 
 
 def test_an_empty_log_cannot_be_replayed(tmp_path: Path) -> None:
-    store = SqliteLocalStore(tmp_path / "box.db", boot_id="b")
+    store = SqliteBoxStore(tmp_path / "box.db", boot_id="b")
     with pytest.raises(ValueError, match="empty"):
         replay(store, make_rig(tmp_path / "k").config.machine_settings())
     store.close()

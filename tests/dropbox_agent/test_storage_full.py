@@ -14,8 +14,8 @@ import pytest
 
 from dropbox_agent import agent as runtime
 from dropbox_agent import app, held
-from dropbox_agent.domain.ledger import reconcile_ledger
-from dropbox_agent.domain.model import Ledger, Output
+from dropbox_agent.domain.counters import reconcile_counters
+from dropbox_agent.domain.model import BoxCounters, Output
 from dropbox_agent.sim.box import SimulatedBox
 from dropbox_agent.sim.devices import SimulatedFillSensor, SimulatedKeypad, SimulatedPrinter
 from tests.diskfull import small_disk
@@ -92,7 +92,7 @@ def test_deposits_while_full_get_no_slip_an_error_tone_and_are_stored_when_room_
     assert rig.agent.state()["alerts"][0] == held.STORAGE_ALERT
     assert "3 deposits held" in rig.agent.state()["alerts"][1]
     assert rig.box.output_on(Output.ALARM_LED) or "storage:full" in rig.agent.machine.faults
-    assert rig.agent.machine.ledger.last_deposit_no == 3  # it kept counting
+    assert rig.agent.machine.counters.last_deposit_no == 3  # it kept counting
     assert events.records == []
 
     # WHEN nothing changed at the next retry THEN the alert stays (it clears with the condition)
@@ -136,7 +136,7 @@ def test_at_the_outbox_cap_slips_match_stored_deposits(tmp_path: Path) -> None:
     stored = sink.stored("dropbox.deposit")
     assert 0 < len(stored) < 150
     assert len(rig.printer.slips) == len(stored)
-    assert rig.agent.machine.ledger.last_deposit_no == 150
+    assert rig.agent.machine.counters.last_deposit_no == 150
     assert rig.agent.held_events >= 150 - len(stored)
     assert sink.states[-1]["alerts"][0] == held.STORAGE_ALERT
     outbox.close()
@@ -198,17 +198,17 @@ def test_an_agent_starts_on_a_corrupt_outbox_with_a_new_one_and_a_fault(tmp_path
         assert uplink is not None and uplink.outbox.moved_aside is not None
         faults = [json.loads(r.body)["payload"] for r in uplink.outbox.after(0, 10)]
         assert faults[0]["component"] == "outbox" and faults[0]["active"] is True
-        assert agent.machine.ledger.last_deposit_no == 0  # nothing readable to reconcile
+        assert agent.machine.counters.last_deposit_no == 0  # nothing readable to reconcile
     finally:
         agent.close()
 
 
 def test_reconcile_skips_a_damaged_row_and_counts_the_rest() -> None:
     damaged = {"box_id": "dropbox-t", "deposit_no": "x"}
-    ledger = reconcile_ledger(
-        Ledger(), [("dropbox.deposit", damaged), ("dropbox.deposit", DEPOSIT)]
+    counters = reconcile_counters(
+        BoxCounters(), [("dropbox.deposit", damaged), ("dropbox.deposit", DEPOSIT)]
     )
-    assert ledger.last_deposit_no == 4 and ledger.pending_count == 2
+    assert counters.last_deposit_no == 4 and counters.pending_count == 2
 
 
 class StubUplink:
@@ -294,7 +294,7 @@ def test_a_corrupt_box_database_is_moved_aside_and_the_box_keeps_counting(tmp_pa
     rig = make_rig(tmp_path, config)
     rig.advance(0.1)
     faults = [(f["component"], f["code"], f["active"]) for f in rig.events.of("device.fault")]
-    assert ("ledger", "replaced_unusable", True) in faults
+    assert ("box_store", "replaced_unusable", True) in faults
     rig.deposit()
     assert rig.events.of("dropbox.deposit")[-1]["deposit_no"] == 1
     assert list(tmp_path.glob("box.db.unusable-*"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dropbox_agent.domain.ledger import reconcile_ledger
-from dropbox_agent.domain.model import Ledger, OpenCollection
+from dropbox_agent.domain.counters import reconcile_counters
+from dropbox_agent.domain.model import BoxCounters, OpenCollection
 from dropbox_agent.restore import pending_events
 from uplink import ManualClock, Outbox
 
@@ -21,16 +21,16 @@ def _deposit(no: int, pending: int) -> tuple[str, dict[str, object]]:
     return "dropbox.deposit", payload
 
 
-def test_deposits_the_ledger_missed_are_counted_and_known_ones_ignored() -> None:
-    ledger = Ledger(last_deposit_no=5, pending_count=2, pending_first_no=4, collection_no=1)
+def test_deposits_the_counters_missed_are_counted_and_known_ones_ignored() -> None:
+    counters = BoxCounters(last_deposit_no=5, pending_count=2, pending_first_no=4, collection_no=1)
     pending = [_deposit(4, 1), _deposit(5, 2), _deposit(6, 3), _deposit(7, 4)]
-    fixed = reconcile_ledger(ledger, pending)
-    assert fixed == Ledger(7, 4, 4, 1, None)
-    assert reconcile_ledger(fixed, pending) == fixed  # idempotent
+    fixed = reconcile_counters(counters, pending)
+    assert fixed == BoxCounters(7, 4, 4, 1, None)
+    assert reconcile_counters(fixed, pending) == fixed  # idempotent
 
 
-def test_a_collection_the_ledger_missed_is_opened_and_its_count_applied() -> None:
-    ledger = Ledger(last_deposit_no=3, pending_count=3, pending_first_no=1, collection_no=0)
+def test_a_collection_the_counters_missed_is_opened_and_its_count_applied() -> None:
+    counters = BoxCounters(last_deposit_no=3, pending_count=3, pending_first_no=1, collection_no=0)
     started = {
         "box_id": "b",
         "collection_id": "b-c1",
@@ -45,8 +45,8 @@ def test_a_collection_the_ledger_missed_is_opened_and_its_count_applied() -> Non
         "counted": 3,
         "source": "keypad",
     }
-    fixed = reconcile_ledger(
-        ledger,
+    fixed = reconcile_counters(
+        counters,
         [
             ("dropbox.collection_started", started),
             _deposit(4, 1),
@@ -54,7 +54,7 @@ def test_a_collection_the_ledger_missed_is_opened_and_its_count_applied() -> Non
             ("dropbox.door", {"box_id": "b", "open": True, "authorized": True}),
         ],
     )
-    assert fixed == Ledger(4, 1, 4, 1, OpenCollection("b-c1", "ofc-1", "pin", 3, counted=3))
+    assert fixed == BoxCounters(4, 1, 4, 1, OpenCollection("b-c1", "ofc-1", "pin", 3, counted=3))
 
 
 def test_pending_events_reads_the_outbox_in_order(tmp_path: Path) -> None:
@@ -64,4 +64,4 @@ def test_pending_events_reads_the_outbox_in_order(tmp_path: Path) -> None:
     events = pending_events(outbox)
     outbox.close()
     assert [p["deposit_no"] for _, p in events] == list(range(1, 2501))
-    assert reconcile_ledger(Ledger(), events).last_deposit_no == 2500
+    assert reconcile_counters(BoxCounters(), events).last_deposit_no == 2500

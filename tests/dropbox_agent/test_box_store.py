@@ -1,38 +1,55 @@
-"""The box's SQLite memory: the ledger survives reopening, the raw log rolls and replays."""
+"""The box store: the counters survive reopening, the raw log rolls and replays."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from dropbox_agent.adapters import store as store_module
-from dropbox_agent.adapters.store import SqliteLocalStore, decode_input, encode_input
+from dropbox_agent.adapters import box_store as store_module
+from dropbox_agent.adapters.box_store import SqliteBoxStore, decode_input, encode_input
 from dropbox_agent.domain.model import (
     Authorization,
     BookingScanned,
+    BoxCounters,
     CountEntered,
     Edge,
     FaultReport,
     FillReading,
     Input,
-    Ledger,
     OpenCollection,
 )
 
 WALL = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 
 
-def test_the_ledger_survives_reopening(tmp_path: Path) -> None:
-    ledger = Ledger(12, 3, 10, 2, OpenCollection("b-c2", "ofc-1", "badge", 9, counted=9))
-    first = SqliteLocalStore(tmp_path / "box.db", boot_id="a")
-    assert first.load_ledger() is None
-    first.save_ledger(ledger)
+def test_the_counters_survive_reopening(tmp_path: Path) -> None:
+    counters = BoxCounters(12, 3, 10, 2, OpenCollection("b-c2", "ofc-1", "badge", 9, counted=9))
+    first = SqliteBoxStore(tmp_path / "box.db", boot_id="a")
+    assert first.load_counters() is None
+    first.save_counters(counters)
     first.close()
-    second = SqliteLocalStore(tmp_path / "box.db", boot_id="b")
-    assert second.load_ledger() == ledger
+    second = SqliteBoxStore(tmp_path / "box.db", boot_id="b")
+    assert second.load_counters() == counters
     second.close()
+
+
+def test_counters_a_box_of_an_earlier_version_saved_are_read(tmp_path: Path) -> None:
+    """GIVEN a box.db whose counters an earlier version wrote (its `ledger` table, JSON body)
+    WHEN the box store opens it THEN the box counts on from them (a box updated in the field)."""
+    body = (
+        '{"last_deposit_no":41,"pending_count":5,"pending_first_no":37,"collection_no":6,'
+        '"open_collection":null}'
+    )
+    with sqlite3.connect(tmp_path / "box.db") as db:
+        db.execute("CREATE TABLE ledger (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+        db.execute("INSERT INTO ledger (id, body) VALUES (1, ?)", (body,))
+    db.close()
+    store = SqliteBoxStore(tmp_path / "box.db", boot_id="updated")
+    assert store.load_counters() == BoxCounters(41, 5, 37, 6, None)
+    store.close()
 
 
 @pytest.mark.parametrize(
@@ -60,7 +77,7 @@ def test_the_raw_log_keeps_the_newest_rows_with_boot_and_wall_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(store_module, "TRIM_EVERY", 10)
-    store = SqliteLocalStore(tmp_path / "box.db", boot_id="boot-1", max_rows=1000)
+    store = SqliteBoxStore(tmp_path / "box.db", boot_id="boot-1", max_rows=1000)
     store._max_rows = 25  # smaller than the config allows, to see the trim
     for n in range(100):
         store.append_inputs([(Edge(float(n), Input.BEAM, n % 2 == 0), WALL)])

@@ -1,12 +1,13 @@
-"""The box's own SQLite memory: its counters (ledger) and the rolling raw input log.
+"""The box store: the box's own SQLite memory, its counters and the rolling raw input log.
 
-Durability: the ledger is saved right after the deposit event it counts has been committed to
+Durability: the counters are saved right after the deposit event it counts has been committed to
 the uplink's outbox; both commits use synchronous=FULL, so a power cut loses neither. If the
-process dies between the two commits, the agent reconciles the ledger with the deposits still
-pending in the outbox at start-up (`app.reconcile_ledger`). Raw-log rows use synchronous=NORMAL
+process dies between the two commits, the agent reconciles the counters with the deposits still
+pending in the outbox at start-up (`restore.caught_up`). Raw-log rows use synchronous=NORMAL
 (WAL): they survive a killed process; a power cut may lose the last few. Events held while the
 disk is full are not kept here but in `<file>.held`, allocated at start (`HeldJournal`): a full
-disk has no room for new SQLite pages.
+disk has no room for new SQLite pages. The counters' table keeps its first name, `ledger`, so a
+box updated in the field finds them.
 """
 
 from __future__ import annotations
@@ -25,12 +26,12 @@ from dropbox_agent.adapters.held_journal import HeldJournal, HeldJournalError
 from dropbox_agent.domain.model import (
     Authorization,
     BookingScanned,
+    BoxCounters,
     CountEntered,
     Edge,
     FaultReport,
     FillReading,
     Input,
-    Ledger,
     MachineInput,
 )
 from dropbox_agent.ports import HeldEvent
@@ -92,8 +93,8 @@ def decode_input(kind: str, body: str) -> MachineInput:
     return item
 
 
-class SqliteLocalStore:
-    """Ledger and raw log in one SQLite file.
+class SqliteBoxStore:
+    """The box store: counters, raw log and (beside it) the held-events journal.
 
     Args:
         path: the file (on the persistent data partition).
@@ -108,11 +109,11 @@ class SqliteLocalStore:
         self._appended = 0
         self._lock = threading.Lock()
         # A corrupt file is moved aside (logged loudly) and a new one started: the agent
-        # reconciles the ledger from the outbox and reports `moved_aside` as a fault.
+        # reconciles the counters from the outbox and reports `moved_aside` as a fault.
         self._db, self.moved_aside, self.problem = open_or_replace(
-            self.path, _SCHEMA, what="box database (ledger and raw log)"
+            self.path, _SCHEMA, what="box store (counters and raw log)"
         )
-        self._db.execute("PRAGMA synchronous=NORMAL")  # raw-log rows; the ledger asks FULL
+        self._db.execute("PRAGMA synchronous=NORMAL")  # raw-log rows; the counters ask FULL
         # Events held while the disk is full live in a file allocated now, while there is room.
         self.held_path = self.path.with_name(self.path.name + ".held")
         self._journal: HeldJournal | None = None
@@ -121,13 +122,13 @@ class SqliteLocalStore:
         except HeldJournalError as exc:
             logger.error("%s", exc)
 
-    def load_ledger(self) -> Ledger | None:
+    def load_counters(self) -> BoxCounters | None:
         with self._lock:
             row = self._db.execute("SELECT body FROM ledger WHERE id = 1").fetchone()
-        return Ledger.from_dict(json.loads(row[0])) if row else None
+        return BoxCounters.from_dict(json.loads(row[0])) if row else None
 
-    def save_ledger(self, ledger: Ledger) -> None:
-        body = json.dumps(ledger.to_dict(), separators=(",", ":"))
+    def save_counters(self, counters: BoxCounters) -> None:
+        body = json.dumps(counters.to_dict(), separators=(",", ":"))
         with self._lock:
             self._db.execute("PRAGMA synchronous=FULL")
             try:
@@ -193,7 +194,7 @@ class SqliteLocalStore:
             try:
                 held.append((type_name, json.loads(payload), datetime.fromisoformat(wall)))
             except ValueError:
-                continue  # a damaged row: the ledger still has the count
+                continue  # a damaged row: the counters still have the count
         return held
 
     def recent_inputs(self, limit: int) -> list[tuple[str, MachineInput, str]]:
