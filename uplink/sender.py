@@ -24,9 +24,10 @@ logger = logging.getLogger(__name__)
 FIRST_ACK_TIMEOUT_S = 1.0
 # paho keeps `inflight_window` publishes on the wire and queues the rest of what it is handed; on
 # each PUBACK its network thread sends the next queued one itself. Handing it up to this many
-# windows keeps the wire full between the sender's refills (a PUBACK-by-PUBACK hand-over between
-# the two threads cost a thread switch per event); paho's queue stays small all the same.
-HANDED_WINDOWS = 2
+# windows keeps the wire full between the sender's refills, which come once half of it is
+# PUBACKed (a PUBACK-by-PUBACK hand-over between the two threads cost a thread switch per event);
+# paho's queue stays small all the same (128 publishes at the default window of 32).
+HANDED_WINDOWS = 4
 
 Publish = Callable[[bytes], int | None]
 """Hand one event body to MQTT at QoS 1; its message id, or None when it could not be queued."""

@@ -6,10 +6,9 @@ Threads (both owned here; callbacks never block on a lock the publisher holds):
   turns paho callbacks into queued facts (PUBACKs, app acks, session up/down);
 - the sender thread records heartbeats and feeds those facts to `uplink.sender.Sender`, which
   reads pending rows from the outbox in order, keeps at most `inflight_window` publishes awaiting
-  PUBACK on the wire and a window more queued in paho (SQLite is the queue, not paho), re-sends
-  what the back office has not acked in time (`uplink.pacing`), and re-walks the outbox after
-  every reconnect. A re-sent event keeps its
-  event id; the back office stores it once.
+  PUBACK on the wire and a few windows more queued in paho (SQLite is the queue, not paho),
+  re-sends what the back office has not acked in time (`uplink.pacing`), and re-walks the outbox
+  after every reconnect. A re-sent event keeps its event id; the back office stores it once.
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ from uplink.config import BrokerConfig, UplinkConfig
 from uplink.errors import MessageError, StorageError
 from uplink.messages import Envelope, validate
 from uplink.outbox import Outbox
-from uplink.sender import Sender, UplinkStats
+from uplink.sender import HANDED_WINDOWS, Sender, UplinkStats
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +55,6 @@ UNREACHABLE_LOG_EVERY_S = 60.0  # an unreachable broker is warned about at most 
 STORAGE_LOG_EVERY_S = 60.0  # a storage fault that persists is logged again this often
 # A loop that has not come round for this long past its own expected wait has really stopped.
 STALL_GRACE_S = 120.0
-# The sender is woken when 1/this of its in-flight window has been PUBACKed (see _on_publish);
-# paho still holds the rest and a window more (`uplink.sender.HANDED_WINDOWS`) meanwhile.
-PUBACK_WAKE_SHARE = 2
 MessageHandler = Callable[[str, bytes], None]
 AckListener = Callable[[list[str]], None]
 
@@ -153,7 +149,9 @@ class Uplink:
         self._threads: list[threading.Thread] = []
         # Facts from paho's callbacks, consumed by the sender thread.
         self._pubacks: deque[tuple[int, ReasonCode]] = deque()
-        self._puback_wake_batch = max(1, config.inflight_window // PUBACK_WAKE_SHARE)
+        # The sender is woken once half of what it handed paho is PUBACKed (see _on_publish):
+        # paho still has a full wire and as much again queued while the sender refills.
+        self._puback_wake_batch = max(1, HANDED_WINDOWS * config.inflight_window // 2)
         self._acked: deque[str] = deque()
         self._session = 0  # bumped on every session up/down
         self._ack_sub_mid: int | None = None
@@ -398,8 +396,8 @@ class Uplink:
         self._pubacks.append((mid, reason))
         # A PUBACK only frees a slot of what paho holds (paho itself sends the next queued
         # publish): waking the sender for each one cost a thread switch per event while
-        # draining. It is woken once a share of the window is free (or by an ack, a record,
-        # or its own timer, at most a second later); a refusal is logged at once.
+        # draining. It is woken once half of it is free (or by an ack, a record, or its own
+        # timer, at most a second later); a refusal is logged at once.
         if (
             reason.is_failure or len(self._pubacks) >= self._puback_wake_batch
         ) and not self._wake.is_set():

@@ -9,7 +9,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
 from uplink import Uplink, UplinkConfig
-from uplink.session import PUBACK_WAKE_SHARE
+from uplink.sender import HANDED_WINDOWS
 
 OK = ReasonCode(PacketTypes.PUBACK, "Success")
 DENIED = ReasonCode(PacketTypes.PUBACK, "Not authorized")
@@ -28,16 +28,17 @@ def uplink(tmp_path: Path, inflight_window: int) -> Uplink:
     )
 
 
-def test_pubacks_wake_the_sender_once_a_share_of_the_window_is_free(tmp_path: Path) -> None:
-    # GIVEN an uplink whose sender keeps 32 publishes on the wire
+def test_pubacks_wake_the_sender_once_half_of_what_paho_holds_is_free(tmp_path: Path) -> None:
+    # GIVEN an uplink whose sender keeps 32 publishes on the wire and hands paho more
     device = uplink(tmp_path, inflight_window=32)
-    batch = 32 // PUBACK_WAKE_SHARE
+    batch = HANDED_WINDOWS * 32 // 2
+    assert 1 < batch < 1000
     try:
         # WHEN fewer PUBACKs than a share of the window arrive THEN the sender sleeps on
         for mid in range(1, batch):
             device._on_publish(device._client, None, mid, OK, None)
         assert not device._wake.is_set()
-        # WHEN the share is reached THEN it is woken, with every PUBACK queued for it
+        # WHEN half is reached THEN it is woken, with every PUBACK queued for it
         device._on_publish(device._client, None, batch, OK, None)
         assert device._wake.is_set()
         assert [mid for mid, _ in device._pubacks] == list(range(1, batch + 1))
@@ -54,10 +55,13 @@ def test_a_refused_publish_wakes_the_sender_at_once(tmp_path: Path) -> None:
         device.outbox.close()
 
 
-def test_a_window_of_one_wakes_the_sender_on_every_puback(tmp_path: Path) -> None:
+def test_a_window_of_one_wakes_the_sender_before_paho_runs_dry(tmp_path: Path) -> None:
     device = uplink(tmp_path, inflight_window=1)
     try:
-        device._on_publish(device._client, None, 1, OK, None)
+        for mid in range(1, HANDED_WINDOWS // 2):
+            device._on_publish(device._client, None, mid, OK, None)
+        assert not device._wake.is_set()
+        device._on_publish(device._client, None, HANDED_WINDOWS // 2, OK, None)
         assert device._wake.is_set()
     finally:
         device.outbox.close()
