@@ -159,6 +159,11 @@ class Controller:
         self._update_countdown(now)
         return (self.local, self.lang) != before
 
+    def opens_with(self, pin: str) -> bool:
+        """Whether `pin` is the staff PIN (the simulation panel shows the simulated kiosk's PIN
+        only when it is: never a PIN that does not work, never one on a configured kiosk)."""
+        return bool(self._pin_hash and pin) and verify_secret(pin, self._pin_hash)
+
     # -- output ---------------------------------------------------------------------------------
 
     def view(self) -> View:
@@ -184,7 +189,7 @@ class Controller:
         elif self.local.mode == "staff":
             typed = self.local.typed
             # PBKDF2 on Kivy's thread: a fraction of a second, once per officer's try.
-            ok = bool(self._pin_hash and typed) and verify_secret(typed, self._pin_hash)
+            ok = self.opens_with(typed)
             if not ok:
                 logger.warning("wrong staff PIN entered at the kiosk")
                 self.local = replace(self.local, typed="", staff_error=True)

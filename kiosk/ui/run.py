@@ -146,7 +146,9 @@ def run_simulated_ui(
         timing=timing_of(ui),
         staff_pin_hash=SIM_PIN_HASH,
         monotonic=clock.monotonic,
-        side_panel=lambda app: SimPanel(app, kiosk, size_hint_x=None, width=PANEL_W),
+        side_panel=lambda app: SimPanel(
+            app, kiosk, staff_pin=SIM_PIN, size_hint_x=None, width=PANEL_W
+        ),
         watchdog=False,
         decoded=lambda: kiosk.last_decode,
     )
@@ -214,7 +216,9 @@ def run_branch_kiosk(
         timing=timing_of(ui),
         staff_pin_hash=SIM_PIN_HASH,
         monotonic=clock.monotonic,
-        side_panel=lambda app: SimPanel(app, parts, people=False, size_hint_x=None, width=PANEL_W),
+        side_panel=lambda app: SimPanel(
+            app, parts, people=False, staff_pin=SIM_PIN, size_hint_x=None, width=PANEL_W
+        ),
         watchdog=False,
     )
     kiosk.start(stop)

@@ -40,10 +40,18 @@ TEMPERATURES = (
 
 
 class SimPanel(BoxLayout):
-    """Buttons that drive a `SimKiosk`, and the last ticket as the printer drew it."""
+    """Buttons that drive a `SimKiosk`, and the last ticket as the printer drew it.
+
+    Args:
+        app: the touchscreen beside the panel.
+        kiosk: the simulated kiosk (or only its devices, when participants come on their own).
+        people: show the "who steps up" and temperature buttons.
+        staff_pin: the simulated kiosk's staff PIN, shown so a newcomer can open the staff
+            screen; shown only when it is the app's PIN (`Controller.opens_with`).
+    """
 
     def __init__(self, app: KioskApp, kiosk: SimKiosk | PanelParts, *, people: bool = True,
-                 **kwargs: Any) -> None:  # fmt: skip
+                 staff_pin: str = "", **kwargs: Any) -> None:  # fmt: skip
         super().__init__(orientation="vertical", padding=8, spacing=6, **kwargs)
         self.app = app
         self.kiosk = kiosk
@@ -61,6 +69,14 @@ class SimPanel(BoxLayout):
         faults.add_widget(paper)
         faults.add_widget(hang)
         self.add_widget(faults)
+        self.pin_note: Label | None = None
+        if staff_pin and app.controller.opens_with(staff_pin):  # under the faults it clears
+            self.pin_note = Label(
+                text=f"Staff PIN (simulation): [b]{staff_pin}[/b], after STAFF on a fault screen",
+                markup=True, font_size=16, size_hint_y=None, height=44,
+            )  # fmt: skip
+            self.pin_note.bind(width=lambda w, width: setattr(w, "text_size", (width, None)))
+            self.add_widget(self.pin_note)
         self.status = Label(text="", font_size=16, size_hint_y=None, height=44)
         self.status.bind(width=lambda w, width: setattr(w, "text_size", (width, None)))
         self.add_widget(self.status)

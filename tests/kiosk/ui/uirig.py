@@ -100,11 +100,10 @@ def open_touchscreen(test: GraphicUnitTest, **app_options: Any) -> Touchscreen:
         step=kiosk.step,
         theme=theme,
         timing=Timing(inactivity_s=20, countdown_s=10),
-        staff_pin_hash=STAFF_PIN_HASH,
         decoded=lambda: kiosk.last_decode,
         threaded=False,
         monotonic=clock.monotonic,
-        **{"watchdog": False, **app_options},
+        **{"watchdog": False, "staff_pin_hash": STAFF_PIN_HASH, **app_options},
     )
     root = app.build()
     test.Window.add_widget(root)
