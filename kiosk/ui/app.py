@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,7 @@ from kivy.uix.anchorlayout import AnchorLayout
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
+from configkit.hashed import verify_secret
 from kiosk.adapters.qr import DecodeResult
 from kiosk.domain.screens import Screen
 from kiosk.engine import CheckinEngine
@@ -88,7 +90,11 @@ class KioskApp(App):
         self.watchdog_s = watchdog_s
         self._side_panel = side_panel
         self.controller = Controller(
-            engine, timing=timing, staff_pin_hash=staff_pin_hash, recover=self._recover
+            engine,
+            timing=timing,
+            staff_pin_hash=staff_pin_hash,
+            recover=self._recover,
+            check_pin=self._check_pin,
         )
         self.runner = Runner(step)
         self.preview_feed = PreviewFeed(camera, self._show_frame, monotonic=monotonic)
@@ -219,6 +225,20 @@ class KioskApp(App):
 
     def _feed_watchdog(self, _dt: float) -> None:
         systemd.notify_watchdog()  # only while Kivy's frame loop comes round
+
+    def _check_pin(self, pin: str, hashed: str, done: Callable[[bool], None]) -> None:
+        """The staff PIN checked on a thread of its own: PBKDF2 at the configured iterations
+        would hold Kivy's frame loop (and the watchdog it feeds) for a second or more on a Pi."""
+
+        def check() -> None:
+            ok = verify_secret(pin, hashed)
+            to_ui(self._pin_checked, done, ok)
+
+        threading.Thread(target=check, name="staff-pin", daemon=True).start()
+
+    def _pin_checked(self, done: Callable[[bool], None], ok: bool) -> None:
+        done(ok)
+        self.render()
 
     def _recover(self) -> None:
         logger.warning("staff recovery at the kiosk: faults cleared, devices retried")

@@ -21,6 +21,17 @@ from uplink.booking.model import Service, parse_service
 
 logger = logging.getLogger(__name__)
 
+PinCheck = Callable[[str, str, Callable[[bool], None]], None]
+"""Checks a typed PIN against its hash and calls back with the answer: ``check(pin, hash,
+done)``. The app runs it off Kivy's thread (PBKDF2 at the configured iterations takes a second
+or more on a Pi) and calls `done` back on it."""
+
+
+def check_inline(pin: str, hashed: str, done: Callable[[bool], None]) -> None:
+    """A `PinCheck` that answers at once (tests, the controller on its own)."""
+    done(verify_secret(pin, hashed))
+
+
 # Engine phases whose deadline is shown as "back to the start in N s" all along.
 _RESULT_PHASES = frozenset({Phase.TICKET, Phase.REFUSED, Phase.REFERRED})
 PIN_MAX = 8
@@ -62,6 +73,7 @@ class Controller:
         staff_pin_hash: the hash (`configkit.hashed`) of the PIN that opens recovery on the
             out-of-service screen ("" = no PIN pad).
         recover: called when an officer entered the right PIN (clear faults, reopen devices).
+        check_pin: how a typed PIN is checked (default: at once, on the caller's thread).
     """
 
     def __init__(
@@ -71,8 +83,11 @@ class Controller:
         timing: Timing | None = None,
         staff_pin_hash: str = "",
         recover: Callable[[], None] | None = None,
+        check_pin: PinCheck = check_inline,
     ) -> None:
         self.intents = intents
+        self._check_pin = check_pin
+        self._pin_tries = 0  # PINs sent to be checked (an answer names its try)
         self.timing = timing or Timing()
         self._pin_hash = staff_pin_hash
         self._recover = recover
@@ -98,7 +113,9 @@ class Controller:
             self._last_touch = now
         if screen.phase is not Phase.OUT_OF_SERVICE and self.local.mode == "staff":
             if not self.local.camera_down:
-                self.local = replace(self.local, mode="engine", typed="", staff_error=False)
+                self.local = replace(
+                    self.local, mode="engine", typed="", staff_error=False, staff_checking=False
+                )
         self._update_countdown(now)
 
     def set_camera(self, *, down: bool | None = None, seen_not_read: bool | None = None) -> bool:
@@ -128,13 +145,17 @@ class Controller:
         elif code.startswith("service:"):
             self.intents.choose_service(parse_service(code.split(":", 1)[1]))
         elif code == "staff":
-            self.local = replace(self.local, mode="staff", typed="", staff_error=False)
+            self.local = replace(
+                self.local, mode="staff", typed="", staff_error=False, staff_checking=False
+            )
         elif code.startswith("key:"):
             self._key(code[4:])
         elif code == "clear":
-            self.local = replace(self.local, typed="", staff_error=False)
+            if not self.local.staff_checking:
+                self.local = replace(self.local, typed="", staff_error=False)
         elif code == "back":
-            self.local = replace(self.local, typed=self.local.typed[:-1])
+            if not self.local.staff_checking:
+                self.local = replace(self.local, typed=self.local.typed[:-1])
         elif code == "ok":
             self._submit()
         elif code in ("cancel", "done"):
@@ -176,7 +197,12 @@ class Controller:
         if self.local.mode == "keypad":
             if key in ALPHABET and len(self.local.typed) < CODE_LENGTH:
                 self.local = replace(self.local, typed=self.local.typed + key)
-        elif self.local.mode == "staff" and key.isdigit() and len(self.local.typed) < PIN_MAX:
+        elif (
+            self.local.mode == "staff"
+            and not self.local.staff_checking
+            and key.isdigit()
+            and len(self.local.typed) < PIN_MAX
+        ):
             self.local = replace(self.local, typed=self.local.typed + key, staff_error=False)
 
     def _submit(self) -> None:
@@ -186,22 +212,40 @@ class Controller:
             code = self.local.typed
             self.local = replace(self.local, mode="engine", typed="")
             self.intents.enter_code(code)
-        elif self.local.mode == "staff":
+        elif self.local.mode == "staff" and not self.local.staff_checking:
             typed = self.local.typed
-            # PBKDF2 on Kivy's thread: a fraction of a second, once per officer's try.
-            ok = self.opens_with(typed)
-            if not ok:
-                logger.warning("wrong staff PIN entered at the kiosk")
-                self.local = replace(self.local, typed="", staff_error=True)
+            if not (self._pin_hash and typed):
+                self._pin_checked(False)
                 return
-            logger.info("staff recovery requested at the kiosk")
-            self.local = replace(self.local, mode="engine", typed="", staff_error=False)
-            if self._recover is not None:
-                self._recover()
+            self.local = replace(self.local, staff_checking=True, staff_error=False)
+            self._pin_tries += 1
+            attempt = self._pin_tries
+            self._check_pin(typed, self._pin_hash, lambda ok: self._pin_answer(attempt, ok))
+
+    def _pin_answer(self, attempt: int, ok: bool) -> None:
+        """The check's answer (on the thread that calls `touch`: the app calls back on Kivy's).
+        Dropped unless it answers the try the PIN pad still waits for (left meanwhile by cancel
+        or inactivity, or opened again)."""
+        if attempt == self._pin_tries and self.local.mode == "staff" and self.local.staff_checking:
+            self._pin_checked(ok)
+
+    def _pin_checked(self, ok: bool) -> None:
+        if not ok:
+            logger.warning("wrong staff PIN entered at the kiosk")
+            self.local = replace(self.local, typed="", staff_error=True, staff_checking=False)
+            return
+        logger.info("staff recovery requested at the kiosk")
+        self.local = replace(
+            self.local, mode="engine", typed="", staff_error=False, staff_checking=False
+        )
+        if self._recover is not None:
+            self._recover()
 
     def _cancel(self) -> None:
         mode = self.local.mode
-        self.local = replace(self.local, mode="engine", typed="", staff_error=False)
+        self.local = replace(
+            self.local, mode="engine", typed="", staff_error=False, staff_checking=False
+        )
         if mode == "engine" and self.screen.phase is not Phase.IDLE:
             self.intents.cancel()
         if mode == "keypad" or self.screen.phase is Phase.IDLE:

@@ -77,6 +77,7 @@ T: dict[str, Bi] = {
     "staff": Bi("PETUGAS", "STAFF"),
     "staff_title": Bi("Khusus petugas: masukkan PIN", "Staff only: enter the PIN"),
     "staff_wrong": Bi("PIN salah", "Wrong PIN"),
+    "staff_checking": Bi("Memeriksa PIN...", "Checking the PIN..."),
     "camera_title": Bi("Kamera tidak berfungsi", "The camera is not working"),
     "camera_body": Bi(
         "QR tidak dapat dipindai. Ketik kode booking Anda, atau pilih TANPA BOOKING.",

@@ -79,6 +79,7 @@ class Local:
         mode: engine (show the engine's screen), keypad (typing a booking code) or staff (PIN).
         typed: characters typed on the keypad (code alphabet only) or PIN digits.
         staff_error: the last PIN was wrong.
+        staff_checking: the PIN typed is being checked (off Kivy's thread; keys wait).
         seen_not_read: the camera sees a QR code it cannot read yet.
         camera_down: the camera delivers no frames.
         countdown_s: whole seconds until this screen returns to welcome (shown when set).
@@ -89,6 +90,7 @@ class Local:
     mode: Mode = "engine"
     typed: str = ""
     staff_error: bool = False
+    staff_checking: bool = False
     seen_not_read: bool = False
     camera_down: bool = False
     countdown_s: int | None = None
@@ -268,7 +270,7 @@ def _keypad(lang: Lang, local: Local) -> View:
 def _staff(lang: Lang, local: Local) -> View:
     return _view(
         "staff_pin", "keypad", "warn", "staff", T["staff_title"].in_(lang), lang, local,
-        lines=(T["staff_wrong"].in_(lang),) if local.staff_error else (),
+        lines=_staff_lines(lang, local),
         typed="●" * len(local.typed) or "_",
         keys=tuple("1234567890"),
         actions=(
@@ -278,6 +280,12 @@ def _staff(lang: Lang, local: Local) -> View:
         ),
         lang_action=None,
     )  # fmt: skip
+
+
+def _staff_lines(lang: Lang, local: Local) -> tuple[str, ...]:
+    if local.staff_checking:
+        return (T["staff_checking"].in_(lang),)
+    return (T["staff_wrong"].in_(lang),) if local.staff_error else ()
 
 
 def _choose(screen: Screen, lang: Lang, local: Local) -> View:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from configkit.hashed import hash_secret
+from configkit.hashed import hash_secret, verify_secret
 from kiosk.domain import screens
 from kiosk.domain.screens import Phase
 from kiosk.ui.controller import Controller, Timing
@@ -146,6 +147,60 @@ def test_the_staff_pin_recovers_and_a_wrong_pin_says_so() -> None:
     assert ui.view().typed == "●●●●"
     ui.touch("ok", 3.0)
     assert recovered == [True]
+
+
+@dataclass
+class LaterCheck:
+    """A PIN check that answers when the test says (as the app's thread would, later)."""
+
+    asked: list[tuple[str, Callable[[bool], None]]] = field(default_factory=list)
+
+    def __call__(self, pin: str, hashed: str, done: Callable[[bool], None]) -> None:
+        self.asked.append((pin, lambda _ok: done(verify_secret(pin, hashed))))
+
+    def answer(self, index: int = -1) -> None:
+        self.asked[index][1](True)
+
+
+def test_the_pin_is_checked_elsewhere_and_the_pad_waits_for_the_answer() -> None:
+    recovered: list[bool] = []
+    check = LaterCheck()
+    ui, _ = controller(staff_pin_hash=hash_secret("2468", iterations=1000),
+                       recover=lambda: recovered.append(True), check_pin=check)  # fmt: skip
+    ui.show(screens.out_of_service("storage", screens.STORAGE_BROKEN), 1.0)
+    ui.touch("staff", 2.0)
+    for key in "2468":
+        ui.touch(f"key:{key}", 2.0)
+    ui.touch("ok", 2.0)
+    assert [pin for pin, _ in check.asked] == ["2468"]
+    assert ui.view().lines == ("Memeriksa PIN...",)  # not frozen: it says what it does
+    ui.touch("key:9", 2.1)
+    ui.touch("back", 2.1)
+    ui.touch("ok", 2.1)  # keys wait for the answer; no second check
+    assert ui.view().typed == "●●●●" and len(check.asked) == 1
+    assert recovered == []
+    check.answer()
+    assert recovered == [True]
+    assert ui.view().name == "out_of_service"
+
+
+def test_an_answer_for_a_pin_pad_left_meanwhile_is_dropped() -> None:
+    recovered: list[bool] = []
+    check = LaterCheck()
+    ui, _ = controller(staff_pin_hash=hash_secret("2468", iterations=1000),
+                       recover=lambda: recovered.append(True), check_pin=check)  # fmt: skip
+    ui.show(screens.out_of_service("storage", screens.STORAGE_BROKEN), 1.0)
+    for _attempt in range(2):  # cancelled, then opened again and a PIN sent again
+        ui.touch("staff", 2.0)
+        for key in "2468":
+            ui.touch(f"key:{key}", 2.0)
+        ui.touch("ok", 2.0)
+        ui.touch("cancel", 2.0)
+    ui.touch("staff", 3.0)
+    check.answer(0)
+    check.answer(1)
+    assert recovered == []  # neither answers the pad open now
+    assert ui.view().name == "staff_pin" and ui.view().lines == ()
 
 
 def test_without_a_configured_pin_no_pin_opens_recovery() -> None:

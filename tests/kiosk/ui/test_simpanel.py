@@ -22,8 +22,7 @@ class SimPanelTest(GraphicUnitTest):  # type: ignore[misc]
         for key in SIM_PIN:  # what a newcomer reads off the panel
             ui.tap(f"key:{key}")
         ui.tap("ok")
-        ui.frames(4)
-        assert ui.view_name() == "welcome"
+        ui.until_view("welcome")
 
     def test_a_pin_that_is_not_the_apps_is_never_shown(self) -> None:
         """A kiosk with its own PIN (a configured one) never shows the simulation's 0000."""

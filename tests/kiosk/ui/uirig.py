@@ -67,6 +67,15 @@ class Touchscreen:
             self.frames(1, advance_s=advance_s)
         raise AssertionError(f"never reached {phase}; at {self.app.controller.screen.phase}")
 
+    def until_view(self, name: str, *, limit: int = 200) -> None:
+        """Frames until the screen shown is `name` (an answer from another thread comes back
+        through Kivy's clock, a frame or a few later)."""
+        for _ in range(limit):
+            if self.view_name() == name:
+                return
+            self.frames(1)
+        raise AssertionError(f"never showed {name}; at {self.view_name()}")
+
     def view_name(self) -> str:
         assert self.app.view_widget is not None and self.app.view_widget.view is not None
         return self.app.view_widget.view.name
