@@ -109,6 +109,28 @@ class Badge(Label):
         self._disc.size = self.size
 
 
+class RoomBadge(AnchorLayout):
+    """A `Badge` in the middle of the room its layout leaves it: `largest` when there is room,
+    smaller when there is less, gone below `smallest` (the words need the room more)."""
+
+    def __init__(self, glyph: str, fill: str, ink: str, *, largest: float, smallest: float,
+                 gap: float, **kwargs: Any) -> None:  # fmt: skip
+        super().__init__(anchor_x="center", anchor_y="center", **kwargs)
+        self.glyph = glyph
+        self._largest, self._smallest, self._gap = largest, smallest, gap
+        self.badge = Badge(glyph, fill, ink, largest)
+        self.add_widget(self.badge)
+        self.bind(height=self._fit)
+
+    def _fit(self, *_: Any) -> None:
+        side = min(self._largest, self.height - 2 * self._gap)
+        shown = side >= self._smallest
+        self.badge.text = self.glyph if shown else ""
+        self.badge.size = (side, side) if shown else (0, 0)
+        if shown:
+            self.badge.font_size = side * (0.55 if len(self.glyph) == 1 else 0.36)
+
+
 class TouchButton(Button):
     """A flat button at least one touch target (or `min_height`) tall, label (and hint)
     wrapped inside."""
@@ -614,12 +636,24 @@ class KioskView(BoxLayout):
         if portrait or not view.actions:
             if nxt is not None:
                 self.add_widget(nxt)
-            self.add_widget(self._spacer())
+            self._middle(view, portrait)
             if view.actions:
                 self.add_widget(self._bottom(None, view.actions))
         else:
-            self.add_widget(self._spacer())
+            self._middle(view, portrait)
             self.add_widget(self._bottom(nxt, view.actions))
+
+    def _middle(self, view: View, portrait: bool) -> None:
+        """The room left on a message screen. The 7" panel shows the tone's icon in it, as large
+        as the room allows, as the tall panel does above the words: an empty middle parts the
+        reason from what to do next."""
+        if portrait or view.number:
+            self.add_widget(self._spacer())
+            return
+        theme = self.theme
+        fill, ink = theme.palette.tone(view.tone)
+        self.add_widget(RoomBadge(view.icon, fill, ink, largest=theme.touch * 1.5,
+                                  smallest=theme.touch, gap=theme.gap))  # fmt: skip
 
     def _centred(self, widget: Widget) -> Widget:
         """`widget` (of a fixed size) in the middle of a full-width row."""

@@ -140,3 +140,25 @@ class KeypadTest(GraphicUnitTest):  # type: ignore[misc]
         assert keys["key:0"].center_x == keys["key:8"].center_x  # 0 under 8
         grid_bottom = keys["key:0"].y
         assert grid_bottom - keys["ok"].top < 2 * RESOLUTIONS["1080x1920"].gap  # no hole
+
+
+class MessageTest(GraphicUnitTest):  # type: ignore[misc]
+    def test_the_small_panel_shows_the_tone_icon_in_the_room_a_short_reason_leaves(self) -> None:
+        from kiosk.ui.widgets import RoomBadge
+
+        theme = RESOLUTIONS["800x480"]
+        view = _drawn(self, "refused", "800x480", "en")
+        (room,) = [w for w in view.walk(restrict=True) if isinstance(w, RoomBadge)]
+        assert room.badge.text == view.view.icon
+        assert room.badge.height == theme.touch * 1.5
+        reason = next(w for w in view.labels() if getattr(w, "plain", "").startswith("Your book"))
+        step = next(w for w in view.labels() if getattr(w, "plain", "").startswith("Please come"))
+        assert step.top < room.badge.y < room.badge.top < reason.y  # between reason and step
+
+    def test_with_many_words_the_icon_gives_way(self) -> None:
+        from kiosk.ui.widgets import RoomBadge
+
+        view = _drawn(self, "referred", "800x480", "id")
+        (room,) = [w for w in view.walk(restrict=True) if isinstance(w, RoomBadge)]
+        assert room.badge.text == ""  # no room for it at a readable size: not drawn at all
+        assert room.badge.size == [0, 0]
