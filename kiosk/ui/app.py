@@ -198,7 +198,7 @@ class KioskApp(App):
 
     def on_action(self, code: str) -> None:
         self.controller.touch(code, self.monotonic())
-        if self.sounds is not None:
+        if self.sounds is not None and code != "stay":  # a key clicks; the glass does not
             self.sounds.touched()
         self.render()
 

@@ -132,11 +132,14 @@ class Controller:
         self.local = replace(self.local, reading_c=celsius)
 
     def touch(self, code: str, now: float) -> None:
-        """A touch target was pressed (`Action.code`, or ``key:X`` on a keypad)."""
+        """A touch target was pressed (`Action.code`, or ``key:X`` on a keypad; ``stay``: the
+        screen beside them)."""
         self._last_touch = now
         self._now = now
         logger.debug("touch %s", code)
-        if code == "lang":
+        if code == "stay":  # a touch anywhere: only the inactivity timer starts again
+            pass
+        elif code == "lang":
             self.lang = "en" if self.lang == "id" else "id"
         elif code == "keypad":
             self.local = replace(self.local, mode="keypad", typed="")

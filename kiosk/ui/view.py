@@ -121,12 +121,20 @@ class View:
     progress: str = ""
     track: str = ""  # a ticket on screen only: its tracking code, to write down too
     staff_note: str = ""  # for staff, both languages at once (the clock is not synchronised)
+    stay: str = ""  # with the countdown on the keypads: any touch keeps them
 
 
 def _countdown(local: Local, lang: Lang) -> str:
     if local.countdown_s is None:
         return ""
     return T["returning"].in_(lang).format(s=local.countdown_s)
+
+
+def _stay(local: Local, lang: Lang) -> str:
+    """Left alone while typing: how to stay (any touch on the screen)."""
+    if local.countdown_s is None or local.mode not in ("keypad", "staff"):
+        return ""
+    return T["touch_to_stay"].in_(lang)
 
 
 def _lang_action(lang: Lang) -> Action:
@@ -180,6 +188,7 @@ def _view(name: str, layout: Layout, tone: Tone, icon: str, title: str, lang: La
     fields.setdefault("lang_action", _lang_action(lang))
     if timed:
         fields.setdefault("countdown", _countdown(local, lang))
+        fields.setdefault("stay", _stay(local, lang))
     return View(name, layout, tone, ICONS[icon], title, **fields)
 
 

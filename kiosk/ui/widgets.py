@@ -317,6 +317,7 @@ def shape(view: View) -> View:
         typed=there(view.typed),
         progress=there(view.progress),
         track=there(view.track),
+        stay=there(view.stay),
         staff_note=there(view.staff_note),
     )
 
@@ -366,6 +367,16 @@ class KioskView(BoxLayout):
         if theme.orientation == "portrait":
             return (int(inner_w), int(inner_w))
         return (int((inner_w - theme.gap * 1.5) * 0.55), int(theme.height - 2 * theme.margin))
+
+    def on_touch_down(self, touch: Any) -> bool:
+        """A touch beside the touch targets counts as being there too (``stay``: the inactivity
+        countdown says "touch the screen to continue"); a touch target takes its own as usual."""
+        if super().on_touch_down(touch):
+            return True
+        if not self.collide_point(*touch.pos):
+            return False
+        self.on_action("stay")
+        return True
 
     # -- building -------------------------------------------------------------------------------
 
@@ -474,11 +485,15 @@ class KioskView(BoxLayout):
             self._text(view, _field("title"), theme.title, theme.palette.text, bold=True)
         )
         if view.countdown:
+            # how to stay, where there is room for it (the 7" keypad's header has none: the
+            # keys would shrink under a touch target's height)
+            stay = view.stay and theme.orientation == "portrait"
             titles.add_widget(
                 self._text(
-                    view, lambda v: f"◷ {v.countdown}", theme.small, theme.palette.text, bold=True
+                    view, (lambda v: f"◷ {v.countdown}. {v.stay}") if stay else
+                    (lambda v: f"◷ {v.countdown}"), theme.small, theme.palette.text, bold=True
                 )
-            )
+            )  # fmt: skip
         children.append(titles)
         children.extend(extra or [])
         children.extend(self._button(action) for action in actions)

@@ -95,11 +95,17 @@ def test_the_keypad_counts_down_then_returns_to_welcome() -> None:
     ui.tick(15.0)
     assert ui.view().countdown == ""
     ui.tick(22.2)
+    # left alone while typing: it says how to stay
     assert ui.view().countdown == "Kembali ke awal dalam 8 detik"
+    assert ui.view().stay == "Sentuh layar untuk lanjut"
     ui.touch("key:7", 23.0)  # a touch starts the wait again
     ui.tick(30.0)
     assert ui.view().countdown == ""
-    ui.tick(53.0)
+    ui.tick(45.0)
+    assert ui.view().countdown.startswith("Kembali ke awal dalam 8 detik")
+    ui.touch("stay", 45.0)  # the screen touched beside the keys: the same
+    assert ui.view().countdown == ui.view().stay == "" and ui.view().typed.startswith("7")
+    ui.tick(75.0)
     assert ui.view().name == "welcome"
 
 

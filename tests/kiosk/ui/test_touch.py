@@ -6,7 +6,7 @@ import threading
 
 from kiosk.domain.screens import Phase
 from kiosk.engine import CLOCK_CHECK_S
-from tests.kiosk.ui.uirig import STAFF_PIN, GraphicUnitTest, open_touchscreen
+from tests.kiosk.ui.uirig import STAFF_PIN, GraphicUnitTest, UnitTestTouch, open_touchscreen
 from uplink.booking.codes import shown
 
 
@@ -167,3 +167,21 @@ class TouchTest(GraphicUnitTest):  # type: ignore[misc]
         assert any(text.startswith("◷ Kembali ke awal dalam") for text in ui.texts())
         ui.frames(12, advance_s=1.0)
         assert ui.view_name() == "welcome"
+
+    def test_touching_the_screen_beside_the_keys_keeps_the_keypad(self) -> None:
+        ui = open_touchscreen(self)
+        ui.tap("keypad")
+        ui.tap("key:7")
+        ui.frames(10, advance_s=1.2)
+        assert any(text.startswith("◷ Kembali ke awal dalam") for text in ui.texts())
+        assert ui.app.view_widget is not None
+        title = next(w for w in ui.app.view_widget.labels()
+                     if getattr(w, "plain", "") == "Ketik kode booking")  # fmt: skip
+        touch = UnitTestTouch(*title.to_window(*title.center))  # words, not a touch target
+        touch.touch_down()
+        touch.touch_up()
+        ui.frames(2, advance_s=0.0)
+        assert not any("Kembali ke awal" in text for text in ui.texts())
+        ui.frames(8, advance_s=1.0)  # 20 s after the key, 8 after the touch: still typing
+        assert ui.view_name() == "keypad"
+        assert any(text.startswith("7") for text in ui.texts())

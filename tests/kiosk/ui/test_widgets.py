@@ -132,6 +132,12 @@ class KeypadTest(GraphicUnitTest):  # type: ignore[misc]
             for button in actions:  # one line: the label is no taller than its font
                 assert button.texture_size[1] < 1.5 * button.font_size, (lang, button.plain)
 
+    def test_the_tall_keypad_left_alone_says_how_to_stay(self) -> None:
+        view = _drawn(self, "inactivity", "1080x1920")
+        assert "◷ Kembali ke awal dalam 6 detik. Sentuh layar untuk lanjut" in view.texts()
+        small = _drawn(self, "inactivity", "800x480")  # no room: the keys keep their height
+        assert "◷ Kembali ke awal dalam 6 detik" in small.texts()
+
     def test_the_staff_pin_pad_on_the_tall_panel_is_a_phones(self) -> None:
         view = _drawn(self, "staff_pin", "1080x1920")
         keys = view.buttons()
