@@ -122,6 +122,13 @@ class Sender:
                     return
                 self._cursor = row.seq
 
+    def waits_for_acks(self) -> bool:
+        """Whether the back office's acks, not paho, are what holds back the next send (the
+        unacked window is full, or fuller than what paho holds)."""
+        return self._pacing.window - len(self._sent_at) <= self._handed_max - len(
+            self._awaiting_puback
+        )
+
     def _room(self) -> int:
         return min(
             self._handed_max - len(self._awaiting_puback),

@@ -153,6 +153,10 @@ class Uplink:
         # paho still has a full wire and as much again queued while the sender refills.
         self._puback_wake_batch = max(1, HANDED_WINDOWS * config.inflight_window // 2)
         self._acked: deque[str] = deque()
+        # Whether an ack should wake the sender: only while the unacked window is what holds it
+        # back (a wake-up per ack message cost the network thread a sixth of its time while
+        # paho's window was the limit). Written by the sender thread after each round.
+        self._acks_wake_sender = True
         self._session = 0  # bumped on every session up/down
         self._ack_sub_mid: int | None = None
         self._ready = False
@@ -432,7 +436,10 @@ class Uplink:
         self._storage_ok("removing acked events")
         self.stats.acked += removed
         self._acked.extend(ids)
-        self._wake.set()
+        # The sender writes its flag before it looks at _acked, and this reads the flag after
+        # adding to it: one of the two always sees the other, so no ack is left waiting.
+        if self._acks_wake_sender:
+            self._wake.set()
         for listener in self._ack_listeners:
             try:
                 listener(ids)
@@ -466,12 +473,17 @@ class Uplink:
                     sender.on_acked(self._acked.popleft())
                 if self._ready:
                     sender.send()
+                self._acks_wake_sender = sender.waits_for_acks()
+                if self._acks_wake_sender and self._acked:
+                    self._wake.set()  # acks came in while it sent: take them in at once
                 self._storage_ok("reading the outbox")
                 failures = 0
             except StorageError as exc:
+                self._acks_wake_sender = True
                 self._storage_trouble("reading the outbox", exc)
                 self._stopping.wait(1.0)
             except Exception:  # loop boundary: log, keep the device serving
+                self._acks_wake_sender = True
                 failures += 1
                 if failures == 1 or failures % 600 == 0:
                     logger.exception("uplink sender failed (%d in a row); will retry", failures)

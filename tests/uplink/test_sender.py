@@ -118,3 +118,26 @@ def test_nothing_is_lost_when_the_client_cannot_queue(tmp_path: Path) -> None:
     wire.up = True
     sender.send()
     assert len(wire.sent) == 3
+
+
+def test_it_says_when_acks_not_paho_hold_back_the_next_send(tmp_path: Path) -> None:
+    # The uplink wakes the sender on an ack only while this says so (see Uplink._handle_ack).
+    sender, outbox, wire, _, _ = rig(tmp_path, inflight_window=2, max_unacked=100)
+    ids = record(outbox, 40)
+    sender.send()
+    assert len(wire.sent) == 2 and sender.waits_for_acks()  # slow start: the unacked window
+    for event_id in ids[:2]:
+        outbox.ack([event_id])
+        sender.on_acked(event_id)
+    for mid in (1, 2):
+        sender.on_puback(mid, OK)
+    for _ in range(3):  # widen the window well past what paho is handed
+        sender.send()
+        for mid in range(1, len(wire.sent) + 1):
+            sender.on_puback(mid, OK)
+        for event_id in ids[: len(wire.sent)]:
+            if outbox.ack([event_id]):
+                sender.on_acked(event_id)
+    sender.send()
+    assert len(wire.sent) < 40  # still more to send: paho's share is what is full now
+    assert not sender.waits_for_acks()

@@ -74,3 +74,24 @@ def test_paho_keeps_as_many_publishes_on_the_wire_as_the_window(tmp_path: Path) 
         assert device._client.max_inflight_messages == 32
     finally:
         device.outbox.close()
+
+
+def test_an_ack_wakes_the_sender_only_while_the_unacked_window_holds_it(tmp_path: Path) -> None:
+    device = uplink(tmp_path, inflight_window=32)
+    try:
+        first, second = (
+            device.outbox.record("device.probe", {"purpose": "test"}) for _ in range(2)
+        )
+        # WHEN paho's share is what holds the sender back THEN an ack is taken in later
+        device._acks_wake_sender = False
+        device._handle_ack(b'{"schema_version":1,"acked":["%s"]}' % first.event_id.encode())
+        assert not device._wake.is_set()
+        assert list(device._acked) == [first.event_id]  # queued, and gone from the outbox
+        assert device.outbox.get([first.event_id]) == []
+        # WHEN the unacked window holds it THEN an ack wakes it at once
+        device._acks_wake_sender = True
+        device._handle_ack(b'{"schema_version":1,"acked":["%s"]}' % second.event_id.encode())
+        assert device._wake.is_set()
+        assert list(device._acked) == [first.event_id, second.event_id]
+    finally:
+        device.outbox.close()
