@@ -107,15 +107,21 @@ def load_booking_config(path: Path) -> BookingConfig:
         ) from None
 
 
-def run_verify(args: argparse.Namespace) -> int:
-    """Body of `kiosk verify`."""
-    path = args.verify_config or getattr(args, "config", None)
-    path = Path(path or os.environ.get("KIOSK_CONFIG") or DEFAULT_CONFIG)
+def _config_or_problems(path: str | Path | None) -> BookingConfig | None:
+    """The `[booking]` table of `path` (else $KIOSK_CONFIG, else the default), or None once its
+    problems are printed, one a line."""
     try:
-        config = load_booking_config(path)
+        return load_booking_config(Path(path or os.environ.get("KIOSK_CONFIG") or DEFAULT_CONFIG))
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
+        return None
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """Body of `kiosk verify`."""
+    config = _config_or_problems(args.verify_config or getattr(args, "config", None))
+    if config is None:
         return EXIT_CONFIG
     try:
         now = _now(args.now)
@@ -132,12 +138,8 @@ def run_trust_list(args: argparse.Namespace) -> int:
     """Body of `kiosk trust-list show|install`."""
     from kiosk.booking.factory import open_cache
 
-    path = Path(args.verify_config or os.environ.get("KIOSK_CONFIG") or DEFAULT_CONFIG)
-    try:
-        config = load_booking_config(path)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+    config = _config_or_problems(args.verify_config)
+    if config is None:
         return EXIT_CONFIG
     cache = open_cache(config)
     if args.trust_command == "install":

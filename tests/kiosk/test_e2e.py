@@ -16,6 +16,7 @@ from backoffice.bookings.sample import issue_sample_day
 from backoffice.receiver import Receiver
 from branchsim.broker import LocalBroker
 from kiosk.app import build
+from kiosk.config import KioskConfig
 from kiosk.domain import events
 from kiosk.domain.screens import Phase
 from kiosk.runtime import Kiosk
@@ -58,16 +59,32 @@ def publish_retained(broker: BrokerConfig, topic: str, payload: dict[str, object
         client.loop_stop()
 
 
+def config_on(
+    broker: LocalBroker,
+    directory: Path,
+    device: str,
+    issuer: SimIssuer | None = None,
+    *,
+    trust_anchor: str | None = None,
+    trust_list_path: Path | None = None,
+) -> KioskConfig:
+    """The demo kiosk `device` reporting to `broker` as itself, trusting `issuer` (or the
+    `trust_anchor` and `trust_list_path` given)."""
+    return demo_config(
+        directory,
+        issuer,
+        trust_anchor=trust_anchor,
+        trust_list_path=trust_list_path,
+        kiosk_id=device,
+        broker=broker.client_config(device).model_dump(),
+    )
+
+
 def kiosk_on_broker(
     broker: LocalBroker, make_uplink: UplinkFactory, directory: Path, device: str
 ) -> tuple[Kiosk, SimIssuer, ManualClock, ScriptedCamera, SimulatedPrinter]:
     issuer = SimIssuer()
-    config = demo_config(
-        directory / "kiosk",
-        issuer,
-        kiosk_id=device,
-        broker=broker.client_config(device).model_dump(),
-    )
+    config = config_on(broker, directory / "kiosk", device, issuer)
     clock = ManualClock(NOW)
     camera = ScriptedCamera()
     printer = SimulatedPrinter(directory / "tickets")
@@ -150,12 +167,7 @@ def test_run_simulated_checks_sample_bookings_in_against_the_real_broker(
 ) -> None:
     device = "kiosk-sim-1"
     issuer = SimIssuer()
-    config = demo_config(
-        tmp_path / "kiosk",
-        issuer,
-        kiosk_id=device,
-        broker=broker.client_config(device).model_dump(),
-    )
+    config = config_on(broker, tmp_path / "kiosk", device, issuer)
     images = tmp_path / "qr"
     demo_bookings(images, issuer, config, at=NOW, count=3)
     out = tmp_path / "out"
@@ -197,12 +209,12 @@ def test_run_simulated_plays_a_back_office_sample_day_from_its_first_slot(
     day = date(2026, 6, 15)
     sample = issue_sample_day(tmp_path / "day", "demo-branch", day, 6, seed=3, slots=1)
     device = "kiosk-sim-2"
-    config = demo_config(
+    config = config_on(
+        broker,
         tmp_path / "kiosk",
+        device,
         trust_anchor=sample.trust_anchor,
         trust_list_path=sample.trust_list_path,
-        kiosk_id=device,
-        broker=broker.client_config(device).model_dump(),
     )
     out = tmp_path / "out"
     stop = threading.Event()

@@ -543,11 +543,18 @@ def test_ticket_layout_has_a_tracking_qr_for_the_booking(rig: Rig) -> None:
 # -- typed booking codes ----------------------------------------------------------------------
 
 
-def test_a_typed_code_is_looked_up_off_the_engine_thread_then_checked_in(rig: Rig) -> None:
-    token = rig.token("B0000070")
+def _looking_up(rig: Rig, booking_id: str) -> list[Callable[[], None]]:
+    """An engine whose typed-code lookup finds `booking_id`'s token, run as a background job
+    the test runs itself (the jobs are returned)."""
+    token = rig.token(booking_id)
     verifier = build_verifier(rig.config.booking, ledger=rig.ledger)
     jobs: list[Callable[[], None]] = []
     rig.engine_with(lookup=lambda code, now: verifier.verify(token, now), background=jobs.append)
+    return jobs
+
+
+def test_a_typed_code_is_looked_up_off_the_engine_thread_then_checked_in(rig: Rig) -> None:
+    jobs = _looking_up(rig, "B0000070")
 
     rig.engine.enter_code("B0000070")
     rig.engine.settle()
@@ -608,10 +615,7 @@ def test_an_unexpected_error_mid_flow_returns_to_the_welcome_screen(rig: Rig) ->
 
 
 def test_a_lookup_answer_after_the_participant_left_is_ignored(rig: Rig) -> None:
-    token = rig.token("B0000075")
-    verifier = build_verifier(rig.config.booking, ledger=rig.ledger)
-    jobs: list[Callable[[], None]] = []
-    rig.engine_with(lookup=lambda code, now: verifier.verify(token, now), background=jobs.append)
+    jobs = _looking_up(rig, "B0000075")
     rig.engine.enter_code("B0000075")
     rig.engine.settle()
     rig.engine.cancel()

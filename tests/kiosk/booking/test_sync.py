@@ -46,6 +46,15 @@ def _services(
     return open_booking(config, clock=clock, session=session)
 
 
+def _kiosk_at_door(
+    tmp_path: Path, office: BackOffice, url: str, **settings: Any
+) -> BookingServices:
+    """A kiosk syncing from `url` (the config's `settings` changed) on a clock at the door."""
+    return _services(
+        kiosk_config(tmp_path, office, api_base_url=url, **settings), ManualClock(AT_DOOR)
+    )
+
+
 def test_first_sync_downloads_and_the_next_gets_304(
     tmp_path: Path, office: BackOffice, api: BookingApi
 ) -> None:
@@ -74,8 +83,7 @@ def test_a_change_in_the_back_office_is_fetched_and_applied(
     tmp_path: Path, office: BackOffice, api: BookingApi
 ) -> None:
     token = office.issue(9)
-    config = kiosk_config(tmp_path, office, api_base_url=api.url)
-    kiosk = _services(config, ManualClock(AT_DOOR))
+    kiosk = _kiosk_at_door(tmp_path, office, api.url)
     kiosk.sync.sync_once()
     assert kiosk.verifier.verify(token, AT_DOOR).accepted
 
@@ -155,8 +163,7 @@ def test_rotation_and_withdrawal_reach_the_kiosk(
 ) -> None:
     """GIVEN a key rotation and then a withdrawal WHEN the kiosk syncs THEN it follows both."""
     old_token = office.issue(9)
-    config = kiosk_config(tmp_path, office, api_base_url=api.url)
-    kiosk = _services(config, ManualClock(AT_DOOR))
+    kiosk = _kiosk_at_door(tmp_path, office, api.url)
     kiosk.sync.sync_once()
 
     office.clock.advance(60)
@@ -185,8 +192,7 @@ def test_server_errors_are_retried(tmp_path: Path, office: BackOffice) -> None:
     body = office.issuer.trust_list()
     script = ScriptedServer(Step(503), Step(502), Step(200, body, {"ETag": '"t1"'}), Step(404))
     with script.running():
-        config = kiosk_config(tmp_path, office, api_base_url=script.url, http_retries=2)
-        kiosk = _services(config, ManualClock(AT_DOOR))
+        kiosk = _kiosk_at_door(tmp_path, office, script.url, http_retries=2)
         report = kiosk.sync.sync_once()
     assert report.outcomes["trust_list"] == "updated"
     assert [path for path, _ in script.requests[:3]] == ["/v1/trust-list"] * 3
@@ -197,8 +203,7 @@ def test_server_errors_are_retried(tmp_path: Path, office: BackOffice) -> None:
 def test_retries_give_up_and_the_cache_stays(tmp_path: Path, office: BackOffice) -> None:
     script = ScriptedServer(Step(503))
     with script.running():
-        config = kiosk_config(tmp_path, office, api_base_url=script.url, http_retries=1)
-        kiosk = _services(config, ManualClock(AT_DOOR))
+        kiosk = _kiosk_at_door(tmp_path, office, script.url, http_retries=1)
         report = kiosk.sync.sync_once()
     assert set(report.outcomes.values()) == {"failed"}
     assert "HTTP 503" in report.errors["trust_list"]
@@ -209,10 +214,7 @@ def test_retries_give_up_and_the_cache_stays(tmp_path: Path, office: BackOffice)
 def test_a_hung_server_times_out_and_is_retried(tmp_path: Path, office: BackOffice) -> None:
     script = ScriptedServer(Step(hang=True))
     with script.running():
-        config = kiosk_config(
-            tmp_path, office, api_base_url=script.url, http_retries=1, read_timeout_s=0.2
-        )
-        kiosk = _services(config, ManualClock(AT_DOOR))
+        kiosk = _kiosk_at_door(tmp_path, office, script.url, http_retries=1, read_timeout_s=0.2)
         report = kiosk.sync.sync_once()
     assert set(report.outcomes.values()) == {"failed"}
     assert len(script.requests) == 3 * 2
