@@ -46,15 +46,13 @@ from kiosk.domain.checkin import SCAN_PHASES, Checkin, CheckinResult, Ending, Ho
 from kiosk.domain.screens import STAFF_CHECK_NOTE, STORAGE_BROKEN, Bilingual, Phase, Screen
 from kiosk.domain.temperature import GatePhase, GateResult, TemperatureGate, TemperaturePolicy
 from kiosk.domain.tickets import (
-    PRIORITY_ORDER,
     PriorityClass,
     ReferralSlip,
     Ticket,
     format_number,
     layout,
-    priority_rank,
     referral_layout,
-    tracking_code,
+    served_before_or_with,
 )
 from kiosk.errors import PrinterError, StoreError, ThermometerError
 from kiosk.ports import Ledger, Thermometer, TicketBook, TicketPrinter, Verifier
@@ -557,22 +555,16 @@ class CheckinEngine:
         except UNRECORDABLE as exc:
             self._out_of_service(exc)
             return
-        ref = tracking_code(checkin.checkin_id, checkin.booking_id)
-        ticket = Ticket(
-            checkin_id=checkin.checkin_id,
-            number=issued.number,
-            service=service,
-            klass=checkin.klass,
+        ticket = flow.ticket_for(
+            checkin,
+            issued.number,
             branch_name=settings.branch_name,
-            issued_at=wall.astimezone(settings.zone),
-            track_ref=ref,
-            track_url=settings.track_url.format(ref=ref),
-            masked_name=booking.masked_name if booking else None,
-            booking_id=checkin.booking_id,
-            party_size=booking.party_size if booking else 1,
+            issued_at=wall,
+            zone=settings.zone,
+            track_url=settings.track_url,
             people_ahead=self._people_ahead(service, checkin.klass, day, wall),
             wait_outside=wait_outside,
-            notes=tuple(note.id for note in notes),  # the paper is in Bahasa Indonesia
+            notes=notes,
             clock_synced=self._clock.synced(),  # the same state the events' envelopes carry
         )
         printed = self._deliver(ticket, issued.delivery, notes)
@@ -627,7 +619,7 @@ class CheckinEngine:
         counted: int | None = None
         window = self.settings.people_ahead_window_min
         if published is None and window > 0:
-            ahead = [k for k in PRIORITY_ORDER if priority_rank(k) <= priority_rank(klass)]
+            ahead = served_before_or_with(klass)
             since = wall - timedelta(minutes=window)
             counted = self._book.count_since(day=day, service=service, classes=ahead, since=since)
         return flow.people_ahead(published, counted)
@@ -688,7 +680,7 @@ class CheckinEngine:
             logger.info("check-in cancelled during the temperature gate")
         self._current = None
         wall = self._clock.now()
-        out_of_paper = self._faults.get("printer") in ("paper_out", "offline")
+        out_of_paper = flow.out_of_paper(self._faults.get("printer"))
         age = self._data_age() if self._data_age is not None else None
         if isinstance(age, tuple):
             age = Bilingual(*age)
@@ -737,11 +729,12 @@ class CheckinEngine:
 
     def _hold_s(self, hold: Hold) -> float:
         settings = self.settings
-        if hold == "ticket":
-            return settings.ticket_screen_s
-        if hold == "choice":
-            return settings.choice_timeout_s
-        return settings.message_screen_s
+        return flow.hold_seconds(
+            hold,
+            ticket_s=settings.ticket_screen_s,
+            choice_s=settings.choice_timeout_s,
+            message_s=settings.message_screen_s,
+        )
 
     def _finish(self, outcome: CheckinResult) -> None:
         with self._listeners_lock:

@@ -13,8 +13,11 @@ and which events end each way a check-in can go. Pure: no store, device, clock o
 - `refusal`, `already_claimed`, `temperature_unavailable`, `referral`: the `Ending` of each
   way a check-in ends without a ticket: the events to record (in order), the result to
   announce and the screen to show, with how long it stays (`Hold`).
-- `should_print`, `delivery_of`, `printer_fault`: whether to print, how a ticket reached the
-  participant, which fault its event carries and which fault the printer is in.
+- `ticket_for`: what a numbered check-in's ticket says.
+- `should_print`, `delivery_of`, `printer_fault`, `out_of_paper`: whether to print, how a ticket
+  reached the participant, which fault its event carries, which fault the printer is in and
+  whether the welcome screen says it has no paper.
+- `hold_seconds`: how long a screen of each `Hold` stays.
 
 The crash-resume table, for a booking shown again after the kiosk stopped mid-check-in (the
 verifier says "already checked in" because the ledger holds this kiosk's claim):
@@ -32,7 +35,7 @@ no check-in, claim elsewhere        NONE: refuse, "already checked in"
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -41,7 +44,7 @@ from kiosk.booking import Booking, Service, Verdict
 from kiosk.domain import events, screens
 from kiosk.domain.screens import STAFF_CHECK_NOTE, Phase, Screen
 from kiosk.domain.temperature import GateResult, Outcome, TemperatureGate
-from kiosk.domain.tickets import PriorityClass, Ticket
+from kiosk.domain.tickets import PriorityClass, Ticket, tracking_code
 
 SCAN_PHASES = frozenset({Phase.IDLE, Phase.REFUSED, Phase.REFERRED, Phase.TICKET})
 """Phases in which a new QR starts a new check-in (the welcome screen and result screens)."""
@@ -318,8 +321,60 @@ def accepted_event(
     )
 
 
+def hold_seconds(hold: Hold, *, ticket_s: float, choice_s: float, message_s: float) -> float:
+    """How long a screen held as `hold` stays (the `[flow]` settings)."""
+    if hold == "ticket":
+        return ticket_s
+    if hold == "choice":
+        return choice_s
+    return message_s
+
+
+def ticket_for(
+    checkin: Checkin,
+    number: str,
+    *,
+    branch_name: str,
+    issued_at: datetime,
+    zone: tzinfo,
+    track_url: str,
+    people_ahead: int | None,
+    wait_outside: bool,
+    notes: tuple[Bilingual, ...],
+    clock_synced: bool,
+) -> Ticket:
+    """What the ticket of a numbered check-in says (`track_url` has a ``{ref}`` field; the notes
+    are printed in Bahasa Indonesia, the paper's language)."""
+    if checkin.service is None:
+        raise ValueError("a check-in is numbered only once its service is known")
+    booking = checkin.booking
+    ref = tracking_code(checkin.checkin_id, checkin.booking_id)
+    return Ticket(
+        checkin_id=checkin.checkin_id,
+        number=number,
+        service=checkin.service,
+        klass=checkin.klass,
+        branch_name=branch_name,
+        issued_at=issued_at.astimezone(zone),
+        track_ref=ref,
+        track_url=track_url.format(ref=ref),
+        masked_name=booking.masked_name if booking else None,
+        booking_id=checkin.booking_id,
+        party_size=booking.party_size if booking else 1,
+        people_ahead=people_ahead,
+        wait_outside=wait_outside,
+        notes=tuple(note.id for note in notes),
+        clock_synced=clock_synced,
+    )
+
+
 UNPRINTABLE = frozenset({"paper_out", "offline"})
 """Printer statuses (`PaperStatus` values) in which a ticket is not even tried."""
+
+
+def out_of_paper(printer_fault: str | None) -> bool:
+    """Whether the welcome screen says tickets cannot be printed, from the printer's fault."""
+    return printer_fault in UNPRINTABLE
 
 
 def should_print(status: str) -> bool:

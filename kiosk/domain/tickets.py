@@ -43,6 +43,11 @@ def priority_rank(klass: PriorityClass) -> int:
     return PRIORITY_ORDER.index(klass)
 
 
+def served_before_or_with(klass: PriorityClass) -> list[PriorityClass]:
+    """The classes whose tickets are ahead of a new `klass` ticket (its own class included)."""
+    return [k for k in PRIORITY_ORDER if priority_rank(k) <= priority_rank(klass)]
+
+
 def format_number(service: str, class_letter: str, kiosk_code: str, seq: int) -> str:
     """The queue number as printed and called out, e.g. ``JHT A1-007``."""
     return f"{service} {class_letter}{kiosk_code}-{seq:03d}"
@@ -56,7 +61,8 @@ def tracking_code(checkin_id: str, booking_id: str | None) -> str:
 
 @dataclass(frozen=True)
 class Ticket:
-    """Everything a queue ticket says. Built by the engine, laid out by `layout()`.
+    """Everything a queue ticket says. Built by `kiosk.domain.checkin.ticket_for`, laid out by
+    `layout()`.
 
     Attributes:
         checkin_id: the check-in this ticket belongs to (one ticket per check-in).

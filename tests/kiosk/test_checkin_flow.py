@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +15,8 @@ from kiosk.domain import events
 from kiosk.domain.checkin import AfterGate, AfterVerdict, BookedCheckin, Resume
 from kiosk.domain.screens import STAFF_CHECK_NOTE, Phase
 from kiosk.domain.temperature import GateResult, Outcome
-from kiosk.domain.tickets import Ticket
+from kiosk.domain.tickets import Ticket, served_before_or_with
+from uplink.booking import codes
 
 SLOT = datetime(2026, 6, 15, 9, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
 BOOKING = Booking("B1", "kcp-demo", "JKK", "online", 1, SLOT, SLOT + timedelta(hours=1), "B***")
@@ -247,3 +248,60 @@ def test_storage_that_works_again_records_its_fault_begun_and_cleared() -> None:
         (events.FAULT, {"component": "storage", "code": "unwritable", "active": False,
                         "detail": "since 09:00"}),
     )  # fmt: skip
+
+
+# -- the ticket and the screens' times ------------------------------------------------------------
+
+
+def test_a_tickets_text_comes_from_its_check_in_and_the_branch() -> None:
+    """GIVEN a collective booking's check-in WHEN its ticket is made THEN it carries the
+    booking's name, party and code, the branch's time and the notes' Indonesian text."""
+    checkin = flow.booking_checkin("c2", COLLECTIVE)
+    issued_at = datetime(2026, 6, 15, 2, 30, tzinfo=UTC)
+    ticket = flow.ticket_for(
+        checkin, "JKK B1-004", branch_name="KCP Demo", issued_at=issued_at,
+        zone=ZoneInfo("Asia/Jakarta"), track_url="https://x/lacak?ref={ref}", people_ahead=3,
+        wait_outside=True, notes=(STAFF_CHECK_NOTE,), clock_synced=False,
+    )  # fmt: skip
+    assert (ticket.number, ticket.service, ticket.klass) == ("JKK B1-004", "JKK", "collective")
+    assert (ticket.booking_id, ticket.track_ref, ticket.track_url) == (
+        "B2", "B2", "https://x/lacak?ref=B2"
+    )  # fmt: skip
+    assert (ticket.masked_name, ticket.party_size, ticket.people_ahead) == ("B***", 12, 3)
+    assert ticket.issued_at.isoformat() == "2026-06-15T09:30:00+07:00"
+    assert ticket.notes == (STAFF_CHECK_NOTE.id,) and ticket.wait_outside
+    assert not ticket.clock_synced
+
+
+def test_a_walk_in_ticket_is_tracked_by_a_code_of_its_check_in() -> None:
+    walkin = flow.walkin_checkin("0123456789abcdef")
+    with pytest.raises(ValueError, match="service"):
+        flow.ticket_for(
+            walkin, "JHT C1-001", branch_name="KCP Demo", issued_at=SLOT, zone=UTC,
+            track_url="{ref}", people_ahead=None, wait_outside=False, notes=(), clock_synced=True,
+        )  # fmt: skip
+    walkin.service = "JHT"
+    ticket = flow.ticket_for(
+        walkin, "JHT C1-001", branch_name="KCP Demo", issued_at=SLOT, zone=UTC,
+        track_url="{ref}", people_ahead=None, wait_outside=False, notes=(), clock_synced=True,
+    )  # fmt: skip
+    assert ticket.booking_id is None and ticket.masked_name is None and ticket.party_size == 1
+    assert ticket.track_ref == ticket.track_url == codes.walkin_code("0123456789abcdef")
+
+
+def test_walk_ins_count_every_ticket_ahead_and_online_bookings_only_their_own() -> None:
+    assert served_before_or_with("online") == ["online"]
+    assert served_before_or_with("collective") == ["online", "collective"]
+    assert served_before_or_with("walkin") == ["online", "collective", "walkin"]
+
+
+def test_the_welcome_screen_says_no_paper_only_when_tickets_cannot_print() -> None:
+    assert flow.out_of_paper("paper_out") and flow.out_of_paper("offline")
+    assert not flow.out_of_paper("paper_low") and not flow.out_of_paper(None)
+
+
+def test_each_held_screen_stays_its_own_time() -> None:
+    times = {"ticket_s": 15.0, "choice_s": 30.0, "message_s": 12.0}
+    assert flow.hold_seconds("ticket", **times) == 15.0
+    assert flow.hold_seconds("choice", **times) == 30.0
+    assert flow.hold_seconds("message", **times) == 12.0
