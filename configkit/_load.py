@@ -239,6 +239,9 @@ def _problems(
             message = "unknown key" + _suggestion(model, err["loc"]) + "; remove or rename it"
         elif err["type"] == "missing":
             message = "required key is missing; add it"
+        elif err["type"] == "value_error":
+            # Our validators' own words: pydantic's "Value error, " before them says nothing.
+            message = err["msg"].removeprefix("Value error, ")
         else:
             message = err["msg"]
         shown = "" if value is _MISSING else _show(loc, value)

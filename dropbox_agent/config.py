@@ -13,6 +13,7 @@ import receipts.config
 from configkit import ConfigModel, PeriodOrOff, TimeZoneName
 from dropbox_agent.domain.auth import Officer, check_hash_format
 from dropbox_agent.domain.model import Input, MachineSettings
+from uplink.branches import known_branch
 from uplink.config import UplinkConfig
 from uplink.topics import check_id
 
@@ -244,7 +245,10 @@ class DropboxConfig(ConfigModel):
 
     uplink: UplinkConfig
     box_id: str = Field(description="This box's id (a-z, 0-9, '-'): on slips and in events.")
-    branch: str = Field(description="Branch id (a-z, 0-9, '-').")
+    branch: str = Field(
+        description="Branch id: one of uplink/branches.toml (the city, then the office, e.g. "
+        "jakarta-salemba)."
+    )
     timezone: TimeZoneName = Field("Asia/Jakarta", description="Local time zone for printed slips.")
     local_db_path: Path = Field(
         description="The box store: SQLite file for the box's counters and raw input log "
@@ -265,6 +269,13 @@ class DropboxConfig(ConfigModel):
     @classmethod
     def _safe_id(cls, value: str) -> str:
         return check_id(value, "id")
+
+    @field_validator("branch")
+    @classmethod
+    def _known_branch(cls, value: str) -> str:
+        # The back office knows only the table's branches (provisioning refuses others too).
+        known_branch(value)
+        return value
 
     @model_validator(mode="after")
     def _hardware_present(self) -> Self:

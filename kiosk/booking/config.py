@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from configkit import ConfigModel, TimeZoneName
 from uplink.booking.trustlist import load_anchor
+from uplink.branches import known_branch
 
 _ID = r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$"
 
@@ -20,7 +21,11 @@ class BookingConfig(ConfigModel):
     kiosk_id: str = Field(
         pattern=_ID, description="This kiosk's id, recorded with every check-in it makes."
     )
-    branch: str = Field(pattern=_ID, description="The branch id this kiosk stands in.")
+    branch: str = Field(
+        pattern=_ID,
+        description="The branch id this kiosk stands in: one of uplink/branches.toml (the back "
+        "office books only those).",
+    )
     timezone: TimeZoneName = Field(
         "Asia/Jakarta",
         description="IANA zone of the branch: Asia/Jakarta (WIB), Asia/Makassar (WITA) or "
@@ -109,6 +114,14 @@ class BookingConfig(ConfigModel):
         gt=0,
         description="Cache age in seconds after which the kiosk raises a 'cache is old' alert.",
     )
+
+    @field_validator("branch")
+    @classmethod
+    def _known_branch(cls, value: str) -> str:
+        # The back office books only the table's branches: a kiosk elsewhere would refuse every
+        # booking as "another branch" (provisioning refuses such a branch too).
+        known_branch(value)
+        return value
 
     @field_validator("trust_anchors")
     @classmethod

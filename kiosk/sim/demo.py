@@ -15,7 +15,7 @@ from kiosk.config import KioskConfig
 from kiosk.sim.bookings import SimIssuer, token_qr
 from kiosk.sim.driver import SERVICE_WEIGHTS
 
-DEMO_BRANCH = "demo-branch"
+DEMO_BRANCH = "jakarta-salemba"  # a branch of the table, as every kiosk's
 DEMO_KIOSK = "kiosk-demo-1"
 
 
@@ -66,7 +66,7 @@ def demo_config(
             "ledger_path": directory / "ledger.db",
         },
         "tickets": {
-            "branch_name": "KCP Demo",
+            "branch_name": "KCP Jakarta Salemba",
             "kiosk_code": "1",
             "book_path": directory / "tickets.db",
         },

@@ -22,7 +22,7 @@ from kiosk.domain.screens import Phase
 from kiosk.runtime import Kiosk
 from kiosk.sim.bookings import SimIssuer, token_qr
 from kiosk.sim.camera import ScriptedCamera
-from kiosk.sim.demo import demo_bookings, demo_config
+from kiosk.sim.demo import DEMO_BRANCH, demo_bookings, demo_config
 from kiosk.sim.driver import drive
 from kiosk.sim.frames import place
 from kiosk.sim.printer import SimulatedPrinter
@@ -207,7 +207,7 @@ def test_run_simulated_plays_a_back_office_sample_day_from_its_first_slot(
 ) -> None:
     # GIVEN a day of bookings issued by the reference back office, as the simulated branch has
     day = date(2026, 6, 15)
-    sample = issue_sample_day(tmp_path / "day", "demo-branch", day, 6, seed=3, slots=1)
+    sample = issue_sample_day(tmp_path / "day", DEMO_BRANCH, day, 6, seed=3, slots=1)
     device = "kiosk-sim-2"
     config = config_on(
         broker,
