@@ -15,6 +15,7 @@ Every document answers If-None-Match with 304. Put TLS (the fleet PKI) in front 
 With mutual TLS (`api.client_ca_file`) a client is its certificate's CN: a branch's lists (day
 list, cancellations) are answered only to a kiosk of that branch in the device registry; any
 other client certificate gets 403 there (the trust list and the branch list are the fleet's).
+With `api.client_crl_file` a revoked certificate gets no connection at all (`bookings.tls`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from urllib.parse import parse_qs, urlsplit
 from backoffice.bookings.checkins import CheckinImporter
 from backoffice.bookings.config import BookingsConfig
 from backoffice.bookings.issuer import IssueError, Issuer, cancellations_document, day_document
+from backoffice.bookings.tls import ServerTls
 from backoffice.errors import BackofficeError
 from backoffice.rejects import RejectGate
 from uplink.booking import codes
@@ -76,6 +78,23 @@ class _Problem(BackofficeError):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    tls: ServerTls | None = None
+
+    def get_request(self) -> tuple[Any, Any]:
+        sock, address = super().get_request()
+        if self.tls is None:
+            return sock, address
+        try:
+            # The context of now: a CRL copied in since the last connection is in force. The
+            # handshake runs in the connection's own thread (on its first read), so a client
+            # that connects and stalls cannot hold up the accept loop.
+            wrapped = self.tls.context().wrap_socket(
+                sock, server_side=True, do_handshake_on_connect=False
+            )
+        except OSError:
+            sock.close()
+            raise
+        return wrapped, address
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A refused TLS handshake or a dropped connection is the client's problem: one log line,
@@ -115,15 +134,10 @@ class BookingApi:
         self.clock = clock or issuer.clock
         self._server = _Server((config.api.host, config.api.port), self._handler())
         self._server.daemon_threads = True
-        self._tls = config.api.tls_cert_file is not None
-        if self._tls:
-            self._server.socket = _tls_context(config).wrap_socket(
-                # The handshake runs in each connection's own thread (on its first read), so a
-                # client that connects and stalls cannot hold up the accept loop.
-                self._server.socket,
-                server_side=True,
-                do_handshake_on_connect=False,
-            )
+        files = config.api.tls_files()
+        self._tls = files is not None
+        if files is not None:
+            self._server.tls = ServerTls(files)
         self._thread: threading.Thread | None = None
         self._serving = False
         self._import_lock = threading.Lock()
@@ -325,17 +339,6 @@ class BookingApi:
                     logger.debug("%s %s", self.address_string(), _redacted(format % args))
 
         return Handler
-
-
-def _tls_context(config: BookingsConfig) -> ssl.SSLContext:
-    api = config.api
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(str(api.tls_cert_file), str(api.tls_key_file))
-    if api.client_ca_file is not None:
-        context.verify_mode = ssl.CERT_REQUIRED
-        context.load_verify_locations(str(api.client_ca_file))
-    return context
 
 
 def _client_name(connection: object) -> str | None:

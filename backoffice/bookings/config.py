@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from backoffice.bookings import tls
 from configkit import (
     ConfigError,
     ConfigModel,
@@ -37,18 +39,33 @@ class ApiConfig(ConfigModel):
         description="CA (PEM) that kiosk client certificates must chain to; when set, a client "
         "without a valid certificate is refused (mutual TLS). Use the fleet CA.",
     )
+    client_crl_file: Path | None = Field(
+        None,
+        description="The fleet CA's CRL (PEM; its crl.pem, as the brokers' crlfile): a revoked "
+        "client certificate is refused at the handshake. Read again on the next connection "
+        "after it changes (copy the new one after `provision ca revoke`; no restart).",
+    )
 
     def file_problems(self) -> list[tuple[str, str, str, Severity]]:
         """The API's TLS files opened as the server will (`configkit.ChecksFiles`)."""
         if self.tls_cert_file is None or self.tls_key_file is None:
             return []
-        return tls_file_problems(
+        problems = tls_file_problems(
             ("client_ca_file", self.client_ca_file),
             ("tls_cert_file", self.tls_cert_file),
             ("tls_key_file", self.tls_key_file),
             side="server",
             fix="issue the API's server certificate with `provision ca issue --server-name`",
         )
+        crl, ca = self.client_crl_file, self.client_ca_file
+        if crl is None or ca is None:
+            return problems
+        if not crl.is_file():
+            fix = "no such file; copy the fleet CA's crl.pem here (`provision ca list --dir CA`)"
+            return [*problems, ("client_crl_file", str(crl), fix, "error")]
+        # The wall clock, as OpenSSL's own check of the CRL at each handshake.
+        found = tls.crl_problems(ca, crl, datetime.now(UTC))
+        return [*problems, *(("client_crl_file", str(crl), m, s) for s, m in found)]
 
     @model_validator(mode="after")
     def _tls_files(self) -> Self:
@@ -56,7 +73,17 @@ class ApiConfig(ConfigModel):
             raise ValueError("set api.tls_cert_file and api.tls_key_file together (or neither)")
         if self.client_ca_file is not None and self.tls_cert_file is None:
             raise ValueError("api.client_ca_file needs api.tls_cert_file and api.tls_key_file")
+        if self.client_crl_file is not None and self.client_ca_file is None:
+            raise ValueError("api.client_crl_file needs api.client_ca_file (the CA it revokes for)")
         return self
+
+    def tls_files(self) -> tls.TlsFiles | None:
+        """The TLS files as the server loads them; None without TLS."""
+        if self.tls_cert_file is None or self.tls_key_file is None:
+            return None
+        return tls.TlsFiles(
+            self.tls_cert_file, self.tls_key_file, self.client_ca_file, self.client_crl_file
+        )
 
 
 class BookingsConfig(ConfigModel):

@@ -176,7 +176,8 @@ def _ca_revoke(args: argparse.Namespace) -> int:
         console.print(f"revoked {record.name} serial {record.serial} ({record.reason})")
     console.print(
         f"CRL updated: {ca.crl_file}. Copy it to each broker's crlfile and restart mosquitto "
-        "(`systemctl restart mosquitto`): the broker reads the CRL when it starts."
+        "(`systemctl restart mosquitto`): the broker reads the CRL when it starts. Copy it to "
+        "the booking API's api.client_crl_file too (read there on the next connection)."
     )
     return EXIT_OK
 
@@ -186,7 +187,8 @@ def _ca_crl(args: argparse.Namespace) -> int:
     path = ca.write_crl(days=args.days)
     console.print(
         f"CRL renewed for {args.days} days: {path}. Copy it to each broker's crlfile "
-        "(/etc/mosquitto/lapak/crl.pem) and restart mosquitto before the old one's next update."
+        "(/etc/mosquitto/lapak/crl.pem) and restart mosquitto before the old one's next update, "
+        "and to the booking API's api.client_crl_file."
     )
     return EXIT_OK
 

@@ -2,11 +2,13 @@
 
 Real TLS with certificates from the project's CA (`provision device init`), the registry from
 `provision fleet registry`: another branch's day list or cancellations are a 403 in JSON, to a
-kiosk of another branch, a dropbox, or a certificate the registry does not list.
+kiosk of another branch, a dropbox, or a certificate the registry does not list. A certificate
+revoked with `provision ca revoke` gets no connection, as soon as the CRL is rewritten.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,7 +68,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
     config = office.config.model_copy(update={
         "device_registry_path": registry_file,
         "api": ApiConfig(port=0, tls_cert_file=server.cert_file, tls_key_file=server.key_file,
-                         client_ca_file=ca.cert_file),
+                         client_ca_file=ca.cert_file, client_crl_file=ca.crl_file),
     })  # fmt: skip
     registry_file.write_text("devices = []\n")
     registry = RegistryFile(registry_file)
@@ -180,3 +182,45 @@ def test_a_path_dressed_up_reads_no_other_branch(served: Served, path: str) -> N
     assert "LA1:" not in answer.text
     own = served.get(FOREIGN_KIOSK, f"/v1/branches/{OTHER_BRANCH}/bookings", date=DAY.isoformat())
     assert "LA1:" in own.text  # what the refusals above kept from KIOSK
+
+
+def test_a_revoked_kiosk_reads_nothing_as_soon_as_the_crl_is_rewritten(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    """GIVEN a kiosk reading its own branch's day list, the registry still listing it
+    WHEN `provision ca revoke` revokes its certificate (the API reads that CA's crl.pem)
+    THEN its next connection fails at the handshake, before any route, with no restart and no
+    registry export; the revocation is logged; another kiosk still reads its own list."""
+    path, day = f"/v1/branches/{BRANCH}/bookings", DAY.isoformat()
+    assert served.get(KIOSK, path, date=day).status_code == 200
+    ca = str(served.base / "ca")
+    revoke = ["ca", "revoke", "--dir", ca, "--name", KIOSK, "--reason", "key_compromise"]
+    assert provision(revoke) == 0
+    with caplog.at_level(logging.INFO, logger="backoffice.bookings.api"):
+        with pytest.raises(requests.exceptions.ConnectionError):
+            served.get(KIOSK, path, date=day)
+        with pytest.raises(requests.exceptions.ConnectionError):
+            served.get(KIOSK, "/v1/trust-list")
+    assert "certificate revoked" in caplog.text
+    kiosk = open_booking(served.kiosk(KIOSK).booking, clock=ManualClock(AT_DOOR))
+    report = kiosk.sync.sync_once()
+    assert report.outcomes["bookings"] == "failed" and kiosk.cache.day_bookings() is None
+    other = f"/v1/branches/{OTHER_BRANCH}/bookings"
+    assert served.get(FOREIGN_KIOSK, other, date=day).status_code == 200
+
+
+def test_a_garbled_crl_copied_in_keeps_the_last_good_one_in_force(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A half-copied crl.pem neither locks every kiosk out nor lets the revoked one back in."""
+    ca = str(served.base / "ca")
+    assert provision(["ca", "revoke", "--dir", ca, "--name", KIOSK]) == 0
+    path, day = f"/v1/branches/{OTHER_BRANCH}/bookings", DAY.isoformat()
+    assert served.get(FOREIGN_KIOSK, path, date=day).status_code == 200  # the new CRL read
+    crl = served.base / "ca" / "crl.pem"
+    crl.write_text(crl.read_text()[:200])
+    with caplog.at_level(logging.ERROR, logger="backoffice.bookings.tls"):
+        assert served.get(FOREIGN_KIOSK, path, date=day).status_code == 200
+    assert "could not be read again" in caplog.text and "last good one" in caplog.text
+    with pytest.raises(requests.exceptions.ConnectionError):
+        served.get(KIOSK, f"/v1/branches/{BRANCH}/bookings", date=day)
