@@ -5,9 +5,13 @@ the box keeps counting. The event is held in memory and in the box store's journ
 (`adapters.held_journal`, which needs no new disk block), and every later event waits behind it so
 the outbox keeps their order; telemetry is not held (the next reading says the same). A retry
 every `HOLD_RETRY_S` clock seconds stores the held events oldest first, each cleared from the
-journal as soon as it is in the outbox. Counters the box store could not save wait here too and
-are saved on the same retry: the outbox is the record, and counters behind it are reconciled at
-the next start.
+journal as soon as it is in the outbox. Each held event is given its event id when it is held,
+kept in the journal with it and stored under it: a stop between storing it and clearing it
+stores it again at the next start as the same event, which the outbox keeps once (and the back
+office stores once). Held events the journal cannot keep (it could not be allocated: a disk full
+before it ever existed) are in memory only, and the state says so. Counters the box store could
+not save wait here too and are saved on the same retry: the outbox is the record, and counters
+behind it are reconciled at the next start.
 """
 
 from __future__ import annotations
@@ -21,12 +25,17 @@ from dropbox_agent.domain import events as vocabulary
 from dropbox_agent.domain.model import BoxCounters, Record
 from dropbox_agent.ports import BoxStore, FaultSink, HeldEvent
 from uplink import Clock, Envelope, EventSink, StorageError, catalog
+from uplink.ids import new_event_id
 
 logger = logging.getLogger(__name__)
 
 HOLD_RETRY_S = 5.0  # clock seconds between attempts to store events held while storage is full
 STORAGE_FAULT = ("storage", "full")
 STORAGE_ALERT = "PENYIMPANAN PENUH / storage full"
+MEMORY_ONLY_ALERT = (
+    "setoran tertahan hanya di memori: hilang bila kotak mati / "
+    "held deposits in memory only: lost if the box stops"
+)
 
 Committed = Callable[[Record, Envelope], None]
 """Called with each event and its envelope once the event is in the outbox."""
@@ -58,8 +67,10 @@ class HeldEvents:
         self.events, self._store, self._clock = events, store, clock
         self._committed, self._fault = committed, fault
         # Events the outbox could not take (disk or cap full), oldest first, with their wall
-        # time: stored in order, before anything newer, once there is room again.
-        self._held: list[tuple[Record, datetime]] = []
+        # time and the event id fixed when held: stored in order, before anything newer, once
+        # there is room again.
+        self._held: list[tuple[Record, datetime, str]] = []
+        self._in_memory_only = False  # the journal could not take them: said in the state
         self._full = False
         self._unsaved_counters: BoxCounters | None = None
         self.retry_at: float | None = None
@@ -79,10 +90,11 @@ class HeldEvents:
         """The lines the box's state shows while storage is full (none otherwise)."""
         if not self._full:
             return []
-        held = sum(1 for record, _ in self._held if record.type == vocabulary.DEPOSIT)
+        held = sum(1 for record, _, _ in self._held if record.type == vocabulary.DEPOSIT)
         return [
             STORAGE_ALERT,
             f"{held} setoran menunggu disimpan / {held} deposits held until storage returns",
+            *([MEMORY_ONLY_ALERT] if self._in_memory_only else []),
         ]
 
     def load(self) -> list[HeldEvent]:
@@ -97,8 +109,9 @@ class HeldEvents:
     def restore(self, held: Sequence[HeldEvent]) -> None:
         """Hold again the events held before the last stop (see `load`); they are stored at the
         first pass. The caller reports `STORAGE_FAULT` once its machine runs."""
-        for type_name, payload, wall in held:
-            self._held.append((Record(type_name, payload, self._clock.monotonic()), wall))
+        for event in held:
+            record = Record(event.type, event.payload, self._clock.monotonic())
+            self._held.append((record, event.wall, event.event_id))
         if self._held:
             self._full = True
             self.retry_at = self._clock.monotonic()  # try at the first pass
@@ -151,7 +164,8 @@ class HeldEvents:
             self._store_held()
 
     def _hold(self, record: Record, wall: datetime, exc: StorageError | None) -> None:
-        self._held.append((record, wall))
+        # The id is fixed now and kept with the held event: stored twice, it is one event.
+        self._held.append((record, wall, new_event_id(int(wall.timestamp() * 1000))))
         self._save()
         if self.retry_at is None:
             self.retry_at = self._clock.monotonic() + HOLD_RETRY_S
@@ -170,9 +184,13 @@ class HeldEvents:
         """Store the held events in order; True when none is left."""
         stored = 0
         while self._held:
-            record, wall = self._held[0]
+            record, wall, event_id = self._held[0]
             try:
-                envelope = self.events.record(record.type, record.payload, occurred_at=wall)
+                # A stop between this and clearing the slot stores it again at the next start:
+                # under the same id, so the outbox keeps one (and the back office stores one).
+                envelope = self.events.record(
+                    record.type, record.payload, occurred_at=wall, event_id=event_id
+                )
             except StorageError:
                 self.retry_at = self._clock.monotonic() + HOLD_RETRY_S
                 return False
@@ -190,7 +208,16 @@ class HeldEvents:
     def _save(self) -> None:
         """Keep the held events in the box's own file too, so a restart does not lose them
         (best effort: when the same disk is full, the counters still have the count)."""
+        held = [HeldEvent(r.type, dict(r.payload), wall, eid) for r, wall, eid in self._held]
         try:
-            self._store.save_held([(r.type, dict(r.payload), wall) for r, wall in self._held])
+            self._store.save_held(held)
         except (sqlite3.Error, OSError) as exc:
-            logger.warning("held events kept in memory only (%s)", exc)
+            if not self._in_memory_only:  # once per spell, and in the state meanwhile
+                logger.error(
+                    "held events kept in memory only, lost if the box stops before storage "
+                    "returns (%s); free space on the data partition",
+                    exc,
+                )
+            self._in_memory_only = bool(self._held)
+        else:
+            self._in_memory_only = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from dropbox_agent.domain.model import BoxCounters, Input, MachineInput, Output, OutputMode
 from receipts import Element, PaperStatus
@@ -69,8 +69,15 @@ class LineSource(Protocol):
     def close(self) -> None: ...
 
 
-HeldEvent = tuple[str, dict[str, Any], datetime]
-"""(event type, payload, wall time) of an event the outbox could not take yet."""
+class HeldEvent(NamedTuple):
+    """An event the outbox could not take yet, with the id it is stored under once it can:
+    fixed when the event is held, so storing it again (a stop before its slot was cleared) is
+    the same event, stored once."""
+
+    type: str
+    payload: dict[str, Any]
+    wall: datetime
+    event_id: str
 
 
 class BoxStore(Protocol):

@@ -22,7 +22,7 @@ def caught_up(counters: BoxCounters, outbox: Outbox, held: Iterable[HeldEvent]) 
     Events held on a full disk were counted too: the next deposit must not reuse the number of
     one that is held (the counters could not be saved either).
     """
-    counted = [*pending_events(outbox), *((type_name, payload) for type_name, payload, _ in held)]
+    counted = [*pending_events(outbox), *((event.type, event.payload) for event in held)]
     return reconcile_counters(counters, counted)
 
 

@@ -35,7 +35,7 @@ from typing import Any
 from uplink.clock import Clock, SystemClock, utc_iso
 from uplink.durable import open_or_replace
 from uplink.errors import MessageError, OutboxFull, StorageError
-from uplink.ids import new_event_id
+from uplink.ids import EVENT_ID_PATTERN, new_event_id
 from uplink.messages import Catalog, Envelope, catalog
 from uplink.topics import check_id
 
@@ -122,20 +122,37 @@ class Outbox:
             )
 
     def record(
-        self, type_name: str, payload: Mapping[str, Any], *, occurred_at: datetime | None = None
+        self,
+        type_name: str,
+        payload: Mapping[str, Any],
+        *,
+        occurred_at: datetime | None = None,
+        event_id: str | None = None,
     ) -> Envelope:
         """Validate and durably store one event; it is on disk when this returns.
 
+        Args:
+            event_id: the event's id when the caller fixed it before (an event held while the
+                disk was full keeps the id it was held with): recording it again while it is
+                pending stores nothing and returns the stored envelope. Default: a new id.
+
         Raises:
-            MessageError: unknown type or a payload off its schema (a programming error).
+            MessageError: unknown type, a payload off its schema or an event id that is not
+                one (a programming error).
             OutboxFull: a critical event found no room even after purging telemetry.
             StorageError: the outbox's file could not be written (I/O error).
         """
         event_type = self._catalog.get(type_name)
         self._catalog.validate_payload(event_type, payload)
+        if event_id is not None and not EVENT_ID_PATTERN.fullmatch(event_id):
+            raise MessageError(f"event id {event_id[:40]!r} is not one (26 characters, ULID)")
         with self._lock:
+            if event_id is not None:
+                stored = self._pending_envelope(event_id)
+                if stored is not None:
+                    return stored
             envelope = Envelope(
-                event_id=new_event_id(),
+                event_id=event_id or new_event_id(),
                 device_id=self.device_id,
                 seq=self._next_seq,
                 type=event_type.name,
@@ -161,6 +178,16 @@ class Outbox:
                 raise _storage_error(self.path, f"store {envelope.type}", exc) from exc
             self._next_seq += 1
         return envelope
+
+    def _pending_envelope(self, event_id: str) -> Envelope | None:
+        """The pending event stored with `event_id`, if any (under the lock)."""
+        try:
+            row = self._db.execute(
+                "SELECT body FROM outbox WHERE event_id = ?", (event_id,)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise _storage_error(self.path, "read a pending event", exc) from exc
+        return None if row is None else Envelope.from_json(bytes(row[0]))
 
     def after(self, seq: int, limit: int) -> list[Row]:
         """Pending events with a sequence number above `seq`, oldest first.

@@ -199,10 +199,17 @@ class Uplink:
         self.outbox.close()
 
     def record(
-        self, type_name: str, payload: Mapping[str, Any], *, occurred_at: datetime | None = None
+        self,
+        type_name: str,
+        payload: Mapping[str, Any],
+        *,
+        occurred_at: datetime | None = None,
+        event_id: str | None = None,
     ) -> Envelope:
         """Durably record an event, then let the sender deliver it. See `Outbox.record`."""
-        envelope = self.outbox.record(type_name, payload, occurred_at=occurred_at)
+        envelope = self.outbox.record(
+            type_name, payload, occurred_at=occurred_at, event_id=event_id
+        )
         self._wake.set()
         return envelope
 

@@ -23,9 +23,18 @@ class EventSink(Protocol):
     """What a device's logic needs from the uplink (`uplink.Uplink` and `EventLog` fit)."""
 
     def record(
-        self, type_name: str, payload: Mapping[str, Any], *, occurred_at: datetime | None = None
+        self,
+        type_name: str,
+        payload: Mapping[str, Any],
+        *,
+        occurred_at: datetime | None = None,
+        event_id: str | None = None,
     ) -> Envelope:
         """Durably record one event (at `occurred_at`, now by default).
+
+        `event_id` fixes the event's id (a new one by default): an event recorded again with
+        the id it was first recorded with is one event (the outbox stores it once while it is
+        pending, the back office once whenever it comes).
 
         Raises:
             MessageError: unknown type or a payload off its schema.
@@ -63,15 +72,21 @@ class EventLog:
         """Every retained state message published, oldest first."""
         self._failure: Exception | None = None
         self._lock = threading.Lock()
+        self._ids: dict[str, Envelope] = {}  # every kept event by id: one event per id
 
     def fail_with(self, failure: Exception | None) -> None:
         """Make `record` raise `failure` (e.g. `uplink.OutboxFull(...)`), or stop failing."""
         self._failure = failure
 
     def record(
-        self, type_name: str, payload: Mapping[str, Any], *, occurred_at: datetime | None = None
+        self,
+        type_name: str,
+        payload: Mapping[str, Any],
+        *,
+        occurred_at: datetime | None = None,
+        event_id: str | None = None,
     ) -> Envelope:
-        """Validate and keep one event.
+        """Validate and keep one event (once per `event_id` when one is given).
 
         Raises:
             MessageError: unknown type or a payload off its schema.
@@ -83,11 +98,15 @@ class EventLog:
         event_type = events.get(type_name)
         events.validate_payload(event_type, payload)
         with self._lock:
+            if event_id is not None and event_id in self._ids:
+                return self._ids[event_id]
             if self.outbox is not None:
-                envelope = self.outbox.record(type_name, payload, occurred_at=occurred_at)
+                envelope = self.outbox.record(
+                    type_name, payload, occurred_at=occurred_at, event_id=event_id
+                )
             else:
                 envelope = Envelope(
-                    event_id=f"e{len(self.records) + 1:05d}",
+                    event_id=event_id or f"e{len(self.records) + 1:05d}",
                     device_id=self.device_id,
                     seq=len(self.records) + 1,
                     type=type_name,
@@ -97,6 +116,7 @@ class EventLog:
                     payload=dict(payload),
                 )
             self.records.append((type_name, dict(payload), occurred_at))
+            self._ids[envelope.event_id] = envelope
             if self.jsonl is not None:
                 line = (
                     envelope.to_json().decode()

@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from dropbox_agent.adapters.held_journal import HeldJournal, HeldJournalError
+from dropbox_agent.adapters.held_journal import HeldJournal, HeldJournalError, legacy_event_id
 from dropbox_agent.domain.model import (
     Authorization,
     BookingScanned,
@@ -170,7 +170,11 @@ class SqliteBoxStore:
         """
         with self._lock:
             if self._journal is None:
-                raise HeldJournalError(f"{self.held_path}: no journal of held events")
+                # Not made at start (a disk full before it ever existed): tried again at each
+                # save, so it exists from the first save with room (the one clearing the held
+                # events once storage returns, at the latest).
+                self._journal = HeldJournal(self.held_path)
+                logger.warning("%s allocated: held events survive a restart now", self.held_path)
             self._journal.save(events)
 
     def load_held(self) -> list[HeldEvent]:
@@ -192,7 +196,10 @@ class SqliteBoxStore:
         held: list[HeldEvent] = []
         for type_name, payload, wall in rows:
             try:
-                held.append((type_name, json.loads(payload), datetime.fromisoformat(wall)))
+                moment = datetime.fromisoformat(wall)
+                held.append(
+                    HeldEvent(type_name, json.loads(payload), moment, legacy_event_id(moment))
+                )
             except ValueError:
                 continue  # a damaged row: the counters still have the count
         return held

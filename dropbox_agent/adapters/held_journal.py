@@ -11,9 +11,11 @@ same full disk, so they cannot go into SQLite (which needs new pages, a WAL, a j
 - a slot is cleared (zeroed in place, fsynced) once its event is in the outbox.
 
 A slot holds ``magic | sequence | length | crc32 | JSON``; a torn or zeroed slot fails its
-check and is skipped, and the sequence numbers give the order back after a restart. A crash
-between storing a held event in the outbox and clearing its slot stores that one event again at
-the next start (one event, one fsync apart).
+check and is skipped, and the sequence numbers give the order back after a restart. The JSON
+holds the event id fixed when the event was held: a crash between storing a held event in the
+outbox and clearing its slot stores it again at the next start under that same id, which the
+outbox (while it is pending) and the back office (always) keep once. Slots written before ids
+were kept (magic ``LAH1``) are given one when read, written back in place.
 """
 
 from __future__ import annotations
@@ -30,12 +32,14 @@ from pathlib import Path
 
 from dropbox_agent.errors import DropboxError
 from dropbox_agent.ports import HeldEvent
+from uplink.ids import EVENT_ID_PATTERN, new_event_id
 
 logger = logging.getLogger(__name__)
 
 SLOT_BYTES = 512
 SLOTS = 1024  # 512 KiB: days of deposits at a busy branch while the disk stays full
-_MAGIC = b"LAH1"
+_MAGIC = b"LAH2"  # with the event id
+_MAGIC_WITHOUT_ID = b"LAH1"  # written before event ids were kept: given one when read
 _HEADER = struct.Struct(">4sQII")  # magic, sequence, JSON length, crc32 of the JSON
 _EMPTY = bytes(SLOT_BYTES)
 
@@ -75,6 +79,15 @@ class HeldJournal:
         # (sequence, slot, event) of every event written and not yet cleared, oldest first.
         self._held: list[tuple[int, int, HeldEvent]] = self._read()
         self._next = self._held[-1][0] + 1 if self._held else 1
+        try:
+            if self._given_ids:  # in place, before any of them can be stored
+                for seq, slot, event in self._held:
+                    if slot in self._given_ids:
+                        self._write(slot, _record(seq, event))
+                os.fsync(self._fd)
+        except OSError as exc:
+            os.close(self._fd)
+            raise HeldJournalError(f"{path}: cannot write ({exc.strerror})") from exc
 
     def load(self) -> list[HeldEvent]:
         """The events held before the last stop, oldest first."""
@@ -108,16 +121,8 @@ class HeldJournal:
     def _hold(self, event: HeldEvent) -> None:
         if len(self._held) >= SLOTS:
             raise HeldJournalError(f"{self.path}: all {SLOTS} slots hold events")
-        type_name, payload, wall = event
-        body = json.dumps(
-            {"type": type_name, "payload": payload, "wall": wall.isoformat()},
-            separators=(",", ":"),
-        ).encode()
-        if _HEADER.size + len(body) > SLOT_BYTES:
-            raise HeldJournalError(f"a held {type_name} event of {len(body)} bytes fits no slot")
         seq, slot = self._next, self._next % SLOTS
-        record = _HEADER.pack(_MAGIC, seq, len(body), zlib.crc32(body)) + body
-        self._write(slot, record.ljust(SLOT_BYTES, b"\0"))
+        self._write(slot, _record(seq, event))
         self._held.append((seq, slot, event))
         self._next += 1
 
@@ -128,9 +133,10 @@ class HeldJournal:
 
     def _read(self) -> list[tuple[int, int, HeldEvent]]:
         found: list[tuple[int, int, HeldEvent]] = []
+        self._given_ids: set[int] = set()  # slots of events read without an id
         for slot in range(SLOTS):
             raw = os.pread(self._fd, SLOT_BYTES, slot * SLOT_BYTES)
-            if len(raw) < _HEADER.size or raw[:4] != _MAGIC:
+            if len(raw) < _HEADER.size or raw[:4] not in (_MAGIC, _MAGIC_WITHOUT_ID):
                 continue
             _, seq, length, crc = _HEADER.unpack_from(raw)
             body = raw[_HEADER.size : _HEADER.size + length]
@@ -139,16 +145,48 @@ class HeldJournal:
                 continue
             try:
                 data = json.loads(body)
-                event: HeldEvent = (
-                    str(data["type"]),
-                    dict(data["payload"]),
-                    datetime.fromisoformat(data["wall"]),
-                )
-            except (ValueError, KeyError, TypeError):
+                wall = datetime.fromisoformat(data["wall"])
+                event_id = str(data.get("event_id") or legacy_event_id(wall))
+                event = HeldEvent(str(data["type"]), dict(data["payload"]), wall, event_id)
+            except (ValueError, KeyError, TypeError, AttributeError):
                 continue
+            if not EVENT_ID_PATTERN.fullmatch(event.event_id):
+                continue
+            if "event_id" not in data:
+                self._given_ids.add(slot)
             found.append((seq, slot, event))
         found.sort(key=lambda item: item[0])
         return found
+
+
+def _record(seq: int, event: HeldEvent) -> bytes:
+    """The slot's bytes for `event` held as number `seq`.
+
+    Raises:
+        HeldJournalError: the event does not fit a slot.
+    """
+    body = json.dumps(
+        {
+            "type": event.type,
+            "payload": event.payload,
+            "wall": event.wall.isoformat(),
+            "event_id": event.event_id,
+        },
+        separators=(",", ":"),
+    ).encode()
+    if _HEADER.size + len(body) > SLOT_BYTES:
+        raise HeldJournalError(f"a held {event.type} event of {len(body)} bytes fits no slot")
+    record = _HEADER.pack(_MAGIC, seq, len(body), zlib.crc32(body)) + body
+    return record.ljust(SLOT_BYTES, b"\0")
+
+
+def legacy_event_id(wall: datetime) -> str:
+    """An id for a held event kept before ids were (its time in the id, as the outbox's)."""
+    return new_event_id(_ms(wall))
+
+
+def _ms(wall: datetime) -> int:
+    return int(wall.timestamp() * 1000)
 
 
 def _allocate(fd: int, size: int) -> None:

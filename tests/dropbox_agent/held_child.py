@@ -11,12 +11,16 @@ stdin, one per line, each answered by one JSON line on stdout:
     deposit        one envelope through the slot
     advance S      S seconds pass
     state          the agent's counts
+    kill-after-store TYPE
+                   from now on, the process SIGKILLs itself right after the outbox has stored
+                   an event of TYPE (a held one: before its journal slot is cleared)
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -79,8 +83,24 @@ def main(config_path: str, start: str, slip_log: str) -> None:
             step(agent, clock, 0.05)
         elif command == "advance":
             step(agent, clock, float(args[0]))
+        elif command == "kill-after-store":
+            kill_after_store(agent.uplink.outbox, args[0])
         say(counts(agent))
     agent.close()  # stdin closed: a clean stop
+
+
+def kill_after_store(outbox: Outbox, type_name: str) -> None:
+    """The fault hook: the process dies the moment an event of `type_name` is committed, as a
+    power cut between the outbox's commit and whatever the agent does next."""
+    record = outbox.record
+
+    def record_then_die(name: str, payload: Any, **kwargs: Any) -> Any:
+        envelope = record(name, payload, **kwargs)
+        if name == type_name:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return envelope
+
+    outbox.record = record_then_die  # type: ignore[method-assign]
 
 
 def step(agent: Any, clock: ManualClock, seconds: float) -> None:

@@ -99,3 +99,29 @@ def test_held_events_are_stored_in_order_and_counters_saved_on_one_retry(tmp_pat
     assert faults == [(*STORAGE_FAULT, True), (*STORAGE_FAULT, False)]
     assert held.retry_at is None
     store.close()
+
+
+def test_a_held_event_is_stored_under_the_id_it_was_held_with_even_twice(tmp_path: Path) -> None:
+    """GIVEN a deposit held (its id in the journal) WHEN it is stored, and stored again from the
+    journal as a restart after a kill before its slot was cleared would THEN it is one event."""
+    sink = EventLog(device_id="dropbox-t")
+    store = SqliteLocalStore(tmp_path / "box.db", boot_id="held")
+    stored: list[Envelope] = []
+
+    def held_events() -> HeldEvents:
+        return HeldEvents(events=sink, store=store, clock=ManualClock(),
+                          committed=lambda _, envelope: stored.append(envelope),
+                          fault=lambda *_: None)  # fmt: skip
+
+    held = held_events()
+    sink.fail_with(OutboxFull("no room"))
+    assert held.record(deposit(1), T0) is False
+    [in_slot] = store.load_held()
+    sink.fail_with(None)
+    held.retry()
+    assert held.count == 0 and store.load_held() == []
+    again = held_events()  # the restart, with the slot as it was before it was cleared
+    again.restore([in_slot])
+    again.retry()
+    assert [e.event_id for e in stored] == [in_slot.event_id, in_slot.event_id]
+    assert sink.types() == [vocabulary.DEPOSIT]  # one event kept

@@ -23,6 +23,7 @@ import pytest
 from configkit import dump_toml
 from dropbox_agent import held
 from dropbox_agent.adapters.held_journal import SLOT_BYTES, SLOTS, HeldJournal
+from dropbox_agent.ports import HeldEvent
 from tests.diskfull import small_disk
 from tests.dropbox_agent.conftest import make_config
 from uplink import Outbox
@@ -145,6 +146,84 @@ def test_held_deposits_survive_a_kill_and_a_restart_while_the_disk_stays_full(
     assert [slip["deposit_no"] for slip in printed] == [1, 2, 8]  # none for a held deposit
 
 
+def test_a_held_deposit_stored_just_before_a_kill_is_stored_once_with_its_id(
+    tmp_path: Path,
+) -> None:
+    """GIVEN a deposit held on a full disk (its event id fixed in its journal slot)
+    WHEN space returns and the agent is SIGKILLed right after the outbox stored it, before its
+    slot is cleared, and then restarts
+    THEN the restart stores it again under the same id: one stored event, the id of the slot."""
+    with small_disk(tmp_path / "disk") as disk:
+        config = make_config(disk.path, fill={"enabled": False}, uv={"enabled": False})
+        config_file = tmp_path / "dropbox.toml"
+        config_file.write_text(dump_toml(config), encoding="utf-8")
+        slips = tmp_path / "slips.jsonl"
+        first = Child(config_file, START, slips)
+        assert first.send("deposit")["held"] == 0
+        disk.fill()
+        state = first.send("deposit")
+        assert state["counted"] == 2 and state["held"] >= 1
+        journal = config.local_db_path.with_name(config.local_db_path.name + ".held")
+        first.send("kill-after-store dropbox.deposit")
+        disk.free()
+        assert first.process.stdin is not None
+        first.process.stdin.write(f"advance {held.HOLD_RETRY_S + 0.1}\n")
+        first.process.stdin.flush()
+        first.process.communicate(timeout=60)
+        assert first.process.returncode == -signal.SIGKILL  # killed at the hook, nowhere else
+
+        def deposits() -> list[dict[str, Any]]:
+            outbox = Outbox(config.uplink.outbox_path, config.uplink.device_id)
+            bodies = [json.loads(row.body) for row in outbox.after(0, 100_000)]
+            outbox.close()
+            return [b for b in bodies if b["type"] == "dropbox.deposit"]
+
+        [stored] = [d for d in deposits() if d["payload"]["deposit_no"] == 2]
+        kept = HeldJournal(journal)  # the slot still holds it: the kill came before clearing
+        [in_slot] = [e for e in kept.load() if e.type == "dropbox.deposit"]
+        kept.close()
+        assert in_slot.payload["deposit_no"] == 2 and in_slot.event_id == stored["event_id"]
+
+        second = Child(config_file, START + timedelta(hours=1), slips)
+        assert second.started["counted"] == 2  # no number used twice
+        state = second.send(f"advance {held.HOLD_RETRY_S + 0.1}")
+        assert state["held"] == 0 and held.STORAGE_ALERT not in state["alerts"]
+        second.stop()
+        after = deposits()
+    assert [d["payload"]["deposit_no"] for d in after] == [1, 2], after  # each once
+    assert after[1]["event_id"] == stored["event_id"]  # the id it was held with
+    assert after[1]["occurred_at"] == stored["occurred_at"]
+
+
+def test_without_a_journal_held_deposits_are_said_to_be_in_memory_only(tmp_path: Path) -> None:
+    """GIVEN a box whose journal could not be allocated (started on a disk already full)
+    WHEN a deposit is held THEN its state says the held deposits are in memory only (lost if the
+    box stops), beside storage full; WHEN space returns THEN it is stored, the alert goes, and
+    the journal is allocated then (a later full disk is survived again)."""
+    with small_disk(tmp_path / "disk") as disk:
+        config = make_config(disk.path, fill={"enabled": False}, uv={"enabled": False})
+        config_file = tmp_path / "dropbox.toml"
+        config_file.write_text(dump_toml(config), encoding="utf-8")
+        slips = tmp_path / "slips.jsonl"
+        journal = config.local_db_path.with_name(config.local_db_path.name + ".held")
+        made = Child(config_file, START, slips)  # the outbox and the box's database exist
+        made.kill()  # (killed: a clean stop removes SQLite's WAL, which a full disk cannot make)
+        journal.unlink()  # as a box installed before the journal, or one whose start was full
+        disk.fill()
+        child = Child(config_file, START + timedelta(minutes=1), slips)
+        assert held.MEMORY_ONLY_ALERT not in child.started["alerts"]  # nothing held yet
+        state = child.send("deposit")
+        assert state["held"] >= 1
+        assert held.STORAGE_ALERT in state["alerts"]
+        assert held.MEMORY_ONLY_ALERT in state["alerts"]
+        disk.free()
+        state = child.send(f"advance {held.HOLD_RETRY_S + 0.1}")
+        assert state["held"] == 0
+        assert held.MEMORY_ONLY_ALERT not in state["alerts"]
+        child.stop()
+        assert os.stat(journal).st_blocks * 512 >= SLOT_BYTES * SLOTS
+
+
 def test_the_journal_is_allocated_once_and_rewritten_in_place(tmp_path: Path) -> None:
     """GIVEN a journal allocated while there was room WHEN the disk is full THEN holding and
     clearing events still works (no new block), and a reopened journal gives them back in order;
@@ -155,7 +234,10 @@ def test_the_journal_is_allocated_once_and_rewritten_in_place(tmp_path: Path) ->
         disk.fill()
         wall = START
         events = [
-            ("dropbox.deposit", {"deposit_no": n}, wall + timedelta(seconds=n)) for n in (1, 2, 3)
+            HeldEvent(
+                "dropbox.deposit", {"deposit_no": n}, wall + timedelta(seconds=n), f"{n:026d}"
+            )
+            for n in (1, 2, 3)
         ]
         journal.save(events[:2])
         journal.save(events)

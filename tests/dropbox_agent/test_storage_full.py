@@ -36,11 +36,16 @@ class FullOutbox(EventLog):
     full = True
 
     def record(
-        self, type_name: str, payload: Mapping[str, Any], *, occurred_at: datetime | None = None
+        self,
+        type_name: str,
+        payload: Mapping[str, Any],
+        *,
+        occurred_at: datetime | None = None,
+        event_id: str | None = None,
     ) -> Envelope:
         if self.full:
             raise OutboxFull("no room")
-        return super().record(type_name, payload, occurred_at=occurred_at)
+        return super().record(type_name, payload, occurred_at=occurred_at, event_id=event_id)
 
 
 class OutboxSink:
@@ -51,9 +56,14 @@ class OutboxSink:
         self.states: list[dict[str, Any]] = []
 
     def record(
-        self, type_name: str, payload: Mapping[str, Any], *, occurred_at: datetime | None = None
+        self,
+        type_name: str,
+        payload: Mapping[str, Any],
+        *,
+        occurred_at: datetime | None = None,
+        event_id: str | None = None,
     ) -> Envelope:
-        return self.outbox.record(type_name, payload, occurred_at=occurred_at)
+        return self.outbox.record(type_name, payload, occurred_at=occurred_at, event_id=event_id)
 
     def publish_state(self, state: Mapping[str, Any]) -> None:
         self.states.append(dict(state))
