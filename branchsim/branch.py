@@ -47,9 +47,9 @@ from branchsim.audit import keep_history, pending_now, stored_events, summary_do
 from branchsim.bridge import BridgedBrokers
 from branchsim.broker import LocalBroker
 from branchsim.report import Outage, Sample, write_report
-from branchsim.script import WAITS_OUTSIDE, played_span
+from branchsim.script import ScriptPlayer, played_span
 from branchsim.workdir import WorkDir, WorkDirError
-from uplink import SimulatedClock, topics
+from uplink import Clock, SimulatedClock, topics
 from uplink.branches import device_id as make_device_id
 from uplink.branches import table as branch_table
 from uplink.clock import utc_iso
@@ -185,7 +185,7 @@ class Branch:
     span: timedelta = DAY_LENGTH
     scripted: bool = True  # play the day's set pieces (`branchsim.script`) between random ones
     script: DayScript | None = None
-    _happened: int = 0  # the script's happenings done so far
+    _player: ScriptPlayer | None = None  # plays the script's happenings
     # What `start` has started, stopped in reverse order by `stop` (also after a failed start).
     _started: ExitStack = field(default_factory=ExitStack)
 
@@ -237,34 +237,18 @@ class Branch:
         """Do the script's happenings whose time has come (paper out, the office full...)."""
         if self.script is None:
             return
-        now = self.clock.now()
+        if self._player is None:
+            self._player = ScriptPlayer(self.script.happenings, self.span)
         parts = self.kiosk_parts.get(make_device_id(BRANCH, "kiosk", 1))
-        for happening in self.script.happenings[self._happened :]:
-            if happening.at > now:
-                break
-            if (
-                happening.act == "paper_refilled"
-                and parts is not None
-                and parts.kiosk.engine.faults.get("printer") != "paper_out"
-                and now < happening.at + self.span * 0.1
-            ):
-                break  # the officer refills once the kiosk says so (a little later at most)
-            if (
-                happening.act == "office_eases"
-                and parts is not None
-                and not _waited_outside(parts, now - self.span * 0.04)
-                and now < happening.at + self.span * 0.1
-            ):
-                break  # the office eases once someone was told to wait outside (or a bit later)
-            self._happened += 1
-            logger.info("scripted: %s", happening.act)
-            if happening.act == "paper_out" and parts is not None:
+        for act in self._player.due(self.clock.now(), parts):
+            logger.info("scripted: %s", act)
+            if act == "paper_out" and parts is not None:
                 parts.printer.paper_left = 0
-            elif happening.act == "paper_refilled" and parts is not None:
+            elif act == "paper_refilled" and parts is not None:
                 parts.printer.paper_left = None
-            elif happening.act == "office_full":
+            elif act == "office_full":
                 self.counters.crowd = self.counters.capacity
-            elif happening.act == "office_eases":
+            elif act == "office_eases":
                 self.counters.crowd = 0
 
     def update_line(self) -> None:
@@ -319,15 +303,10 @@ class Branch:
                     logger.warning("%s did not stop in time", device.device_id)
 
 
-def _waited_outside(parts: SimulatedKiosk, by: datetime) -> bool:
-    """The script's arrival for a full office came by `by` (time enough to be ticketed)."""
-    return any(v.label == WAITS_OUTSIDE and at <= by for at, v in parts.participants.visited)
-
-
 def kiosk_setups(
     directory: Path,
     broker: LocalBroker,
-    clock: SimulatedClock,
+    clock: Clock,
     count: int,
     per_slot: int = BOOKINGS_PER_SLOT,
     script: Callable[[Issuer, list[Path]], None] | None = None,

@@ -1,10 +1,12 @@
 """One simulated device in a process of its own, so a fault test can SIGKILL it and restart it.
 
-    python -m branchsim.device kiosk CONFIG.toml --start ISO --speed 60
+    python -m branchsim.device kiosk CONFIG.toml --start ISO --speed 60 [--script DAY.json]
     python -m branchsim.device dropbox CONFIG.toml --scenario FILE --start ISO --speed 60
 
 The device runs on a `SimulatedClock` from `--start` until SIGTERM or SIGINT (a restart after a
-kill passes the simulation's current instant, so its time goes on where the branch's is).
+kill passes the simulation's current instant, so its time goes on where the branch's is). A kiosk
+given `--script` (`branchsim.script.write_script`'s file) also plays the day's scripted visits
+and its printer's paper out and refill; the office's happenings are the branch's to play.
 """
 
 from __future__ import annotations
@@ -13,14 +15,23 @@ import argparse
 import logging
 import sys
 import threading
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from branchsim.branch import DEVICE_DRAIN_S, kiosk_home, parse_start
+from branchsim.branch import DAY_LENGTH, DEVICE_DRAIN_S, kiosk_home, parse_start
+from branchsim.script import PRINTER_ACTS, DayScript, ScriptPlayer, read_script
 from configkit import load
 from configkit.cli import stop_on_signals
 from uplink import SimulatedClock
 
+if TYPE_CHECKING:
+    from kiosk.sim.runner import SimulatedKiosk
+
 logger = logging.getLogger(__name__)
+
+SCRIPT_TICK_S = 0.1  # real seconds between looks at the script's printer happenings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,6 +47,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--walkin-every", type=int, default=4, help="kiosk: every n-th is a walk-in"
+    )
+    parser.add_argument(
+        "--script", type=Path, help="kiosk: the day's script to play (visits, paper out)"
+    )
+    parser.add_argument(
+        "--span-s",
+        type=float,
+        default=DAY_LENGTH.total_seconds(),
+        help="kiosk: the simulated seconds the script is spread over (a whole day)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -57,9 +77,12 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, stop: thread
 
         kiosk = load(KioskConfig, args.config)
         home = kiosk_home(kiosk)
+        built = None
+        if args.script is not None:
+            built = _play_script(read_script(args.script), clock, stop, args.span_s)
         run_kiosk(
             kiosk, home / "camera", home / "tickets", clock=clock, stop=stop,
-            arrival_s=args.arrival_s, walkin_every=args.walkin_every,
+            arrival_s=args.arrival_s, walkin_every=args.walkin_every, on_built=built,
         )  # fmt: skip
     else:
         from dropbox_agent.config import DropboxConfig
@@ -72,6 +95,26 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, stop: thread
             box, args.scenario, speed=args.speed, stop=stop, clock=clock, serve_after=True,
             drain_s=DEVICE_DRAIN_S,
         )  # fmt: skip
+
+
+def _play_script(
+    script: DayScript, clock: SimulatedClock, stop: threading.Event, span_s: float
+) -> Callable[[SimulatedKiosk], None]:
+    """The kiosk's `on_built`: its participants expect the script's visits, and a thread plays
+    its printer's happenings on the simulation's clock until `stop`."""
+    player = ScriptPlayer(script.happenings, timedelta(seconds=span_s), PRINTER_ACTS)
+
+    def play(parts: SimulatedKiosk) -> None:
+        while not stop.wait(SCRIPT_TICK_S):
+            for act in player.due(clock.now(), parts):
+                logger.info("scripted: %s", act)
+                parts.printer.paper_left = 0 if act == "paper_out" else None
+
+    def built(parts: SimulatedKiosk) -> None:
+        parts.participants.expect(script.visits)
+        threading.Thread(target=play, args=(parts,), name="script", daemon=True).start()
+
+    return built
 
 
 if __name__ == "__main__":

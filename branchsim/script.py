@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from backoffice.bookings.issuer import Issuer, cancellations_document
@@ -29,12 +29,16 @@ from dropbox_agent.sim.scenario import Scenario
 from kiosk.booking import Service
 from kiosk.sim.driver import Visit
 
+if TYPE_CHECKING:
+    from kiosk.sim.runner import SimulatedKiosk
+
 logger = logging.getLogger(__name__)
 
 OTHER_BRANCH = "bandung-suci"
 HOUR = timedelta(hours=1)
 PARTY_SIZE = 12
 OFFICER_PIN = "2468"  # dropbox_agent/examples/dropbox.toml's
+COLLECTION_STEP_S = 20.0  # most simulated seconds between an officer's steps at the box
 
 # What a case is called in the summary's `day_cases`, and the refusal reason it must produce.
 BOOKING_CASES: dict[str, str | None] = {
@@ -67,6 +71,110 @@ class DayScript:
 
     visits: list[Visit]
     happenings: list[Happening]
+
+
+# What the day's script makes happen, as the summary counts it: the refusals (`checkins_refused`)
+# and the cases (`day_cases`) one played day must show (a run's summary is checked against them).
+SCRIPTED_REFUSALS = tuple(sorted({r for r in BOOKING_CASES.values() if r is not None}))
+SCRIPTED_CASES = (
+    "walkin_JHT", "walkin_JKK", "walkin_JKM", "walkin_JP", "party_checked_in",
+    "rested_and_passed", "fever_referral", "told_to_wait_outside", "paper_out",
+    "paper_refilled", "wrong_pin", "tamper_alarm", "uv_cycle",
+)  # fmt: skip
+PRINTER_ACTS: frozenset[Act] = frozenset({"paper_out", "paper_refilled"})
+OFFICE_ACTS: frozenset[Act] = frozenset({"office_full", "office_eases"})
+
+
+def missing_cases(total: dict[str, Any]) -> list[str]:
+    """The scripted refusals and cases a summary's `total` lacks (empty: the day was played)."""
+    refused, cases = total.get("checkins_refused", {}), total.get("day_cases", {})
+    return [r for r in SCRIPTED_REFUSALS if not refused.get(r)] + [
+        c for c in SCRIPTED_CASES if not cases.get(c)
+    ]
+
+
+class ScriptPlayer:
+    """Says which of the script's happenings are due, in order, each once.
+
+    A refill waits until the first kiosk says it is out of paper, and the office eases once
+    someone was told to wait outside (each a tenth of the span at most); without the kiosk's
+    parts at hand (another process) each comes at its time.
+
+    Args:
+        happenings: the script's, in time order.
+        span: the played span (the waits are shares of it).
+        acts: the acts this player does (a device process the printer's, the branch the office's).
+    """
+
+    def __init__(
+        self, happenings: list[Happening], span: timedelta, acts: frozenset[Act] | None = None
+    ) -> None:
+        self._pending = [h for h in happenings if acts is None or h.act in acts]
+        self.span = span
+
+    def due(self, now: datetime, parts: SimulatedKiosk | None = None) -> list[Act]:
+        """The acts due at `now`, oldest first; each is returned once."""
+        acts: list[Act] = []
+        while self._pending and self._pending[0].at <= now:
+            happening = self._pending[0]
+            if (
+                happening.act == "paper_refilled"
+                and parts is not None
+                and parts.kiosk.engine.faults.get("printer") != "paper_out"
+                and now < happening.at + self.span * 0.1
+            ):
+                break  # the officer refills once the kiosk says so (a little later at most)
+            if (
+                happening.act == "office_eases"
+                and parts is not None
+                and not waited_outside(parts, now - self.span * 0.04)
+                and now < happening.at + self.span * 0.1
+            ):
+                break  # the office eases once someone was told to wait outside (or a bit later)
+            acts.append(self._pending.pop(0).act)
+        return acts
+
+
+def waited_outside(parts: SimulatedKiosk, by: datetime) -> bool:
+    """The script's arrival for a full office came by `by` (time enough to be ticketed)."""
+    return any(v.label == WAITS_OUTSIDE and at <= by for at, v in parts.participants.visited)
+
+
+def write_script(script: DayScript, path: Path) -> Path:
+    """Write `script` as JSON at `path` (for a kiosk in a process of its own); returns `path`."""
+    document = {
+        "visits": [
+            {"at": v.at.isoformat(), "label": v.label,
+             "image": None if v.image is None else str(v.image), "service": v.service,
+             "temperatures_c": list(v.temperatures_c)}
+            for v in script.visits
+        ],
+        "happenings": [{"at": h.at.isoformat(), "act": h.act} for h in script.happenings],
+    }  # fmt: skip
+    path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def read_script(path: Path) -> DayScript:
+    """The script `write_script` wrote at `path`.
+
+    Raises:
+        OSError, ValueError, KeyError: not such a file.
+    """
+    document = json.loads(path.read_text(encoding="utf-8"))
+    visits = [
+        Visit(datetime.fromisoformat(v["at"]), str(v["label"]),
+              image=None if v["image"] is None else Path(v["image"]), service=v["service"],
+              temperatures_c=tuple(float(t) for t in v["temperatures_c"]))
+        for v in document["visits"]
+    ]  # fmt: skip
+    acts = {"paper_out", "paper_refilled", "office_full", "office_eases"}
+    happenings = [
+        Happening(datetime.fromisoformat(h["at"]), h["act"])
+        for h in document["happenings"]
+        if h["act"] in acts
+    ]
+    return DayScript(visits, happenings)
 
 
 def played_span(duration_s: float | None, speed: float, day_length: timedelta) -> timedelta:
@@ -163,6 +271,9 @@ def dropbox_day(path: Path, span: timedelta) -> Path:
     `span` (simulated seconds from the start); returns `path`."""
     s = span.total_seconds()
     every = max(1.0, 0.01 * s)
+    # An officer's steps follow each other within the box's windows (PIN to door: 120 s by
+    # default), whatever the span: a whole day's 1 % would be 5 minutes.
+    step = min(every, COLLECTION_STEP_S)
     steps: list[dict[str, Any]] = [
         {"at_s": 0.02 * s, "action": "deposit"},
         {"at_s": 0.05 * s, "action": "keypad", "text": "BK-7QX2M9"},  # a booking scanned
@@ -172,9 +283,9 @@ def dropbox_day(path: Path, span: timedelta) -> Path:
         {"at_s": 0.17 * s, "action": "deposit"},
         # The first collection: 5 deposits logged, the officer counts 5.
         {"at_s": 0.20 * s, "action": "keypad", "text": OFFICER_PIN},
-        {"at_s": 0.21 * s, "action": "door", "open": True},
-        {"at_s": 0.23 * s, "action": "keypad", "text": "*5#"},
-        {"at_s": 0.25 * s, "action": "door", "open": False},  # UV-C runs after it
+        {"at_s": 0.20 * s + step, "action": "door", "open": True},
+        {"at_s": 0.20 * s + 3 * step, "action": "keypad", "text": "*5#"},
+        {"at_s": 0.20 * s + 5 * step, "action": "door", "open": False},  # UV-C runs after it
         {"at_s": 0.26 * s, "action": "fill", "distance_cm": 56},
         {"at_s": 0.30 * s, "action": "printer", "fault": "paper_out"},
         {"at_s": 0.33 * s, "action": "deposit"},  # counted; its slip cannot print
@@ -184,9 +295,9 @@ def dropbox_day(path: Path, span: timedelta) -> Path:
         {"at_s": 0.46 * s, "action": "deposit", "count": 2, "every_s": every},
         # The second collection: 3 deposits logged, the officer counts 4.
         {"at_s": 0.58 * s, "action": "keypad", "text": OFFICER_PIN},
-        {"at_s": 0.59 * s, "action": "door", "open": True},
-        {"at_s": 0.61 * s, "action": "keypad", "text": "*4#"},
-        {"at_s": 0.63 * s, "action": "door", "open": False},
+        {"at_s": 0.58 * s + step, "action": "door", "open": True},
+        {"at_s": 0.58 * s + 3 * step, "action": "keypad", "text": "*4#"},
+        {"at_s": 0.58 * s + 5 * step, "action": "door", "open": False},
         {"at_s": 0.70 * s, "action": "deposit"},
     ]
     document = {

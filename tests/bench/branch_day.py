@@ -1,5 +1,5 @@
-"""Soak benchmark: a busy branch day, the line to head office down for a while, as fast as this
-machine allows; then every event accounted for.
+"""Soak benchmark: a busy branch day with every scripted case, the line to head office down for
+a while, as fast as this machine allows; then every event accounted for.
 
     python tests/bench/branch_day.py [--kiosks 3] [--speed 120] [--arrival-s 15] [--deposits 520]
 
@@ -8,6 +8,12 @@ mosquittos bridged with the fleet's config (the line cut from 40 % to 50 % of th
 back-office receiver (`backoffice receive`), the kiosks and the dropbox (`branchsim.device`).
 The day is 07:30-16:00 WIB on 2026-11-30, played `--speed` times faster.
 
+The day's script (`branchsim.script`, as `python -m branchsim` plays it) runs through it: the
+first kiosk's scripted visits and paper out (`branchsim.device --script`), the office full and
+easing (the occupancy published here, as the back office does), and the dropbox's scripted day
+(PIN, tamper, UV-C, a confirmed and a mismatched collection) with the busy load of `--deposits`
+after its second collection (so the officers' counts stay the script's).
+
 Measured:
 - events_lost, duplicates_stored: each device's outbox history against the back office's store
   (`branchsim.audit`), after the devices have drained their outboxes.
@@ -15,6 +21,8 @@ Measured:
   participant's hand (the TICKET screen): the outbox commit, rendering and printing the ticket,
   and the kiosk loop's 20 ms tick (read from each kiosk's screens.jsonl, simulated seconds / speed).
 - peak_rss_mb per process (VmHWM from /proc at the end), sim_day_s: real seconds for the day.
+- day_cases, checkins_refused, collections as the summary counts them; cases_missing: the
+  scripted cases and refusals the day did not show (empty: the whole script was played).
 Floor printed in the same run: sim_day_s can be no less than the day's length / speed.
 
 Last line: one JSON object.
@@ -34,11 +42,15 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from backoffice.bookings.issuer import Issuer  # noqa: E402
 from backoffice.config import BackofficeConfig  # noqa: E402
+from backoffice.occupancy import occupancy_message  # noqa: E402
+from backoffice.publish import publish_once  # noqa: E402
 from branchsim.audit import (  # noqa: E402
     duplicate_ticket_numbers,
     keep_history,
@@ -47,26 +59,83 @@ from branchsim.audit import (  # noqa: E402
     summary_document,
     tally,
 )
-from branchsim.branch import BRANCH, DAY_LENGTH, dropbox_setup, kiosk_setups  # noqa: E402
+from branchsim.branch import (  # noqa: E402
+    BRANCH,
+    DAY_LENGTH,
+    TIMEZONE,
+    ServiceCounters,
+    dropbox_setup,
+    kiosk_setups,
+)
 from branchsim.bridge import BridgedBrokers  # noqa: E402
-from configkit import dump_toml  # noqa: E402
-from uplink import SimulatedClock  # noqa: E402
+from branchsim.script import (  # noqa: E402
+    OFFICE_ACTS,
+    DayScript,
+    ScriptPlayer,
+    dropbox_day,
+    kiosk_day,
+    missing_cases,
+    uv_cycle_s,
+    write_script,
+)
+from configkit import dump_toml, load  # noqa: E402
+from dropbox_agent.sim.scenario import Scenario  # noqa: E402
+from uplink import ManualClock, SimulatedClock, topics  # noqa: E402
 
 WIB = timezone(timedelta(hours=7))
 START = datetime(2026, 11, 30, 7, 30, tzinfo=WIB)
 
 
-def busy_scenario(deposits: int, day_s: float) -> str:
-    every = day_s / (deposits + 1)
-    return (
-        'description = "benchmark: a busy day of deposits"\n'
-        f"end_after_s = {day_s:.0f}\n"
-        "[[steps]]\n"
-        "at_s = 5\n"
-        'action = "deposit"\n'
-        f"count = {deposits}\n"
-        f"every_s = {every:.1f}\n"
-    )
+BUSY_FROM, BUSY_TO = 0.72, 0.95  # shares of the day: after the script's last step (0.70)
+OCCUPANCY_EVERY_S = 300.0  # simulated s between occupancy messages while full (kiosks: 600 s)
+
+
+def busy_scenario(path: Path, deposits: int, day_s: float) -> Path:
+    """The dropbox's scripted day (`branchsim.script.dropbox_day`) with `deposits` more spread
+    over the end of the day, written at `path`."""
+    scripted = load(Scenario, dropbox_day(path, DAY_LENGTH))
+    busy = {
+        "at_s": round(BUSY_FROM * day_s, 3),
+        "action": "deposit",
+        "count": deposits,
+        "every_s": round((BUSY_TO - BUSY_FROM) * day_s / max(1, deposits), 3),
+    }
+    document = scripted.model_dump(mode="json", exclude_none=True)
+    document["description"] = "benchmark: the branch's scripted day, then a busy afternoon"
+    document["steps"] = sorted([*document["steps"], busy], key=lambda step: step["at_s"])
+    path.write_text(dump_toml(Scenario.model_validate(document)), encoding="utf-8")
+    return path
+
+
+class Office:
+    """The office's happenings of the script, played here: full (and kept fresh) or easing, as
+    the back office's retained occupancy for the branch's kiosks."""
+
+    def __init__(self, script: DayScript, office: Path, clock: SimulatedClock) -> None:
+        from backoffice.config import BackofficeConfig as Config
+
+        self.player = ScriptPlayer(script.happenings, DAY_LENGTH, OFFICE_ACTS)
+        self.config = load(Config, office)
+        self.clock = clock
+        self.capacity = ServiceCounters().capacity
+        self.inside: int | None = None
+        self.sent_at = -OCCUPANCY_EVERY_S
+
+    def tick(self) -> None:
+        for act in self.player.due(self.clock.now()):
+            self.inside = self.capacity if act == "office_full" else 0
+            self.publish()
+        if self.inside and self.clock.elapsed_s() - self.sent_at >= OCCUPANCY_EVERY_S:
+            self.publish()  # a full office's figures stay fresh for the kiosks
+
+    def publish(self) -> None:
+        if self.inside is None:
+            return
+        body = occupancy_message(self.inside, self.capacity, at=self.clock.now())
+        problem = publish_once(self.config, topics.occupancy(BRANCH), body, retain=True)
+        if problem:
+            print(f"occupancy not published: {problem}", file=sys.stderr)
+        self.sent_at = self.clock.elapsed_s()
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -102,9 +171,24 @@ def main() -> None:
     day_s = DAY_LENGTH.total_seconds()
     brokers = BridgedBrokers(work / "brokers", BRANCH)
     brokers.start()
-    clock = SimulatedClock(START, args.speed)
-    kiosks = kiosk_setups(work, brokers.branch, clock, args.kiosks, per_slot=30)
+    # Bookings issued at the day's start, as the devices (started later) begin it: a clock that
+    # ran on during the set-up would issue them in the kiosks' future ("not yet valid").
+    clock = ManualClock(START)
+    scripts: list[DayScript] = []
+
+    def script(issuer: Issuer, cache_dirs: list[Path]) -> None:
+        scripts.append(
+            kiosk_day(work / "script", issuer, BRANCH, ZoneInfo(TIMEZONE), START, DAY_LENGTH,
+                      cache_dirs)
+        )  # fmt: skip
+
+    kiosks = kiosk_setups(work, brokers.branch, clock, args.kiosks, per_slot=30, script=script)
+    [day] = scripts
+    day_file = write_script(day, work / "script" / "day.json")
     box = dropbox_setup(work, brokers.branch)
+    box = box.model_copy(
+        update={"uv": box.uv.model_copy(update={"cycle_s": uv_cycle_s(DAY_LENGTH)})}
+    )
     outboxes = {c.uplink.device_id: c.uplink.outbox_path for c in [*kiosks, box]}
     for device_id, path in outboxes.items():
         keep_history(path, device_id)
@@ -112,20 +196,20 @@ def main() -> None:
     office = work / "backoffice.toml"
     central = brokers.central.client_config("backoffice")
     office.write_text(dump_toml(BackofficeConfig(broker=central, database_path=store_path)))
-    scenario = work / "busy-day.toml"
-    scenario.write_text(busy_scenario(args.deposits, day_s))
+    scenario = busy_scenario(work / "script" / "busy-day.toml", args.deposits, day_s)
     log = work / "processes.log"
     clock = SimulatedClock(START, args.speed)  # the day starts now, with every process
     common = ["--speed", str(args.speed), "--start", START.isoformat(), "--log", str(log)]
     argvs: dict[str, list[str]] = {
         "receiver": ["-m", "backoffice", "receive", "--config", str(office)]
     }
-    for config in kiosks:
+    for n, config in enumerate(kiosks):
         path = work / f"{config.uplink.device_id}.toml"
         path.write_text(dump_toml(config))
         pace = ["--arrival-s", str(args.arrival_s), "--walkin-every", "2"]
+        played = ["--script", str(day_file), "--span-s", str(day_s)] if n == 0 else []
         argvs[config.uplink.device_id] = ["-m", "branchsim.device", "kiosk", str(path)]
-        argvs[config.uplink.device_id] += [*common, *pace]
+        argvs[config.uplink.device_id] += [*common, *pace, *played]
     box_path = work / "dropbox.toml"
     box_path.write_text(dump_toml(box))
     argvs[box.uplink.device_id] = ["-m", "branchsim.device", "dropbox", str(box_path), *common,
@@ -139,7 +223,9 @@ def main() -> None:
     pause = threading.Event()
     cut_at, restore_at = 0.40 * day_s, 0.50 * day_s
     state = "up"
+    office_day = Office(day, office, clock)
     while clock.elapsed_s() < day_s:
+        office_day.tick()
         if state == "up" and clock.elapsed_s() >= cut_at:
             brokers.cut()
             state = "down"
@@ -189,6 +275,10 @@ def main() -> None:
         "events_pending": total["events_pending"],
         "speed": args.speed,
         "kiosks": args.kiosks,
+        "day_cases": total["day_cases"],
+        "checkins_refused": total["checkins_refused"],
+        "collections": total["collections"],
+        "cases_missing": missing_cases(total),
     }
     print(json.dumps(result))
 
