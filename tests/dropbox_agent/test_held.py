@@ -3,14 +3,19 @@ counters the box store refuses are kept, and one retry stores and saves them onc
 
 from __future__ import annotations
 
+import json
+import struct
+import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from dropbox_agent.adapters.box_store import SqliteBoxStore
+from dropbox_agent.adapters.held_journal import SLOT_BYTES, HeldJournal
 from dropbox_agent.domain import events as vocabulary
 from dropbox_agent.domain.model import BoxCounters, Record
 from dropbox_agent.held import HOLD_RETRY_S, STORAGE_ALERT, STORAGE_FAULT, HeldEvents
 from uplink import Envelope, ManualClock, OutboxFull
+from uplink.ids import EVENT_ID_PATTERN
 from uplink.sink import EventLog
 
 T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
@@ -105,7 +110,7 @@ def test_a_held_event_is_stored_under_the_id_it_was_held_with_even_twice(tmp_pat
     """GIVEN a deposit held (its id in the journal) WHEN it is stored, and stored again from the
     journal as a restart after a kill before its slot was cleared would THEN it is one event."""
     sink = EventLog(device_id="dropbox-t")
-    store = SqliteLocalStore(tmp_path / "box.db", boot_id="held")
+    store = SqliteBoxStore(tmp_path / "box.db", boot_id="held")
     stored: list[Envelope] = []
 
     def held_events() -> HeldEvents:
@@ -125,3 +130,28 @@ def test_a_held_event_is_stored_under_the_id_it_was_held_with_even_twice(tmp_pat
     again.retry()
     assert [e.event_id for e in stored] == [in_slot.event_id, in_slot.event_id]
     assert sink.types() == [vocabulary.DEPOSIT]  # one event kept
+
+
+def test_a_slot_written_before_event_ids_were_kept_is_given_one_and_keeps_it(
+    tmp_path: Path,
+) -> None:
+    """A journal of the version before (slots `LAH1`, no event id): each event is given an id
+    when read, written back in place at once, so every later start reads that same id."""
+    body = json.dumps(
+        {"type": vocabulary.DEPOSIT, "payload": {"deposit_no": 7}, "wall": T0.isoformat()},
+        separators=(",", ":"),
+    ).encode()
+    path = tmp_path / "box.db.held"
+    HeldJournal(path).close()  # allocated
+    header = struct.pack(">4sQII", b"LAH1", 1, len(body), zlib.crc32(body))
+    with path.open("r+b") as raw:
+        raw.seek(SLOT_BYTES)  # sequence 1's slot
+        raw.write((header + body).ljust(SLOT_BYTES, b"\0"))
+    journal = HeldJournal(path)
+    [event] = journal.load()
+    journal.close()
+    assert event.payload == {"deposit_no": 7} and event.wall == T0
+    assert EVENT_ID_PATTERN.fullmatch(event.event_id)
+    again = HeldJournal(path)
+    assert again.load() == [event]  # the same id at the next start
+    again.close()
