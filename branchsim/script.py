@@ -38,7 +38,9 @@ OTHER_BRANCH = "bandung-suci"
 HOUR = timedelta(hours=1)
 PARTY_SIZE = 12
 OFFICER_PIN = "2468"  # dropbox_agent/examples/dropbox.toml's
-COLLECTION_STEP_S = 20.0  # most simulated seconds between an officer's steps at the box
+# Most simulated seconds between an officer's steps at the box: the PIN's window is 120 s, and at
+# x120 a step is still half a real second (the box's debounce and a loaded machine need it).
+COLLECTION_STEP_S = 60.0
 
 # What a case is called in the summary's `day_cases`, and the refusal reason it must produce.
 BOOKING_CASES: dict[str, str | None] = {
@@ -85,12 +87,19 @@ PRINTER_ACTS: frozenset[Act] = frozenset({"paper_out", "paper_refilled"})
 OFFICE_ACTS: frozenset[Act] = frozenset({"office_full", "office_eases"})
 
 
+SCRIPTED_COLLECTIONS = ("confirmed", "mismatch")
+
+
 def missing_cases(total: dict[str, Any]) -> list[str]:
-    """The scripted refusals and cases a summary's `total` lacks (empty: the day was played)."""
+    """The scripted refusals, cases and collections a summary's `total` lacks (empty: the day
+    was played)."""
     refused, cases = total.get("checkins_refused", {}), total.get("day_cases", {})
-    return [r for r in SCRIPTED_REFUSALS if not refused.get(r)] + [
-        c for c in SCRIPTED_CASES if not cases.get(c)
-    ]
+    collections = total.get("collections", {})
+    return (
+        [r for r in SCRIPTED_REFUSALS if not refused.get(r)]
+        + [c for c in SCRIPTED_CASES if not cases.get(c)]
+        + [f"collection_{c}" for c in SCRIPTED_COLLECTIONS if not collections.get(c)]
+    )
 
 
 class ScriptPlayer:

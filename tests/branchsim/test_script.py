@@ -65,8 +65,10 @@ def test_a_summary_missing_a_scripted_case_says_which() -> None:
     total = {
         "checkins_refused": dict.fromkeys(SCRIPTED_REFUSALS, 1),
         "day_cases": dict.fromkeys(SCRIPTED_CASES, 1),
+        "collections": {"confirmed": 1, "mismatch": 1},
     }
     assert missing_cases(total) == []
     del total["day_cases"]["uv_cycle"]
     total["checkins_refused"]["wrong_day"] = 0
-    assert missing_cases(total) == ["wrong_day", "uv_cycle"]
+    del total["collections"]["mismatch"]
+    assert missing_cases(total) == ["wrong_day", "uv_cycle", "collection_mismatch"]
