@@ -77,12 +77,12 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-def describe(url: str) -> str:
+def describe(url: str, key: str = "database_url") -> str:
     """The database a URL names, for messages: host, port and name, never the password."""
     try:
         parts = conninfo_to_dict(url)
     except psycopg.ProgrammingError:
-        return "the configured database_url"
+        return f"the configured {key}"
     host = parts.get("host") or "localhost"
     return (
         f"{parts.get('dbname') or parts.get('user') or '?'} at {host}:{parts.get('port') or 5432}"
@@ -111,18 +111,50 @@ def _json(value: object) -> str:
     return json.dumps(value)
 
 
+class _FailedAttempts(logging.Filter):
+    """Holds back the pool's warnings about failed connection attempts while it opens,
+    keeping the last one's reason for the error message."""
+
+    def __init__(self, pool_name: str) -> None:
+        super().__init__()
+        self._pool_name = pool_name
+        self.last: str | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if record.levelno != logging.WARNING or not args or args[0] != self._pool_name:
+            return True
+        if record.msg.startswith("error connecting in") and len(args) == 2:
+            self.last = str(args[1]).strip().splitlines()[0] if str(args[1]).strip() else None
+        return False
+
+    def reason(self, exc: Exception) -> str:
+        """The last failed attempt's reason, or the exception's type when there was none."""
+        return self.last or type(exc).__name__
+
+
 class PostgresEventStore:
     """Event store in a PostgreSQL database, shared by any number of receivers and readers."""
 
-    def __init__(self, url: str, *, max_connections: int = 4, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_connections: int = 4,
+        timeout_s: float = 10.0,
+        key: str = "database_url",
+    ) -> None:
         """Connect (a small pool: the receiver's writes and the readers' queries) and bring
         the schema to the current version.
+
+        `key` is the config key that holds `url` (`database_url` in the receiver's config,
+        `event_store_url` in the booking back office's), named in the message when it fails.
 
         Raises:
             DatabaseError: the server cannot be reached in `timeout_s`, or its schema is newer
                 than this back office.
         """
-        self.where = describe(url)
+        self.where = describe(url, key)
         self._pool = ConnectionPool(
             url,
             min_size=1,
@@ -131,14 +163,21 @@ class PostgresEventStore:
             check=ConnectionPool.check_connection,
             name="backoffice-events",
         )
+        # The pool logs a WARNING per failed attempt; at start they are said once, in the
+        # one line below (its reason), not as lines of log before it.
+        attempts = _FailedAttempts(self._pool.name)
+        pool_logger = logging.getLogger("psycopg.pool")
+        pool_logger.addFilter(attempts)
         try:
             self._pool.open(wait=True, timeout=timeout_s)
         except Exception as exc:
             self._pool.close()
             raise DatabaseError(
-                f"cannot reach the event database {self.where} ({type(exc).__name__}); check"
-                " database_url and that PostgreSQL is running and accepts this user"
+                f"cannot reach the event database {self.where} ({attempts.reason(exc)}); check"
+                f" {key} and that PostgreSQL is running and accepts this user"
             ) from exc
+        finally:
+            pool_logger.removeFilter(attempts)
         try:
             self.schema_version = self._migrate()
         except BaseException:

@@ -173,7 +173,7 @@ def open_checkin_events(config: BookingsConfig) -> CheckinEvents | None:
         # Imported here: SQLite-only installs never load psycopg.
         from backoffice.pgstore import PostgresEventStore
 
-        return PostgresEventStore(config.event_store_url.get_secret_value())
+        return PostgresEventStore(config.event_store_url.get_secret_value(), key="event_store_url")
     if config.event_store_path is not None:
         return SqliteEventStore(config.event_store_path)
     return None
