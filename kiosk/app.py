@@ -18,10 +18,11 @@ from kiosk.domain.capacity import OccupancyView
 from kiosk.domain.scanning import is_booking_token
 from kiosk.domain.temperature import TemperaturePolicy
 from kiosk.engine import CheckinEngine, EngineSettings, VerifyTypedCode
+from kiosk.errors import SetupError
 from kiosk.ports import FrameSource, Thermometer, TicketPrinter
 from kiosk.runtime import Kiosk, startup_waits
 from kiosk.store import TicketBook
-from uplink import Clock, EventSink, SystemClock, Uplink
+from uplink import Clock, EventSink, SystemClock, Uplink, UplinkError
 
 
 def policy_from(config: KioskConfig) -> TemperaturePolicy:
@@ -132,9 +133,22 @@ def build(
     """Wire a kiosk from its config; any device may be passed in instead (simulation, tests).
 
     `online=False` leaves out the booking sync and typed-code lookup (no HTTP).
+
+    Raises:
+        SetupError: the uplink's certificates or key cannot be read (e.g. removed after the
+            config was checked) or do not match.
     """
     clock = clock or SystemClock()
-    uplink = uplink or Uplink(config.uplink, clock=clock)
+    if uplink is None:
+        try:
+            uplink = Uplink(config.uplink, clock=clock)
+        except UplinkError:
+            raise  # the outbox's StorageError already says its file and the fix
+        except OSError as exc:  # ssl.SSLError included: a key that does not match, a bad PEM
+            raise SetupError(
+                f"cannot set up the uplink ({exc}); check [uplink.broker] ca_file, cert_file"
+                " and key_file (`provision` writes them)"
+            ) from exc
     ledger = CheckinLedger(config.booking.ledger_path)
     cache = open_cache(config.booking)
     verifier = build_verifier(config.booking, ledger=ledger, cache=cache, clock=clock)

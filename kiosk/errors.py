@@ -3,6 +3,7 @@
 KioskError                                 root of everything the kiosk raises
 ├── CameraError (OSError)                  no camera, or it stopped delivering frames
 ├── ThermometerError (OSError)             the thermometer is missing or reports an error
+├── SetupError (OSError)                   the uplink cannot be set up (its TLS files)
 ├── StoreError (OSError)                   a durable store cannot be read or written
 │   ├── TicketBookError                    the ticket book (`kiosk.store.TicketBook`)
 │   └── LedgerError                        the check-in ledger (`kiosk.booking.CheckinLedger`)
@@ -39,6 +40,13 @@ class ThermometerError(KioskError, OSError):
     def __init__(self, message: str, code: str = "read_failed") -> None:
         super().__init__(message)
         self.code = code
+
+
+class SetupError(KioskError, OSError):
+    """The uplink cannot be set up at start: its TLS files cannot be read or do not match.
+
+    The message names the files' keys and says that `provision` writes them.
+    """
 
 
 class StoreError(KioskError, OSError):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -221,6 +222,50 @@ def test_kiosk_run_says_each_setup_error_in_one_line_and_exits_1(
     monkeypatch.setattr(app, "build", build)
     assert kiosk(["run", "--config", str(kiosk_file(tmp_path, issuer))]) == 1
     assert one_line(capsys.readouterr().err) == f"kiosk run: {error}"
+
+
+@pytest.mark.parametrize("which", ["cert_file", "key_file", "ca_file"])
+def test_kiosk_run_with_tls_files_gone_since_the_config_was_read_says_so_in_one_line(
+    tmp_path: Path,
+    issuer: SimIssuer,
+    broker: LocalBroker,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    which: str,
+) -> None:
+    """GIVEN a kiosk config whose TLS files were there when it was read
+    WHEN one is removed before the uplink is built THEN kiosk run says so in one line with the
+    keys to check and the fix, exit 1 (as dropbox-agent run), not "unexpected error"."""
+    from kiosk import app
+    from kiosk.sim.demo import DEMO_KIOSK
+
+    files = broker.client_config(DEMO_KIOSK)
+    tls = {}
+    for key in ("ca_file", "cert_file", "key_file"):
+        original = getattr(files, key)
+        assert original is not None
+        tls[key] = tmp_path / f"{key}.pem"
+        shutil.copy(original, tls[key])
+        tls[key].chmod(0o600)
+    table = files.model_copy(update=tls).model_dump(mode="json")
+    config = demo_config(tmp_path / "kiosk", issuer, broker=table)
+    (tmp_path / "frames").mkdir()
+    text = dump_toml(config).replace(
+        'source = "picamera2"', f'source = "folder"\nfolder = "{tmp_path}/frames"'
+    )
+    path = tmp_path / "kiosk.toml"
+    path.write_text(text, encoding="utf-8")
+    run = app.run
+
+    def files_gone_then_run(*args: Any, **kwargs: Any) -> None:
+        tls[which].unlink()
+        run(*args, **kwargs)
+
+    monkeypatch.setattr(app, "run", files_gone_then_run)
+    assert kiosk(["run", "--config", str(path)]) == 1
+    line = one_line(capsys.readouterr().err)
+    assert line.startswith("kiosk run: cannot set up the uplink (")
+    assert "[uplink.broker] ca_file, cert_file and key_file" in line and "provision" in line
 
 
 def test_backoffice_receive_on_a_database_it_cannot_open_says_so_in_one_line(
