@@ -140,10 +140,13 @@ def snapshot(store: QueryableEventStore, zone: tzinfo | None = None, events: int
         )
     feed = Table(title="Peristiwa terakhir / Latest events", expand=True)
     feed.add_column(f"occurred ({label})", no_wrap=True)
-    feed.add_column("device", no_wrap=True, overflow="fold")
+    # The rest of the width is shared by ratio, so on an 80-column terminal the device id and
+    # the type wrap and the payload keeps room to be read (alone flexible, it was left one
+    # character a line: a column of letters).
+    feed.add_column("device", ratio=3, overflow="fold")
     feed.add_column("seq", justify="right")
-    feed.add_column("type", overflow="fold")
-    feed.add_column("payload", ratio=1, overflow="fold")
+    feed.add_column("type", ratio=2, overflow="fold")
+    feed.add_column("payload", ratio=5, overflow="fold")
     for e in store.latest_events(events):
         feed.add_row(
             local_time(e.occurred_at, zone),

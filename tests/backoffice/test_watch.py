@@ -134,3 +134,18 @@ def test_watch_once_in_a_chosen_zone(
     assert "(WIT)" in out and "kiosk-z" in out
     assert main(["watch", "--db", str(store.path), "--once", "--timezone", "Mars/Base"]) == 2
     assert "Asia/Jayapura" in capsys.readouterr().out
+
+
+def test_an_80_column_terminal_still_shows_the_payload_as_lines_to_read(
+    store: SqliteEventStore,
+) -> None:
+    """GIVEN a dropbox event with a long device id and type
+    WHEN watch renders on an 80-column terminal (or a log: not a terminal at all)
+    THEN the payload keeps room for its key and value on one line (it was squeezed to one
+    character a line), and the device id wraps instead."""
+    device = "jakarta-salemba-dropbox-1"
+    payload = {"box_id": device, "deposits_total": 9, "fill_percent": 8}
+    store.store_events([event(device, 1, "dropbox.collection_mismatch", payload)], "2026-11-30")
+    text = render(store, width=80)
+    assert "deposits_total: 9" in text and "fill_percent: 8" in text
+    assert max(len(line) for line in text.splitlines()) <= 80
