@@ -17,7 +17,7 @@ from dropbox_agent.agent import DropboxAgent
 from dropbox_agent.config import DropboxConfig
 from dropbox_agent.errors import SetupError
 from dropbox_agent.ports import BoxIO, BoxStore, FillSensor, LineSource, ReceiptPrinter
-from uplink import Clock, EventSink, SystemClock, Uplink
+from uplink import Clock, EventSink, SystemClock, Uplink, UplinkError
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,13 @@ def build(
         try:
             uplink = Uplink(config.uplink, clock=uplink_clock or SystemClock())
         except (OSError, sqlite3.Error) as exc:
+            # ssl's errors do not say which file: name it as `config check` does.
+            tls = [p for p in config.uplink.broker.file_problems() if p[3] == "error"]
+            if tls and not isinstance(exc, UplinkError):
+                key, value, problem, _ = tls[0]
+                raise SetupError(
+                    f"cannot set up the uplink: uplink.broker.{key} = {value}: {problem}"
+                ) from exc
             raise SetupError(
                 f"cannot set up the uplink ({exc}); check [uplink] outbox_path and the "
                 "[uplink.broker] ca_file, cert_file and key_file (`provision` writes them)"

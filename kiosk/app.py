@@ -145,10 +145,7 @@ def build(
         except UplinkError:
             raise  # the outbox's StorageError already says its file and the fix
         except OSError as exc:  # ssl.SSLError included: a key that does not match, a bad PEM
-            raise SetupError(
-                f"cannot set up the uplink ({exc}); check [uplink.broker] ca_file, cert_file"
-                " and key_file (`provision` writes them)"
-            ) from exc
+            raise _uplink_setup_error(config, exc) from exc
     ledger = CheckinLedger(config.booking.ledger_path)
     cache = open_cache(config.booking)
     verifier = build_verifier(config.booking, ledger=ledger, cache=cache, clock=clock)
@@ -213,6 +210,17 @@ def build(
         background=background,
         state_extra=state_extra,
         startup_waits=startup_waits(config, printer, cache),
+    )
+
+
+def _uplink_setup_error(config: KioskConfig, exc: OSError) -> SetupError:
+    """The TLS file at fault, as `config check` names it (ssl's errors do not say which)."""
+    for key, value, problem, severity in config.uplink.broker.file_problems():
+        if severity == "error":
+            return SetupError(f"cannot set up the uplink: uplink.broker.{key} = {value}: {problem}")
+    return SetupError(
+        f"cannot set up the uplink ({exc}); check [uplink.broker] ca_file, cert_file and"
+        " key_file (`provision` writes them)"
     )
 
 

@@ -264,8 +264,42 @@ def test_kiosk_run_with_tls_files_gone_since_the_config_was_read_says_so_in_one_
     monkeypatch.setattr(app, "run", files_gone_then_run)
     assert kiosk(["run", "--config", str(path)]) == 1
     line = one_line(capsys.readouterr().err)
-    assert line.startswith("kiosk run: cannot set up the uplink (")
-    assert "[uplink.broker] ca_file, cert_file and key_file" in line and "provision" in line
+    assert line.startswith(f"kiosk run: cannot set up the uplink: uplink.broker.{which} = ")
+    assert str(tls[which]) in line and "no such file" in line and "provision device" in line
+
+
+def test_dropbox_run_with_a_certificate_gone_since_the_check_names_it_in_one_line(
+    tmp_path: Path,
+    broker: LocalBroker,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GIVEN a dropbox config whose client certificate goes after the config was read (ssl
+    says only "[Errno 2] No such file or directory")
+    WHEN dropbox-agent run builds the box
+    THEN its one line names the key, the file and the fix."""
+    files = broker.client_config("jakarta-salemba-dropbox-1")
+    assert files.cert_file is not None
+    cert = tmp_path / "device.crt"
+    shutil.copy(files.cert_file, cert)
+    broker_table = files.model_copy(update={"cert_file": cert}).model_dump(mode="json")
+    config = dropbox_config(tmp_path, uplink={"broker": broker_table})
+    path = tmp_path / "dropbox.toml"
+    path.write_text(dump_toml(config), encoding="utf-8")
+    monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "mock")
+    from dropbox_agent import app
+
+    build = app.build
+
+    def cert_gone_then_build(*args: Any, **kwargs: Any) -> Any:
+        cert.unlink()
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(app, "build", cert_gone_then_build)
+
+    assert dropbox_agent(["run", "--config", str(path)]) == 1
+    line = one_line(capsys.readouterr().err)
+    assert f"uplink.broker.cert_file = {cert}: no such file" in line and "provision" in line
 
 
 def test_backoffice_receive_on_a_database_it_cannot_open_says_so_in_one_line(

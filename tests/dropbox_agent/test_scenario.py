@@ -265,7 +265,8 @@ def test_cli_without_certificates_exits_1_saying_what_to_provision(
     assert main(["simulate", "--config", str(config_file), "--scenario", str(BRANCH_DAY)]) == 1
     err = capsys.readouterr().err
     assert "cannot set up the uplink" in err
-    assert "cert_file" in err
+    assert "uplink.broker.ca_file = /etc/lapak/pki/ca.crt: no such file" in err  # which file
+    assert "provision device" in err
 
 
 def test_the_keyboard_simulator_echoes_the_door_the_keypad_and_the_collection(
