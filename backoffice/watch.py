@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import unicodedata
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -168,15 +169,22 @@ def run(args: argparse.Namespace) -> int:
         path, zone_name = config.database_path, zone_name or config.timezone
     zone = _zone(zone_name or "Asia/Jakarta")
     if zone is None:
-        print(f"--timezone {zone_name}: unknown; use Asia/Jakarta, Asia/Makassar or Asia/Jayapura")
+        print(
+            f"backoffice watch: --timezone {zone_name}: unknown; use Asia/Jakarta,"
+            " Asia/Makassar or Asia/Jayapura",
+            file=sys.stderr,
+        )
         return 2
     if path is not None and not path.exists():
-        print(f"{path}: no event store yet; start `backoffice receive` first")
+        print(
+            f"backoffice watch: {path}: no event store yet; start `backoffice receive` first",
+            file=sys.stderr,
+        )
         return 1
     try:
         store = open_store(config) if config is not None else SqliteEventStore(Path(args.db))
     except DatabaseError as exc:
-        print(f"backoffice watch: {exc}")
+        print(f"backoffice watch: {exc}", file=sys.stderr)
         return 1
     console = Console()
     if args.once:

@@ -63,7 +63,7 @@ def test_config_check_and_watch_once(
     )
     # No store yet: a clear next step, not a traceback.
     assert main(["watch", "--config", str(good), "--once"]) == 1
-    assert "start `backoffice receive` first" in capsys.readouterr().out
+    assert "start `backoffice receive` first" in capsys.readouterr().err
 
 
 def test_receive_with_the_broker_down_says_so_once(

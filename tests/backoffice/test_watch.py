@@ -133,7 +133,23 @@ def test_watch_once_in_a_chosen_zone(
     out = capsys.readouterr().out
     assert "(WIT)" in out and "kiosk-z" in out
     assert main(["watch", "--db", str(store.path), "--once", "--timezone", "Mars/Base"]) == 2
-    assert "Asia/Jayapura" in capsys.readouterr().out
+    said = capsys.readouterr()
+    assert said.out == ""  # an error goes to stderr, in one line, like every tool's
+    assert said.err.startswith("backoffice watch: --timezone Mars/Base: unknown; use")
+    assert "Asia/Jayapura" in said.err and len(said.err.splitlines()) == 1
+
+
+def test_watch_without_an_event_store_says_so_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "events.db"
+    assert main(["watch", "--db", str(missing), "--once"]) == 1
+    said = capsys.readouterr()
+    assert said.out == ""
+    assert (
+        said.err
+        == f"backoffice watch: {missing}: no event store yet; start `backoffice receive` first\n"
+    )
 
 
 def test_an_80_column_terminal_still_shows_the_payload_as_lines_to_read(
