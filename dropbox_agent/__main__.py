@@ -195,7 +195,10 @@ def _hash_secret(args: argparse.Namespace) -> int:
 # One example per command, shown under its --help (configkit.helptext).
 EXAMPLES = {
     "run": "dropbox-agent run --config /etc/lapak/dropbox.toml",
-    "simulate": "dropbox-agent simulate --config dropbox_agent/examples/dropbox.toml",
+    # Runs as it stands on a laptop: a throwaway broker and back office (the example config
+    # would need the device's certificates in /etc/lapak/pki).
+    "simulate": "dropbox-agent simulate --scenario dropbox_agent/sim/scenarios/branch-day.toml "
+    "--speed 60",
     "config check": "dropbox-agent config check dropbox_agent/examples/dropbox.toml",
     "replay": "dropbox-agent replay --config /etc/lapak/dropbox.toml --raw",
     "hash-secret": "dropbox-agent hash-secret --stdin < pin.txt",
