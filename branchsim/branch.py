@@ -49,6 +49,7 @@ from branchsim.broker import LocalBroker
 from branchsim.report import Outage, Sample, write_report
 from branchsim.script import ScriptPlayer, played_span
 from branchsim.workdir import WorkDir, WorkDirError
+from configkit import cli
 from uplink import Clock, SimulatedClock, topics
 from uplink.branches import device_id as make_device_id
 from uplink.branches import table as branch_table
@@ -559,7 +560,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m branchsim",
         description="Run a whole branch office in simulation (Ctrl-C to stop).",
     )
-    parser.add_argument("--speed", type=float, default=10.0, help="time runs this much faster")
+    parser.add_argument(
+        "--speed", type=cli.speed_factor, default=10.0, help="time runs this much faster"
+    )
     parser.add_argument(
         "--start",
         type=parse_start,
@@ -567,7 +570,9 @@ def main(argv: list[str] | None = None) -> int:
         help="start the simulated day at this instant, e.g. 2026-11-30T23:50:00+07:00 "
         "(default: 07:30 Asia/Jakarta today)",
     )
-    parser.add_argument("--duration-s", type=float, help="stop after this many real seconds")
+    parser.add_argument(
+        "--duration-s", type=cli.seconds(7 * 86400), help="stop after this many real seconds"
+    )
     parser.add_argument("--kiosks", type=int, default=2, choices=range(5))
     parser.add_argument("--no-dropbox", action="store_true", help="leave the dropbox out")
     parser.add_argument(

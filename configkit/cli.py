@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import signal
 import sys
@@ -35,6 +36,37 @@ logger = logging.getLogger(__name__)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+MAX_SPEED = 10_000.0
+"""The fastest a simulation's clock runs (a branch's whole day in about 3 s)."""
+
+
+def _bounded(text: str, high: float, what: str, example: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; {example}") from None
+    if not (math.isfinite(value) and 0 < value <= high):
+        raise argparse.ArgumentTypeError(
+            f"{text}: give {what} above 0 and at most {high:g}; {example}"
+        )
+    return value
+
+
+def speed_factor(text: str) -> float:
+    """argparse type of a simulation's `--speed`: a finite factor above 0, at most MAX_SPEED
+    (inf or 1e308 reached the clock and stopped it with an OverflowError)."""
+    return _bounded(text, MAX_SPEED, "a factor", "e.g. 1 or 10")
+
+
+def seconds(high: float) -> Callable[[str], float]:
+    """argparse type of a duration in seconds: finite, above 0, at most `high`."""
+
+    def parse(text: str) -> float:
+        return _bounded(text, high, "seconds", "e.g. 10")
+
+    return parse
 
 
 @dataclass(frozen=True)

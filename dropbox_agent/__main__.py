@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -104,8 +105,12 @@ def _run(args: argparse.Namespace) -> int:
 def _simulate(args: argparse.Namespace) -> int:
     from dropbox_agent.sim.runner import run_interactive, run_simulated
 
-    if args.speed <= 0:
-        raise ScenarioError(f"--speed {args.speed}: give a positive factor, e.g. 1 or 10")
+    # nan, inf or 1e308 reached the clock as an OverflowError ("unexpected error").
+    if not (math.isfinite(args.speed) and 0 < args.speed <= cli.MAX_SPEED):
+        raise ScenarioError(
+            f"--speed {args.speed}: give a factor above 0 and at most {cli.MAX_SPEED:g},"
+            " e.g. 1 or 10"
+        )
     if args.config is None and not layout.config_file("dropbox").exists():
         return _simulate_throwaway(args)
     config = load(DropboxConfig, args.config or layout.config_file("dropbox"))

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from configkit import check_command
+from configkit import check_command, cli
 from provisioning import device, roles
 from provisioning.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, console, errors
 from provisioning.errors import Refused
@@ -50,7 +50,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--fail", metavar="NAMES", help="with --simulate: inject failures, e.g. printer,camera"
     )
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds per network wait (10)")
+    p.add_argument(
+        "--timeout", type=cli.seconds(3600), default=10.0, help="seconds per network wait (10)"
+    )
     p.add_argument(
         "--crl",
         metavar="FILE",
