@@ -46,9 +46,11 @@ class PtyPrinter:
 
     def _serve(self) -> None:
         pending = b""
-        while not self._stop.is_set():
+        while True:
             ready, _, _ = select.select([self.master], [], [], 0.05)
             if not ready:
+                if self._stop.is_set():  # only once all the kiosk wrote before close() is read
+                    return
                 continue
             try:
                 chunk = os.read(self.master, 4096)
