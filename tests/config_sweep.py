@@ -350,6 +350,10 @@ def _child(module: str, argv: list[str], folder: str, env: dict[str, str]) -> No
     """In the forked process: the tool's `main(argv)` with its output in the case's folder."""
     import importlib
 
+    # In a parallel run (pytest-xdist) the sweep's many starts give way to the other workers'
+    # tests, whose simulations run on the wall clock; alone they take the CPU as before.
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.nice(5)
     for name in ("DISPLAY", "WAYLAND_DISPLAY"):
         os.environ.pop(name, None)
     os.environ.update(env)

@@ -4,6 +4,9 @@ either event store, device uplinks."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,6 +19,7 @@ from backoffice.config import BackofficeConfig
 from backoffice.receiver import Receiver
 from backoffice.stores import QueryableEventStore, open_store
 from branchsim.broker import LocalBroker
+from tests import parallel
 from tests.pg import LocalPostgres, unavailable_reason
 from uplink import Uplink, UplinkConfig
 
@@ -50,10 +54,38 @@ def pytest_configure(config: pytest.Config) -> None:
     if text:
         import time_machine
 
-        moment = clock_at(text, datetime.now(UTC))
+        # A parallel run's workers take the instant the controller moved to (one clock for the
+        # whole run, even when a worker starts after 16:50 UTC and the controller before it).
+        given = getattr(config, "workerinput", {}).get("clock_at")
+        moment = datetime.fromisoformat(given) if given else clock_at(text, datetime.now(UTC))
         traveller = time_machine.travel(moment, tick=True)
         traveller.start()
         config.add_cleanup(traveller.stop)
+    # Kivy writes its config into KIVY_HOME at first import: one home per test process (and
+    # the tools it starts), so parallel workers never read each other's half-written file.
+    # A home set by hand is kept; one made here (inherited by xdist's workers) is replaced.
+    if os.environ.get("KIVY_HOME") == os.environ.get("LAPAK_TEST_KIVY_HOME"):
+        home = tempfile.mkdtemp(prefix="lapak-kivy-test-")
+        os.environ["KIVY_HOME"] = os.environ["LAPAK_TEST_KIVY_HOME"] = home
+        config.add_cleanup(lambda: shutil.rmtree(home, ignore_errors=True))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker; every worker sorts alike
+        parallel.long_first(items)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """pytest-xdist, in the controller: `--dist loadgroup` keeps tests.parallel's groups."""
+    return parallel.make_scheduler(config, log) if config.getvalue("dist") == "loadgroup" else None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist, in the controller: hand each worker the moved wall clock's instant."""
+    if node.config.getoption("--clock-at"):
+        node.workerinput["clock_at"] = datetime.now(UTC).isoformat()
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
