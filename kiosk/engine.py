@@ -42,7 +42,7 @@ from kiosk.booking.reasons import verdict as reason_verdict
 from kiosk.domain import checkin as flow
 from kiosk.domain import scanning, screens
 from kiosk.domain.capacity import OccupancyView
-from kiosk.domain.checkin import SCAN_PHASES, Checkin, CheckinResult, Ending, Hold
+from kiosk.domain.checkin import SCAN_PHASES, Checkin, CheckinResult, Ending, Hold, Issued
 from kiosk.domain.screens import STAFF_CHECK_NOTE, STORAGE_BROKEN, Bilingual, Phase, Screen
 from kiosk.domain.temperature import GatePhase, GateResult, TemperatureGate, TemperaturePolicy
 from kiosk.domain.tickets import (
@@ -58,6 +58,7 @@ from kiosk.errors import PrinterError, StoreError, ThermometerError
 from kiosk.ports import Ledger, Thermometer, TicketBook, TicketPrinter, Verifier
 from uplink import Clock, EventSink, StorageError
 from uplink.booking.model import SERVICES, Booking, Service
+from uplink.ids import derived_event_id
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +114,12 @@ def _party_of(checkin: Checkin) -> screens.Party | None:
     if booking is None or booking.channel != "collective":
         return None
     return screens.Party(booking.masked_name, booking.party_size)
+
+
+def _event_id_of(issued: Issued, type_name: str) -> str:
+    """The one id of a numbered check-in's `type_name` event, the same each time it is recorded."""
+    at_ms = int(issued.issued_at.timestamp() * 1000)
+    return derived_event_id(f"{issued.checkin_id}/{type_name}", at_ms)
 
 
 def _in_thread(job: Callable[[], None]) -> None:
@@ -546,12 +553,12 @@ class CheckinEngine:
             )
             if not issued.reported:
                 # Marked reported together with "printing" in `_deliver`: one durable write less
-                # per check-in; a stop in between only re-sends this event (same checkin_id).
-                self._record(
-                    *flow.accepted_event(
-                        checkin, issued.number, wait_outside=wait_outside, temperature=temperature
-                    )
+                # per check-in. A stop in between records it again on resume, under the same
+                # event id (derived from the check-in), so it stays one event.
+                type_name, payload = flow.accepted_event(
+                    checkin, issued.number, wait_outside=wait_outside, temperature=temperature
                 )
+                self._events.record(type_name, payload, event_id=_event_id_of(issued, type_name))
         except UNRECORDABLE as exc:
             self._out_of_service(exc)
             return

@@ -84,11 +84,20 @@ class TicketBook:
         """
         with self._guard("take a number"):
             row = self._db.execute(
-                "SELECT seq, number, delivery, reported FROM checkins WHERE checkin_id = ?",
+                "SELECT seq, number, delivery, reported, issued_at FROM checkins "
+                "WHERE checkin_id = ?",
                 (checkin_id,),
             ).fetchone()
             if row:
-                return Issued(checkin_id, row[0], row[1], row[2], new=False, reported=bool(row[3]))
+                return Issued(
+                    checkin_id,
+                    row[0],
+                    row[1],
+                    row[2],
+                    new=False,
+                    issued_at=datetime.fromisoformat(row[4]),
+                    reported=bool(row[3]),
+                )
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.execute(
@@ -120,7 +129,7 @@ class TicketBook:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            return Issued(checkin_id, seq, number, None, new=True)
+            return Issued(checkin_id, seq, number, None, new=True, issued_at=at)
 
     def for_booking(self, booking_id: str) -> BookedCheckin | None:
         """The check-in this kiosk made for `booking_id`, if any."""

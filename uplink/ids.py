@@ -6,6 +6,7 @@ within one process ids made in the same millisecond still sort in creation order
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import threading
@@ -29,7 +30,22 @@ def new_event_id(now_ms: int | None = None) -> str:
         else:
             rand = int.from_bytes(os.urandom(10), "big")
         _last = (ms, rand)
-    value = (ms << 80) | rand
+    return _encode((ms << 80) | rand)
+
+
+def derived_event_id(key: str, at_ms: int) -> str:
+    """The one event id of the fact named by `key` (e.g. a check-in's id and the event type),
+    created at `at_ms` (Unix milliseconds): the same arguments give the same id, so a device that
+    records a fact again after a restart records the same event (stored once by id).
+
+    Its 80 low bits are the first 80 of SHA-256(`key`): unique wherever `key` is (a random
+    check-in id is).
+    """
+    digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:10], "big")
+    return _encode((at_ms << 80) | digest)
+
+
+def _encode(value: int) -> str:
     return "".join(_ALPHABET[(value >> shift) & 31] for shift in range(125, -1, -5))
 
 

@@ -80,6 +80,7 @@ class Issued:
         number: the queue number.
         delivery: None until delivered: "printing", then "printed" or "screen_only".
         new: False when the check-in already had this number.
+        issued_at: when the number was taken (the first time).
         reported: its kiosk.checkin.accepted event is in the outbox.
     """
 
@@ -88,6 +89,7 @@ class Issued:
     number: str
     delivery: str | None
     new: bool
+    issued_at: datetime
     reported: bool = False
 
 

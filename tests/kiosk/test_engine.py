@@ -322,10 +322,10 @@ class _CrashOn:
     def __init__(self, log: EventLog, type_name: str) -> None:
         self.log, self.type_name = log, type_name
 
-    def record(self, type_name: str, payload: Mapping[str, Any]) -> Any:
+    def record(self, type_name: str, payload: Mapping[str, Any], **how: Any) -> Any:
         if type_name == self.type_name:
             raise Crash
-        return self.log.record(type_name, payload)
+        return self.log.record(type_name, payload, **how)
 
 
 def test_a_stop_before_the_accepted_event_reports_and_prints_once_on_the_next_scan(
@@ -344,6 +344,32 @@ def test_a_stop_before_the_accepted_event_reports_and_prints_once_on_the_next_sc
     assert screen.phase is Phase.TICKET
     assert screen.number == number.number  # the number it already had, not a new one
     assert len(rig.printer.jobs) == 1
+    assert len(rig.events.of(events.ACCEPTED)) == 1
+
+
+class _CrashingPrintClaim(TicketBook):
+    def begin_printing(self, checkin_id: str) -> bool:
+        raise Crash
+
+
+def test_a_stop_after_the_accepted_event_keeps_it_one_event_on_the_next_scan(
+    rig: Rig,
+) -> None:
+    token = rig.token("B0000034")
+    book = _CrashingPrintClaim(tmp := rig.config.tickets.book_path)
+    rig.restart(book=book)
+    with pytest.raises(Crash):
+        rig.checkin(token)  # the accepted event is recorded; the book never says so
+    book.close()
+    assert len(rig.events.of(events.ACCEPTED)) == 1
+
+    rig.restart(book=TicketBook(tmp))
+    screen = rig.checkin(token)
+
+    assert screen.phase is Phase.TICKET
+    assert len(rig.printer.jobs) == 1
+    # Recorded again on resume under the same id (a new id would be a second event here, at
+    # the outbox and at the back office): still one acceptance of this check-in.
     assert len(rig.events.of(events.ACCEPTED)) == 1
 
 

@@ -27,10 +27,15 @@ class ToOutbox:
         self.outbox: Outbox | None = None
 
     def record(
-        self, type_name: str, payload: Mapping[str, Any], *, occurred_at: datetime | None = None
+        self,
+        type_name: str,
+        payload: Mapping[str, Any],
+        *,
+        occurred_at: datetime | None = None,
+        event_id: str | None = None,
     ) -> Envelope:
         assert self.outbox is not None
-        return self.outbox.record(type_name, payload, occurred_at=occurred_at)
+        return self.outbox.record(type_name, payload, occurred_at=occurred_at, event_id=event_id)
 
 
 @pytest.mark.parametrize("synced", [False, True])

@@ -35,10 +35,10 @@ def faults(kiosk: Kiosk, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]
     recorded: list[dict[str, Any]] = []
     original = kiosk.uplink.record
 
-    def record(type_name: str, payload: dict[str, Any]) -> Any:
+    def record(type_name: str, payload: dict[str, Any], **how: Any) -> Any:
         if type_name == "device.fault":
             recorded.append(payload)
-        return original(type_name, payload)
+        return original(type_name, payload, **how)
 
     monkeypatch.setattr(kiosk.uplink, "record", record)
     return recorded
