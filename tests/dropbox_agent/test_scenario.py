@@ -137,7 +137,12 @@ def test_run_simulated_plays_the_branch_day_into_the_back_office(
     # The shipped scenario types the example's PIN; this config's officer has the same PIN.
     assert PIN == "2468"
     runner.run_simulated(
-        config, BRANCH_DAY, speed=40.0, stop=threading.Event(), slips_dir=tmp_path / "slips"
+        config,
+        BRANCH_DAY,
+        speed=40.0,
+        stop=threading.Event(),
+        slips_dir=tmp_path / "slips",
+        drain_s=60,  # returns once drained; 5 s ran out on a loaded machine (6 of 7 stored)
     )
     store = backoffice.store
     assert isinstance(store, SqliteEventStore)

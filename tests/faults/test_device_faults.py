@@ -41,6 +41,18 @@ def play(branch: Branch, ticks: int, script: dict[int, Callable[[], None]]) -> d
     return when
 
 
+def tick_until(branch: Branch, what: str, holds: Callable[[list[StoredEvent]], bool]) -> None:
+    """Keep the branch running until the back office's events show `what` (a loaded machine
+    serves the day's participants later in real time than a quiet one); at most a minute."""
+    pause = threading.Event()
+    for _ in range(int(60 / TICK_S)):
+        if holds(stored_events(branch.store.path)):
+            return
+        pause.wait(TICK_S)
+        branch.tick()
+    raise AssertionError(f"not within a minute: {what}")
+
+
 def audited(branch: Branch, directory: Path) -> tuple[dict[str, Any], list[StoredEvent]]:
     """The day's summary and every stored event; asserts nothing was lost or stored twice."""
     try:
@@ -85,7 +97,19 @@ def test_paper_out_and_a_hung_camera_mid_day_mend_by_themselves(tmp_path: Path) 
             walkin = Visit(branch.clock.now(), "walk-in while out of paper", service="JKK")
             branch.kiosk_parts[K1].participants.expect([walkin])
 
+        def tickets_of_k1(events: list[StoredEvent]) -> list[StoredEvent]:
+            return [e for e in events if e.device_id == K1 and e.type == "kiosk.ticket.issued"]
+
         def refill() -> None:
+            # Not before kiosk-1 has served someone while out of paper (however slow this
+            # machine runs the day): the paper is out for one participant at least.
+            tick_until(
+                branch,
+                "kiosk-1 shows a number on screen while out of paper",
+                lambda events: any(
+                    e.payload["delivery"] == "screen_only" for e in tickets_of_k1(events)
+                ),
+            )
             printer.paper_left = None
 
         # WHEN kiosk-1 runs out of paper and kiosk-2's camera hangs, then both are mended
@@ -96,6 +120,26 @@ def test_paper_out_and_a_hung_camera_mid_day_mend_by_themselves(tmp_path: Path) 
             15: lambda: camera.hang(False),
         }
         when = play(branch, 32, script)
+        # Both mended devices serve again (waited for, not timed: see tick_until).
+        tick_until(
+            branch,
+            "kiosk-1 prints again after the refill",
+            lambda events: any(
+                at(e) > when[14] and e.payload["delivery"] == "printed"
+                for e in tickets_of_k1(events)
+            ),
+        )
+        tick_until(
+            branch,
+            "kiosk-2 reads a booking code again after its camera came back",
+            lambda events: any(
+                e.device_id == K2
+                and e.type == "kiosk.checkin.accepted"
+                and at(e) > when[15]
+                and e.payload.get("booking_id")
+                for e in events
+            ),
+        )
     finally:
         branch.stop()
     summary, events = audited(branch, tmp_path)
