@@ -46,6 +46,8 @@ class LocalBroker:
         self.ca = ca or CertificateAuthority.create("Lapak Asik test CA")
         self.tls_port = free_port()
         self.plain_port = free_port()
+        while self.plain_port == self.tls_port:  # each probe's socket is closed before the next
+            self.plain_port = free_port()
         server = issue_identity(
             self.ca, directory / "pki", "broker", server_names=["localhost", "127.0.0.1"]
         )

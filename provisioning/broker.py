@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,8 +33,26 @@ class BrokerError(ProvisionError, RuntimeError):
     """mosquitto is missing or did not start; the message says how to fix it."""
 
 
+# Below Linux's default ephemeral range (32768-60999). A port the kernel hands out for bind(0)
+# is one it also hands out as the source port of outgoing connections: between our probe and
+# the server's own bind, some MQTT or PostgreSQL client could take it (it happened with tests
+# running in parallel: mosquitto "exited at start").
+_SERVER_PORTS = range(20000, 32768)
+_rng = random.Random()  # noqa: S311 - spreading picks, not security
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
+    """A loopback TCP port nobody listens on now, for a server about to start (a broker, a
+    database or an API in tests and simulations); from below the ephemeral range."""
+    for _ in range(200):
+        port = _rng.choice(_SERVER_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:  # in use (or lingering): try another
+                continue
+            return port
+    with socket.socket() as sock:  # that range is full: let the kernel choose
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 

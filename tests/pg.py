@@ -6,12 +6,13 @@ import itertools
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
 import psycopg
+
+from provisioning.broker import free_port
 
 PG_ROOTS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 
@@ -37,12 +38,6 @@ def unavailable_reason() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class LocalPostgres:
     """One server in a temporary data directory on a free loopback port, run as the `postgres`
     user when we are root (initdb refuses root); `new_database()` hands each test its own."""
@@ -53,7 +48,7 @@ class LocalPostgres:
             raise RuntimeError(unavailable_reason() or "no PostgreSQL")
         self._bin = bin_dir
         self.directory = Path(tempfile.mkdtemp(prefix="lapak-pg-"))
-        self.port = _free_port()
+        self.port = free_port()
         self._as: list[str] = []
         if os.geteuid() == 0:
             user = pwd.getpwnam("postgres")
