@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,7 @@ from dropbox_agent.sim.box import SimulatedBox
 from dropbox_agent.sim.devices import SimulatedFillSensor, SimulatedKeypad, SimulatedPrinter
 from tests.diskfull import small_disk
 from tests.dropbox_agent.conftest import Rig, make_config, make_rig
-from uplink import Envelope, ManualClock, Outbox, OutboxFull
+from uplink import ManualClock, Outbox, OutboxFull
 from uplink.sink import EventLog
 
 DEPOSIT = {
@@ -32,45 +30,17 @@ DEPOSIT = {
 }
 
 
-class FullOutbox(EventLog):
-    full = True
-
-    def record(
-        self,
-        type_name: str,
-        payload: Mapping[str, Any],
-        *,
-        occurred_at: datetime | None = None,
-        event_id: str | None = None,
-    ) -> Envelope:
-        if self.full:
-            raise OutboxFull("no room")
-        return super().record(type_name, payload, occurred_at=occurred_at, event_id=event_id)
+def full_outbox() -> EventLog:
+    """The shipped fake, refusing every event as a full outbox does until `fail_with(None)`."""
+    events = EventLog()
+    events.fail_with(OutboxFull("no room"))
+    return events
 
 
-class OutboxSink:
-    """The real outbox as the agent's event sink (states kept in memory)."""
-
-    def __init__(self, outbox: Outbox) -> None:
-        self.outbox = outbox
-        self.states: list[dict[str, Any]] = []
-
-    def record(
-        self,
-        type_name: str,
-        payload: Mapping[str, Any],
-        *,
-        occurred_at: datetime | None = None,
-        event_id: str | None = None,
-    ) -> Envelope:
-        return self.outbox.record(type_name, payload, occurred_at=occurred_at, event_id=event_id)
-
-    def publish_state(self, state: Mapping[str, Any]) -> None:
-        self.states.append(dict(state))
-
-    def stored(self, type_name: str) -> list[dict[str, Any]]:
-        bodies = [json.loads(r.body) for r in self.outbox.after(0, 100_000)]
-        return [b["payload"] for b in bodies if b["type"] == type_name]
+def stored_payloads(outbox: Outbox, type_name: str) -> list[dict[str, Any]]:
+    """The payloads of `type_name` events the outbox holds, oldest first."""
+    bodies = [json.loads(r.body) for r in outbox.after(0, 100_000)]
+    return [b["payload"] for b in bodies if b["type"] == type_name]
 
 
 def record_pulses(rig: Rig) -> list[tuple[Output, float]]:
@@ -87,7 +57,7 @@ def test_deposits_while_full_get_no_slip_an_error_tone_and_are_stored_when_room_
     tmp_path: Path,
 ) -> None:
     rig = make_rig(tmp_path)
-    events = FullOutbox()
+    events = full_outbox()
     rig.agent.events = events
     pulses = record_pulses(rig)
 
@@ -111,7 +81,7 @@ def test_deposits_while_full_get_no_slip_an_error_tone_and_are_stored_when_room_
 
     # WHEN room returns THEN the held events are stored in order with their own times, the
     # fault is stored as begun and then cleared, and the alert goes
-    events.full = False
+    events.fail_with(None)
     rig.advance(held.HOLD_RETRY_S + 0.1)
     rig.advance(0.1)
     assert [p["deposit_no"] for p in events.of("dropbox.deposit")] == [1, 2, 3]
@@ -135,15 +105,15 @@ def test_at_the_outbox_cap_slips_match_stored_deposits(tmp_path: Path) -> None:
     # GIVEN the outbox at its size cap, the back office away
     rig = make_rig(tmp_path)
     outbox = Outbox(tmp_path / "capped.db", "dropbox-t", max_mb=0.0625)
-    sink = OutboxSink(outbox)
-    rig.agent.events = sink  # type: ignore[assignment]
+    sink = EventLog(outbox=outbox)
+    rig.agent.events = sink
 
     for _ in range(150):
         rig.deposit()
     settle_slips(rig)
 
     # THEN every slip has its stored event, and the box says the outbox is full
-    stored = sink.stored("dropbox.deposit")
+    stored = stored_payloads(outbox, "dropbox.deposit")
     assert 0 < len(stored) < 150
     assert len(rig.printer.slips) == len(stored)
     assert rig.agent.machine.counters.last_deposit_no == 150
@@ -158,8 +128,8 @@ def test_a_full_data_disk_counts_every_deposit_and_stores_them_when_space_return
     with small_disk(tmp_path / "disk") as disk:
         rig = make_rig(tmp_path)
         outbox = Outbox(disk.path / "outbox.db", "dropbox-t")
-        sink = OutboxSink(outbox)
-        rig.agent.events = sink  # type: ignore[assignment]
+        sink = EventLog(outbox=outbox)
+        rig.agent.events = sink
         for _ in range(3):
             rig.deposit()
         disk.fill()
@@ -168,16 +138,18 @@ def test_a_full_data_disk_counts_every_deposit_and_stores_them_when_space_return
             rig.deposit()
         rig.advance(held.HOLD_RETRY_S + 0.1)
         assert rig.agent.state()["alerts"][0] == held.STORAGE_ALERT  # still full: still said
-        assert len(sink.stored("dropbox.deposit")) == 3
+        assert len(stored_payloads(outbox, "dropbox.deposit")) == 3
 
         disk.free()
         rig.advance(held.HOLD_RETRY_S + 0.1)
         rig.advance(0.1)
         settle_slips(rig)
 
-        assert [p["deposit_no"] for p in sink.stored("dropbox.deposit")] == list(range(1, 10))
+        assert [p["deposit_no"] for p in stored_payloads(outbox, "dropbox.deposit")] == list(
+            range(1, 10)
+        )
         assert len(rig.printer.slips) == 3  # the six counted while full got no slip
-        faults = [(f["code"], f["active"]) for f in sink.stored("device.fault")]
+        faults = [(f["code"], f["active"]) for f in stored_payloads(outbox, "device.fault")]
         assert faults == [("full", True), ("full", False)]
         assert held.STORAGE_ALERT not in rig.agent.state()["alerts"]
         outbox.close()
@@ -277,7 +249,7 @@ def test_the_watchdog_is_not_fed_once_the_uplink_has_really_stopped(
 def test_deposits_held_when_the_box_stops_are_stored_after_its_restart(tmp_path: Path) -> None:
     # GIVEN two deposits counted while the outbox was full, then the box stops
     rig = make_rig(tmp_path)
-    rig.agent.events = FullOutbox()
+    rig.agent.events = full_outbox()
     rig.deposit()
     rig.deposit()
     rig.agent.close()

@@ -4,38 +4,25 @@ the ticket's time is marked doubtful and the envelopes carry `clock_synced: fals
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from kiosk.domain.screens import Phase
 from kiosk.domain.tickets import UNSYNCED_MARK
 from receipts import lines_of
-from tests.kiosk.rig import make_rig
+from tests.kiosk.rig import Rig, make_rig
 from uplink import ManualClock
-from uplink.messages import Envelope
 from uplink.outbox import Outbox
+from uplink.sink import EventLog
 
 
-class ToOutbox:
-    """The engine's event sink: a real outbox stamping envelopes from the rig's own clock."""
-
-    def __init__(self) -> None:
-        self.outbox: Outbox | None = None
-
-    def record(
-        self,
-        type_name: str,
-        payload: Mapping[str, Any],
-        *,
-        occurred_at: datetime | None = None,
-        event_id: str | None = None,
-    ) -> Envelope:
-        assert self.outbox is not None
-        return self.outbox.record(type_name, payload, occurred_at=occurred_at, event_id=event_id)
+def with_outbox(tmp_path: Path) -> tuple[Rig, Outbox]:
+    """A rig whose engine records into a real outbox stamping envelopes from the rig's clock."""
+    rig = make_rig(tmp_path)
+    outbox = Outbox(tmp_path / "outbox.db", rig.config.uplink.device_id, clock=rig.clock)
+    rig.engine_with(events=EventLog(outbox=outbox))
+    return rig, outbox
 
 
 @pytest.mark.parametrize("synced", [False, True])
@@ -44,11 +31,8 @@ def test_tickets_and_their_events_carry_the_clock_state(tmp_path: Path, synced: 
     WHEN a booking and a walk-in check in
     THEN each printed ticket marks its time as doubtful exactly when the clock is not synced,
     and the check-in and ticket events (as the back office receives them) say the same."""
-    sink = ToOutbox()
-    rig = make_rig(tmp_path, events=sink)
+    rig, outbox = with_outbox(tmp_path)
     clock: ManualClock = rig.clock
-    outbox = Outbox(tmp_path / "outbox.db", rig.config.uplink.device_id, clock=clock)
-    sink.outbox = outbox
     clock.set_synced(synced)
 
     assert rig.checkin(rig.token("B0000042")).phase is Phase.TICKET
@@ -70,9 +54,7 @@ def test_tickets_and_their_events_carry_the_clock_state(tmp_path: Path, synced: 
 
 def test_the_mark_follows_the_clock_from_one_ticket_to_the_next(tmp_path: Path) -> None:
     """NTP answers between two arrivals: the first ticket is marked, the second is not."""
-    sink = ToOutbox()
-    rig = make_rig(tmp_path, events=sink)
-    sink.outbox = Outbox(tmp_path / "outbox.db", rig.config.uplink.device_id, clock=rig.clock)
+    rig, outbox = with_outbox(tmp_path)
     rig.clock.set_synced(False)
     rig.walkin("JHT")
     rig.next_participant()
@@ -82,9 +64,9 @@ def test_the_mark_follows_the_clock_from_one_ticket_to_the_next(tmp_path: Path) 
     assert UNSYNCED_MARK.id in first and UNSYNCED_MARK.id not in second
     tickets = [
         json.loads(row.body)
-        for row in sink.outbox.after(0, 1000)
+        for row in outbox.after(0, 1000)
         if json.loads(row.body)["type"] == "kiosk.ticket.issued"
     ]
     assert [envelope["clock_synced"] for envelope in tickets] == [False, True]
-    sink.outbox.close()
+    outbox.close()
     rig.close()
