@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from backoffice.config import BackofficeConfig
 from backoffice.errors import BackofficeError
 from backoffice.receiver import Receiver
 from backoffice.stores import DatabaseError, open_store
-from configkit import check_command, check_files, cli, layout, load
+from configkit import ConfigError, check_command, check_files, cli, layout, load, read_toml
 from configkit.helptext import teach
 from uplink import systemd
 from uplink.errors import StorageError
@@ -91,8 +90,8 @@ def _config_check(args: argparse.Namespace) -> int:
 
 def _model_of(path: Path) -> type[BackofficeConfig] | type[BookingsConfig]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        data = read_toml(path)
+    except ConfigError:
         return BackofficeConfig  # check_command reports the unreadable file in one line
     return BookingsConfig if "keys_dir" in data else BackofficeConfig
 

@@ -6,6 +6,7 @@ Public surface::
     ConfigError        raised by load(); str() gives one line per problem (exit code 2 in CLIs)
     Problem            one problem: file, key path, bad value, what is expected
     load(model, path)  read and validate a TOML file
+    read_toml(path)    read a TOML file (a regular UTF-8 file of at most MAX_CONFIG_BYTES)
     check_command(model, path) -> int   the body of every `<tool> config check FILE`
     check_files(config, source)         open the keys and certificates a config names (at start)
     file_problems(config, source)       the same, as problems with a severity (provision check)
@@ -31,6 +32,7 @@ from configkit._load import (
     file_problems,
     load,
     parse,
+    read_toml,
 )
 from configkit._tls import tls_file_problems
 from configkit._types import (
@@ -60,5 +62,6 @@ __all__ = [
     "file_problems",
     "load",
     "parse",
+    "read_toml",
     "tls_file_problems",
 ]

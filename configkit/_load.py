@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
+import stat
 import sys
 import tomllib
 import types
@@ -20,6 +22,8 @@ EXIT_CONFIG_ERROR = 2
 # Larger numbers are typos in any of our configs (1e9 s is 31 years, 1e9 MiB a petabyte) and
 # overflow where they are turned into byte counts or deadlines.
 FLOAT_LIMIT = 1e9
+# Our configs are a few kB; a file larger than this is not one (a log, an image, /dev/zero).
+MAX_CONFIG_BYTES = 1024 * 1024
 _SECRET_HINTS = ("password", "secret", "token", "private_key")
 _MISSING = object()
 
@@ -93,33 +97,69 @@ def load(model: type[M], path: str | Path) -> M:
     Raises:
         ConfigError: the file is missing, is not TOML, or does not match the model.
     """
+    return parse(model, read_toml(path), source=str(path))
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """The TOML document in `path`: a regular file of UTF-8 text, at most `MAX_CONFIG_BYTES`.
+
+    A pipe, a device or a huge file is refused before it is read: `config check /dev/zero`
+    would read until memory runs out, and a FIFO would wait forever for a writer.
+
+    Raises:
+        ConfigError: one problem saying what is wrong with the file and how to fix it.
+    """
     path = Path(path)
+
+    def problem(message: str) -> ConfigError:
+        return ConfigError([Problem(str(path), "", "", message)])
+
     try:
-        text = path.read_text(encoding="utf-8")
+        # O_NONBLOCK: opening a FIFO for reading would otherwise block until a writer comes.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
-        raise ConfigError(
-            [Problem(str(path), "", "", f"cannot read the file ({exc.strerror}); check the path")]
-        ) from exc
+        raise problem(f"cannot read the file ({exc.strerror}); check the path") from exc
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise problem("cannot read the file (Is a directory); check the path")
+        if not stat.S_ISREG(mode):
+            raise problem(
+                "not a regular file (a pipe, a device or a socket); give the path of a TOML file"
+            )
+        raw = _read_at_most(fd, MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise problem(f"cannot read the file ({exc.strerror}); check the path") from exc
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise problem(
+            f"larger than {MAX_CONFIG_BYTES >> 20} MiB: not a config file; check the path"
+        )
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = exc.object[: exc.start].count(b"\n") + 1
-        raise ConfigError(
-            [
-                Problem(
-                    str(path),
-                    "",
-                    "",
-                    f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line {line}); "
-                    "save the file as UTF-8",
-                )
-            ]
+        line = raw[: exc.start].count(b"\n") + 1
+        raise problem(
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); save the file as UTF-8"
         ) from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(
-            [Problem(str(path), "", "", f"not valid TOML: {exc}; fix the syntax there")]
-        ) from exc
-    return parse(model, data, source=str(path))
+        raise problem(f"not valid TOML: {exc}; fix the syntax there") from exc
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    """Up to `limit` bytes from `fd` (a read may return fewer than asked before the end)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = os.read(fd, limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def parse(model: type[M], data: Mapping[str, Any], source: str = "<config>") -> M:

@@ -15,11 +15,10 @@ import argparse
 import json
 import os
 import sys
-import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
-from configkit import ConfigError, Problem, layout, parse
+from configkit import ConfigError, Problem, layout, parse, read_toml
 from kiosk.booking.config import BookingConfig
 from kiosk.booking.model import Verdict, as_dict
 from uplink.booking.trustlist import TrustListError
@@ -88,14 +87,7 @@ def load_booking_config(path: Path) -> BookingConfig:
     Raises:
         ConfigError: unreadable file, bad TOML, no [booking] table, or invalid values.
     """
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(
-            [Problem(str(path), "", "", f"cannot read the file ({exc.strerror}); check the path")]
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([Problem(str(path), "", "", f"not valid TOML: {exc}")]) from None
+    data = read_toml(path)
     table = data.get("booking")
     if not isinstance(table, dict):
         raise ConfigError([Problem(str(path), "booking", "", "no [booking] table; add one")])

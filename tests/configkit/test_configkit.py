@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from configkit import (
     dump_toml,
     load,
     parse,
+    read_toml,
 )
 
 
@@ -77,6 +79,35 @@ def test_unreadable_and_malformed_files_say_what_to_do(tmp_path: Path) -> None:
         load(App, tmp_path / "missing.toml")
     with pytest.raises(ConfigError, match=r"not valid TOML: .*; fix the syntax there"):
         load(App, write(tmp_path, "device_id = \n"))
+
+
+def test_a_pipe_a_device_or_a_huge_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    """GIVEN a FIFO nobody writes to, /dev/zero, or a file far larger than any config
+    WHEN it is read as a config THEN one problem says so at once (a FIFO blocked for ever,
+    /dev/zero was read until memory ran out)."""
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    huge = tmp_path / "huge.toml"
+    huge.write_bytes(b"# " + b"x" * (2 << 20))
+    for path, message in [
+        (fifo, "not a regular file (a pipe, a device or a socket); give the path of a TOML file"),
+        (Path("/dev/zero"), "not a regular file"),
+        (huge, "larger than 1 MiB: not a config file; check the path"),
+        (tmp_path, "cannot read the file (Is a directory); check the path"),
+    ]:
+        with pytest.raises(ConfigError) as caught:
+            load(App, path)
+        assert len(caught.value.problems) == 1 and message in str(caught.value)
+        assert str(caught.value).startswith(f"{path}: ")
+
+
+def test_read_toml_reads_a_whole_file_and_names_a_bad_byte_s_line(tmp_path: Path) -> None:
+    path = tmp_path / "app.toml"
+    path.write_bytes(b'a = "' + b"y" * 100_000 + b'"\n# caf\xe9\n')
+    with pytest.raises(ConfigError, match=r"not UTF-8 text \(byte 0xe9 on line 2\)"):
+        read_toml(path)
+    path.write_bytes(b'a = "' + b"y" * 100_000 + b'"\n')
+    assert read_toml(path) == {"a": "y" * 100_000}
 
 
 def test_check_command_exits_0_or_2_with_one_line_per_error(

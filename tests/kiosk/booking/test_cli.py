@@ -110,6 +110,10 @@ def test_bad_configuration_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture
     missing = tmp_path / "nope.toml"
     assert main(["verify", "LA1:X", "--config", str(missing)]) == 2
     assert "cannot read the file" in capsys.readouterr().err
+    latin1 = tmp_path / "latin1.toml"
+    latin1.write_bytes(b'[booking]\nkiosk_id = "caf\xe9"\n')
+    assert main(["verify", "LA1:X", "--config", str(latin1)]) == 2  # was 'unexpected error'
+    assert "not UTF-8 text (byte 0xe9 on line 2)" in capsys.readouterr().err
     broken = tmp_path / "broken.toml"
     broken.write_text('[booking]\nkiosk_id = "kiosk-1"\nbranch = "Bad Branch"\n')
     assert main(["verify", "LA1:X", "--config", str(broken)]) == 2
