@@ -84,23 +84,30 @@ def known_branch(branch_id: str, served: Collection[str] = (), *, where: str = "
     known = sorted(b for b in branches if not served or b in served)
     if branch_id in known:
         return branches[branch_id]
-    close = difflib.get_close_matches(branch_id, known, n=1, cutoff=0.5)
+    served_close = difflib.get_close_matches(branch_id, known, n=1, cutoff=0.5)
+    here = where or "this installation"
+    if branch_id in branches:
+        hint = f" Did you mean {served_close[0]!r}?" if served_close else ""
+        raise UnknownBranchError(
+            f"branch {branch_id!r} is not served here ({here}: "
+            f"{_listed(known)}).{hint} Give one of those, or add it to {where or 'them'}"
+        )
+    # Not in the table: the nearest served branch, else the nearest in the whole table (which
+    # then says it is not served), and never the table as if it held only the served ones.
+    close = served_close or difflib.get_close_matches(branch_id, list(branches), n=1, cutoff=0.5)
     hint = f" Did you mean {close[0]!r}?" if close else ""
+    listing = (
+        f"uplink/branches.toml has {len(branches)}; {here} serves {_listed(known)}"
+        if served
+        else f"uplink/branches.toml: {_listed(known)}"
+    )
     try:
         check_branch_id(branch_id)
     except BranchIdError as exc:
-        raise UnknownBranchError(
-            f"{exc}; the branch table (uplink/branches.toml) has {_listed(known)}.{hint}"
-        ) from None
-    if branch_id in branches:
-        raise UnknownBranchError(
-            f"branch {branch_id!r} is not served here ({where or 'this installation'}: "
-            f"{_listed(known)}).{hint} Give one of those, or add it to {where or 'them'}"
-        )
+        raise UnknownBranchError(f"{exc}; the branch table ({listing}).{hint}") from None
     raise UnknownBranchError(
-        f"branch {branch_id!r} is not in the branch table (uplink/branches.toml: "
-        f"{_listed(known)}).{hint} Give one of those, or add the branch to "
-        "uplink/branches.toml (and release) before serving it"
+        f"branch {branch_id!r} is not in the branch table ({listing}).{hint} Give one of those, "
+        "or add the branch to uplink/branches.toml (and release) before serving it"
     )
 
 

@@ -113,3 +113,21 @@ def test_the_known_branch_check_lists_a_large_table_in_one_short_line() -> None:
         known_branch("nowhere-x")
     assert "\n" not in str(refused.value)
     assert known_branch("jakarta-salemba").name == "KCP Jakarta Salemba"
+
+
+def test_a_typo_under_a_narrowed_list_names_the_table_s_branch_and_what_is_served() -> None:
+    """GIVEN a back office serving jakarta-salemba of a table of several branches
+    WHEN a branch is misspelt THEN the line suggests the nearest branch of the whole table
+    (bandung-suci, not served here) and does not present the served list as the table."""
+    served = ["jakarta-salemba"]
+    with pytest.raises(UnknownBranchError) as refused:
+        known_branch("bandung-sucy", served, where="booking.toml `branches`")
+    line = str(refused.value)
+    assert "Did you mean 'bandung-suci'?" in line
+    assert f"uplink/branches.toml has {len(table())}; booking.toml `branches` serves " in line
+    assert "(uplink/branches.toml: jakarta-salemba)" not in line
+    with pytest.raises(UnknownBranchError, match="Did you mean 'jakarta-salemba'"):
+        known_branch("jakarta-salemb", served, where="booking.toml `branches`")
+    with pytest.raises(UnknownBranchError) as refused:
+        known_branch("bandung-suci", served, where="booking.toml `branches`")
+    assert "not served here" in str(refused.value) and "Did you mean" not in str(refused.value)
