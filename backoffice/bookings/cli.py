@@ -195,6 +195,10 @@ def _run(args: argparse.Namespace, issuer: Issuer) -> int:
         else:
             sys.stdout.write(document.decode())
     elif name == "issue":
+        if args.qr is not None and args.qr.is_dir():  # found before a booking is issued
+            print(f"backoffice booking issue: --qr {args.qr} is a folder; give the PNG file's "
+                  f"name, e.g. {args.qr / 'booking.png'}", file=sys.stderr)  # fmt: skip
+            return 2
         start, end = args.slot
         issued = issuer.issue(
             branch=args.branch, service=args.service, day=args.date, start=start, end=end,
@@ -203,7 +207,13 @@ def _run(args: argparse.Namespace, issuer: Issuer) -> int:
         print(issued.token)
         print(f"booking code {issued.code}, {len(issued.token)} characters", file=sys.stderr)
         if args.qr:
-            write_qr_png(issued.token, args.qr)
+            try:
+                write_qr_png(issued.token, args.qr)
+            except OSError as exc:
+                print(f"backoffice booking issue: booking {issued.code} is issued (its token is "
+                      f"above) but its QR code was not written to {args.qr}: {exc.strerror}",
+                      file=sys.stderr)  # fmt: skip
+                return 1
             print(f"QR code written to {args.qr}", file=sys.stderr)
     elif name == "cancel":
         if not issuer.cancel(args.code):

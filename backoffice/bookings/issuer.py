@@ -399,6 +399,9 @@ class Issuer:
                 f"slot {start:%H:%M}-{end:%H:%M} on {day} has ended or ends before it starts; "
                 "pick a future slot"
             )
+        masked = mask_name(name)
+        if not masked:  # a ticket and a welcome screen would greet nobody
+            raise IssueError("the name has no printable word; give the participant's full name")
         kid = self._current_kid(now)
         booking = Booking(
             booking_id=booking_id or codes.new_code(),
@@ -408,7 +411,7 @@ class Issuer:
             party_size=party_size,
             slot_start=_fixed_offset(slot_start),
             slot_end=_fixed_offset(slot_end),
-            masked_name=mask_name(name),
+            masked_name=masked,
         )
         key = self.keys.signing_key(kid)
         try:

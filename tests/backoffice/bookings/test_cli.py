@@ -6,7 +6,7 @@ import json
 import signal
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -96,6 +96,37 @@ def test_keygen_issue_and_qr_png(tmp_path: Path, capsys: pytest.CaptureFixture[s
     )
     now = datetime(2099, 6, 15, 0, 10, tzinfo=UTC)  # 08:10 WITA
     assert verifier.verify(text, now).reason == "ok"
+
+
+def test_issue_refuses_a_nameless_booking_and_a_qr_folder_before_issuing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GIVEN a booking back office with its keys
+    WHEN a booking is issued with a name of no printable word, or --qr naming a folder
+    THEN it is refused in one line and nothing is issued; a QR file that cannot be written
+    after the booking is issued names the booking's code (exit 1)."""
+    config = str(_config(tmp_path))
+    assert _run(capsys, "booking", "keygen", "--config", config)[0] == 0
+    issue = ["booking", "issue", "--config", config, "--branch", "jakarta-salemba",
+             "--service", "JHT", "--date", "2099-06-15", "--slot", "08:00-09:00"]  # fmt: skip
+    code, out, err = _run(capsys, *issue, "--name", " \x1b[31m ")
+    assert (code, out) == (1, "") and err.strip().endswith("give the participant's full name")
+    code, out, err = _run(capsys, *issue, "--name", "Budi", "--qr", str(tmp_path))
+    assert (code, out) == (2, "")
+    assert err.strip() == (
+        f"backoffice booking issue: --qr {tmp_path} is a folder; give the PNG file's name, "
+        f"e.g. {tmp_path / 'booking.png'}"
+    )
+    code, out, err = _run(capsys, *issue, "--name", "Budi", "--qr", "/proc/no/such.png")
+    assert code == 1 and out.startswith(token.PREFIX)
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("backoffice booking issue: booking ") and "/proc/no/such.png" in last
+    from backoffice.bookings.store import BookingStore
+
+    store = BookingStore(tmp_path / "bookings.db")
+    day = store.day("jakarta-salemba", date(2099, 6, 15))
+    store.close()
+    assert len(day) == 1  # only the booking whose QR file failed: the refusals issued nothing
 
 
 def test_cancel_withdraw_and_duplicates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
