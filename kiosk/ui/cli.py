@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "gallery",
         help="draw every screen in both languages at 800x480 and 1080x1920 to PNG files",
         description="Renders offscreen (no display needed) into OUT/{resolution}-{lang}-"
-        "{screen}.png. Exit code 1 when a text does not fit its place.",
+        "{screen}.png. Exit code 1 when a text does not fit its place or a touch target is "
+        "smaller than 72 dp either way.",
     )
     gallery.add_argument("--out", required=True, type=Path, help="output folder (created)")
     gallery.add_argument(
@@ -121,10 +122,14 @@ def _gallery(args: argparse.Namespace) -> int:
         return 2
     count = 0
     overflowing = []
-    for _path, overflows in render(args.out, names=args.screen or None):
+    small = []
+    for _path, overflows, targets in render(args.out, names=args.screen or None):
         count += 1
         overflowing.extend(overflows)
+        small.extend(targets)
     for overflow in overflowing:
         print(f"kiosk ui gallery: text does not fit: {overflow}", file=sys.stderr)
+    for target in small:
+        print(f"kiosk ui gallery: {target}", file=sys.stderr)
     print(f"{count} screens drawn in {args.out}", file=sys.stderr)
-    return EXIT_FAILED if overflowing else EXIT_OK
+    return EXIT_FAILED if overflowing or small else EXIT_OK

@@ -71,6 +71,38 @@ def overflows(root: object, name: str, theme: Theme) -> list[Overflow]:
     return found
 
 
+@dataclass(frozen=True)
+class SmallTarget:
+    """A touch target smaller than the theme's (72 dp) in width or height."""
+
+    screen: str
+    label: str
+    size: tuple[float, float]
+    least: float
+
+    def __str__(self) -> str:
+        return (
+            f"{self.screen}: touch target {self.label!r} is {self.size[0]:.0f}x{self.size[1]:.0f}"
+            f" px, under {self.least:.0f} px"
+        )
+
+
+def small_targets(root: object, name: str, theme: Theme) -> list[SmallTarget]:
+    """Touch targets (buttons and keys) narrower or lower than one touch target: an elderly
+    participant's finger, gloved or shaky, needs the whole 72 dp both ways."""
+    from kivy.uix.button import Button
+
+    least = theme.touch
+    found = []
+    for widget in root.walk(restrict=True):  # type: ignore[attr-defined]
+        if not isinstance(widget, Button):
+            continue
+        if widget.width < least - 0.5 or widget.height < least - 0.5:
+            label = str(getattr(widget, "plain", widget.text))
+            found.append(SmallTarget(name, label, (widget.width, widget.height), least))
+    return found
+
+
 def sample_frame() -> Frame:
     """What the camera sees in the gallery: a booking QR held up in the middle."""
     from kiosk.sim.frames import place, qr_image
@@ -80,8 +112,11 @@ def sample_frame() -> Frame:
     return place(code, at=((640 - w) // 2, (480 - h) // 2))
 
 
-def render(out: Path, *, names: list[str] | None = None) -> Iterator[tuple[Path, list[Overflow]]]:
-    """Draw the screens into `out`; yields each file with the texts that overflow in it."""
+def render(
+    out: Path, *, names: list[str] | None = None
+) -> Iterator[tuple[Path, list[Overflow], list[SmallTarget]]]:
+    """Draw the screens into `out`; yields each file with the texts that overflow in it and
+    the touch targets that are too small."""
     from kivy.base import EventLoop
     from kivy.core.window import Window
 
@@ -106,5 +141,5 @@ def render(out: Path, *, names: list[str] | None = None) -> Iterator[tuple[Path,
                     EventLoop.idle()
                 path = out / f"{resolution}-{lang}-{name}.png"
                 view.export_to_png(str(path))
-                yield path, overflows(view, name, theme)
+                yield path, overflows(view, name, theme), small_targets(view, name, theme)
                 Window.remove_widget(view)

@@ -258,10 +258,11 @@ def _camera_down(screen: Screen, lang: Lang, local: Local) -> View:
 
 
 def _keypad(lang: Lang, local: Local) -> View:
-    typed = local.typed
-    shown = "-".join(typed[i : i + 3] for i in range(0, len(typed), 3))
-    slots = shown + "_" * (CODE_LENGTH - len(typed))
-    ok_style: Style = "primary" if len(typed) == CODE_LENGTH else "secondary"
+    places = local.typed + "_" * (CODE_LENGTH - len(local.typed))
+    # in threes as the printed code, the empty places too: the field is as wide at every
+    # character typed (the title beside it does not wrap anew)
+    slots = "-".join(places[i : i + 3] for i in range(0, len(places), 3))
+    ok_style: Style = "primary" if len(local.typed) == CODE_LENGTH else "secondary"
     return _view(
         "keypad", "keypad", "info", "keypad", T["keypad_title"].in_(lang), lang, local,
         lines=(T["keypad_hint"].in_(lang),),

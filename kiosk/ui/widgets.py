@@ -137,7 +137,7 @@ class TouchButton(Button):
 
     def __init__(self, action: Action, theme: Theme, on_action: OnAction, *,
                  font_size: float | None = None, min_height: float | None = None,
-                 **kwargs: Any) -> None:  # fmt: skip
+                 pad_x: float | None = None, **kwargs: Any) -> None:  # fmt: skip
         palette = theme.palette
         fill, ink = {
             "primary": (palette.primary, palette.on_primary),
@@ -168,6 +168,7 @@ class TouchButton(Button):
         self.plain = action.label
         self._min = min_height or theme.touch
         self._pad = theme.gap
+        self._pad_x = theme.gap if pad_x is None else pad_x
         with self.canvas.before:
             Color(*kivy_rgba(fill))
             self._face = RoundedRectangle(pos=self.pos, size=self.size, radius=[theme.px(10)])
@@ -181,7 +182,7 @@ class TouchButton(Button):
         self._face.size = self.size
 
     def _wrap(self, *_: Any) -> None:
-        self.text_size = (max(self.width - 2 * self._pad, 1), None)
+        self.text_size = (max(self.width - 2 * self._pad_x, 1), None)
 
     def _fit(self, *_: Any) -> None:
         self.natural = max(self._min, self.texture_size[1] + 2 * self._pad)
@@ -275,6 +276,21 @@ class Column(BoxLayout):
 
 
 Slot = tuple[Callable[[View], str], TextLine]
+
+
+def _line_height(text: str, size: float) -> float:
+    """How tall one line of bold `text` is drawn at `size` (as a `TextLine` draws it)."""
+    probe = TextLine(text, size, "#000000", bold=True)
+    probe.texture_update()
+    return float(probe.texture_size[1])
+
+
+def _widest_word(button: TouchButton) -> float:
+    """The width of the longest word of `button`'s label, in its font (pixels)."""
+    from kivy.core.text import Label as CoreLabel
+
+    measure = CoreLabel(font_size=button.font_size, font_name=TEXT_FONT, bold=True)
+    return max(float(measure.get_extents(word)[0]) for word in button.plain.split())
 
 
 def _split_number(number: str) -> tuple[str, str]:
@@ -494,6 +510,10 @@ class KioskView(BoxLayout):
                     (lambda v: f"◷ {v.countdown}"), theme.small, theme.palette.text, bold=True
                 )
             )  # fmt: skip
+        elif view.layout == "keypad" and theme.orientation == "landscape":
+            # the countdown's room kept while there is none: the keys do not move under a
+            # finger when it appears
+            titles.add_widget(Widget(size_hint_y=None, height=_line_height("◷ 0", theme.small)))
         children.append(titles)
         children.extend(extra or [])
         children.extend(self._button(action) for action in actions)
@@ -709,13 +729,16 @@ class KioskView(BoxLayout):
         if portrait or pin:
             for widget in self._body(view):
                 self.add_widget(widget)
+        if not (portrait or pin):
+            self._keys_beside_actions(view)
+            return
         keys: list[str | None] = list(view.keys)
         if pin:  # a phone's PIN pad on the tall panel: 1-9, then 0 in the middle
             cols = 3 if portrait else 5
             if portrait and keys[-1:] == ["0"]:
                 keys.insert(-1, None)
         else:
-            cols = 6 if portrait else 8
+            cols = 6
         # The keys take the room the words leave (on the tall panel too: no hole under them).
         grid = GridLayout(cols=cols, spacing=theme.px(6))
         for key in keys:
@@ -745,6 +768,37 @@ class KioskView(BoxLayout):
             self.add_widget(actions)
         else:
             self.add_widget(self._row(row, min_height=theme.touch, even=True))
+
+    def _keys_beside_actions(self, view: View) -> None:
+        """The booking-code keypad on the 7" panel: the 32 keys in 8 columns of 4 rows, the
+        actions in a column on their right, one beside each row of keys (as on a bank's ATM:
+        BATAL at the top, PERIKSA at the bottom). Under a row of actions the keys were 62 px
+        high, under a touch target; beside them each key is a touch target or more both ways.
+
+        The column is as wide as its longest word (a two-word label takes two lines), so the
+        keys keep the rest of the width."""
+        theme = self.theme
+        spacing = theme.px(4)
+        pad = theme.gap / 2
+        buttons = [
+            TouchButton(action, theme, self.on_action, size_hint_y=1, pad_x=pad)
+            for action in view.actions
+        ]
+        widest = max(_widest_word(button) for button in buttons)
+        column = BoxLayout(orientation="vertical", spacing=spacing, size_hint_x=None,
+                           width=widest + 2 * pad + theme.px(2))  # fmt: skip
+        for button in buttons:
+            column.add_widget(button)
+        grid = GridLayout(cols=8, spacing=spacing)
+        for key in view.keys:
+            grid.add_widget(
+                TouchButton(Action(f"key:{key}", key, style="secondary"), theme, self.on_action,
+                            font_size=theme.key, size_hint_y=1)
+            )  # fmt: skip
+        row = BoxLayout(spacing=theme.gap)
+        row.add_widget(grid)
+        row.add_widget(column)
+        self.add_widget(row)
 
     def _ticket(self, view: View, portrait: bool) -> None:
         theme = self.theme

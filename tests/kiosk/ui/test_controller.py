@@ -65,7 +65,24 @@ def test_check_is_ignored_until_the_code_is_complete_and_clear_empties_it() -> N
     ui.touch("ok", 1.0)
     assert intents.calls == []
     ui.touch("clear", 1.0)
-    assert ui.view().typed == "_" * 9
+    assert ui.view().typed == "___-___-___"
+
+
+def test_the_typed_code_keeps_its_places_in_threes_and_check_stands_out_when_complete() -> None:
+    """GIVEN the keypad WHEN a code is typed character by character THEN the field shows the
+    nine places in threes at every step (always as wide: the title beside it keeps its lines),
+    and CHECK becomes the main button only once the code is complete."""
+    ui, _intents = controller()
+    ui.touch("keypad", 1.0)
+    shown = [ui.view().typed]
+    styles = [{a.code: a.style for a in ui.view().actions}["ok"]]
+    for key in "7K3QX9M2A":
+        ui.touch(f"key:{key}", 2.0)
+        shown.append(ui.view().typed)
+        styles.append({a.code: a.style for a in ui.view().actions}["ok"])
+    assert shown[0] == "___-___-___" and shown[5] == "7K3-QX_-___" and shown[9] == "7K3-QX9-M2A"
+    assert {len(text) for text in shown} == {11}
+    assert styles == ["secondary"] * 9 + ["primary"]
 
 
 def test_english_is_one_tap_away_and_bahasa_returns_at_the_welcome_screen() -> None:

@@ -56,6 +56,14 @@ def test_no_text_is_clipped_or_drawn_over_another(
     assert "does not fit" not in done.stderr
 
 
+def test_every_touch_target_is_at_least_72_dp_both_ways(
+    gallery: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    """Every screen, both languages, both panels (the 7" keypad's keys were 57-64 px high)."""
+    _out, done = gallery
+    assert "touch target" not in done.stderr, done.stderr[-3000:]
+
+
 def test_no_picture_is_blank_and_each_has_the_panel_size(
     gallery: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:

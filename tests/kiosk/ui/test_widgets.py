@@ -124,13 +124,51 @@ class CameraFaultTest(GraphicUnitTest):  # type: ignore[misc]
 
 class KeypadTest(GraphicUnitTest):  # type: ignore[misc]
     def test_the_keypads_actions_are_one_height_and_each_label_on_one_line(self) -> None:
+        """The tall panel's keypad: its actions in rows under the keys, one line each."""
+        theme = RESOLUTIONS["1080x1920"]
         for lang in ("id", "en"):
-            view = _drawn(self, "keypad", "800x480", lang)
+            view = _drawn(self, "keypad", "1080x1920", lang)
             buttons = view.buttons()
             actions = [buttons[code] for code in ("cancel", "clear", "back", "ok")]
-            assert {round(b.height) for b in actions} == {round(RESOLUTIONS["800x480"].touch)}
+            assert {round(b.height) for b in actions} == {round(theme.touch)}
             for button in actions:  # one line: the label is no taller than its font
                 assert button.texture_size[1] < 1.5 * button.font_size, (lang, button.plain)
+
+    def test_every_key_and_action_on_the_7_inch_keypad_is_a_touch_target_both_ways(self) -> None:
+        """GIVEN the booking keypad on the 800x480 panel, in both languages, with and without
+        the inactivity countdown THEN every key and action is at least 72 dp wide and high (the
+        keys were 57-64 px high under a row of actions), the actions stand in a column on the
+        keys' right, one beside each row of keys and as high, and each label fits its button:
+        one line a word at most, a one-word label on one line."""
+        theme = RESOLUTIONS["800x480"]
+        for lang in ("id", "en"):
+            for name in ("keypad", "inactivity"):
+                buttons = _drawn(self, name, "800x480", lang).buttons()
+                keys = [b for code, b in buttons.items() if code.startswith("key:")]
+                actions = [buttons[code] for code in ("cancel", "clear", "back", "ok")]
+                assert len(keys) == 32
+                for button in [*keys, *actions]:
+                    assert button.width >= theme.touch, (lang, name, button.plain, button.width)
+                    assert button.height >= theme.touch, (lang, name, button.plain, button.height)
+                rows = sorted({round(k.center_y) for k in keys}, reverse=True)
+                assert [round(a.center_y) for a in actions] == rows  # BATAL top, PERIKSA bottom
+                assert {round(a.height) for a in actions} == {round(k.height) for k in keys}
+                assert min(a.x for a in actions) > max(k.right for k in keys)
+                for button in actions:
+                    words = len(button.plain.split())
+                    assert button.texture_size[1] < 1.5 * button.font_size * words, button.plain
+                    assert button.texture_size[0] <= button.width, (lang, button.plain)
+                    assert button.texture_size[1] <= button.height, (lang, button.plain)
+
+    def test_the_7_inch_keys_stay_put_when_the_countdown_appears(self) -> None:
+        """A finger on its way to a key hits that key: the countdown's line is kept free in
+        the header before it is shown, so the keys do not move when it appears."""
+        for lang in ("id", "en"):
+            before = _drawn(self, "keypad", "800x480", lang).buttons()
+            after = _drawn(self, "inactivity", "800x480", lang).buttons()
+            for code in ("key:0", "key:Z", "ok"):
+                assert tuple(before[code].pos) == tuple(after[code].pos), (lang, code)
+                assert tuple(before[code].size) == tuple(after[code].size), (lang, code)
 
     def test_the_tall_keypad_left_alone_says_how_to_stay(self) -> None:
         view = _drawn(self, "inactivity", "1080x1920")
@@ -168,3 +206,19 @@ class MessageTest(GraphicUnitTest):  # type: ignore[misc]
         (room,) = [w for w in view.walk(restrict=True) if isinstance(w, RoomBadge)]
         assert room.badge.text == ""  # no room for it at a readable size: not drawn at all
         assert room.badge.size == [0, 0]
+
+
+class SmallTargetTest(GraphicUnitTest):  # type: ignore[misc]
+    def test_the_gallery_names_a_touch_target_narrower_or_lower_than_72_dp(self) -> None:
+        from kivy.uix.boxlayout import BoxLayout
+        from kivy.uix.button import Button
+
+        from kiosk.ui.gallery import small_targets
+
+        theme = RESOLUTIONS["800x480"]
+        root = BoxLayout()
+        for text, size in (("low", (90, 57)), ("narrow", (71, 90)), ("fine", (72, 72))):
+            root.add_widget(Button(text=text, size_hint=(None, None), size=size))
+        found = small_targets(root, "keypad", theme)
+        assert [(t.label, t.size) for t in found] == [("low", (90, 57)), ("narrow", (71, 90))]
+        assert str(found[0]) == "keypad: touch target 'low' is 90x57 px, under 72 px"
