@@ -20,6 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from configkit.expiry import Due, assess, assess_crl
 from provisioning import expiry, pki
 from uplink import Clock, Uplink, UplinkConfig
 from uplink.config import BrokerConfig
@@ -244,7 +245,7 @@ def identity(ctx: CheckContext) -> Outcome:
 # -- what runs out: certificates and the CRL --------------------------------------------------
 
 
-def _from(dues: list[expiry.Due]) -> Outcome:
+def _from(dues: list[Due]) -> Outcome:
     """One outcome for several dated things: the worst status, every detail, the fixes due."""
     order: tuple[Status, ...] = ("fail", "warn", "pass")
     worst = next(status for status in order if any(d.status == status for d in dues))
@@ -266,10 +267,8 @@ def certificates_expiry(ctx: CheckContext) -> Outcome:
     now = ctx.clock.now()
     return _from(
         [
-            expiry.assess(
-                "device certificate", device.not_valid_after_utc, now, expiry.RENEW_DEVICE
-            ),
-            expiry.assess("CA certificate", authority.not_valid_after_utc, now, expiry.RENEW_CA),
+            assess("device certificate", device.not_valid_after_utc, now, expiry.RENEW_DEVICE),
+            assess("CA certificate", authority.not_valid_after_utc, now, expiry.RENEW_CA),
         ]
     )
 
@@ -286,7 +285,7 @@ def broker_certificate(ctx: CheckContext) -> Outcome:
     except (OSError, ValueError) as exc:
         return Outcome.skip(f"{where}: no certificate read ({exc}); see the broker check")
     name = pki.common_name(cert.subject) or "?"
-    due = expiry.assess(
+    due = assess(
         f"broker certificate ({name})",
         cert.not_valid_after_utc,
         ctx.clock.now(),
@@ -333,14 +332,7 @@ def crl_next_update(ctx: CheckContext) -> Outcome:
     next_update = crl.next_update_utc
     if next_update is None:
         return Outcome.fail(f"{ctx.crl_file} has no next update", expiry.RENEW_CRL)
-    due = expiry.assess(
-        f"CRL {ctx.crl_file}",
-        next_update,
-        ctx.clock.now(),
-        expiry.RENEW_CRL,
-        ends_as="next update is due",
-        ended_as="next update was due",
-    )
+    due = assess_crl(f"CRL {ctx.crl_file}", next_update, ctx.clock.now(), expiry.RENEW_CRL)
     return Outcome(due.status, due.detail, due.fix)
 
 

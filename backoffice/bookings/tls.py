@@ -8,7 +8,8 @@ connection (the file's size, time and inode are compared per connection, a `stat
 restart. A CRL that cannot be read then is logged and the last good one stays in force.
 
 OpenSSL refuses every client while the CRL is past its next update (as mosquitto does), so
-`crl_problems` fails a CRL that has run out and warns 30 days ahead.
+`crl_problems` fails a CRL that has run out and warns 30 days ahead (`configkit.expiry`'s rule,
+as `provision check` says it of the brokers' copy).
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
+from configkit.expiry import Due, assess_crl
+
 logger = logging.getLogger(__name__)
 
-CRL_WARN_DAYS = 30
 RENEW = "re-sign it on the CA (`provision ca crl --dir CA`) and copy its crl.pem here"
 
 
@@ -104,8 +106,8 @@ Severity = Literal["error", "warning"]
 
 def crl_problems(ca_file: Path, crl_file: Path, now: dt.datetime) -> list[tuple[Severity, str]]:
     """What stops `crl_file` from working as the CRL of `ca_file`'s certificates, as
-    (severity, message): not a PEM CRL, not signed by that CA, run out (error: OpenSSL would
-    refuse every client), or running out within 30 days (warning)."""
+    (severity, message): not a PEM CRL, not signed by that CA, past its next update (error:
+    OpenSSL would refuse every client), or due within 30 days (warning)."""
     try:
         crl = x509.load_pem_x509_crl(crl_file.read_bytes())
     except (OSError, ValueError) as exc:
@@ -134,10 +136,21 @@ def crl_problems(ca_file: Path, crl_file: Path, now: dt.datetime) -> list[tuple[
             )
         ]
     next_update = crl.next_update_utc
-    if next_update is not None and next_update <= now:
-        return [("error", f"ran out at {next_update:%Y-%m-%d %H:%M}Z (every client is refused); "
-                          f"{RENEW}")]  # fmt: skip
-    if next_update is not None and next_update - now <= dt.timedelta(days=CRL_WARN_DAYS):
-        return [("warning", f"runs out at {next_update:%Y-%m-%d %H:%M}Z (every client is then "
-                            f"refused); {RENEW}")]  # fmt: skip
-    return []
+    if next_update is None:
+        return []
+    due = crl_due(next_update, now)
+    if due.status == "pass":
+        return []
+    return [("error" if due.status == "fail" else "warning", crl_alert(due))]
+
+
+def crl_due(next_update: dt.datetime, now: dt.datetime) -> Due:
+    """How the API's client CRL, next updated at `next_update`, stands at `now`."""
+    return assess_crl("client CRL", next_update, now, RENEW)
+
+
+def crl_alert(due: Due) -> str:
+    """What a CRL that is due (or past due) means for the kiosks, and its fix, in one line."""
+    if due.status == "fail":
+        return f"{due.detail}: every client is refused at the handshake; {RENEW}"
+    return f"{due.detail}: from then every client is refused; {RENEW}"

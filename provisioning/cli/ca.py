@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from configkit.expiry import assess, assess_crl
 from provisioning import expiry, pki
 from provisioning.cli.output import EXIT_OK, console
 from provisioning.errors import InvalidSetup, Refused
@@ -209,15 +210,10 @@ def _ca_list(args: argparse.Namespace) -> int:
     console.print(table)
     now = dt.datetime.now(dt.UTC)
     crl_next = pki.load_crl(ca.crl_file).next_update_utc
-    dues = [expiry.assess("CA certificate", ca.ca.cert.not_valid_after_utc, now, expiry.RENEW_CA)]
+    dues = [assess("CA certificate", ca.ca.cert.not_valid_after_utc, now, expiry.RENEW_CA)]
     if crl_next is not None:
-        dues.append(
-            expiry.assess(
-                "CRL", crl_next, now, f"`provision ca crl --dir {args.dir}`, then copy it to "
-                "every broker and restart mosquitto", ends_as="next update is due",
-                ended_as="next update was due",
-            )
-        )  # fmt: skip
+        renew = f"`provision ca crl --dir {args.dir}`, then copy it to every broker and restart "
+        dues.append(assess_crl("CRL", crl_next, now, renew + "mosquitto"))
     for due in dues:
         mark = {"pass": "", "warn": "[bold yellow]warning:[/] ", "fail": "[bold red]FAIL:[/] "}
         console.print(f"{mark[due.status]}{due.detail}" + (f" → {due.fix}" if due.fix else ""))

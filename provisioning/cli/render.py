@@ -9,7 +9,8 @@ from pathlib import Path, PurePosixPath
 
 from rich.table import Table
 
-from provisioning import expiry, names, pki, render
+from configkit.expiry import assess
+from provisioning import names, pki, render
 from provisioning.cli.output import EXIT_FAILED, EXIT_OK, console, errors
 from provisioning.errors import Refused
 
@@ -205,7 +206,7 @@ def _warn_if_crl_due(ca: pki.CADirectory) -> None:
     next_update = pki.load_crl(ca.crl_file).next_update_utc
     if next_update is None:
         return
-    due = expiry.assess(
+    due = assess(
         "the CRL copied to the broker", next_update, dt.datetime.now(dt.UTC),
         f"`provision ca crl --dir {ca.directory}`, then render again",
         ends_as="is due for its next update", ended_as="was due for its next update",

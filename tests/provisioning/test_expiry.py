@@ -24,23 +24,6 @@ DAY = dt.timedelta(days=1)
 NOW = dt.datetime(2026, 12, 1, 0, 0, tzinfo=dt.UTC)
 
 
-def test_assess_passes_warns_30_days_ahead_and_fails_once_past() -> None:
-    ends = NOW + 31 * DAY
-    assert expiry.assess("CRL", ends, NOW, "renew").status == "pass"
-    warned = expiry.assess("device certificate", ends, NOW + 2 * DAY, "run X")
-    assert warned.status == "warn" and warned.fix == "run X"
-    assert warned.detail == "device certificate expires 2027-01-01 00:00 UTC (in 29 days)"
-    assert expiry.assess("CRL", ends, ends - 30 * DAY, "r").status == "warn"  # the 30th day
-    assert expiry.assess("CRL", ends, ends - 30 * DAY - dt.timedelta(seconds=1), "r").fix == ""
-    hours = expiry.assess("CRL", ends, ends - dt.timedelta(hours=5), "r")
-    assert hours.detail.endswith("(in 5 hours)")
-    past = expiry.assess("CA certificate", ends, ends + 3 * DAY, "make a new CA")
-    assert past.status == "fail" and past.detail.endswith(
-        "expired 2027-01-01 00:00 UTC (3 days ago)"
-    )
-    assert expiry.assess("CA", ends, ends, "r").status == "fail"  # not valid after its end
-
-
 # -- the device's and the CA's certificates -----------------------------------------------------
 
 
