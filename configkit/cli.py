@@ -27,6 +27,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from types import FrameType
 
 from configkit._load import ConfigError
@@ -67,6 +68,19 @@ def seconds(high: float) -> Callable[[str], float]:
         return _bounded(text, high, "seconds", "e.g. 10")
 
     return parse
+
+
+def calendar_day(text: str) -> date:
+    """argparse type of a `--date`: a calendar day written YYYY-MM-DD (argparse's own line,
+    "invalid fromisoformat value", said neither what was wrong nor the form)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        # Say the calendar's reason (month 13, 30 February), not the parser's ("Invalid isoformat").
+        reason = str(exc) if "must be in" in str(exc) or "range" in str(exc) else "not a date"
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: {reason}; use YYYY-MM-DD, e.g. 2020-06-15"
+        ) from None
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     issue = command("issue", "issue a booking: prints the token, optionally writes a QR PNG")
     issue.add_argument("--branch", required=True, help=_BRANCH_HELP)
     add_service_option(issue, "the booking's claim programme", required=True)
-    issue.add_argument("--date", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
+    issue.add_argument("--date", required=True, type=cli.calendar_day, help="YYYY-MM-DD")
     issue.add_argument("--slot", required=True, type=_slot, help="HH:MM-HH:MM, branch time")
     issue.add_argument("--name", required=True, help="full name (only the masked form is kept)")
     issue.add_argument("--party", type=int, default=1, help="people covered (default 1)")
@@ -96,7 +96,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     sample = command("sample", "issue a day of sample bookings as tokens and QR PNGs")
     sample.add_argument("--branch", required=True, help=_BRANCH_HELP)
-    sample.add_argument("--date", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
+    sample.add_argument("--date", required=True, type=cli.calendar_day, help="YYYY-MM-DD")
     sample.add_argument("--count", type=int, default=20, help="bookings to issue (default 20)")
     sample.add_argument("--out", type=Path, required=True, help="output folder")
     sample.add_argument(
@@ -112,7 +112,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     duplicates = command("duplicates", "bookings checked in at more than one kiosk (JSON)")
     duplicates.add_argument("--branch", required=True, help=_BRANCH_HELP)
-    duplicates.add_argument("--date", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
+    duplicates.add_argument("--date", required=True, type=cli.calendar_day, help="YYYY-MM-DD")
 
     check = commands.add_parser(
         "check-config", help="validate a booking back-office TOML file (= backoffice config check)"

@@ -137,3 +137,22 @@ def test_a_stop_signal_while_the_loop_holds_the_events_lock_still_stops_it() -> 
         with stop._cond:  # what `stop.wait()` holds between its bytecodes
             signal.raise_signal(signal.SIGTERM)  # the handler runs here, on this thread
         assert stop.wait(5)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("2020-13-45", "month must be in 1..12"),
+        ("2020-02-30", "day is out of range for month"),
+        ("15-06-2020", "not a date"),
+        ("", "not a date"),
+    ],
+)
+def test_a_calendar_day_that_is_no_date_says_why_and_the_form(text: str, reason: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError) as refused:
+        cli.calendar_day(text)
+    assert str(refused.value) == f"{text!r}: {reason}; use YYYY-MM-DD, e.g. 2020-06-15"
+
+
+def test_a_calendar_day_is_read() -> None:
+    assert cli.calendar_day("2020-06-15").isoformat() == "2020-06-15"

@@ -242,6 +242,28 @@ def test_usage_and_config_errors(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert _run(capsys, "booking", "check-config", config)[0] == 0
 
 
+@pytest.mark.parametrize("command", ["issue", "sample", "duplicates"])
+def test_a_day_that_is_no_date_says_the_form(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """GIVEN a --date of month 13 WHEN a booking command reads it THEN one usage line says what
+    is wrong and the form to use (argparse said only "invalid fromisoformat value")."""
+    rest = {
+        "issue": ["--service", "JHT", "--slot", "09:00-10:00", "--name", "x"],
+        "sample": ["--out", str(tmp_path / "out")],
+        "duplicates": [],
+    }[command]
+    argv = ["booking", command, "--config", str(_config(tmp_path)),
+            "--branch", "jakarta-salemba", "--date", "2020-13-45", *rest]  # fmt: skip
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.endswith(
+        "argument --date: '2020-13-45': month must be in 1..12; use YYYY-MM-DD, e.g. 2020-06-15"
+    )
+
+
 def test_sample_day(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = str(_config(tmp_path))
     _run(capsys, "booking", "keygen", "--config", config)
