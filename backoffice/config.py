@@ -10,6 +10,22 @@ from configkit import ConfigModel, TimeZoneName
 from uplink.config import BrokerConfig
 
 
+class ReceiverBrokerConfig(BrokerConfig):
+    """The back office's `[broker]`: its identity is not a device's (`provision device` makes
+    those) but a key made here and signed by the fleet CA, with the CN the broker's ACL names."""
+
+    def install_fix(self) -> str:
+        """The back office's identity made with `provision key` and `provision ca issue`."""
+        key = self.key_file or "/etc/lapak/pki/backoffice.key"
+        cert = self.cert_file or "/etc/lapak/pki/backoffice.crt"
+        return (
+            "copy the fleet CA's ca.crt to ca_file; make the back office's key and certificate "
+            f"(CN backoffice) with `provision key --cn backoffice --key {key} --csr "
+            "backoffice.csr`, then on the CA `provision ca issue --dir /mnt/lapak-ca --csr "
+            f"backoffice.csr --out {cert}`"
+        )
+
+
 class ReceiverConfig(ConfigModel):
     """The event receiver: subscribes to every device's events and acks what it stored."""
 
@@ -46,6 +62,14 @@ class BackofficeConfig(ConfigModel):
         description="IANA zone `backoffice watch` shows times in: Asia/Jakarta (WIB), "
         "Asia/Makassar (WITA) or Asia/Jayapura (WIT).",
     )
+
+    @field_validator("broker")
+    @classmethod
+    def _receiver_broker(cls, broker: BrokerConfig) -> BrokerConfig:
+        # Any broker settings (a simulated branch hands its client's) speak as the back office's.
+        if isinstance(broker, ReceiverBrokerConfig):
+            return broker
+        return ReceiverBrokerConfig.model_validate(broker.model_dump())
 
     @field_validator("database_url")
     @classmethod

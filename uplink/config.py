@@ -60,8 +60,12 @@ class BrokerConfig(ConfigModel):
             ("cert_file", self.cert_file),
             ("key_file", self.key_file),
             side="client",
-            fix="install it with `provision device init` or `provision device install-cert`",
+            fix=self.install_fix(),
         )
+
+    def install_fix(self) -> str:
+        """How a missing CA, certificate or key gets here (said after "no such file; ")."""
+        return "install it with `provision device init` or `provision device install-cert`"
 
     @model_validator(mode="after")
     def _tls_needs_files(self) -> Self:
