@@ -8,14 +8,17 @@ Routes (all GET)::
     /v1/bookings/{code}                              a typed code's token, cancellation and
                                                      check-ins (404 when unknown)
     /v1/branches                                     the branch ids booked here (provision check)
-    /healthz                                         "ok"
+    /healthz                                         "ok" (a warning line while the client
+                                                     CRL is due; 503 once it has run out)
 
 Every document answers If-None-Match with 304. Put TLS (the fleet PKI) in front in production.
 
 With mutual TLS (`api.client_ca_file`) a client is its certificate's CN: a branch's lists (day
 list, cancellations) are answered only to a kiosk of that branch in the device registry; any
 other client certificate gets 403 there (the trust list and the branch list are the fleet's).
-With `api.client_crl_file` a revoked certificate gets no connection at all (`bookings.tls`).
+With `api.client_crl_file` a revoked certificate gets no connection at all (`bookings.tls`), and
+the CRL running out while the API serves is logged, put in systemd's status and at /healthz
+(`bookings.crl_watch`).
 """
 
 from __future__ import annotations
@@ -36,10 +39,12 @@ from urllib.parse import parse_qs, urlsplit
 
 from backoffice.bookings.checkins import CheckinImporter
 from backoffice.bookings.config import BookingsConfig
+from backoffice.bookings.crl_watch import CrlWatch
 from backoffice.bookings.issuer import IssueError, Issuer, cancellations_document, day_document
-from backoffice.bookings.tls import ServerTls
+from backoffice.bookings.tls import ServerTls, crl_alert
 from backoffice.errors import BackofficeError
 from backoffice.rejects import RejectGate
+from configkit.expiry import Due
 from uplink.booking import codes
 from uplink.clock import Clock, utc_iso
 from uplink.registry import DeviceRegistry
@@ -79,6 +84,13 @@ class _Problem(BackofficeError):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     tls: ServerTls | None = None
+    crl_watch: CrlWatch | None = None
+
+    def service_actions(self) -> None:
+        # Called by serve_forever on every poll: a CRL that runs out while no kiosk connects
+        # (or copied in renewed) is said all the same.
+        if self.crl_watch is not None:
+            self.crl_watch.look()
 
     def get_request(self) -> tuple[Any, Any]:
         sock, address = super().get_request()
@@ -137,7 +149,9 @@ class BookingApi:
         files = config.api.tls_files()
         self._tls = files is not None
         if files is not None:
-            self._server.tls = ServerTls(files)
+            self._server.tls = tls = ServerTls(files)
+            if files.client_crl_file is not None:
+                self._server.crl_watch = CrlWatch(tls.crl_next_update, self.clock)
         self._thread: threading.Thread | None = None
         self._serving = False
         self._import_lock = threading.Lock()
@@ -216,7 +230,17 @@ class BookingApi:
         return json.dumps({"branches": self.config.served_branches()}).encode(), "application/json"
 
     def _get_health(self, query: dict[str, list[str]]) -> tuple[bytes, str]:
+        due = self.crl_standing()
+        if due is not None and due.status == "fail":
+            raise _Problem(HTTPStatus.SERVICE_UNAVAILABLE, crl_alert(due))
+        if due is not None and due.status == "warn":
+            return f"ok\nwarning: {crl_alert(due)}\n".encode(), "text/plain"
         return b"ok\n", "text/plain"
+
+    def crl_standing(self) -> Due | None:
+        """How the client CRL stands at the serve loop's last look (None: no CRL in use)."""
+        watch = self._server.crl_watch
+        return None if watch is None else watch.due
 
     def _get_trust_list(self, query: dict[str, list[str]]) -> tuple[bytes, str]:
         try:

@@ -68,28 +68,47 @@ class ServerTls:
     Called from the server's accept loop only (one thread)."""
 
     def __init__(self, files: TlsFiles) -> None:
-        """Build the first context (raises as `server_context`)."""
+        """Build the first context (raises as `server_context`; ValueError: a garbled CRL)."""
         self.files = files
         self._seen = self._crl_stamp()
-        self._context = server_context(files)
+        self._context, self._next_update = self._load()
 
     def context(self) -> ssl.SSLContext:
         """The context for a connection accepted now."""
-        stamp = self._crl_stamp()
-        if stamp != self._seen:
-            self._seen = stamp
-            try:
-                self._context = server_context(self.files)
-            except (ssl.SSLError, OSError) as exc:
-                logger.error(
-                    "the client CRL %s could not be read again (%s); the last good one stays in "
-                    "force: copy a whole crl.pem there (write it beside, then rename it over)",
-                    self.files.client_crl_file,
-                    exc,
-                )
-            else:
-                logger.info("client CRL %s read again", self.files.client_crl_file)
+        self.refresh()
         return self._context
+
+    def crl_next_update(self) -> dt.datetime | None:
+        """The next update of the CRL in force now (None: no CRL, or it names none)."""
+        self.refresh()
+        return self._next_update
+
+    def refresh(self) -> None:
+        """Read the CRL again if its file changed since it was last read."""
+        stamp = self._crl_stamp()
+        if stamp == self._seen:
+            return
+        self._seen = stamp
+        try:
+            self._context, self._next_update = self._load()
+        except (ssl.SSLError, OSError, ValueError) as exc:
+            logger.error(
+                "the client CRL %s could not be read again (%s); the last good one stays in "
+                "force: copy a whole crl.pem there (write it beside, then rename it over)",
+                self.files.client_crl_file,
+                exc,
+            )
+        else:
+            logger.info("client CRL %s read again", self.files.client_crl_file)
+
+    def _load(self) -> tuple[ssl.SSLContext, dt.datetime | None]:
+        """The context and its CRL's next update (one replaced in between is read again at its
+        next stamp)."""
+        crl_file = self.files.client_crl_file
+        next_update = None
+        if crl_file is not None and self.files.client_ca_file is not None:
+            next_update = x509.load_pem_x509_crl(crl_file.read_bytes()).next_update_utc
+        return server_context(self.files), next_update
 
     def _crl_stamp(self) -> tuple[int, int, int] | None:
         if self.files.client_crl_file is None:

@@ -3,22 +3,30 @@
 Real TLS with certificates from the project's CA (`provision device init`), the registry from
 `provision fleet registry`: another branch's day list or cancellations are a 403 in JSON, to a
 kiosk of another branch, a dropbox, or a certificate the registry does not list. A certificate
-revoked with `provision ca revoke` gets no connection, as soon as the CRL is rewritten.
+revoked with `provision ca revoke` gets no connection, as soon as the CRL is rewritten; a CRL
+that runs out while the API serves is said in its log, systemd's status and /healthz.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from collections.abc import Iterator
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 
 from backoffice.bookings import BookingApi
 from backoffice.bookings.config import ApiConfig
+from backoffice.errors import BackofficeError
 from configkit import load
 from kiosk.booking import open_booking
 from kiosk.config import KioskConfig
@@ -224,3 +232,81 @@ def test_a_garbled_crl_copied_in_keeps_the_last_good_one_in_force(
     assert "could not be read again" in caplog.text and "last good one" in caplog.text
     with pytest.raises(requests.exceptions.ConnectionError):
         served.get(KIOSK, f"/v1/branches/{BRANCH}/bookings", date=day)
+
+
+def _run_out_crl(ca: pki.CADirectory) -> bytes:
+    """The CA's CRL with its dates pinned in early 2020: run out on any clock, OpenSSL's too."""
+    crl = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.ca.cert.subject)
+        .last_update(datetime(2020, 1, 1, tzinfo=UTC))
+        .next_update(datetime(2020, 2, 1, tzinfo=UTC))
+        .sign(ca.ca.key, hashes.SHA256())
+    )
+    return crl.public_bytes(serialization.Encoding.PEM)
+
+
+def _eventually(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 20  # the serve loop looks every 50 ms: a loaded machine
+    while not condition():
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.05)
+
+
+def test_a_crl_that_runs_out_while_the_api_serves_is_said_and_a_renewed_one_ends_it(
+    served: Served, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN the API serving a kiosk under systemd WHEN a CRL past its next update is in force
+    (every kiosk refused at the handshake) THEN the API says so by itself: an ERROR with the
+    fix, systemd's status line, a 503 at /healthz; WHEN `provision ca crl` re-signs it THEN the
+    kiosk reads again and the API says it is in force again."""
+    clock = served.api.clock
+    assert isinstance(clock, ManualClock)
+    assert served.get(KIOSK, "/healthz").text == "ok\n"
+    crl = served.base / "ca" / "crl.pem"
+    name = f"lapak-test-notify-{os.getpid()}-{id(served)}"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+        notify.bind("\0" + name)
+        notify.settimeout(20)
+        monkeypatch.setenv("NOTIFY_SOCKET", "@" + name)
+        with caplog.at_level(logging.INFO, logger="backoffice.bookings.crl_watch"):
+            crl.with_suffix(".new").write_bytes(_run_out_crl(pki.CADirectory(crl.parent)))
+            crl.with_suffix(".new").replace(crl)
+            clock.advance(2)  # the API's own clock: the watch looks once a second of it
+            _eventually(lambda: "was due" in caplog.text, "the run-out CRL said in the log")
+            (alert,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+            assert alert.getMessage().startswith(
+                "client CRL next update was due 2020-02-01 00:00 UTC ("
+            )
+            assert "every client is refused at the handshake" in alert.getMessage()
+            assert "provision ca crl --dir CA" in alert.getMessage()
+            assert notify.recv(4096).decode() == f"STATUS=serving; {alert.getMessage()}"
+            with pytest.raises(requests.exceptions.ConnectionError):
+                served.get(KIOSK, "/healthz")  # OpenSSL's refusal, on its own (wall) clock
+            with pytest.raises(BackofficeError) as unhealthy:
+                served.api.answer("/healthz", {})
+            assert getattr(unhealthy.value, "status", None) == 503
+            assert str(unhealthy.value) == alert.getMessage()
+
+            assert provision(["ca", "crl", "--dir", str(crl.parent)]) == 0
+            clock.advance(2)
+            _eventually(lambda: "in force again" in caplog.text, "the renewed CRL said")
+        assert notify.recv(4096) == b"STATUS=serving"
+    assert served.get(KIOSK, "/healthz").text == "ok\n"
+    path, day = f"/v1/branches/{BRANCH}/bookings", DAY.isoformat()
+    assert served.get(KIOSK, path, date=day).status_code == 200
+
+
+def test_healthz_warns_while_the_crl_is_due(served: Served) -> None:
+    """Placed 10 days before the CRL's own next update, the API's /healthz still answers "ok"
+    with a warning line that says when and the fix."""
+    clock = served.api.clock
+    assert isinstance(clock, ManualClock)
+    next_update = pki.load_crl(served.base / "ca" / "crl.pem").next_update_utc
+    assert next_update is not None
+    clock.advance((next_update - dt.timedelta(days=10) - clock.now()).total_seconds())
+    _eventually(lambda: served.get(KIOSK, "/healthz").text != "ok\n", "the warning at /healthz")
+    ok, warning = served.get(KIOSK, "/healthz").text.splitlines()
+    assert ok == "ok"
+    assert warning.startswith("warning: client CRL next update is due ")
+    assert "(in 10 days): from then every client is refused" in warning
