@@ -16,9 +16,13 @@ Order of a check-in, so that nothing is lost and nothing is doubled:
 3. the ticket book takes the next number for this check-in (durable, idempotent per check-in);
 4. `kiosk.checkin.accepted` is recorded in the uplink outbox (durable);
 5. the ticket book marks the ticket as printing (durable), and only then the ticket prints; if the
-   printer is out of paper or offline the number is shown on screen and a fault is recorded.
+   printer is out of paper or offline the number is shown on screen and a fault is recorded;
+6. `kiosk.ticket.issued` is recorded (durable), and then the book marks the ticket delivered.
 
-A kiosk that stops anywhere in 2-5 loses nobody: when the participant shows the QR again, a
+Events recorded again on resume (4 and 6) keep the id they were first recorded with (derived
+from the check-in and the time it was numbered), so each is one event.
+
+A kiosk that stops anywhere in 2-6 loses nobody: when the participant shows the QR again, a
 booking claimed here without a number is measured and numbered, a number not yet delivered is
 printed, and a ticket that was (or may have been) printed is shown on screen, never printed twice
 (`kiosk.domain.checkin.resume`). If the outbox or a store cannot be written (`StorageError`,
@@ -116,10 +120,11 @@ def _party_of(checkin: Checkin) -> screens.Party | None:
     return screens.Party(booking.masked_name, booking.party_size)
 
 
-def _event_id_of(issued: Issued, type_name: str) -> str:
-    """The one id of a numbered check-in's `type_name` event, the same each time it is recorded."""
-    at_ms = int(issued.issued_at.timestamp() * 1000)
-    return derived_event_id(f"{issued.checkin_id}/{type_name}", at_ms)
+def _event_id_of(checkin_id: str, issued_at: datetime, type_name: str) -> str:
+    """The one id of a numbered check-in's `type_name` event (its acceptance, its ticket), the
+    same each time it is recorded: `issued_at` is when the ticket book numbered it."""
+    at_ms = int(issued_at.timestamp() * 1000)
+    return derived_event_id(f"{checkin_id}/{type_name}", at_ms)
 
 
 def _in_thread(job: Callable[[], None]) -> None:
@@ -415,9 +420,19 @@ class CheckinEngine:
             temperature, notes = flow.resumed_temperature(booked)
             checkin = flow.booking_checkin(booked.checkin_id, booking, claimed=True)
             self._issue(checkin, temperature, notes)
+        elif action is flow.Resume.SETTLE and booked is not None:
+            # Printing when the kiosk stopped: whether the ticket came out is unknown, so it is
+            # never printed again; its event was recorded or not, so it is recorded under the
+            # id it had (one event), and only then is the ticket marked shown.
+            logger.info("check-in %s resumed: stopped while printing", booked.checkin_id)
+            type_name, payload = flow.interrupted_ticket_event(booked)
+            event_id = _event_id_of(booked.checkin_id, booked.issued_at, type_name)
+            self._events.record(type_name, payload, event_id=event_id)
+            self._book.mark_delivered(booked.checkin_id, "screen_only")
+            self._end(flow.already_claimed(booking, booked.checkin_id, number=booked.number))
         elif action is flow.Resume.SHOW and booked is not None:
-            # It has its ticket (or was printing when the kiosk stopped): show the number again,
-            # never print a second ticket.
+            # It has its ticket (and its ticket event): show the number again, never print a
+            # second ticket.
             self._end(flow.already_claimed(booking, booked.checkin_id, number=booked.number))
         elif action is flow.Resume.MEASURE:
             logger.info("check-in of a booking claimed here without a number resumed")
@@ -558,7 +573,8 @@ class CheckinEngine:
                 type_name, payload = flow.accepted_event(
                     checkin, issued.number, wait_outside=wait_outside, temperature=temperature
                 )
-                self._events.record(type_name, payload, event_id=_event_id_of(issued, type_name))
+                event_id = _event_id_of(issued.checkin_id, issued.issued_at, type_name)
+                self._events.record(type_name, payload, event_id=event_id)
         except UNRECORDABLE as exc:
             self._out_of_service(exc)
             return
@@ -574,15 +590,19 @@ class CheckinEngine:
             notes=notes,
             clock_synced=self._clock.synced(),  # the same state the events' envelopes carry
         )
-        printed = self._deliver(ticket, issued.delivery, notes)
+        printed = self._deliver(ticket, issued, notes)
         self._current = None
         self._finish(CheckinResult(checkin.checkin_id, Phase.TICKET, issued.number, printed))
         self._show(screens.ticket(ticket, printed=printed, notes=notes), settings.ticket_screen_s)
 
-    def _deliver(
-        self, ticket: Ticket, delivery: str | None, notes: tuple[Bilingual, ...] = ()
-    ) -> bool:
-        """Print the ticket once; on paper out or offline, show it on screen only."""
+    def _deliver(self, ticket: Ticket, issued: Issued, notes: tuple[Bilingual, ...] = ()) -> bool:
+        """Print the ticket once; on paper out or offline, show it on screen only.
+
+        Its ticket event is recorded (under its one id) before the book marks it delivered: a
+        stop in between leaves it "printing" with its event recorded, and the resume's settled
+        event has the same id (one event); a delivered ticket always has its event.
+        """
+        delivery = issued.delivery
         if delivery is not None or not self._book.begin_printing(ticket.checkin_id):
             return delivery == "printed"  # this check-in already has its ticket: never a second
         status = self._printer.status()
@@ -599,8 +619,10 @@ class CheckinEngine:
                 print_fault, detail = "print_failed", f"{type(exc).__name__}: {exc}"
         how, fault_code = flow.delivery_of(status.value, print_fault)
         self._set_fault("printer", flow.printer_fault(status.value, fault_code), detail)
+        type_name, payload = flow.ticket_event(ticket, how, status.value, fault_code)
+        event_id = _event_id_of(issued.checkin_id, issued.issued_at, type_name)
+        self._events.record(type_name, payload, event_id=event_id)
         self._book.mark_delivered(ticket.checkin_id, how)
-        self._record(*flow.ticket_event(ticket, how, status.value, fault_code))
         return how == "printed"
 
     def _print_referral_slip(self, reason: str) -> None:

@@ -27,9 +27,16 @@ what the ticket book holds          what the kiosk does
 =================================  ==================================================
 no check-in, claim by this kiosk    MEASURE: measure and number it (the claim stands)
 numbered, nothing delivered         DELIVER: report if not yet, print once, show
-printing / printed / screen only    SHOW: show the number again, never print a second
+printing (stopped mid-delivery)     SETTLE: record its ticket event if not yet (as
+                                    shown on screen, `interrupted_ticket_event`), mark
+                                    it shown, show the number, never print a second
+printed / screen only               SHOW: show the number again, never print a second
 no check-in, claim elsewhere        NONE: refuse, "already checked in"
 =================================  ==================================================
+
+A ticket's event is recorded before the book marks it delivered, so a delivered ticket always
+has its event; a ticket still "printing" may have it or not, and the engine records the settled
+event under the id the first one had (one event either way).
 """
 
 from __future__ import annotations
@@ -65,6 +72,10 @@ PHASE_SUMMARY_ID: dict[Phase, str] = {
 
 TemperatureNote = Literal["passed", "staff_check"]
 Delivery = Literal["printed", "screen_only"]
+PRINTING = "printing"
+"""A ticket book's delivery while its ticket is being printed (it may have come out)."""
+PRINT_INTERRUPTED = "print_interrupted"
+"""The fault code of a ticket whose printing the kiosk's stop interrupted."""
 Hold = Literal["message", "ticket", "choice"]
 """How long a screen stays before the welcome screen returns (the `[flow]` settings)."""
 Payload = dict[str, Any]
@@ -198,7 +209,8 @@ class Resume(StrEnum):
     NONE = "none"  # not begun here: refuse as the verifier said
     MEASURE = "measure"  # claimed here without a number: measure and number it
     DELIVER = "deliver"  # numbered, not delivered: deliver that number (print once)
-    SHOW = "show"  # printed, shown, or maybe printed: show the number, never print again
+    SETTLE = "settle"  # stopped while printing: record its ticket event if not yet, show it
+    SHOW = "show"  # printed or shown: show the number, never print again
 
 
 def resume(booked: BookedCheckin | None, *, claimed_here: bool) -> Resume:
@@ -209,7 +221,9 @@ def resume(booked: BookedCheckin | None, *, claimed_here: bool) -> Resume:
         claimed_here: the ledger's claim of the booking is this kiosk's own.
     """
     if booked is not None:
-        return Resume.DELIVER if booked.delivery is None else Resume.SHOW
+        if booked.delivery is None:
+            return Resume.DELIVER
+        return Resume.SETTLE if booked.delivery == PRINTING else Resume.SHOW
     return Resume.MEASURE if claimed_here else Resume.NONE
 
 
@@ -418,6 +432,19 @@ def ticket_event(
         printer_status=status,
         fault_code=fault_code,
         walkin_code=ticket.track_ref if ticket.booking_id is None else None,
+    )
+
+
+def interrupted_ticket_event(booked: BookedCheckin) -> tuple[str, Payload]:
+    """The kiosk.ticket.issued event of a booking's ticket whose printing a stop interrupted,
+    settled when the booking is shown again: its number is on the screen now (on paper too,
+    perhaps: nobody knows, so the printer's status is "unknown")."""
+    return events.TICKET, events.ticket(
+        checkin_id=booked.checkin_id,
+        ticket_number=booked.number,
+        delivery="screen_only",
+        printer_status="unknown",
+        fault_code=PRINT_INTERRUPTED,
     )
 
 

@@ -17,6 +17,7 @@ from kiosk.domain.screens import STAFF_CHECK_NOTE, Phase
 from kiosk.domain.temperature import GateResult, Outcome
 from kiosk.domain.tickets import Ticket, served_before_or_with
 from uplink.booking import codes
+from uplink.messages import catalog
 
 SLOT = datetime(2026, 6, 15, 9, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
 BOOKING = Booking("B1", "kcp-demo", "JKK", "online", 1, SLOT, SLOT + timedelta(hours=1), "B***")
@@ -62,7 +63,7 @@ def test_bookings_get_their_priority_class_and_walk_ins_choose_later() -> None:
     ("delivery", "claimed_here", "expected"),
     [
         (None, True, Resume.DELIVER),  # numbered, nothing delivered: deliver that number
-        ("printing", True, Resume.SHOW),  # maybe printed: never a second ticket
+        ("printing", True, Resume.SETTLE),  # maybe printed: its event, never a second ticket
         ("printed", True, Resume.SHOW),
         ("screen_only", True, Resume.SHOW),
     ],
@@ -71,6 +72,24 @@ def test_a_numbered_check_in_is_delivered_once_or_shown_again(
     delivery: str | None, claimed_here: bool, expected: Resume
 ) -> None:
     assert flow.resume(replace(BOOKED, delivery=delivery), claimed_here=claimed_here) is expected
+
+
+def test_a_ticket_a_stop_interrupted_is_settled_as_shown_on_screen_with_an_unknown_printer() -> (
+    None
+):
+    interrupted = replace(BOOKED, delivery="printing")
+
+    type_name, payload = flow.interrupted_ticket_event(interrupted)
+
+    assert type_name == events.TICKET
+    assert payload == {
+        "checkin_id": BOOKED.checkin_id,
+        "ticket_number": BOOKED.number,
+        "delivery": "screen_only",  # what the resume shows; the paper is anybody's guess
+        "printer_status": "unknown",
+        "fault_code": "print_interrupted",
+    }
+    catalog().validate_payload(catalog().get(type_name), payload)
 
 
 def test_a_claim_without_a_number_is_measured_only_when_it_is_this_kiosks() -> None:

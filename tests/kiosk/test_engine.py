@@ -19,7 +19,8 @@ from kiosk.ports import PaperStatus
 from kiosk.sim.driver import drive
 from kiosk.store import Issued, TicketBook
 from tests.kiosk.rig import NOW, Rig, make_rig
-from uplink import OutboxFull
+from uplink import Outbox, OutboxFull
+from uplink.messages import Envelope
 from uplink.sink import EventLog
 
 
@@ -373,12 +374,13 @@ def test_a_stop_after_the_accepted_event_keeps_it_one_event_on_the_next_scan(
     assert len(rig.events.of(events.ACCEPTED)) == 1
 
 
-def test_a_stop_before_the_ticket_event_never_prints_twice(rig: Rig) -> None:
+def test_a_stop_before_the_ticket_event_never_prints_twice_and_records_it_once(rig: Rig) -> None:
     token = rig.token("B0000032")
     rig.restart(events=_CrashOn(rig.events, events.TICKET))
     with pytest.raises(Crash):
         rig.checkin(token)
     assert len(rig.printer.jobs) == 1  # it printed, then the power went
+    assert rig.events.of(events.TICKET) == []
 
     rig.restart()
     screen = rig.checkin(token)
@@ -386,6 +388,69 @@ def test_a_stop_before_the_ticket_event_never_prints_twice(rig: Rig) -> None:
     assert screen.phase is Phase.REFUSED
     assert screen.number == "JHT A1-001"  # shown again, not printed again
     assert len(rig.printer.jobs) == 1
+    # The kiosk cannot know the paper came out: the number reached the participant on screen.
+    [ticket] = rig.events.of(events.TICKET)
+    assert (ticket["delivery"], ticket["printer_status"], ticket["fault_code"]) == (
+        "screen_only",
+        "unknown",
+        "print_interrupted",
+    )
+    rig.next_participant()
+    rig.checkin(token)  # shown again: settled once, not recorded again
+    assert len(rig.events.of(events.TICKET)) == 1
+
+
+class _CrashingDeliveryMark(TicketBook):
+    """The power goes as the book is about to mark a ticket delivered (its event recorded)."""
+
+    def mark_delivered(self, checkin_id: str, delivery: str) -> bool:
+        raise Crash
+
+
+def _tickets_in(outbox: Outbox) -> list[Envelope]:
+    envelopes = [Envelope.from_json(row.body) for row in outbox.after(0, 1000)]
+    return [e for e in envelopes if e.type == events.TICKET]
+
+
+@pytest.mark.parametrize("sent_before_the_stop", [False, True])
+def test_a_stop_between_the_ticket_event_and_its_delivery_mark_keeps_one_ticket_event(
+    rig: Rig, tmp_path: Path, sent_before_the_stop: bool
+) -> None:
+    """GIVEN a kiosk stopped right after its outbox stored a ticket event, before the ticket
+    book marked the ticket delivered (the ticket printed), WHEN the booking is shown after the
+    restart THEN the number is shown, not printed again, and the ticket's event is the one it
+    was: still pending in the outbox, or (sent and acknowledged already) recorded again under
+    the same id, which the back office stores once."""
+    token = rig.token("B0000035")
+    path, device = tmp_path / "outbox.db", rig.config.uplink.device_id
+    first = Outbox(path, device, clock=rig.clock)
+    rig.restart(book=_CrashingDeliveryMark(rig.config.tickets.book_path),
+                events=EventLog(outbox=first))  # fmt: skip
+    with pytest.raises(Crash):
+        rig.checkin(token)
+    [recorded] = _tickets_in(first)
+    assert recorded.payload["delivery"] == "printed"
+    if sent_before_the_stop:
+        first.ack([recorded.event_id])
+    first.close()
+
+    second = Outbox(path, device, clock=rig.clock)
+    rig.restart(events=EventLog(outbox=second))
+    screen = rig.checkin(token)
+    rig.next_participant()
+    rig.checkin(token)
+
+    assert (screen.phase, screen.number) == (Phase.REFUSED, "JHT A1-001")
+    assert len(rig.printer.jobs) == 1
+    booked = rig.book.for_booking("B0000035")
+    assert booked is not None and booked.delivery == "screen_only"
+    pending = _tickets_in(second)
+    if sent_before_the_stop:
+        [again] = pending  # the settled event, under the id the back office already holds
+        assert again.event_id == recorded.event_id
+    else:
+        assert pending == [recorded]  # the first one, as it was: "printed"
+    second.close()
 
 
 def test_a_stop_while_printing_never_prints_that_ticket_again(rig: Rig) -> None:
@@ -406,6 +471,8 @@ def test_a_stop_while_printing_never_prints_that_ticket_again(rig: Rig) -> None:
 
     assert screen.number == "JHT A1-001"
     assert rig.printer.jobs == []
+    [ticket] = rig.events.of(events.TICKET)  # the settled one: shown on screen
+    assert (ticket["delivery"], ticket["fault_code"]) == ("screen_only", "print_interrupted")
 
 
 def test_a_full_outbox_takes_the_kiosk_out_of_service_before_any_ticket(rig: Rig) -> None:
