@@ -14,9 +14,11 @@ from pathlib import Path
 from kiosk.config import KioskConfig
 from kiosk.ports import FrameSource, Thermometer, TicketPrinter
 from kiosk.sim.camera import FolderCamera, ScriptedCamera
-from kiosk.sim.printer import SimulatedPrinter, ticket_or_slip
+from kiosk.sim.printer import ticket_or_slip
 from kiosk.sim.thermometer import SimulatedThermometer
+from receipts.sim import SimulatedPrinter
 from receipts.wiring import build_printer as build_receipt_printer
+from receipts.wiring import build_simulated_printer as build_simulated_receipt_printer
 from receipts.wiring import printer_usable
 
 Usable = Callable[[], tuple[bool, str]]
@@ -61,8 +63,25 @@ def build_thermometer(config: KioskConfig) -> Thermometer:
 
 
 def build_printer(config: KioskConfig) -> TicketPrinter:
-    """The ticket printer the config names (simulated tickets and slips as PNGs)."""
+    """The ticket printer the config names (simulated: `build_simulated_printer`'s)."""
     return build_receipt_printer(config.printer, kind=ticket_or_slip)
+
+
+def build_simulated_printer(
+    config: KioskConfig,
+    *,
+    out_dir: Path | None = None,
+    paper_left: int | None = None,
+    render: bool = True,
+) -> SimulatedPrinter:
+    """The simulated twin of the config's ticket printer, made where the app makes a simulated
+    one (`receipts.wiring`): its columns and paper width, ``ticket-NNNN.png`` and
+    ``slip-NNNN.png`` into `out_dir` (in memory without it), `paper_left` tickets' paper on its
+    roll (None: endless); `render` False keeps the bytes only."""
+    printer = config.printer.model_copy(update={"out_dir": out_dir})
+    return build_simulated_receipt_printer(
+        printer, kind=ticket_or_slip, paper_left=paper_left, render=render
+    )
 
 
 def camera_usable(config: KioskConfig) -> tuple[bool, str]:
@@ -127,10 +146,5 @@ def build_simulated_devices(
     return SimulatedDevices(
         camera=camera if camera is not None else ScriptedCamera("simulated camera"),
         thermometer=SimulatedThermometer(),
-        printer=SimulatedPrinter(
-            out_dir,
-            columns=config.printer.columns,
-            paper_dots=config.printer.paper_dots,
-            paper_left=paper_left,
-        ),
+        printer=build_simulated_printer(config, out_dir=out_dir, paper_left=paper_left),
     )

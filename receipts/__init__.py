@@ -10,6 +10,7 @@ Public surface::
     receipts.sim.SimulatedPrinter            the simulator (real bytes, PNGs, faults)
     receipts.render                          ESC/POS bytes -> PNG, as the paper would look
     receipts.wiring.build_printer(config)    the real or simulated printer a config names
+    receipts.wiring.build_simulated_printer  its simulated twin (the one place one is made)
     receipts.wiring.printer_usable(config)   whether that printer can work here
 
 Exceptions::

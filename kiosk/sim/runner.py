@@ -23,9 +23,9 @@ from kiosk.engine import CheckinEngine, CheckinResult
 from kiosk.runtime import LOOP_S, Kiosk
 from kiosk.sim.camera import FolderCamera, load_image
 from kiosk.sim.driver import Participants, drive
-from kiosk.sim.printer import SimulatedPrinter
 from kiosk.sim.thermometer import SimulatedThermometer
 from kiosk.store import TicketBook
+from receipts.sim import SimulatedPrinter
 from uplink import ManualClock, Outbox, SimulatedClock, Uplink
 from uplink.sink import EventLog
 

@@ -18,6 +18,7 @@ from kiosk.adapters.qr import DecodeResult, LiveDecoder
 from kiosk.app import build_decoder, build_engine
 from kiosk.booking import Channel, CheckinLedger, Service
 from kiosk.config import KioskConfig
+from kiosk.devices import build_simulated_printer
 from kiosk.engine import CheckinEngine
 from kiosk.errors import CameraError
 from kiosk.ports import Frame
@@ -25,9 +26,9 @@ from kiosk.sim.bookings import SimIssuer, token_qr
 from kiosk.sim.camera import ScriptedCamera
 from kiosk.sim.demo import demo_config
 from kiosk.sim.frames import place
-from kiosk.sim.printer import SimulatedPrinter
 from kiosk.sim.thermometer import SimulatedThermometer
 from kiosk.store import TicketBook
+from receipts.sim import SimulatedPrinter
 from uplink import Clock
 from uplink.sink import EventLog
 
@@ -196,11 +197,8 @@ def sim_kiosk(
         flow={"ticket_screen_s": 12.0, "message_screen_s": 10.0},
     )
     thermometer = SimulatedThermometer(36.6)
-    printer = SimulatedPrinter(
-        directory / "tickets" if render_tickets else None,
-        columns=config.printer.columns,
-        paper_dots=config.printer.paper_dots,
-        render=render_tickets,
+    printer = build_simulated_printer(
+        config, out_dir=directory / "tickets" if render_tickets else None, render=render_tickets
     )
     events = EventLog(jsonl=directory / "events.jsonl")
     ledger = CheckinLedger(config.booking.ledger_path)

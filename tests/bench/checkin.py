@@ -27,11 +27,11 @@ sys.path.insert(0, str(ROOT))
 
 from kiosk.app import build_decoder, build_engine  # noqa: E402
 from kiosk.booking import CheckinLedger  # noqa: E402
+from kiosk.devices import build_simulated_printer  # noqa: E402
 from kiosk.domain.screens import Phase  # noqa: E402
 from kiosk.sim.bookings import SimIssuer, token_qr  # noqa: E402
 from kiosk.sim.demo import demo_config  # noqa: E402
 from kiosk.sim.frames import place  # noqa: E402
-from kiosk.sim.printer import SimulatedPrinter  # noqa: E402
 from kiosk.sim.thermometer import SimulatedThermometer  # noqa: E402
 from kiosk.store import TicketBook  # noqa: E402
 from uplink import ManualClock, Outbox  # noqa: E402
@@ -72,7 +72,7 @@ def main() -> None:
             )
             frames.append(place(token_qr(token), background=140))
         thermometer = SimulatedThermometer(36.6)
-        printer = SimulatedPrinter(columns=config.printer.columns, render=False)
+        printer = build_simulated_printer(config, render=False)
         outbox = Outbox(directory / "outbox.db", config.uplink.device_id, clock=clock)
         ledger = CheckinLedger(config.booking.ledger_path)
         book = TicketBook(config.tickets.book_path)

@@ -15,6 +15,7 @@ import pytest
 from kiosk.app import build, build_engine
 from kiosk.booking import Channel, CheckinLedger, Service
 from kiosk.config import KioskConfig
+from kiosk.devices import build_simulated_printer
 from kiosk.domain.screens import Phase, Screen
 from kiosk.engine import CheckinEngine
 from kiosk.ports import TicketPrinter
@@ -23,9 +24,9 @@ from kiosk.sim.bookings import SimIssuer
 from kiosk.sim.camera import ScriptedCamera
 from kiosk.sim.demo import DEMO_BRANCH, demo_config
 from kiosk.sim.driver import drive
-from kiosk.sim.printer import SimulatedPrinter
 from kiosk.sim.thermometer import SimulatedThermometer
 from kiosk.store import TicketBook
+from receipts.sim import SimulatedPrinter
 from uplink import ManualClock
 from uplink.sink import EventLog, EventSink
 
@@ -150,7 +151,7 @@ def make_rig(
     config = demo_config(directory, _ISSUER, **tables)
     clock = ManualClock(NOW)
     thermometer = SimulatedThermometer(36.6)
-    sim_printer = SimulatedPrinter(columns=config.printer.columns, render=False)
+    sim_printer = build_simulated_printer(config, render=False)
     log = EventLog()
     ledger = CheckinLedger(config.booking.ledger_path)
     ticket_book = book or TicketBook(config.tickets.book_path)

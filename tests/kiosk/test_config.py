@@ -12,8 +12,6 @@ from kiosk.app import policy_from, settings_from
 from kiosk.config import KioskConfig
 from kiosk.sim.bookings import SimIssuer
 from kiosk.sim.demo import demo_config
-from kiosk.sim.printer import SimulatedPrinter
-from receipts import Cut, Line, QrCode
 from uplink import MessageError
 from uplink.sink import EventLog
 
@@ -80,18 +78,3 @@ def test_the_event_log_refuses_a_payload_off_its_schema() -> None:
     with pytest.raises(MessageError):
         log.record("kiosk.checkin.refused", {"stage": "booking"})
     assert log.events == []
-
-
-def test_the_simulated_printer_names_tickets_and_slips_and_runs_out_of_paper(
-    tmp_path: Path,
-) -> None:
-    printer = SimulatedPrinter(tmp_path, paper_left=2)
-
-    printer.print_elements([Line("Nomor"), QrCode("https://x.example/?ref=1"), Cut()])
-    printer.print_elements([Line("Petunjuk"), Cut()])
-
-    assert [job.png_path.name for job in printer.jobs if job.png_path] == [
-        "ticket-0001.png",
-        "slip-0002.png",
-    ]
-    assert printer.status().value == "paper_out"

@@ -17,6 +17,7 @@ from backoffice.receiver import Receiver
 from branchsim.broker import LocalBroker
 from kiosk.app import build
 from kiosk.config import KioskConfig
+from kiosk.devices import build_simulated_printer
 from kiosk.domain import events
 from kiosk.domain.screens import Phase
 from kiosk.runtime import Kiosk
@@ -25,9 +26,9 @@ from kiosk.sim.camera import ScriptedCamera
 from kiosk.sim.demo import DEMO_BRANCH, demo_bookings, demo_config
 from kiosk.sim.driver import drive
 from kiosk.sim.frames import place
-from kiosk.sim.printer import SimulatedPrinter
 from kiosk.sim.runner import run_simulated
 from kiosk.sim.thermometer import SimulatedThermometer
+from receipts.sim import SimulatedPrinter
 from tests.conftest import UplinkFactory
 from tests.kiosk.rig import NOW
 from uplink import BrokerConfig, ManualClock, topics
@@ -87,7 +88,7 @@ def kiosk_on_broker(
     config = config_on(broker, directory / "kiosk", device, issuer)
     clock = ManualClock(NOW)
     camera = ScriptedCamera()
-    printer = SimulatedPrinter(directory / "tickets")
+    printer = build_simulated_printer(config, out_dir=directory / "tickets")
     kiosk = build(
         config,
         clock=clock,

@@ -7,10 +7,13 @@ config setting out would differ here.
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 from kiosk import app as kiosk_app
+from kiosk.devices import build_simulated_printer
 from kiosk.sim.runner import build_headless
+from receipts import Cut, Line, QrCode
 from tests.device_settings import settings_of
 from tests.kiosk.rig import NOW, Rig
 from uplink import ManualClock
@@ -49,3 +52,39 @@ def test_the_headless_runners_paper_roll_is_the_one_it_is_given(rig: Rig, tmp_pa
         assert headless.printer.out_dir == tmp_path / "out"
     finally:
         headless.close()
+
+
+def test_the_simulated_printer_names_tickets_and_slips_and_runs_out_of_paper(
+    rig: Rig, tmp_path: Path
+) -> None:
+    printer = build_simulated_printer(rig.config, out_dir=tmp_path, paper_left=2)
+
+    printer.print_elements([Line("Nomor"), QrCode("https://x.example/?ref=1"), Cut()])
+    printer.print_elements([Line("Petunjuk"), Cut()])
+
+    assert [job.png_path.name for job in printer.jobs if job.png_path] == [
+        "ticket-0001.png",
+        "slip-0002.png",
+    ]
+    assert printer.status().value == "paper_out"
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_simulated_receipt_printer_is_made_in_one_place() -> None:
+    """The app's simulated printer (`kiosk.devices.build_printer` of a simulated transport),
+    the simulators' (`build_simulated_devices`, the touchscreen's simulated kiosk) and the
+    tests' are all made by `receipts.wiring.build_simulated_printer`: one wiring path, so no
+    simulation prints with settings the app would not use. (The dropbox's slip printer wraps
+    its own; the dropbox is outside this check.)"""
+    makers = set()
+    for package in ("kiosk", "receipts", "branchsim", "provisioning", "tests/kiosk"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Call):
+                    func = node.func
+                    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                    if name == "SimulatedPrinter":
+                        makers.add(path.relative_to(ROOT).as_posix())
+    assert makers == {"receipts/wiring.py"}
