@@ -8,7 +8,7 @@ from dataclasses import asdict
 from typing import Any
 
 from kiosk.adapters.qr import LiveDecoder, QrDecoder
-from kiosk.booking import BookingVerifier, CheckinLedger, build_verifier, open_cache
+from kiosk.booking import CheckinLedger, build_verifier, open_cache
 from kiosk.booking.clockwatch import ClockWatch
 from kiosk.booking.ledger import Duplicate
 from kiosk.config import KioskConfig
@@ -19,7 +19,7 @@ from kiosk.domain.scanning import is_booking_token
 from kiosk.domain.temperature import TemperaturePolicy
 from kiosk.engine import CheckinEngine, EngineSettings, VerifyTypedCode
 from kiosk.errors import SetupError
-from kiosk.ports import FrameSource, Thermometer, TicketPrinter
+from kiosk.ports import FrameSource, Thermometer, TicketPrinter, Verifier
 from kiosk.runtime import Kiosk, startup_waits
 from kiosk.store import TicketBook
 from uplink import Clock, EventSink, SystemClock, Uplink, UplinkError
@@ -78,7 +78,7 @@ def build_engine(
     events: EventSink,
     ledger: CheckinLedger,
     book: TicketBook,
-    verifier: BookingVerifier | None = None,
+    verifier: Verifier | None = None,
     lookup: VerifyTypedCode | None = None,
     refresh: VerifyTypedCode | None = None,
     data_age: Callable[[], tuple[str, str]] | None = None,

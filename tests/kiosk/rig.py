@@ -4,11 +4,11 @@ security tests share them)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack, cast
 
 import pytest
 
@@ -17,8 +17,8 @@ from kiosk.booking import Channel, CheckinLedger, Service
 from kiosk.config import KioskConfig
 from kiosk.devices import build_simulated_printer
 from kiosk.domain.screens import Phase, Screen
-from kiosk.engine import CheckinEngine
-from kiosk.ports import TicketPrinter
+from kiosk.engine import CheckinEngine, VerifyTypedCode
+from kiosk.ports import Thermometer, TicketPrinter, Verifier
 from kiosk.runtime import Kiosk
 from kiosk.sim.bookings import SimIssuer
 from kiosk.sim.camera import ScriptedCamera
@@ -27,13 +27,31 @@ from kiosk.sim.driver import drive
 from kiosk.sim.thermometer import SimulatedThermometer
 from kiosk.store import TicketBook
 from receipts.sim import SimulatedPrinter
-from uplink import ManualClock
+from uplink import Clock, ManualClock
 from uplink.sink import EventLog, EventSink
 
 # Monday 15 June 2026, 09:30 WIB: inside the 09:00-10:00 slot the tokens below are for.
 NOW = datetime(2026, 6, 15, 2, 30, tzinfo=UTC)
 
 _ISSUER = SimIssuer()  # key generation is the slow part: one issuer for the whole session
+
+
+class Ports(TypedDict, total=False):
+    """`kiosk.app.build_engine`'s ports, any of which `Rig.engine_with` takes instead of the
+    rig's own (mypy checks both ends: a port `build_engine` does not take, or of another type,
+    is an error where a test passes it)."""
+
+    clock: Clock
+    thermometer: Thermometer
+    printer: TicketPrinter
+    events: EventSink
+    ledger: CheckinLedger
+    book: TicketBook
+    verifier: Verifier | None
+    lookup: VerifyTypedCode | None
+    refresh: VerifyTypedCode | None
+    data_age: Callable[[], tuple[str, str]] | None
+    background: Callable[[Callable[[], None]], None] | None
 
 
 @dataclass
@@ -89,6 +107,11 @@ class Rig:
         drive(self.engine, self.clock, on_rest=self._cool_down)
         return self.engine.screen
 
+    def tick(self) -> Screen:
+        """One turn of the engine's loop; the screen after it."""
+        self.engine.tick()
+        return self.engine.screen
+
     def next_participant(self, seconds: float = 30.0) -> None:
         """The result screen times out; time passes before the next arrival."""
         self.clock.advance(seconds)
@@ -101,12 +124,12 @@ class Rig:
         if self.after_rest_c is not None:
             self.thermometer.set_object(self.after_rest_c)
 
-    def engine_with(self, **ports: Any) -> CheckinEngine:
+    def engine_with(self, **ports: Unpack[Ports]) -> CheckinEngine:
         """A new engine over this rig's devices and stores (`kiosk.app.build_engine`, so with
         the config's settings), any of `build_engine`'s ports given instead (e.g.
         ``verifier=``, ``lookup=``, ``printer=``, ``background=jobs.append``); its screens are
         appended to `screens` too."""
-        parts: dict[str, Any] = {
+        parts: Ports = {
             "clock": self.clock,
             "thermometer": self.thermometer,
             "printer": self.printer,
@@ -148,7 +171,7 @@ def make_rig(
     """A rig whose config is `demo_config` plus `tables` (e.g. ``privacy={...}``)."""
     tables.setdefault("thermometer", {})
     tables["thermometer"] = {"source": "simulated", **tables["thermometer"]}
-    config = demo_config(directory, _ISSUER, **tables)
+    config = demo_config(directory, _ISSUER, **cast(dict[str, Any], tables))
     clock = ManualClock(NOW)
     thermometer = SimulatedThermometer(36.6)
     sim_printer = build_simulated_printer(config, render=False)

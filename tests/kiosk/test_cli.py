@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import cast
 
 import cv2
 import numpy as np
@@ -139,7 +140,7 @@ def test_checkin_simulate_with_a_config_turns_images_into_tickets_and_events(
     assert [r["phase"] for r in records] == ["ticket", "referred", "ticket"]
     assert records[2]["ticket_number"] == "JKK C1-001"
     for record in (records[0], records[2]):
-        (png,) = record["png"]  # type: ignore[misc]
+        (png,) = cast(list[str], record["png"])
         url = [b.text for b in zxingcpp.read_barcodes(Image.open(png)) if b.valid]
         assert url and url[0].startswith("https://")
     events = [json.loads(line)["type"] for line in (out / "events.jsonl").read_text().splitlines()]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from pydantic import ValidationError
@@ -22,7 +22,7 @@ def issuer() -> SimIssuer:
 
 
 def config(tmp_path: Path, issuer: SimIssuer, **tables: dict[str, Any]) -> KioskConfig:
-    return demo_config(tmp_path, issuer, **tables)
+    return demo_config(tmp_path, issuer, **cast(dict[str, Any], tables))
 
 
 def test_the_demo_config_maps_onto_the_engine_settings(tmp_path: Path, issuer: SimIssuer) -> None:

@@ -13,11 +13,12 @@ from kiosk.booking import CheckinLedger, Verdict, build_verifier
 from kiosk.domain import events
 from kiosk.domain.capacity import Occupancy
 from kiosk.domain.screens import Phase
-from kiosk.domain.tickets import Element, QrCode
+from kiosk.domain.temperature import Reading
 from kiosk.errors import LedgerError, PrinterError, StoreError, TicketBookError
 from kiosk.ports import PaperStatus
 from kiosk.sim.driver import drive
 from kiosk.store import Issued, TicketBook
+from receipts import Element, QrCode
 from tests.kiosk.rig import NOW, Rig, make_rig
 from uplink import Outbox, OutboxFull
 from uplink.messages import Envelope
@@ -292,7 +293,7 @@ def test_a_failed_print_falls_back_to_the_screen(rig: Rig) -> None:
 
 
 class _CrashingBook(TicketBook):
-    def issue(self, checkin_id: str, **kwargs: Any) -> Issued:  # type: ignore[override]
+    def issue(self, checkin_id: str, **kwargs: Any) -> Issued:
         raise Crash
 
 
@@ -327,6 +328,9 @@ class _CrashOn:
         if type_name == self.type_name:
             raise Crash
         return self.log.record(type_name, payload, **how)
+
+    def publish_state(self, state: Mapping[str, Any]) -> None:
+        self.log.publish_state(state)
 
 
 def test_a_stop_before_the_accepted_event_reports_and_prints_once_on_the_next_scan(
@@ -697,7 +701,7 @@ def test_a_printer_driver_bug_still_shows_the_number(rig: Rig) -> None:
 
 def test_an_unexpected_error_mid_flow_returns_to_the_welcome_screen(rig: Rig) -> None:
     class Exploding:
-        def read(self) -> object:
+        def read(self) -> Reading:
             raise RuntimeError("unexpected")
 
     rig.thermometer.read = Exploding().read  # type: ignore[method-assign]

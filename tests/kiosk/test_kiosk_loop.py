@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import cv2
+import pytest
 
+from kiosk.adapters.qr import DecodeResult
 from kiosk.domain import events
 from kiosk.domain.screens import Phase
+from kiosk.ports import Frame
 from kiosk.runtime import Kiosk
 from kiosk.sim.bookings import token_qr
 from kiosk.sim.camera import FolderCamera, ScriptedCamera
@@ -55,7 +60,12 @@ def test_a_frame_with_a_booking_starts_a_check_in_and_is_decoded_once(
 ) -> None:
     decoded: list[int] = []
     decode = kiosk.decoder.decode
-    kiosk.decoder.decode = lambda frame: decoded.append(1) or decode(frame)  # type: ignore[method-assign]
+
+    def counted(frame: Frame) -> DecodeResult:
+        decoded.append(1)
+        return decode(frame)
+
+    kiosk.decoder.decode = counted  # type: ignore[method-assign]
     camera_of(kiosk).show(place(token_qr(rig.token("B0000080")), background=140))
 
     kiosk.step()
@@ -76,13 +86,16 @@ def test_occupancy_messages_update_the_welcome_screen_and_bad_ones_are_ignored(
     kiosk._occupancy("t", json.dumps({"inside": 40, "capacity": 37}).encode())
     kiosk.step()
 
-    assert kiosk.engine.screen.wait_outside
+    full = kiosk.engine.screen
+    assert full.wait_outside
     assert kiosk.state()["office_full"] is True
 
 
-def test_the_state_is_published_when_it_changes(kiosk: Kiosk) -> None:
-    published: list[dict[str, object]] = []
-    kiosk.uplink.publish_state = published.append  # type: ignore[method-assign]
+def test_the_state_is_published_when_it_changes(
+    kiosk: Kiosk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published: list[Mapping[str, Any]] = []
+    monkeypatch.setattr(kiosk.uplink, "publish_state", published.append)
 
     kiosk.step()
     kiosk.step()

@@ -15,9 +15,9 @@ from PIL import Image
 
 from kiosk.domain.screens import GET_WELL, REFERRAL_STEPS
 from kiosk.domain.tickets import ReferralSlip, Ticket, layout, referral_layout
-from receipts import Line
+from receipts import EscposRenderError, Line
 from receipts.escpos_printer import escpos_bytes as ticket_bytes
-from receipts.render import EscposRenderError, mono_font, render, render_png
+from receipts.render import mono_font, render, render_png
 
 GOLDEN = Path(__file__).parent / "golden" / "ticket-jht-a1-007.png"
 URL = "https://lapakasik.bpjsketenagakerjaan.go.id/lacak?ref=960443TY2"

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kiosk.bilingual import Bilingual
 from kiosk.domain import screens
 from kiosk.domain.screens import STAFF_CHECK_NOTE, Phase, Screen
-from kiosk.domain.tickets import Element, tracking_code
+from kiosk.domain.tickets import tracking_code
 from kiosk.engine import CLOCK_CHECK_S, CheckinResult
 from kiosk.ports import PaperStatus
 from kiosk.sim.driver import drive
+from receipts import Element
 from tests.kiosk.rig import Rig, build_kiosk, make_rig
 
 # -- the bilingual text type ----------------------------------------------------------------------
@@ -167,8 +169,7 @@ def test_every_screen_says_whether_the_clock_is_synchronised(tmp_path: Path) -> 
     assert not rig.engine.screen.clock_unsynced
     rig.clock.set_synced(False)
     rig.clock.advance(CLOCK_CHECK_S)
-    rig.engine.tick()
-    assert rig.engine.screen.clock_unsynced  # published at once, not only on the next screen
+    assert rig.tick().clock_unsynced  # published at once, not only on the next screen
     assert rig.screens[-1].clock_unsynced
     screen = rig.checkin(rig.token("B0000111"))
     assert screen.phase is Phase.TICKET and screen.clock_unsynced
@@ -271,12 +272,14 @@ def test_a_broken_finished_listener_does_not_stop_check_ins(rig: Rig) -> None:
     assert rig.checkin(rig.token("B0000113")).phase is Phase.TICKET
 
 
-def test_the_state_is_published_for_each_finished_check_in_past_a_thousand(rig: Rig) -> None:
+def test_the_state_is_published_for_each_finished_check_in_past_a_thousand(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN a kiosk on a refusal screen WHEN 1,001 more refusals finish without time passing
     THEN each publishes the state (the old change detection stopped counting at 1,000)."""
     kiosk = build_kiosk(rig)
-    published: list[dict[str, object]] = []
-    kiosk.uplink.publish_state = published.append  # type: ignore[method-assign]
+    published: list[Mapping[str, Any]] = []
+    monkeypatch.setattr(kiosk.uplink, "publish_state", published.append)
     kiosk.step()
     for n in range(1001):
         kiosk.engine.scan(f"not a booking {n}")

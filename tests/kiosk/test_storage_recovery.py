@@ -17,15 +17,13 @@ def test_out_of_service_for_storage_until_a_write_succeeds_then_back_by_itself(r
     # WHEN the retry comes and storage still fails THEN it stays out of service
     rig.events.fail_with(StorageError("disk I/O error"))
     rig.clock.advance(STORAGE_RETRY_S + 1)
-    rig.engine.tick()
-    assert rig.engine.screen.phase is Phase.OUT_OF_SERVICE
+    assert rig.tick().phase is Phase.OUT_OF_SERVICE
 
     # WHEN space returns THEN the next retry records the fault, begun and cleared, and the
     # kiosk serves again: the next participant gets a ticket
     rig.events.fail_with(None)
     rig.clock.advance(STORAGE_RETRY_S + 1)
-    rig.engine.tick()
-    assert rig.engine.screen.phase is Phase.IDLE
+    assert rig.tick().phase is Phase.IDLE
     faults = [p for name, p in rig.events.events if name == "device.fault"]
     assert [(f["component"], f["active"]) for f in faults] == [
         ("storage", True),
