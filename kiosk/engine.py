@@ -2,7 +2,8 @@
 
 The engine orchestrates over its ports (`kiosk.ports`: verifier, ledger, ticket book,
 thermometer, printer, event sink, clock); what to do at each step (which phase, the crash-resume
-table, which screen, which event) is decided in `kiosk.domain.checkin`. The camera loop that
+table, which screen, which event, what a ticket or referral slip says) is decided in
+`kiosk.domain.checkin`, and what its retained state says in `kiosk.domain.status`. The camera loop that
 decodes frames (`kiosk.runtime.Kiosk`) hands it every text of a frame (`read_codes`).
 
 Threading: one thread (the kiosk loop) owns the engine and calls `tick()` and `read_codes()`.
@@ -44,14 +45,13 @@ from typing import Any, Literal
 from kiosk.booking.model import Verdict
 from kiosk.booking.reasons import verdict as reason_verdict
 from kiosk.domain import checkin as flow
-from kiosk.domain import scanning, screens
+from kiosk.domain import scanning, screens, status
 from kiosk.domain.capacity import OccupancyView
 from kiosk.domain.checkin import SCAN_PHASES, Checkin, CheckinResult, Ending, Hold, Issued
 from kiosk.domain.screens import STAFF_CHECK_NOTE, STORAGE_BROKEN, Bilingual, Phase, Screen
-from kiosk.domain.temperature import GatePhase, GateResult, TemperatureGate, TemperaturePolicy
+from kiosk.domain.temperature import GateResult, TemperatureGate, TemperaturePolicy
 from kiosk.domain.tickets import (
     PriorityClass,
-    ReferralSlip,
     Ticket,
     format_number,
     layout,
@@ -110,14 +110,6 @@ class EngineSettings:
     choice_timeout_s: float = 30.0
     repeat_ignore_s: float = 8.0
     people_ahead_window_min: int = 60
-
-
-def _party_of(checkin: Checkin) -> screens.Party | None:
-    """The group a collective booking covers, for the measuring screen."""
-    booking = checkin.booking
-    if booking is None or booking.channel != "collective":
-        return None
-    return screens.Party(booking.masked_name, booking.party_size)
 
 
 def _event_id_of(checkin_id: str, issued_at: datetime, type_name: str) -> str:
@@ -238,15 +230,10 @@ class CheckinEngine:
     def state(self) -> dict[str, Any]:
         """Facts for the device's retained state message (`summary` and `alerts` are shown by
         `backoffice watch`)."""
-        day = self._today()
-        issued = len(self._book.numbers(day))
-        alerts = [f"{component}: {code}" for component, code in sorted(self._faults.items())]
-        if self.out_of_service_reason:
-            alerts.append(f"out of service: {self.out_of_service_reason}")
-        doing = flow.PHASE_SUMMARY_ID[self._screen.phase]
+        issued = len(self._book.numbers(self._today()))
         return {
-            "summary": f"{issued} tiket hari ini · {doing} / {issued} tickets today",
-            "alerts": alerts,
+            "summary": status.summary(issued, self._screen.phase),
+            "alerts": status.alerts(self._faults, self.out_of_service_reason),
             "phase": self._screen.phase.value,
             "tickets_today": issued,
             "office_full": self.occupancy.is_full(self._clock.now()),
@@ -459,19 +446,11 @@ class CheckinEngine:
         self._begin_measuring(current)
 
     def _begin_measuring(self, checkin: Checkin) -> None:
-        now = self._clock.monotonic()
-        gate = checkin.gate = TemperatureGate(self.settings.policy, now)
+        gate = checkin.gate = TemperatureGate(self.settings.policy, self._clock.monotonic())
         self._current = checkin
-        self._show(
-            screens.measuring(
-                checkin.checkin_id,
-                present=False,
-                attempt=1,
-                deadline=gate.deadline(),
-                party=_party_of(checkin),
-            ),
-            None,
-        )
+        screen = flow.gate_screen(checkin, gate, shown=None)
+        if screen is not None:  # always, nothing being on show
+            self._show(screen, None)
 
     def _step_gate(self, checkin: Checkin, gate: TemperatureGate, now: float) -> None:
         result: GateResult | None
@@ -487,24 +466,9 @@ class CheckinEngine:
         else:
             result = gate.poll(now)
         if result is None:
-            if gate.phase is GatePhase.RESTING:
-                if self._screen.phase is not Phase.RESTING:
-                    self._show(
-                        screens.resting(
-                            checkin.checkin_id, attempt=gate.attempts, deadline=gate.deadline()
-                        ),
-                        None,
-                    )
-            else:
-                screen = screens.measuring(
-                    checkin.checkin_id,
-                    present=gate.present,
-                    attempt=gate.attempts,
-                    deadline=gate.deadline(),
-                    party=_party_of(checkin),
-                )
-                if screen != self._screen:
-                    self._show(screen, None)
+            screen = flow.gate_screen(checkin, gate, shown=self._screen)
+            if screen is not None:
+                self._show(screen, None)
             return
         checkin.gate = None
         self._after_gate(checkin, result)
@@ -628,11 +592,11 @@ class CheckinEngine:
     def _print_referral_slip(self, reason: str) -> None:
         if not flow.should_print(self._printer.status().value):
             return
-        slip = ReferralSlip(
+        slip = flow.referral_slip(
             branch_name=self.settings.branch_name,
-            issued_at=self._clock.now().astimezone(self.settings.zone),
+            referred_at=self._clock.now(),
+            zone=self.settings.zone,
             reason=reason,
-            steps=(*screens.REFERRAL_STEPS, screens.GET_WELL),
             clock_synced=self._clock.synced(),
         )
         try:

@@ -13,7 +13,8 @@ and which events end each way a check-in can go. Pure: no store, device, clock o
 - `refusal`, `already_claimed`, `temperature_unavailable`, `referral`: the `Ending` of each
   way a check-in ends without a ticket: the events to record (in order), the result to
   announce and the screen to show, with how long it stays (`Hold`).
-- `ticket_for`: what a numbered check-in's ticket says.
+- `gate_screen`: which screen the temperature gate shows while it measures or rests.
+- `ticket_for`, `referral_slip`: what a numbered check-in's ticket says, and a referral's slip.
 - `should_print`, `delivery_of`, `printer_fault`, `out_of_paper`: whether to print, how a ticket
   reached the participant, which fault its event carries, which fault the printer is in and
   whether the welcome screen says it has no paper.
@@ -50,25 +51,11 @@ from kiosk.bilingual import Bilingual
 from kiosk.booking import Booking, Service, Verdict
 from kiosk.domain import events, screens
 from kiosk.domain.screens import STAFF_CHECK_NOTE, Phase, Screen
-from kiosk.domain.temperature import GateResult, Outcome, TemperatureGate
-from kiosk.domain.tickets import PriorityClass, Ticket, tracking_code
+from kiosk.domain.temperature import GatePhase, GateResult, Outcome, TemperatureGate
+from kiosk.domain.tickets import PriorityClass, ReferralSlip, Ticket, tracking_code
 
 SCAN_PHASES = frozenset({Phase.IDLE, Phase.REFUSED, Phase.REFERRED, Phase.TICKET})
 """Phases in which a new QR starts a new check-in (the welcome screen and result screens)."""
-
-PHASE_SUMMARY_ID: dict[Phase, str] = {
-    Phase.IDLE: "siaga",
-    Phase.CHOOSE_SERVICE: "memilih layanan",
-    Phase.MEASURING: "mengukur suhu",
-    Phase.RESTING: "istirahat sebelum ukur ulang",
-    Phase.PRINTING: "mencetak tiket",
-    Phase.REFUSED: "booking ditolak",
-    Phase.REFERRED: "dirujuk",
-    Phase.TICKET: "tiket diberikan",
-    Phase.CHECKING: "memeriksa kode",
-    Phase.OUT_OF_SERVICE: "TIDAK BEROPERASI",
-}
-"""What an operator reads in `backoffice watch` for each phase (Bahasa Indonesia)."""
 
 TemperatureNote = Literal["passed", "staff_check"]
 Delivery = Literal["printed", "screen_only"]
@@ -194,6 +181,33 @@ class AfterVerdict(StrEnum):
     REFUSE = "refuse"  # show the verifier's reason and next step
     RESUME = "resume"  # "already checked in": first look for a check-in begun here (`resume`)
     MEASURE = "measure"  # accepted: on to the temperature gate
+
+
+def party_of(checkin: Checkin) -> screens.Party | None:
+    """The group a collective booking covers, for the measuring screen (None otherwise)."""
+    booking = checkin.booking
+    if booking is None or booking.channel != "collective":
+        return None
+    return screens.Party(booking.masked_name, booking.party_size)
+
+
+def gate_screen(checkin: Checkin, gate: TemperatureGate, shown: Screen | None) -> Screen | None:
+    """The screen while `gate` measures `checkin`, or None when `shown` (the screen on show)
+    stays: the rest screen once a rest begins (its countdown runs on from its deadline); the
+    measuring screen whenever what it says changes (someone in front of the sensor, the second
+    attempt, a collective booking's party)."""
+    if gate.phase is GatePhase.RESTING:
+        if shown is not None and shown.phase is Phase.RESTING:
+            return None
+        return screens.resting(checkin.checkin_id, attempt=gate.attempts, deadline=gate.deadline())
+    screen = screens.measuring(
+        checkin.checkin_id,
+        present=gate.present,
+        attempt=gate.attempts,
+        deadline=gate.deadline(),
+        party=party_of(checkin),
+    )
+    return None if screen == shown else screen
 
 
 def after_verdict(verdict: Verdict) -> AfterVerdict:
@@ -380,6 +394,21 @@ def ticket_for(
         people_ahead=people_ahead,
         wait_outside=wait_outside,
         notes=tuple(note.id for note in notes),
+        clock_synced=clock_synced,
+    )
+
+
+def referral_slip(
+    *, branch_name: str, referred_at: datetime, zone: tzinfo, reason: str, clock_synced: bool
+) -> ReferralSlip:
+    """What a referral's slip says: the branch, the local time, why (a key of
+    `kiosk.domain.tickets.REFERRAL_REASONS`), the referral screen's next steps and a get-well
+    wish; no name and no reading (others may see it)."""
+    return ReferralSlip(
+        branch_name=branch_name,
+        issued_at=referred_at.astimezone(zone),
+        reason=reason,
+        steps=(*screens.REFERRAL_STEPS, screens.GET_WELL),
         clock_synced=clock_synced,
     )
 

@@ -11,10 +11,17 @@ import pytest
 from kiosk.booking import Booking
 from kiosk.booking.reasons import verdict
 from kiosk.domain import checkin as flow
-from kiosk.domain import events
+from kiosk.domain import events, screens
 from kiosk.domain.checkin import AfterGate, AfterVerdict, BookedCheckin, Resume
 from kiosk.domain.screens import STAFF_CHECK_NOTE, Phase
-from kiosk.domain.temperature import GateResult, Outcome
+from kiosk.domain.temperature import (
+    GatePhase,
+    GateResult,
+    Outcome,
+    Reading,
+    TemperatureGate,
+    TemperaturePolicy,
+)
 from kiosk.domain.tickets import Ticket, served_before_or_with
 from uplink.booking import codes
 from uplink.messages import catalog
@@ -324,3 +331,68 @@ def test_each_held_screen_stays_its_own_time() -> None:
     assert flow.hold_seconds("ticket", **times) == 15.0
     assert flow.hold_seconds("choice", **times) == 30.0
     assert flow.hold_seconds("message", **times) == 12.0
+
+
+# -- the temperature gate's screens ---------------------------------------------------------------
+
+
+def _gate() -> TemperatureGate:
+    return TemperatureGate(TemperaturePolicy(stable_samples=1, sample_interval_s=0.0), now=0.0)
+
+
+def test_the_gate_first_shows_the_measuring_screen_then_only_what_changes() -> None:
+    checkin, gate = flow.booking_checkin("c5", BOOKING), _gate()
+
+    first = flow.gate_screen(checkin, gate, shown=None)
+
+    assert first is not None and first.phase is Phase.MEASURING
+    assert first.deadline == gate.deadline()
+    assert flow.gate_screen(checkin, gate, shown=first) is None  # nothing new to say
+    gate.present = True
+    present = flow.gate_screen(checkin, gate, shown=first)
+    assert present is not None and present != first
+
+
+def test_a_rest_shows_its_screen_once_then_the_second_attempt_says_so() -> None:
+    checkin, gate = flow.booking_checkin("c6", BOOKING), _gate()
+    gate.feed(Reading(37.9, 25.0), now=1.0)  # above the threshold once: rest
+    assert gate.phase is GatePhase.RESTING
+
+    resting = flow.gate_screen(checkin, gate, shown=flow.gate_screen(checkin, _gate(), None))
+
+    assert resting is not None and resting.phase is Phase.RESTING
+    assert flow.gate_screen(checkin, gate, shown=resting) is None  # its countdown runs on
+    gate.poll(now=1.0 + gate.policy.retry_rest_s)
+    again = flow.gate_screen(checkin, gate, shown=resting)
+    assert again is not None and again.phase is Phase.MEASURING
+    assert again.body[0].en == "Measuring again after the rest."
+
+
+def test_only_a_collective_booking_shows_its_party_while_measuring() -> None:
+    collective = flow.booking_checkin("c7", COLLECTIVE)
+
+    screen = flow.gate_screen(collective, _gate(), shown=None)
+
+    assert flow.party_of(collective) == screens.Party(COLLECTIVE.masked_name, 12)
+    assert screen is not None and screen.party == flow.party_of(collective)
+    assert flow.party_of(flow.booking_checkin("c8", BOOKING)) is None
+    assert flow.party_of(flow.walkin_checkin("w2")) is None
+
+
+# -- the referral slip ---------------------------------------------------------------------------
+
+
+def test_the_referral_slip_says_where_when_why_and_what_to_do_in_the_branch_time() -> None:
+    at = datetime(2026, 6, 15, 2, 30, tzinfo=UTC)
+
+    slip = flow.referral_slip(
+        branch_name="KCP Demo",
+        referred_at=at,
+        zone=ZoneInfo("Asia/Jakarta"),
+        reason="temperature",
+        clock_synced=False,
+    )
+
+    assert (slip.branch_name, slip.reason, slip.clock_synced) == ("KCP Demo", "temperature", False)
+    assert slip.issued_at.hour == 9 and slip.issued_at == at  # 09:30 WIB, the same instant
+    assert slip.steps == (*screens.REFERRAL_STEPS, screens.GET_WELL)
