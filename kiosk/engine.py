@@ -3,8 +3,9 @@
 The engine orchestrates over its ports (`kiosk.ports`: verifier, ledger, ticket book,
 thermometer, printer, event sink, clock); what to do at each step (which phase, the crash-resume
 table, which screen, which event, what a ticket or referral slip says) is decided in
-`kiosk.domain.checkin`, and what its retained state says in `kiosk.domain.status`. The camera loop that
-decodes frames (`kiosk.runtime.Kiosk`) hands it every text of a frame (`read_codes`).
+`kiosk.domain.checkin`, the day numbers count in in `kiosk.domain.tickets`, and what its
+retained state says in `kiosk.domain.status`. The camera loop that decodes frames
+(`kiosk.runtime.Kiosk`) hands it every text of a frame (`read_codes`).
 
 Threading: one thread (the kiosk loop) owns the engine and calls `tick()` and `read_codes()`.
 A UI or simulation calls the intent methods (`scan`, `enter_code`, `start_walkin`,
@@ -55,6 +56,7 @@ from kiosk.domain.tickets import (
     Ticket,
     format_number,
     layout,
+    numbering_day,
     referral_layout,
     served_before_or_with,
 )
@@ -736,14 +738,10 @@ class CheckinEngine:
             self._call(listener, outcome)
 
     def _today(self) -> str:
-        """The branch's date. Without a synced clock (a Pi has no RTC) the date never goes back
-        behind the last day numbers were issued on, so a number of today is never reissued."""
-        day = self._clock.now().astimezone(self.settings.zone).date().isoformat()
-        if not self._clock.synced():
-            last = self._book.last_day()
-            if last is not None and last > day:
-                return last
-        return day
+        """The day numbers count in (`numbering_day`; the book is read only while the clock
+        is not synchronised)."""
+        last_day = None if self._clock.synced() else self._book.last_day()
+        return numbering_day(self._clock.now(), self.settings.zone, last_day=last_day)
 
     def _record(self, type_name: str, payload: dict[str, Any]) -> None:
         self._events.record(type_name, payload)

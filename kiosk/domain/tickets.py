@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Literal
 
 from kiosk.bilingual import Bilingual
@@ -46,6 +46,17 @@ def priority_rank(klass: PriorityClass) -> int:
 def served_before_or_with(klass: PriorityClass) -> list[PriorityClass]:
     """The classes whose tickets are ahead of a new `klass` ticket (its own class included)."""
     return [k for k in PRIORITY_ORDER if priority_rank(k) <= priority_rank(klass)]
+
+
+def numbering_day(now: datetime, zone: tzinfo, *, last_day: str | None = None) -> str:
+    """The branch's date at `now` (ISO), the day queue numbers count in; never before
+    `last_day`, the latest day numbers were issued on, which the caller gives while its clock
+    is not synchronised (a Pi keeps no time while it is off: a clock gone back a day would
+    start that day's numbers again, and they were handed out already)."""
+    day = now.astimezone(zone).date().isoformat()
+    if last_day is not None and last_day > day:
+        return last_day
+    return day
 
 
 def format_number(service: str, class_letter: str, kiosk_code: str, seq: int) -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -19,6 +20,7 @@ from kiosk.domain.tickets import (
     Ticket,
     format_number,
     layout,
+    numbering_day,
     priority_rank,
     referral_layout,
     rendered_lines,
@@ -304,3 +306,22 @@ def test_the_referral_slip_marks_an_unsynced_time_too() -> None:
     assert lines[2:5] == [AT.strftime("%d-%m-%Y %H:%M"), UNSYNCED_MARK.id, UNSYNCED_MARK.en]
     trusted = rendered_lines(referral_layout(ReferralSlip("KCP", AT, "temperature", ())))
     assert UNSYNCED_MARK.id not in trusted
+
+
+# -- the day numbers count in --------------------------------------------------------------------
+
+
+def test_numbers_count_in_the_branch_day_not_the_utc_one() -> None:
+    wib = ZoneInfo("Asia/Jakarta")
+    late_utc = datetime(2026, 6, 15, 17, 30, tzinfo=UTC)  # 00:30 WIB on the 16th
+
+    assert numbering_day(late_utc, wib) == "2026-06-16"
+    assert numbering_day(late_utc - timedelta(hours=1), wib) == "2026-06-15"  # 23:30 WIB
+
+
+def test_an_unsynced_clock_gone_back_keeps_counting_in_the_last_day_numbers_were_issued() -> None:
+    wib = ZoneInfo("Asia/Jakarta")
+    gone_back = datetime(2026, 6, 14, 3, 0, tzinfo=UTC)  # a day behind the last numbers
+
+    assert numbering_day(gone_back, wib, last_day="2026-06-15") == "2026-06-15"
+    assert numbering_day(gone_back, wib, last_day="2026-06-13") == "2026-06-14"  # moves on
