@@ -450,9 +450,7 @@ class CheckinEngine:
     def _begin_measuring(self, checkin: Checkin) -> None:
         gate = checkin.gate = TemperatureGate(self.settings.policy, self._clock.monotonic())
         self._current = checkin
-        screen = flow.gate_screen(checkin, gate, shown=None)
-        if screen is not None:  # always, nothing being on show
-            self._show(screen, None)
+        self._show(flow.gate_screen(checkin, gate), None)
 
     def _step_gate(self, checkin: Checkin, gate: TemperatureGate, now: float) -> None:
         result: GateResult | None
@@ -468,8 +466,8 @@ class CheckinEngine:
         else:
             result = gate.poll(now)
         if result is None:
-            screen = flow.gate_screen(checkin, gate, shown=self._screen)
-            if screen is not None:
+            screen = flow.gate_screen(checkin, gate)
+            if screen != self._screen:
                 self._show(screen, None)
             return
         checkin.gate = None
@@ -571,10 +569,10 @@ class CheckinEngine:
         delivery = issued.delivery
         if delivery is not None or not self._book.begin_printing(ticket.checkin_id):
             return delivery == "printed"  # this check-in already has its ticket: never a second
-        status = self._printer.status()
+        paper = self._printer.status()
         print_fault: str | None = None
-        detail = "" if flow.should_print(status.value) else f"printer reports {status.value}"
-        if flow.should_print(status.value):
+        detail = "" if flow.should_print(paper.value) else f"printer reports {paper.value}"
+        if flow.should_print(paper.value):
             self._show(screens.printing(ticket, notes=notes), None)
             try:
                 self._printer.print_elements(layout(ticket, columns=self.settings.columns))
@@ -583,9 +581,9 @@ class CheckinEngine:
             except Exception as exc:  # a driver bug must not cost the participant their number
                 logger.exception("printing ticket %s failed", ticket.number)
                 print_fault, detail = "print_failed", f"{type(exc).__name__}: {exc}"
-        how, fault_code = flow.delivery_of(status.value, print_fault)
-        self._set_fault("printer", flow.printer_fault(status.value, fault_code), detail)
-        type_name, payload = flow.ticket_event(ticket, how, status.value, fault_code)
+        how, fault_code = flow.delivery_of(paper.value, print_fault)
+        self._set_fault("printer", flow.printer_fault(paper.value, fault_code), detail)
+        type_name, payload = flow.ticket_event(ticket, how, paper.value, fault_code)
         event_id = _event_id_of(issued.checkin_id, issued.issued_at, type_name)
         self._events.record(type_name, payload, event_id=event_id)
         self._book.mark_delivered(ticket.checkin_id, how)

@@ -191,23 +191,20 @@ def party_of(checkin: Checkin) -> screens.Party | None:
     return screens.Party(booking.masked_name, booking.party_size)
 
 
-def gate_screen(checkin: Checkin, gate: TemperatureGate, shown: Screen | None) -> Screen | None:
-    """The screen while `gate` measures `checkin`, or None when `shown` (the screen on show)
-    stays: the rest screen once a rest begins (its countdown runs on from its deadline); the
-    measuring screen whenever what it says changes (someone in front of the sensor, the second
-    attempt, a collective booking's party)."""
+def gate_screen(checkin: Checkin, gate: TemperatureGate) -> Screen:
+    """The screen while `gate` measures `checkin`: the rest screen while it rests (counting
+    down to the rest's end), else the measuring screen (whether someone is in front of the
+    sensor, which attempt, a collective booking's party; counting down to the attempt's
+    timeout). The same gate state gives the same screen: the engine shows it when it changes."""
     if gate.phase is GatePhase.RESTING:
-        if shown is not None and shown.phase is Phase.RESTING:
-            return None
         return screens.resting(checkin.checkin_id, attempt=gate.attempts, deadline=gate.deadline())
-    screen = screens.measuring(
+    return screens.measuring(
         checkin.checkin_id,
         present=gate.present,
         attempt=gate.attempts,
         deadline=gate.deadline(),
         party=party_of(checkin),
     )
-    return None if screen == shown else screen
 
 
 def after_verdict(verdict: Verdict) -> AfterVerdict:

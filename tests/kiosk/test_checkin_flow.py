@@ -340,41 +340,41 @@ def _gate() -> TemperatureGate:
     return TemperatureGate(TemperaturePolicy(stable_samples=1, sample_interval_s=0.0), now=0.0)
 
 
-def test_the_gate_first_shows_the_measuring_screen_then_only_what_changes() -> None:
+def test_the_gate_shows_the_measuring_screen_and_a_new_one_only_when_its_state_changes() -> None:
     checkin, gate = flow.booking_checkin("c5", BOOKING), _gate()
 
-    first = flow.gate_screen(checkin, gate, shown=None)
+    first = flow.gate_screen(checkin, gate)
 
-    assert first is not None and first.phase is Phase.MEASURING
+    assert first.phase is Phase.MEASURING
     assert first.deadline == gate.deadline()
-    assert flow.gate_screen(checkin, gate, shown=first) is None  # nothing new to say
+    assert flow.gate_screen(checkin, gate) == first  # nothing new to say: nothing new shown
     gate.present = True
-    present = flow.gate_screen(checkin, gate, shown=first)
-    assert present is not None and present != first
+    assert flow.gate_screen(checkin, gate) != first
 
 
-def test_a_rest_shows_its_screen_once_then_the_second_attempt_says_so() -> None:
+def test_a_rest_shows_its_screen_until_the_second_attempt_which_says_so() -> None:
     checkin, gate = flow.booking_checkin("c6", BOOKING), _gate()
     gate.feed(Reading(37.9, 25.0), now=1.0)  # above the threshold once: rest
     assert gate.phase is GatePhase.RESTING
 
-    resting = flow.gate_screen(checkin, gate, shown=flow.gate_screen(checkin, _gate(), None))
+    resting = flow.gate_screen(checkin, gate)
 
-    assert resting is not None and resting.phase is Phase.RESTING
-    assert flow.gate_screen(checkin, gate, shown=resting) is None  # its countdown runs on
+    assert resting.phase is Phase.RESTING
+    assert resting.deadline == 1.0 + gate.policy.retry_rest_s
+    assert flow.gate_screen(checkin, gate) == resting  # its countdown runs on
     gate.poll(now=1.0 + gate.policy.retry_rest_s)
-    again = flow.gate_screen(checkin, gate, shown=resting)
-    assert again is not None and again.phase is Phase.MEASURING
+    again = flow.gate_screen(checkin, gate)
+    assert again.phase is Phase.MEASURING
     assert again.body[0].en == "Measuring again after the rest."
 
 
 def test_only_a_collective_booking_shows_its_party_while_measuring() -> None:
     collective = flow.booking_checkin("c7", COLLECTIVE)
 
-    screen = flow.gate_screen(collective, _gate(), shown=None)
+    screen = flow.gate_screen(collective, _gate())
 
     assert flow.party_of(collective) == screens.Party(COLLECTIVE.masked_name, 12)
-    assert screen is not None and screen.party == flow.party_of(collective)
+    assert screen.party == flow.party_of(collective)
     assert flow.party_of(flow.booking_checkin("c8", BOOKING)) is None
     assert flow.party_of(flow.walkin_checkin("w2")) is None
 
