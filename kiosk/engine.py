@@ -48,7 +48,15 @@ from kiosk.booking.reasons import verdict as reason_verdict
 from kiosk.domain import checkin as flow
 from kiosk.domain import scanning, screens, status
 from kiosk.domain.capacity import OccupancyView
-from kiosk.domain.checkin import SCAN_PHASES, Checkin, CheckinResult, Ending, Hold, Issued
+from kiosk.domain.checkin import (
+    SCAN_PHASES,
+    BookedCheckin,
+    Checkin,
+    CheckinResult,
+    Ending,
+    Hold,
+    Issued,
+)
 from kiosk.domain.screens import STAFF_CHECK_NOTE, STORAGE_BROKEN, Bilingual, Phase, Screen
 from kiosk.domain.temperature import GateResult, TemperatureGate, TemperaturePolicy
 from kiosk.domain.tickets import (
@@ -190,6 +198,7 @@ class CheckinEngine:
         self._clock_unsynced = not self._clock.synced()
         self._clock_checked = self._clock.monotonic()
         self._screen = replace(self._screen, clock_unsynced=self._clock_unsynced)
+        self._started = False  # the first tick settles tickets a stop left printing
 
     # -- observing ----------------------------------------------------------------------------
 
@@ -286,6 +295,9 @@ class CheckinEngine:
 
     def tick(self) -> None:
         """Run queued intents and advance timers (engine thread, every ~20 ms)."""
+        if not self._started:
+            self._started = True
+            self._guarded(self._settle_interrupted)
         while True:
             try:
                 command = self._commands.get_nowait()
@@ -410,14 +422,9 @@ class CheckinEngine:
             checkin = flow.booking_checkin(booked.checkin_id, booking, claimed=True)
             self._issue(checkin, temperature, notes)
         elif action is flow.Resume.SETTLE and booked is not None:
-            # Printing when the kiosk stopped: whether the ticket came out is unknown, so it is
-            # never printed again; its event was recorded or not, so it is recorded under the
-            # id it had (one event), and only then is the ticket marked shown.
+            # Left printing by a stop and not settled at the start (the outbox failed then).
             logger.info("check-in %s resumed: stopped while printing", booked.checkin_id)
-            type_name, payload = flow.interrupted_ticket_event(booked)
-            event_id = _event_id_of(booked.checkin_id, booked.issued_at, type_name)
-            self._events.record(type_name, payload, event_id=event_id)
-            self._book.mark_delivered(booked.checkin_id, "screen_only")
+            self._settle(booked)
             self._end(flow.already_claimed(booking, booked.checkin_id, number=booked.number))
         elif action is flow.Resume.SHOW and booked is not None:
             # It has its ticket (and its ticket event): show the number again, never print a
@@ -588,6 +595,31 @@ class CheckinEngine:
         self._events.record(type_name, payload, event_id=event_id)
         self._book.mark_delivered(ticket.checkin_id, how)
         return how == "printed"
+
+    def _settle_interrupted(self) -> None:
+        """Settle every ticket a stop left being delivered (at the first tick): a walk-in's
+        comes back to no kiosk, and its ticket event must not wait for it. Storage that fails
+        here is said and left for the first check-in to meet (out of service then); what is
+        not settled now is settled when its booking is shown again, or at the next start."""
+        try:
+            for booked in self._book.printing():
+                logger.warning(
+                    "ticket %s was being delivered when the kiosk stopped: settled as shown on "
+                    "screen",
+                    booked.number,
+                )
+                self._settle(booked)
+        except UNRECORDABLE as exc:
+            logger.error("cannot settle the tickets a stop left printing: %s", exc)
+
+    def _settle(self, booked: BookedCheckin) -> None:
+        """A ticket left printing: whether it came out is unknown, so it is never printed
+        again; its event was recorded or not, so it is recorded under the id it had (one event
+        either way), and only then is the ticket marked shown."""
+        type_name, payload = flow.interrupted_ticket_event(booked)
+        event_id = _event_id_of(booked.checkin_id, booked.issued_at, type_name)
+        self._events.record(type_name, payload, event_id=event_id)
+        self._book.mark_delivered(booked.checkin_id, "screen_only")
 
     def _print_referral_slip(self, reason: str) -> None:
         if not flow.should_print(self._printer.status().value):

@@ -113,6 +113,10 @@ class TicketBook(Protocol):
         """The latest day (ISO date) a number was issued on, if any."""
         ...
 
+    def printing(self) -> list[BookedCheckin]:
+        """Check-ins whose ticket was being delivered when the kiosk stopped."""
+        ...
+
     def begin_printing(self, checkin_id: str) -> bool:
         """Claim the one print of a check-in's ticket; False if it was delivered or printing."""
         ...

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from kiosk.domain.checkin import BookedCheckin, Issued  # the port's values
 from kiosk.errors import TicketBookError
@@ -46,6 +47,28 @@ CREATE TABLE IF NOT EXISTS checkins (
 );
 CREATE INDEX IF NOT EXISTS checkins_by_day ON checkins (day, service, klass, issued_at);
 """
+
+
+_BOOKED_COLUMNS = (
+    "checkin_id, day, service, klass, number, issued_at, temperature, reported, delivery, "
+    "booking_id"
+)
+
+
+def _booked(row: tuple[Any, ...]) -> BookedCheckin:
+    """A `BookedCheckin` from a row of `_BOOKED_COLUMNS`."""
+    return BookedCheckin(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        datetime.fromisoformat(row[5]),
+        row[6],
+        bool(row[7]),
+        row[8],
+        row[9],
+    )
 
 
 class TicketBook:
@@ -135,23 +158,20 @@ class TicketBook:
         """The check-in this kiosk made for `booking_id`, if any."""
         with self._guard("find a booking's check-in"):
             row = self._db.execute(
-                "SELECT checkin_id, day, service, klass, number, issued_at, temperature, "
-                "reported, delivery FROM checkins WHERE booking_id = ?",
+                f"SELECT {_BOOKED_COLUMNS} FROM checkins WHERE booking_id = ?",  # noqa: S608
                 (booking_id,),
             ).fetchone()
-        if row is None:
-            return None
-        return BookedCheckin(
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            row[4],
-            datetime.fromisoformat(row[5]),
-            row[6],
-            bool(row[7]),
-            row[8],
-        )
+        return None if row is None else _booked(row)
+
+    def printing(self) -> list[BookedCheckin]:
+        """Check-ins whose ticket was being delivered when the kiosk stopped (claimed for
+        printing, never marked delivered), oldest first."""
+        with self._guard("find tickets left printing"):
+            rows = self._db.execute(
+                f"SELECT {_BOOKED_COLUMNS} FROM checkins "  # noqa: S608
+                "WHERE delivery = 'printing' ORDER BY rowid"
+            ).fetchall()
+        return [_booked(row) for row in rows]
 
     def last_day(self) -> str | None:
         """The latest day a number was issued on (ISO date), if any."""

@@ -31,6 +31,8 @@ numbered, nothing delivered         DELIVER: report if not yet, print once, show
 printing (stopped mid-delivery)     SETTLE: record its ticket event if not yet (as
                                     shown on screen, `interrupted_ticket_event`), mark
                                     it shown, show the number, never print a second
+                                    (the engine settles these at its start already;
+                                    this is for one it could not settle then)
 printed / screen only               SHOW: show the number again, never print a second
 no check-in, claim elsewhere        NONE: refuse, "already checked in"
 =================================  ==================================================
@@ -93,7 +95,8 @@ class Issued:
 
 @dataclass(frozen=True)
 class BookedCheckin:
-    """The check-in of one booking as the ticket book has it (`TicketBook.for_booking`)."""
+    """A numbered check-in as the ticket book has it (`TicketBook.for_booking`, `.printing`);
+    `booking_id` is None for a walk-in."""
 
     checkin_id: str
     day: str
@@ -104,6 +107,7 @@ class BookedCheckin:
     temperature: str
     reported: bool
     delivery: str | None
+    booking_id: str | None = None
 
 
 @dataclass
@@ -462,15 +466,18 @@ def ticket_event(
 
 
 def interrupted_ticket_event(booked: BookedCheckin) -> tuple[str, Payload]:
-    """The kiosk.ticket.issued event of a booking's ticket whose printing a stop interrupted,
-    settled when the booking is shown again: its number is on the screen now (on paper too,
-    perhaps: nobody knows, so the printer's status is "unknown")."""
+    """The kiosk.ticket.issued event of a ticket whose delivery a stop interrupted, settled
+    at the next start or when its booking is shown again: its number was on the printing
+    screen (and is on screen again for a booking); on paper too, perhaps: nobody knows, so the
+    printer's status is "unknown". A walk-in's carries its tracking code, as its ticket did."""
+    walkin = booked.booking_id is None
     return events.TICKET, events.ticket(
         checkin_id=booked.checkin_id,
         ticket_number=booked.number,
         delivery="screen_only",
         printer_status="unknown",
         fault_code=PRINT_INTERRUPTED,
+        walkin_code=tracking_code(booked.checkin_id, None) if walkin else None,
     )
 
 

@@ -30,7 +30,7 @@ SLOT = datetime(2026, 6, 15, 9, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
 BOOKING = Booking("B1", "kcp-demo", "JKK", "online", 1, SLOT, SLOT + timedelta(hours=1), "B***")
 COLLECTIVE = replace(BOOKING, booking_id="B2", channel="collective", party_size=12)
 BOOKED = BookedCheckin("c1", "2026-06-15", "JKK", "online", "JKK A1-001", SLOT, "passed", True,
-                       None)  # fmt: skip
+                       None, "B1")  # fmt: skip
 TICKET = Ticket("c1", "JKK A1-001", "JKK", "online", "KCP Demo", SLOT, "B1", "https://x/?ref=B1")
 
 
@@ -97,6 +97,15 @@ def test_a_ticket_a_stop_interrupted_is_settled_as_shown_on_screen_with_an_unkno
         "fault_code": "print_interrupted",
     }
     catalog().validate_payload(catalog().get(type_name), payload)
+
+
+def test_a_walk_in_ticket_a_stop_interrupted_carries_its_tracking_code_as_its_ticket_did() -> None:
+    walkin = replace(BOOKED, checkin_id="0123456789abcdef", delivery="printing", booking_id=None)
+
+    _, payload = flow.interrupted_ticket_event(walkin)
+
+    assert payload["walkin_code"] == codes.walkin_code("0123456789abcdef")
+    catalog().validate_payload(catalog().get(events.TICKET), payload)
 
 
 def test_a_claim_without_a_number_is_measured_only_when_it_is_this_kiosks() -> None:

@@ -14,6 +14,7 @@ from kiosk.domain import events
 from kiosk.domain.capacity import Occupancy
 from kiosk.domain.screens import Phase
 from kiosk.domain.temperature import Reading
+from kiosk.domain.tickets import tracking_code
 from kiosk.errors import LedgerError, PrinterError, StoreError, TicketBookError
 from kiosk.ports import PaperStatus
 from kiosk.sim.driver import drive
@@ -477,6 +478,43 @@ def test_a_stop_while_printing_never_prints_that_ticket_again(rig: Rig) -> None:
     assert rig.printer.jobs == []
     [ticket] = rig.events.of(events.TICKET)  # the settled one: shown on screen
     assert (ticket["delivery"], ticket["fault_code"]) == ("screen_only", "print_interrupted")
+
+
+def test_a_walk_in_ticket_a_stop_interrupted_is_settled_once_when_the_kiosk_starts_again(
+    rig: Rig,
+) -> None:
+    """GIVEN a walk-in's ticket being printed when the power went (no QR to come back with)
+    WHEN the kiosk starts again THEN its first tick records the ticket's event, as shown on the
+    printing screen with its tracking code, and marks it so: once, however often it restarts."""
+
+    class DiesMidPrint:
+        def status(self) -> PaperStatus:
+            return PaperStatus.OK
+
+        def print_elements(self, elements: Sequence[Element]) -> None:
+            raise Crash
+
+    rig.restart(printer=DiesMidPrint())
+    with pytest.raises(Crash):
+        rig.walkin("JKK")
+    assert rig.events.of(events.TICKET) == []
+    [accepted] = rig.events.of(events.ACCEPTED)
+
+    for _ in range(2):
+        rig.restart()
+        rig.tick()
+
+    [ticket] = rig.events.of(events.TICKET)
+    assert ticket == {
+        "checkin_id": accepted["checkin_id"],
+        "ticket_number": accepted["ticket_number"],
+        "delivery": "screen_only",
+        "printer_status": "unknown",
+        "fault_code": "print_interrupted",
+        "walkin_code": tracking_code(accepted["checkin_id"], None),
+    }
+    assert rig.book.printing() == []
+    assert rig.printer.jobs == []  # never printed again
 
 
 def test_a_full_outbox_takes_the_kiosk_out_of_service_before_any_ticket(rig: Rig) -> None:

@@ -232,6 +232,22 @@ def test_a_check_in_keeps_its_number(tmp_path: Path) -> None:
     book.close()
 
 
+def test_the_book_lists_the_tickets_left_printing_until_each_is_delivered(tmp_path: Path) -> None:
+    book = TicketBook(tmp_path / "t.db")
+    for checkin_id in ("a", "b", "c"):
+        issue(book, checkin_id)
+    for checkin_id in ("a", "b"):
+        assert book.begin_printing(checkin_id)
+    book.mark_delivered("a", "printed")
+
+    [left] = book.printing()
+
+    assert (left.checkin_id, left.number, left.delivery) == ("b", "JHT A1-002", "printing")
+    book.mark_delivered("b", "screen_only")
+    assert book.printing() == []
+    book.close()
+
+
 def test_numbers_continue_after_a_reboot(tmp_path: Path) -> None:
     book = TicketBook(tmp_path / "t.db")
     issue(book, "a")
