@@ -6,7 +6,8 @@ Public surface::
     ConfigError        raised by load(); str() gives one line per problem (exit code 2 in CLIs)
     Problem            one problem: file, key path, bad value, what is expected
     load(model, path)  read and validate a TOML file
-    read_toml(path)    read a TOML file (a regular UTF-8 file of at most MAX_CONFIG_BYTES)
+    read_toml(path)    read a TOML file (UTF-8, at most MAX_CONFIG_BYTES; no device, no hang)
+    read_small_file(path, limit) -> bytes   a file a person names, bounded (trust lists, CSRs)
     check_command(model, path) -> int   the body of every `<tool> config check FILE`
     check_files(config, source)         open the keys and certificates a config names (at start)
     file_problems(config, source)       the same, as problems with a severity (provision check)
@@ -32,6 +33,7 @@ from configkit._load import (
     file_problems,
     load,
     parse,
+    read_small_file,
     read_toml,
 )
 from configkit._tls import tls_file_problems
@@ -62,6 +64,7 @@ __all__ = [
     "file_problems",
     "load",
     "parse",
+    "read_small_file",
     "read_toml",
     "tls_file_problems",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import errno
 import math
 import os
 import stat
@@ -101,10 +102,10 @@ def load(model: type[M], path: str | Path) -> M:
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
-    """The TOML document in `path`: a regular file of UTF-8 text, at most `MAX_CONFIG_BYTES`.
+    """The TOML document in `path` (a file or a pipe): UTF-8 text, at most `MAX_CONFIG_BYTES`.
 
-    A pipe, a device or a huge file is refused before it is read: `config check /dev/zero`
-    would read until memory runs out, and a FIFO would wait forever for a writer.
+    Read by `read_small_file`: a device or a huge file is refused without reading it all, and
+    a FIFO nobody writes to reads as empty instead of waiting for ever.
 
     Raises:
         ConfigError: one problem saying what is wrong with the file and how to fix it.
@@ -115,23 +116,9 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         return ConfigError([Problem(str(path), "", "", message)])
 
     try:
-        # O_NONBLOCK: opening a FIFO for reading would otherwise block until a writer comes.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        raw = read_small_file(path, MAX_CONFIG_BYTES)
     except OSError as exc:
         raise problem(f"cannot read the file ({exc.strerror}); check the path") from exc
-    try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise problem("cannot read the file (Is a directory); check the path")
-        if not stat.S_ISREG(mode):
-            raise problem(
-                "not a regular file (a pipe, a device or a socket); give the path of a TOML file"
-            )
-        raw = _read_at_most(fd, MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
-        raise problem(f"cannot read the file ({exc.strerror}); check the path") from exc
-    finally:
-        os.close(fd)
     if len(raw) > MAX_CONFIG_BYTES:
         raise problem(
             f"larger than {MAX_CONFIG_BYTES >> 20} MiB: not a config file; check the path"
@@ -149,17 +136,38 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise problem(f"not valid TOML: {exc}; fix the syntax there") from exc
 
 
-def _read_at_most(fd: int, limit: int) -> bytes:
-    """Up to `limit` bytes from `fd` (a read may return fewer than asked before the end)."""
-    chunks: list[bytes] = []
-    size = 0
-    while size < limit:
-        chunk = os.read(fd, limit - size)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
+def read_small_file(path: str | Path, limit: int) -> bytes:
+    """The bytes of a file a person names (a config, a trust list, a CSR): at most `limit` + 1
+    of them, so a caller can tell a file over `limit` without reading it all.
+
+    A regular file or a pipe (`<(...)`) is read; a device or a socket is refused (`/dev/zero`
+    was read until memory ran out), and a FIFO nobody writes to reads as empty (it blocked for
+    ever).
+
+    Raises:
+        OSError: the file cannot be opened or read, or is a folder, a device or a socket
+            (`strerror` says which).
+    """
+    # O_NONBLOCK: opening a FIFO for reading would block until a writer comes.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+        if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+            raise OSError(errno.EINVAL, "not a file but a device or a socket", str(path))
+        os.set_blocking(fd, True)  # a pipe's writer may still be writing: wait for its end
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:  # a read may return fewer bytes than asked before the end
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def parse(model: type[M], data: Mapping[str, Any], source: str = "<config>") -> M:

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from configkit import read_small_file
 from provisioning.errors import InvalidSetup, ProvisionError, Refused
 from uplink.branches import BranchIdError, check_branch_id
 
@@ -41,6 +42,7 @@ passphrase_source: PassphraseSource | None = None
 # until NTP answers. It must still be able to connect to the broker that would set its clock.
 BACKDATE = dt.timedelta(days=1)
 MAX_DAYS = 36_500  # 100 years: beyond that a validity is a typo (and x509 dates end in 9999)
+MAX_CSR_BYTES = 64 * 1024  # a CSR is about 1 kB; more is not one
 
 
 def check_days(days: int, what: str) -> int:
@@ -532,7 +534,8 @@ def load_csr(path: Path) -> x509.CertificateSigningRequest:
         PkiError: the file is missing or not a PEM CSR.
     """
     try:
-        return x509.load_pem_x509_csr(path.read_bytes())
+        # Bounded: `--csr /dev/zero` was read until memory ran out (a CSR is about 1 kB).
+        return x509.load_pem_x509_csr(read_small_file(path, MAX_CSR_BYTES))
     except (OSError, ValueError) as exc:
         raise PkiError(f"{path}: not a readable PEM certificate request ({exc})") from exc
 

@@ -18,10 +18,10 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from configkit import ConfigError, Problem, layout, parse, read_toml
+from configkit import ConfigError, Problem, layout, parse, read_small_file, read_toml
 from kiosk.booking.config import BookingConfig
 from kiosk.booking.model import Verdict, as_dict
-from uplink.booking.trustlist import TrustListError
+from uplink.booking.trustlist import MAX_DOCUMENT_BYTES, TrustListError
 from uplink.clock import utc_iso
 
 DEFAULT_CONFIG = layout.config_file("kiosk")
@@ -136,14 +136,21 @@ def run_trust_list(args: argparse.Namespace) -> int:
     cache = open_cache(config)
     if args.trust_command == "install":
         try:
-            document = args.file.read_bytes()
-            installed = cache.store_trust_list(document, None, datetime.now(UTC))
+            # Bounded, and never /dev/zero or a FIFO's wait: the parser refuses what is over.
+            document = read_small_file(args.file, MAX_DOCUMENT_BYTES)
         except OSError as exc:
             print(f"kiosk trust-list install: cannot read {args.file}: {exc.strerror}",
                   file=sys.stderr)  # fmt: skip
             return EXIT_REFUSED
+        try:
+            installed = cache.store_trust_list(document, None, datetime.now(UTC))
         except TrustListError as exc:
             print(f"kiosk trust-list install: {args.file}: {exc}; nothing changed",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_REFUSED
+        except OSError as exc:
+            print(f"kiosk trust-list install: cannot write {config.trust_list_path}: "
+                  f"{exc.strerror}; check trust_list_path and its folder",
                   file=sys.stderr)  # fmt: skip
             return EXIT_REFUSED
         print(

@@ -18,6 +18,7 @@ from configkit import (
     dump_toml,
     load,
     parse,
+    read_small_file,
     read_toml,
 )
 
@@ -81,17 +82,14 @@ def test_unreadable_and_malformed_files_say_what_to_do(tmp_path: Path) -> None:
         load(App, write(tmp_path, "device_id = \n"))
 
 
-def test_a_pipe_a_device_or_a_huge_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
-    """GIVEN a FIFO nobody writes to, /dev/zero, or a file far larger than any config
-    WHEN it is read as a config THEN one problem says so at once (a FIFO blocked for ever,
-    /dev/zero was read until memory ran out)."""
-    fifo = tmp_path / "fifo.toml"
-    os.mkfifo(fifo)
+def test_a_device_or_a_huge_file_is_refused_without_reading_it_all(tmp_path: Path) -> None:
+    """GIVEN /dev/zero, a file far larger than any config, or a folder
+    WHEN it is read as a config THEN one problem says so at once (/dev/zero was read until
+    memory ran out)."""
     huge = tmp_path / "huge.toml"
     huge.write_bytes(b"# " + b"x" * (2 << 20))
     for path, message in [
-        (fifo, "not a regular file (a pipe, a device or a socket); give the path of a TOML file"),
-        (Path("/dev/zero"), "not a regular file"),
+        (Path("/dev/zero"), "cannot read the file (not a file but a device or a socket)"),
         (huge, "larger than 1 MiB: not a config file; check the path"),
         (tmp_path, "cannot read the file (Is a directory); check the path"),
     ]:
@@ -99,6 +97,21 @@ def test_a_pipe_a_device_or_a_huge_file_is_refused_before_it_is_read(tmp_path: P
             load(App, path)
         assert len(caught.value.problems) == 1 and message in str(caught.value)
         assert str(caught.value).startswith(f"{path}: ")
+
+
+def test_a_pipe_is_read_and_a_fifo_nobody_writes_to_reads_as_empty(tmp_path: Path) -> None:
+    """GIVEN `config check <(...)` (a pipe) THEN it is read like a file; GIVEN a FIFO with no
+    writer THEN it reads as empty at once (opening it blocked for ever)."""
+    reader, writer = os.pipe()
+    os.write(writer, b'device_id = "k"\n[broker]\nhost = "h"\n')
+    os.close(writer)
+    assert load(App, f"/proc/self/fd/{reader}").broker.host == "h"
+    os.close(reader)
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    assert read_small_file(fifo, 100) == b""
+    with pytest.raises(ConfigError, match="device_id: required key is missing"):
+        load(App, fifo)
 
 
 def test_read_toml_reads_a_whole_file_and_names_a_bad_byte_s_line(tmp_path: Path) -> None:

@@ -40,6 +40,19 @@ def test_ca_crl_with_negative_days_is_one_line(
     assert provision(capsys, "ca", "crl", "--dir", directory, "--days", "30").code == 0
 
 
+def test_ca_issue_of_a_device_as_its_csr_is_one_line_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--csr /dev/zero` was read until memory ran out."""
+    directory = tmp_path / "ca"
+    assert provision(capsys, "ca", "init", "--dir", directory).code == 0
+    out = tmp_path / "x.crt"
+    run = provision(capsys, "ca", "issue", "--dir", directory, "--csr", "/dev/zero", "--out", out)
+    assert run.code == 1
+    assert "/dev/zero: not a readable PEM certificate request" in one_line(run.err)
+    assert "device or a socket" in run.err and not out.exists()
+
+
 @pytest.mark.parametrize("damage", ["{not json", '{"a": 1}', '[{"unknown": 1}]'])
 def test_ca_list_on_a_damaged_index_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str

@@ -132,7 +132,7 @@ def parse(
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
         if isinstance(exc, TrustListError):
             raise
-        raise TrustListError(f"trust list is malformed: {exc}") from None
+        raise TrustListError(f"trust list is malformed: {_reason(exc)}") from None
     root = next((a for a in anchors if key_id(a) == anchor_kid), None)
     if root is None:
         raise TrustListError(f"trust list is signed by root {anchor_kid.hex()}, not a known anchor")
@@ -146,10 +146,15 @@ def parse(
         issued_at = _time(body["issued_at"])
         keys = {key.kid: key for key in (_key(entry) for entry in body["keys"])}
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise TrustListError(f"trust list body is malformed: {exc}") from None
+        raise TrustListError(f"trust list body is malformed: {_reason(exc)}") from None
     if sequence < min_sequence:
         raise TrustListError(f"trust list sequence {sequence} is older than held ({min_sequence})")
     return TrustList(sequence=sequence, issued_at=issued_at, keys=keys, document=document)
+
+
+def _reason(exc: Exception) -> str:
+    """What is wrong, in words: a KeyError's text is only the key's repr ('payload')."""
+    return f"no {exc.args[0]!r} field" if isinstance(exc, KeyError) and exc.args else str(exc)
 
 
 def _json(data: bytes) -> Any:

@@ -294,4 +294,10 @@ def test_kiosk_trust_list_show_and_install(
     forged.write_bytes(newer.read_bytes().replace(b'"signature": "', b'"signature": "AA'))
     code, _, err = run("install", str(forged))
     assert code == 1 and "nothing changed" in err
+    code, _, err = run("install", "/dev/zero")  # was read until memory ran out
+    assert code == 1 and "cannot read /dev/zero: not a file but a device or a socket" in err
+    bare = tmp_path / "bare.json"
+    bare.write_text('{"format": "lapak-trust-list/1"}', encoding="utf-8")
+    code, _, err = run("install", str(bare))
+    assert code == 1 and "trust list is malformed: no 'payload' field; nothing changed" in err
     assert json.loads(run("show")[1])["sequence"] == 2
