@@ -10,7 +10,8 @@ Every tool (`kiosk`, `dropbox-agent`, `backoffice`, `provision`) builds its argp
   error (each problem of an invalid config file on its own line: file, key, value, fix),
   130 interrupted (Ctrl-C during a one-shot command); a tool may add its own (`provision`: 3);
 - never a traceback to a user: the errors a tool knows become one line and their exit code
-  (`Failure`), anything else one line and exit 1;
+  (`Failure`), a path that cannot be used (an OSError naming a file) one line naming it and
+  exit 1, anything else one line and exit 1;
 - `stop_on_signals`: SIGTERM (systemd's stop) and SIGINT (Ctrl-C) set an event the service's
   loop waits on, so a service stops cleanly (flushes, closes its stores) and exits 0.
 """
@@ -223,6 +224,14 @@ def run(
                 return failure.code
         # Not an error the tool knows: one line for the user, the traceback under -v.
         logger.debug("%s %s failed", tool, command_words(args), exc_info=True)
+        if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+            # A path the user named (an --out folder on a read-only disk, a file in a folder
+            # that does not exist): which one and why, not the exception's class.
+            print(
+                f"{tool} {command_words(args)}: {exc.filename}: {exc.strerror}; check the path",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
         hint = "" if args.verbose else " (-v shows where)"
         print(
             f"{tool} {command_words(args)}: unexpected error: {type(exc).__name__}: {exc}{hint}",

@@ -255,7 +255,10 @@ def _demo(directory: Path, count: int, now: datetime | None) -> tuple[KioskConfi
 def _parse_now(text: str | None) -> datetime | None:
     if text is None:
         return None
-    moment = datetime.fromisoformat(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:  # "day is out of range for month" named neither option nor form
+        raise ValueError(f"--now {text!r}: {exc}; use e.g. 2020-06-15T09:10:00+07:00") from None
     if moment.tzinfo is None:
         raise ValueError(f"--now {text!r} needs a UTC offset, e.g. 2020-06-15T09:10:00+07:00")
     return moment

@@ -111,6 +111,33 @@ def test_an_unexpected_error_is_one_line_and_exit_1_in_every_tool(
     ]
 
 
+@pytest.mark.parametrize("tool", sorted(TOOLS))
+def test_a_path_that_cannot_be_used_is_one_line_naming_it_in_every_tool(
+    tool: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GIVEN a command that meets a file it cannot use (`kiosk ui gallery --out /proc/x`)
+    THEN one line names the file and the reason, exit 1 (it was 'unexpected error:
+    FileNotFoundError: [Errno 2] ...')."""
+    monkeypatch.chdir(ROOT)
+
+    def no_folder(*_args: object, **_kwargs: object) -> int:
+        raise FileNotFoundError(2, "No such file or directory", "/proc/x/out")
+
+    module = importlib.import_module(TOOLS[tool])
+    if tool == "provision":
+        module = importlib.import_module("provisioning.cli.check")
+    monkeypatch.setattr(module, "check_command", no_folder)
+    code = main_of(tool)(CHECKS[tool])
+    err = capsys.readouterr().err
+    if tool == "provision":  # provision's own Failure for OSError says it in its words
+        assert code == cli.EXIT_FAILED and "/proc/x/out" in err and len(err.splitlines()) == 1
+        return
+    assert code == cli.EXIT_FAILED
+    assert err.splitlines() == [
+        f"{tool} config check: /proc/x/out: No such file or directory; check the path"
+    ]
+
+
 # -- stop signals: each service command stops cleanly on SIGTERM, through cli.stop_on_signals
 
 

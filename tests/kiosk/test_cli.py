@@ -177,6 +177,17 @@ def test_checkin_usage_errors_exit_2(
     assert main(args) == 2
 
 
+@pytest.mark.parametrize("now", ["2026-02-30T09:00:00+07:00", "tomorrow"])
+def test_checkin_with_an_impossible_now_names_the_option_and_the_form(
+    now: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said only "day is out of range for month" or "Invalid isoformat string"."""
+    assert main(["checkin", "--simulate", "--demo", "1", "--out", str(tmp_path), "--now", now]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"kiosk checkin: --now {now!r}: ")
+    assert line.endswith("; use e.g. 2020-06-15T09:10:00+07:00")
+
+
 def test_checkin_without_simulate_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as raised:
         main(["checkin", "--demo", "1", "--out", "x"])
