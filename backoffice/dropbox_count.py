@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import dataclass
 
 from backoffice.config import BackofficeConfig
 from backoffice.publish import publish_and_await
-from configkit import layout, load
+from configkit import cli, layout, load
 from uplink import topics
 from uplink.errors import MessageError, TopicError
 from uplink.messages import Envelope, validate
@@ -85,10 +86,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--collection", required=True, help="collection_id from dropbox.collection_started"
     )
-    parser.add_argument("--counted", type=int, required=True, help="envelopes counted")
+    parser.add_argument(
+        "--counted", type=cli.whole_number(0, 100_000, "e.g. 12"), required=True,
+        help="envelopes counted",
+    )  # fmt: skip
     parser.add_argument(
         "--timeout-s",
-        type=float,
+        type=cli.seconds(3600),
         default=30.0,
         help="seconds to wait for the box's answer (default 30)",
     )
@@ -101,7 +105,7 @@ def _send(args: argparse.Namespace) -> int:
         body = count_command(args.collection, args.counted)
         command, events = topics.command(args.device, COMMAND), topics.events(args.device)
     except (MessageError, TopicError) as exc:
-        print(f"collection-count: {exc}")
+        print(f"backoffice collection-count: {exc}", file=sys.stderr)
         return 2
     # Not retained: it is queued in the box's persistent session if the box is offline.
     outcome = publish_and_await(
@@ -114,7 +118,7 @@ def _send(args: argparse.Namespace) -> int:
         answer_timeout_s=args.timeout_s,
     )
     if outcome.problem:
-        print(outcome.problem)
+        print(f"backoffice collection-count: {outcome.problem}", file=sys.stderr)
         return 1
     what = f"collection {args.collection}, {args.counted} counted"
     answer = outcome.answer

@@ -10,11 +10,13 @@ from datetime import UTC, datetime
 
 from backoffice.config import BackofficeConfig
 from backoffice.publish import publish_once
-from configkit import layout, load
+from configkit import cli, layout, load
 from uplink import topics
 from uplink.branches import UnknownBranchError, known_branch
 from uplink.clock import utc_iso
 from uplink.messages import validate
+
+MAX_COUNT = 100_000  # occupancy.v1.json's maximum for a count of people
 
 
 def occupancy_message(
@@ -53,8 +55,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--branch", required=True, help="branch id, e.g. jakarta-salemba (uplink/branches.toml)"
     )
-    parser.add_argument("--inside", type=int, required=True, help="people inside now")
-    parser.add_argument("--capacity", type=int, required=True, help="most people allowed inside")
+    count = cli.whole_number(0, MAX_COUNT, "e.g. 25")
+    parser.add_argument("--inside", type=count, required=True, help="people inside now")
+    parser.add_argument("--capacity", type=count, required=True, help="most people allowed inside")
     parser.set_defaults(func=_publish_once)
 
 
@@ -69,7 +72,7 @@ def _publish_once(args: argparse.Namespace) -> int:
     body = occupancy_message(args.inside, args.capacity)
     problem = publish_once(config, topic, body, retain=True)
     if problem:
-        print(problem)
+        print(f"backoffice occupancy: {problem}", file=sys.stderr)
         return 1
     print(f"{topic}: {body.decode()}")
     return 0

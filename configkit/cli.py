@@ -84,6 +84,22 @@ def calendar_day(text: str) -> date:
         ) from None
 
 
+def whole_number(low: int, high: int, example: str) -> Callable[[str], int]:
+    """argparse type of a count: a whole number from `low` to `high` (a message's schema would
+    refuse it later as an 'unexpected error')."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; {example}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text}: give {low} to {high}; {example}")
+        return value
+
+    return parse
+
+
 @dataclass(frozen=True)
 class Failure:
     """An error a tool knows, turned into one line on stderr and an exit code.

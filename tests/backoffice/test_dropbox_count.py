@@ -94,6 +94,10 @@ def test_a_device_cannot_send_it_and_bad_counts_are_refused(
     assert main(["collection-count", "--config", config, *args]) == 1
     with pytest.raises(MessageError, match="counted"):
         count_command("c-7", -1)
+    for bad in (["--counted", "-1"], ["--counted", "6", "--timeout-s", "nan"]):
+        with pytest.raises(SystemExit) as stopped:  # a usage line, not 'invalid command'
+            main(["collection-count", "--config", config, *args[:4], *bad])
+        assert stopped.value.code == 2
 
 
 def test_a_count_for_a_collection_the_box_lacks_is_refused_by_the_box(

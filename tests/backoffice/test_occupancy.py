@@ -14,6 +14,7 @@ from backoffice.occupancy import occupancy_message
 from branchsim.broker import LocalBroker
 from configkit import dump_toml
 from uplink import topics
+from uplink.config import BrokerConfig
 from uplink.errors import MessageError
 from uplink.inbound import parse_occupancy
 from uplink.session import make_client
@@ -71,3 +72,31 @@ def test_a_device_cannot_fake_a_branchs_occupancy(broker: LocalBroker, tmp_path:
     )
     args = ["occupancy", "--config", str(config), "--branch", "jakarta-salemba"]
     assert main([*args, "--inside", "0", "--capacity", "40"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("inside", "capacity", "said"),
+    [("-1", "40", "argument --inside: -1: give 0 to 100000"),
+     ("1", "1e3", "argument --capacity: '1e3' is not a whole number"),
+     ("1", "200000", "argument --capacity: 200000: give 0 to 100000")],
+)  # fmt: skip
+def test_a_count_the_message_cannot_carry_is_a_usage_line(
+    inside: str, capacity: str, said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--inside -1` was 'unexpected error: MessageError: invalid occupancy ...', exit 1."""
+    config = tmp_path / "backoffice.toml"
+    config.write_text(
+        dump_toml(
+            BackofficeConfig(
+                broker=BrokerConfig(host="127.0.0.1", port=1, tls=False),
+                database_path=tmp_path / "e.db",
+            )
+        )
+    )
+    args = ["occupancy", "--config", str(config), "--branch", "jakarta-salemba"]
+    with pytest.raises(SystemExit) as stopped:
+        main([*args, "--inside", inside, "--capacity", capacity])
+    assert stopped.value.code == 2 and said in capsys.readouterr().err
+    assert main([*args, "--inside", "1", "--capacity", "40"]) == 1  # nothing listens on port 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("backoffice occupancy: cannot reach the broker at 127.0.0.1:1")
