@@ -12,13 +12,13 @@ from typing import Any, Literal
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
-from configkit import ConfigModel, dump_toml, load
+from configkit import ConfigError, ConfigModel, dump_toml, load, parse
 from provisioning import access, pki, roles
 from provisioning.errors import InvalidSetup, Refused
 from provisioning.render import ETC, STATE_ROOT, RenderError, Target
-from uplink import BrokerConfig, UplinkConfig
+from uplink import UplinkConfig
 from uplink.branches import BranchIdError, known_branch
 from uplink.config import is_loopback
 from uplink.errors import TopicError
@@ -166,21 +166,27 @@ def init(
     # Build and validate the config first: a refusal must leave no key and no CA entry behind.
     state_dir = layout.state_dir(role)
     try:
-        uplink = UplinkConfig(
-            device_id=device_id,
-            broker=BrokerConfig(
-                host=broker.host,
-                port=broker.port,
-                tls=broker.tls,
-                ca_file=layout.ca_file if broker.tls else None,
-                cert_file=layout.cert_file if broker.tls else None,
-                key_file=layout.key_file if broker.tls else None,
-                username=None if broker.tls else device_id,
-            ),
-            outbox_path=state_dir / "outbox.db",
+        # configkit's parse: one problem per line in config check's words, not pydantic's text.
+        uplink = parse(
+            UplinkConfig,
+            {
+                "device_id": device_id,
+                "broker": {
+                    "host": broker.host,
+                    "port": broker.port,
+                    "tls": broker.tls,
+                    "ca_file": layout.ca_file if broker.tls else None,
+                    "cert_file": layout.cert_file if broker.tls else None,
+                    "key_file": layout.key_file if broker.tls else None,
+                    "username": None if broker.tls else device_id,
+                },
+                "outbox_path": state_dir / "outbox.db",
+            },
+            source="--broker-host/--broker-port",
         )
-    except ValidationError as exc:
-        raise InvalidSetup(f"the broker settings are invalid: {exc}") from None
+    except ConfigError as exc:
+        problems = "; ".join(str(p) for p in exc.problems)
+        raise InvalidSetup(f"the broker settings are invalid: {problems}") from None
     setup = roles.Setup(
         device_id, branch, uplink, state_dir, layout.etc, api_url, dict(extra or {}), (*overrides,),
         client_tls=(layout.ca_file, layout.cert_file, layout.key_file),

@@ -150,6 +150,29 @@ def test_plain_mqtt_to_a_non_loopback_broker_is_refused(
     assert loopback.code == EXIT_OK, loopback.err
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "said"),
+    [("--broker-host", "evil host;rm", "broker.host = 'evil host;rm': "),
+     ("--broker-port", "0", "broker.port = 0: Input should be greater than or equal to 1")],
+)  # fmt: skip
+def test_broker_settings_that_cannot_be_are_one_line_and_nothing_is_made(
+    option: str,
+    value: str,
+    said: str,
+    tmp_path: Path,
+    ca_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """They were pydantic's several lines, with its documentation link."""
+    args = init_args("dropbox", "dropbox-1", tmp_path / "dev", ca_dir)
+    run = provision(capsys, *args, option, value)
+    assert run.code == EXIT_USAGE
+    [line] = run.err.strip().splitlines()
+    assert line.startswith("error: the broker settings are invalid: --broker-host/--broker-port: ")
+    assert said in line and "pydantic" not in line
+    _nothing_made(tmp_path / "dev", ca_dir, "dropbox-1")
+
+
 def test_a_second_device_with_an_id_the_ca_already_signed_is_refused(
     tmp_path: Path, ca_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
