@@ -89,6 +89,11 @@ def outage_window(duration_s: float | None, speed: float) -> tuple[float, float]
     return (0.30 * duration_s * speed, 0.55 * duration_s * speed)
 
 
+# The days a simulated day may start on: from the booking API's first day (backoffice.bookings.api)
+# to a month before booking tokens' 32-bit seconds run out (2106-02-07, uplink.booking.token).
+FIRST_START, LAST_START = date(2000, 1, 1), date(2105, 12, 31)
+
+
 def parse_start(text: str) -> datetime:
     """`--start`: an ISO 8601 instant with its UTC offset, e.g. 2026-11-30T23:50:00+07:00.
 
@@ -104,6 +109,13 @@ def parse_start(text: str) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise argparse.ArgumentTypeError(
             f"{text!r} has no UTC offset; add one, e.g. {text}+07:00 (WIB) or {text}Z (UTC)"
+        )
+    if not FIRST_START <= moment.date() <= LAST_START:
+        # 9999-12-31 stopped the run at start ("date value out of range"), and the booking API
+        # answers day lists only in these years.
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give an instant from {FIRST_START} to {LAST_START}, "
+            "e.g. 2026-11-30T23:50:00+07:00"
         )
     return moment
 

@@ -63,7 +63,12 @@ class WorkDir:
                 f"--dir {path} is not empty and was not made by a branch simulation; "
                 "choose an empty or new folder, or add --force to empty it"
             )
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # it said only "[Errno 2] No such file or directory: '/proc/x'"
+            raise WorkDirError(
+                f"--dir {path} cannot be made ({exc.strerror}); choose another --dir"
+            ) from None
         fd = os.open(path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -155,6 +155,11 @@ def test_start_must_be_an_instant() -> None:
         parse_start("2026-11-30T23:50:00")
     with pytest.raises(argparse.ArgumentTypeError, match="ISO 8601"):
         parse_start("tonight")
+    # 9999-12-31 stopped the run at start with "date value out of range"
+    for far in ("9999-12-31T23:59:59+07:00", "2106-06-01T08:00:00+07:00", "1999-12-31T08:00Z"):
+        with pytest.raises(argparse.ArgumentTypeError, match="from 2000-01-01 to 2105-12-31"):
+            parse_start(far)
+    assert parse_start("2105-12-31T08:00:00+07:00").year == 2105
 
 
 def test_a_failed_start_stops_what_it_started_and_logs_why(

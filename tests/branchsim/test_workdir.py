@@ -51,3 +51,12 @@ def test_a_second_run_on_the_same_folder_is_refused_while_the_first_runs(tmp_pat
     # Once the first has ended, the folder is free again.
     with WorkDir(tmp_path / "sim") as later:
         assert not (later.path / "events.db").exists()
+
+
+def test_a_folder_that_cannot_be_made_is_one_line_naming_it() -> None:
+    """It said only "[Errno 2] No such file or directory: '/proc/x/sim'"."""
+    with pytest.raises(WorkDirError) as refused:
+        WorkDir(Path("/proc/x/sim")).acquire()
+    assert str(refused.value) == (
+        "--dir /proc/x/sim cannot be made (No such file or directory); choose another --dir"
+    )

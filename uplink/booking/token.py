@@ -41,6 +41,7 @@ MAX_TOKEN_CHARS = 400
 """Longest text even looked at; the longest valid token is 298 characters."""
 
 _FIXED = struct.Struct(">B4sIIIHbBB")
+_LAST_SECOND = 0xFFFFFFFF  # issued_at and expires_at are unsigned 32-bit Unix seconds
 _MIN_LENGTH = _FIXED.size + 3 + 1 + SIGNATURE_LENGTH
 _BOOKING_ID = re.compile(r"[0-9A-Z]{1,16}")
 _BRANCH = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
@@ -192,6 +193,12 @@ def encode(
     if len(name) > _MAX_NAME_BYTES or not booking.masked_name.isprintable():
         raise ValueError(f"masked_name must be printable and at most {_MAX_NAME_BYTES} bytes")
     kinds = SERVICES.index(booking.service) << 4 | CHANNELS.index(booking.channel)
+    if not all(0 <= int(t.timestamp()) <= _LAST_SECOND for t in (issued_at, expires_at, start)):
+        # struct.error ("'I' format requires ...") reached the officer as an unexpected error.
+        raise ValueError(
+            f"times from 1970 to {datetime.fromtimestamp(_LAST_SECOND, UTC):%Y-%m-%d} fit in a "
+            "token (whole seconds in 32 bits); pick a date in them"
+        )
     signed = _FIXED.pack(
         VERSION,
         kid,

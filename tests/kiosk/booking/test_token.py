@@ -112,6 +112,23 @@ def test_encoder_refuses_what_the_format_cannot_hold(
         k.make_token(k.standard_booking(**changes))
 
 
+def test_encoder_refuses_a_time_its_32_bit_seconds_cannot_hold() -> None:
+    """`backoffice booking issue --date 2107-01-01` was 'unexpected error: error: 'I' format
+    requires 0 <= number <= 4294967295'."""
+    late = datetime(2107, 1, 1, 9, tzinfo=k.WIB)
+    booking = k.standard_booking(slot_start=late, slot_end=late + timedelta(hours=1))
+    with pytest.raises(ValueError, match="times from 1970 to 2106-02-07 fit in a token"):
+        k.make_token(booking)
+    with pytest.raises(ValueError, match="2106-02-07"):
+        token.encode(
+            k.standard_booking(),
+            kid=k.kid(k.KEY_CURRENT),
+            issued_at=k.ISSUED_AT,
+            expires_at=datetime(2106, 2, 8, tzinfo=UTC),
+            sign=k.KEY_CURRENT.sign,
+        )
+
+
 def test_encoder_refuses_naive_slot_and_bad_signer() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         k.make_token(k.standard_booking(slot_start=datetime(2020, 6, 15, 9)))
