@@ -175,7 +175,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    if path is not None and not path.exists():
+    # An empty file is no store either: opening it would write a store's tables into it.
+    if path is not None and (not path.exists() or (path.is_file() and not path.stat().st_size)):
         print(
             f"backoffice watch: {path}: no event store yet; start `backoffice receive` first",
             file=sys.stderr,

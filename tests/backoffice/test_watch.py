@@ -150,6 +150,10 @@ def test_watch_without_an_event_store_says_so_on_stderr(
         said.err
         == f"backoffice watch: {missing}: no event store yet; start `backoffice receive` first\n"
     )
+    missing.touch()  # an empty file (a wrong path): watch wrote a store's tables into it
+    assert main(["watch", "--db", str(missing), "--once"]) == 1
+    assert "no event store yet" in capsys.readouterr().err
+    assert missing.stat().st_size == 0
 
 
 def test_an_80_column_terminal_still_shows_the_payload_as_lines_to_read(
