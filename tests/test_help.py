@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +52,18 @@ def test_every_command_has_a_description_and_an_example(
         example = text.split("example:", 1)[1].strip().splitlines()[0]
         assert name in example, f"{name}: the example is for another command: {example}"
         assert "Commands::" not in text and "VERIFY_CONFIG" not in text
+
+
+@pytest.mark.parametrize("tool", sorted(TOOLS))
+def test_the_readme_s_table_of_tools_names_every_command(
+    tool: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A newcomer reads the README's table to find a command: none may be missing from it
+    (`kiosk voices`, `hash-pin`, `ui`, `dropbox-agent hash-secret`, `provision key` and
+    `test-card` were)."""
+    parser = _parser_of(TOOLS[tool], monkeypatch)
+    commands = {words[0] for words, _child, _help in leaves(parser)}
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    [row] = [line for line in readme.splitlines() if line.startswith(f"| `{tool} ")]
+    missing = [c for c in sorted(commands) if not re.search(rf"`({tool} )?{re.escape(c)}\b", row)]
+    assert missing == []
