@@ -7,6 +7,7 @@ from pathlib import Path, PurePosixPath
 
 from provisioning import device, names, render
 from provisioning.cli.output import EXIT_OK, console
+from provisioning.cli.render import venv_path
 
 EXAMPLES = {
     "install": "sudo provision install --role dropbox --wheel "
@@ -40,7 +41,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--no-reboot", action="store_true", help="stay up after a green check (default: reboot)"
     )
-    p.add_argument("--venv", default=str(render.DEFAULT_VENV), help="the app venv (%(default)s)")
+    p.add_argument(
+        "--venv", type=venv_path, default=str(render.DEFAULT_VENV),
+        help="the app venv (%(default)s)",
+    )  # fmt: skip
     p.add_argument(
         "--branch", required=True, help="branch id, e.g. jakarta-salemba (uplink/branches.toml)"
     )

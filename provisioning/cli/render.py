@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import re
 import sys
 from pathlib import Path, PurePosixPath
 
 from rich.table import Table
 
+from configkit import check_host
 from configkit.expiry import assess
 from provisioning import names, pki, render
 from provisioning.cli.output import EXIT_FAILED, EXIT_OK, console, errors
@@ -17,6 +19,49 @@ from provisioning.errors import Refused
 EXAMPLES = {
     "render": "provision render --role kiosk --root /mnt/sd --dry-run | less",
 }
+
+
+# What the rendered files can carry unquoted: a systemd ExecStart= path splits at a space, and
+# a mount unit names the partition by its label (ext4: 16 bytes).
+_UNIT_PATH = re.compile(r"/[A-Za-z0-9._/-]{1,200}")
+_LABEL = re.compile(r"[A-Za-z0-9_-]{1,16}")
+
+
+def venv_path(text: str) -> str:
+    """argparse type of `--venv`: an absolute path a unit file can name as it is."""
+    if not _UNIT_PATH.fullmatch(text) or "/../" in f"{text}/":
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give an absolute path of letters, digits and . _ - /, e.g. /opt/lapak/venv"
+            " (the systemd units start the tools from it)"
+        )
+    return text
+
+
+def port(text: str) -> int:
+    """argparse type of a TCP port: 1-65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a TCP port from 1 to 65535, e.g. 8883")
+    return value
+
+
+def host(text: str) -> str:
+    """argparse type of a host name or address written into a config."""
+    try:
+        return check_host(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _label(text: str) -> str:
+    if not _LABEL.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give a partition label of 1-16 letters, digits, '_' or '-', e.g. lapak-data"
+        )
+    return text
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,14 +78,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--root", required=True, help="target root: / or a mounted SD card")
     p.add_argument("--dry-run", action="store_true", help="show what would change, with diffs")
-    p.add_argument("--venv", default=str(render.DEFAULT_VENV), help="the app venv on the target")
+    p.add_argument(
+        "--venv",
+        type=venv_path,
+        default=str(render.DEFAULT_VENV),
+        help="the app venv on the target",
+    )
     p.add_argument(
         "--rotation", type=int, default=0, choices=[0, 90, 180, 270], help="kiosk display"
     )
     p.add_argument(
         "--read-only-root", action="store_true", help="overlay root + persistent data partition"
     )
-    p.add_argument("--data-label", default="lapak-data", help="data partition label")
+    p.add_argument("--data-label", type=_label, default="lapak-data", help="data partition label")
     p.add_argument(
         "--local",
         action="store_true",
@@ -50,8 +100,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--branch", help="broker: this branch broker's id, from uplink/branches.toml (the bridge)"
     )
-    p.add_argument("--central-host", help="broker: bridge to this central broker")
-    p.add_argument("--central-port", type=int, default=8883, help="central broker TLS port")
+    p.add_argument("--central-host", type=host, help="broker: bridge to this central broker")
+    p.add_argument("--central-port", type=port, default=8883, help="central broker TLS port")
     p.add_argument(
         "--bridge-device",
         action="append",
@@ -71,8 +121,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def broker_options(parser: argparse.ArgumentParser) -> None:
     """The broker listener options `render --role broker` and `fleet acl` share."""
     group = parser.add_argument_group("broker options (role broker, fleet acl)")
-    group.add_argument("--tls-port", type=int, default=8883, help="TLS listener port (8883)")
-    group.add_argument("--bind", default="0.0.0.0", help="listener address (0.0.0.0)")  # noqa: S104
+    group.add_argument("--tls-port", type=port, default=8883, help="TLS listener port (8883)")
+    every_interface = "0.0.0.0"  # noqa: S104 (a broker listens on the branch's network)
+    group.add_argument(
+        "--bind", type=host, default=every_interface, help="listener address (0.0.0.0)"
+    )
     group.add_argument(
         "--backoffice-user", default="backoffice", help="CN of the back office's certificate"
     )
