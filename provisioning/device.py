@@ -192,6 +192,7 @@ def init(
         client_tls=(layout.ca_file, layout.cert_file, layout.key_file),
     )  # fmt: skip
     config = roles.build_config(role, setup)
+    files = roles.role_files(role, config, dict(extra or {}))  # refused before any key is made
 
     step("generating the private key on this device (P-256, mode 0600)")
     key = pki.new_key()
@@ -208,7 +209,7 @@ def init(
 
     step(f"writing the {role} configuration")
     state_dir.mkdir(parents=True, exist_ok=True)
-    roles.install_files(role, config, dict(extra or {}))
+    roles.install_files(files)
     config_file = layout.config_file(role)
     _write_config(config_file, config)
     record = DeviceRecord(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import shutil
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -12,10 +11,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from configkit import ConfigError, load, parse
+from configkit import ConfigError, load, parse, read_small_file
 from provisioning.errors import InvalidSetup, ProvisionError, Refused
 from provisioning.names import branch_name
 from uplink import UplinkConfig
+from uplink.booking import trustlist
 
 # The role's config model, imported only when that role is provisioned or checked.
 MODELS = {
@@ -118,13 +118,38 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     node[parts[-1]] = value
 
 
-def install_files(role: str, config: BaseModel, extra: Mapping[str, Any]) -> None:
-    """Put the files the role's config points at in place (the kiosk's signed trust list)."""
-    trust_list = extra.get("trust_list")
-    if role == "kiosk" and trust_list:
-        target = Path(getattr(config, "booking").trust_list_path)  # noqa: B009
+def role_files(role: str, config: BaseModel, extra: Mapping[str, Any]) -> dict[Path, bytes]:
+    """The files the role's config points at, read and checked before anything is made: the
+    kiosk's signed trust list (`--trust-list`), which must verify against its trust anchors.
+
+    Raises:
+        InvalidSetup: the file cannot be read, is over the trust list's size, or does not
+            verify (it was copied as it was: `--trust-list /dev/zero` filled the disk).
+    """
+    source = extra.get("trust_list")
+    if role != "kiosk" or not source:
+        return {}
+    booking = getattr(config, "booking")  # noqa: B009
+    try:
+        document = read_small_file(source, trustlist.MAX_DOCUMENT_BYTES)
+    except OSError as exc:
+        raise InvalidSetup(f"--trust-list {source}: cannot read it ({exc.strerror})") from None
+    try:
+        anchors = [trustlist.load_anchor(anchor) for anchor in booking.trust_anchors]
+        held = trustlist.parse(document, anchors)
+    except (ValueError, trustlist.TrustListError) as exc:
+        raise InvalidSetup(
+            f"--trust-list {source}: {exc}; give the file `backoffice booking trust-list --out "
+            "FILE` wrote, signed by the --trust-anchor given"
+        ) from None
+    return {Path(booking.trust_list_path): held.document}
+
+
+def install_files(files: Mapping[Path, bytes]) -> None:
+    """Write the files `role_files` read (the kiosk's signed trust list)."""
+    for target, content in files.items():
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(trust_list, target)
+        target.write_bytes(content)
 
 
 def load_config(record: Any) -> BaseModel:

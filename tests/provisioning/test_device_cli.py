@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from configkit import load
 from dropbox_agent.config import DropboxConfig
 from kiosk.config import KioskConfig
 from provisioning import device, pki
-from tests.provisioning.helpers import init_args, provision
+from tests.provisioning.helpers import Run, init_args, provision, trust_anchor
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
 
@@ -171,6 +172,46 @@ def test_broker_settings_that_cannot_be_are_one_line_and_nothing_is_made(
     assert line.startswith("error: the broker settings are invalid: --broker-host/--broker-port: ")
     assert said in line and "pydantic" not in line
     _nothing_made(tmp_path / "dev", ca_dir, "dropbox-1")
+
+
+def test_a_kiosk_s_trust_list_is_checked_before_anything_is_made(
+    tmp_path: Path, ca_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GIVEN the back office's signed trust list and its root key
+    THEN device init installs it; /dev/zero (which it copied until the disk was full), a list
+    signed by another root or not a trust list at all is refused before a key is made."""
+    from backoffice.__main__ import main as backoffice
+
+    booking = tmp_path / "booking.toml"
+    booking.write_text(f'database_path = "{tmp_path / "b.db"}"\nkeys_dir = "{tmp_path / "k"}"\n')
+    assert backoffice(["booking", "keygen", "--config", str(booking)]) == 0
+    anchor = json.loads(capsys.readouterr().out)["trust_anchor"]
+    signed = tmp_path / "trust-list.json"
+    assert (
+        backoffice(["booking", "trust-list", "--config", str(booking), "--out", str(signed)]) == 0
+    )
+    garbage = tmp_path / "notes.json"
+    garbage.write_text('{"format": "lapak-trust-list/1"}')
+
+    def init(root: Path, trust_list: str | Path, root_key: str = anchor) -> Run:
+        args = init_args("dropbox", "kiosk-7", root, ca_dir)  # a kiosk, with this anchor:
+        args[args.index("dropbox")] = "kiosk"
+        return provision(capsys, *args, "--trust-anchor", root_key, "--trust-list", trust_list)
+
+    for trust_list, said in [
+        ("/dev/zero", "cannot read it (not a file but a device or a socket)"),
+        (signed, "not a known anchor"),  # with another root key than the list's
+        (garbage, "trust list is malformed: no 'payload' field"),
+    ]:
+        root = tmp_path / "refused"
+        run = init(root, trust_list, trust_anchor() if trust_list == signed else anchor)
+        assert run.code == EXIT_USAGE, run.err
+        assert f"--trust-list {trust_list}: " in run.err and said in run.err
+        _nothing_made(root, ca_dir, "kiosk-7")
+    run = init(tmp_path / "dev", signed)
+    assert run.code == EXIT_OK, run.err
+    config = load(KioskConfig, tmp_path / "dev/etc/lapak/kiosk.toml")
+    assert config.booking.trust_list_path.read_bytes() == signed.read_bytes()
 
 
 def test_a_second_device_with_an_id_the_ca_already_signed_is_refused(
