@@ -222,3 +222,20 @@ class SmallTargetTest(GraphicUnitTest):  # type: ignore[misc]
         found = small_targets(root, "keypad", theme)
         assert [(t.label, t.size) for t in found] == [("low", (90, 57)), ("narrow", (71, 90))]
         assert str(found[0]) == "keypad: touch target 'low' is 90x57 px, under 72 px"
+
+
+class PreviewShareTest(GraphicUnitTest):  # type: ignore[misc]
+    def test_the_7_inch_camera_picture_takes_the_share_its_layout_gives_it(self) -> None:
+        """GIVEN the 800x480 panel THEN the camera picture is 55 % of its row on the QR-seen
+        screen (the box `preview_fit` shrinks pictures to) and 40 % beside the welcome's
+        buttons. Size hints are weights: 0.55 beside an unhinted text column left it 35 %
+        (263 px wide, the yellow frame 184 px) and the welcome's 28 % (212 px)."""
+        theme = RESOLUTIONS["800x480"]
+        row = theme.width - 2 * theme.margin - 1.5 * theme.gap
+        scan = _drawn(self, "scanning", "800x480")
+        assert scan.preview is not None
+        assert abs(scan.preview.width - scan.preview_fit()[0]) <= 1
+        assert abs(scan.preview.width - 0.55 * row) <= 1
+        welcome = _drawn(self, "welcome", "800x480")
+        assert welcome.preview is not None
+        assert abs(welcome.preview.width - 0.4 * row) <= 1
