@@ -334,9 +334,16 @@ def _measuring(screen: Screen, lang: Lang, local: Local) -> View:
     view = _message("temperature", "info", "thermometer", screen, lang, local)
     lines = view.lines
     if local.reading_c is not None and screen.present:
-        reading = T["temperature_reading"].in_(lang).format(c=f"{local.reading_c:.1f} °C")
+        reading = T["temperature_reading"].in_(lang).format(c=_celsius(local.reading_c, lang))
         lines = (*lines, reading)
     return replace(view, lines=lines, actions=_cancel(lang), progress=_progress(screen))
+
+
+def _celsius(value: float, lang: Lang) -> str:
+    """A temperature as its reader writes it: 36,4 °C in Bahasa Indonesia (a decimal comma;
+    36.4 reads as thirty-six thousand four hundred there), 36.4 °C in English."""
+    text = f"{value:.1f}"
+    return f"{text.replace('.', ',') if lang == 'id' else text} °C"
 
 
 def _collective(screen: Screen, lang: Lang, local: Local) -> View:

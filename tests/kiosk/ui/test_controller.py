@@ -9,6 +9,7 @@ from configkit.hashed import hash_secret, verify_secret
 from kiosk.domain import screens
 from kiosk.domain.screens import Phase
 from kiosk.ui.controller import Controller, Timing
+from kiosk.ui.samples import samples
 from kiosk.ui.view import view_of
 from uplink.booking.codes import ALPHABET
 from uplink.booking.model import Service
@@ -259,3 +260,11 @@ def test_the_camera_down_welcome_keeps_typed_codes_and_walk_ins() -> None:
     assert styles["staff"] == "secondary"
     ui.set_camera(down=False)
     assert {a.code: a.style for a in ui.view().actions}["keypad"] == "secondary"  # QR first
+
+
+def test_the_live_reading_is_written_with_each_languages_decimal_mark() -> None:
+    """Bahasa Indonesia writes a decimal comma (36.4 reads as a thousands group there)."""
+    screen, local = samples()["temperature"]
+    assert local.reading_c == 36.4
+    assert "Suhu terbaca: 36,4 °C" in view_of(screen, "id", local).lines
+    assert "Reading: 36.4 °C" in view_of(screen, "en", local).lines
