@@ -1,8 +1,18 @@
-"""Opening the SQLite files that hold records which must survive a power cut."""
+"""Opening the SQLite files that hold records which must survive a power cut.
+
+A file opened on a full disk: SQLite's WAL mode keeps its index in a shared-memory file next to
+the database (`<file>-shm`, 32 KiB), made again at every open after a clean stop, and a full disk
+has no room for it. Such a file is opened in exclusive locking mode instead, which keeps that
+index in the process's own memory: what the file holds can be read (pending events are sent), a
+write fails as a full disk does (`SQLITE_FULL`, which the callers hold and retry) and succeeds
+once there is room again, with no restart. Only this process may then open the file until it
+stops; nothing else on a device does.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 # Primary SQLite result codes that mean "this file is not a database we can use".
 _UNUSABLE = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
+SHM_BYTES = 32 * 1024
+"""What SQLite's shared-memory file takes at open (one 32 KiB region of the WAL index)."""
 
 
 def open_durable(
@@ -36,21 +48,85 @@ def open_durable(
         raise StorageError(
             f"{path}: cannot create its folder ({exc.strerror}); check the path in the config"
         ) from exc
+    existed = path.exists()
+    try:
+        return _connect(path, schema, busy_timeout_ms, exclusive=False)
+    except sqlite3.DatabaseError as exc:
+        if (exc.sqlite_errorcode & 0xFF) in _UNUSABLE:
+            raise
+        if not _short_of_room(exc, path):
+            raise StorageError(_cannot_open(path, exc)) from exc
+    try:
+        db = _connect(path, schema, busy_timeout_ms, exclusive=True)
+    except sqlite3.DatabaseError as exc:
+        if (exc.sqlite_errorcode & 0xFF) in _UNUSABLE:
+            raise
+        if not existed:  # left empty, it would read as a truncated file at the next start
+            _remove_empty(path)
+        raise StorageError(
+            f"{path}: cannot open: the data partition is full ({exc}); free space on it "
+            "(the service starts again by itself and finds it)"
+        ) from exc
+    logger.warning(
+        "%s opened on a full data partition: what it holds is read, new records wait for "
+        "room (free space on the partition; no restart needed)",
+        path,
+    )
+    return db
+
+
+def _connect(
+    path: Path, schema: str, busy_timeout_ms: int, *, exclusive: bool
+) -> sqlite3.Connection:
+    """Connect and set the file up (see `open_durable`); `exclusive` keeps the WAL's index in
+    this process's memory (see the module docstring).
+
+    Raises:
+        sqlite3.DatabaseError: as SQLite raised it (the connection is closed).
+        StorageError: SQLite cannot open the file at all.
+    """
     try:
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     except sqlite3.Error as exc:
         raise StorageError(_cannot_open(path, exc)) from exc
     try:
+        if exclusive:  # before anything reads the file: it never touches <file>-shm then
+            db.execute("PRAGMA locking_mode=EXCLUSIVE")
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         db.executescript(schema)
-    except sqlite3.DatabaseError as exc:
+    except sqlite3.DatabaseError:
         db.close()
-        if (exc.sqlite_errorcode & 0xFF) in _UNUSABLE:
-            raise
-        raise StorageError(_cannot_open(path, exc)) from exc
+        raise
     return db
+
+
+def _remove_empty(path: Path) -> None:
+    """Remove the empty file (and its WAL files) that a failed first open left."""
+    try:
+        if path.stat().st_size > 0:
+            return
+        for suffix in ("-wal", "-shm", ""):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+    except OSError:
+        logger.warning("%s: cannot remove the empty file a failed open left", path, exc_info=True)
+
+
+def _short_of_room(exc: sqlite3.DatabaseError, path: Path) -> bool:
+    """Whether `exc`, met while opening `path`, comes from a full file system."""
+    if (exc.sqlite_errorcode & 0xFF) == sqlite3.SQLITE_FULL:
+        return True
+    if (exc.sqlite_errorcode & 0xFF) != sqlite3.SQLITE_IOERR:
+        return False
+    # The shared-memory file's blocks are written at open; ENOSPC there is an I/O error.
+    if exc.sqlite_errorname == "SQLITE_IOERR_SHMSIZE":
+        return True
+    try:
+        room = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return room.f_bavail * room.f_frsize < SHM_BYTES
 
 
 def open_store(path: str | Path, schema: str, *, what: str) -> sqlite3.Connection:

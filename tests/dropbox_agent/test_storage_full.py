@@ -5,19 +5,25 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from backoffice.receiver import Receiver
+from branchsim.broker import LocalBroker
 from dropbox_agent import agent as runtime
 from dropbox_agent import app, held
+from dropbox_agent.agent import DropboxAgent
+from dropbox_agent.config import DropboxConfig
 from dropbox_agent.domain.counters import reconcile_counters
-from dropbox_agent.domain.model import BoxCounters, Output
+from dropbox_agent.domain.model import BoxCounters, Input, Output
+from dropbox_agent.errors import SetupError
 from dropbox_agent.sim.box import SimulatedBox
 from dropbox_agent.sim.devices import SimulatedFillSensor, SimulatedKeypad, SimulatedPrinter
 from tests.diskfull import small_disk
-from tests.dropbox_agent.conftest import Rig, make_config, make_rig
+from tests.dropbox_agent.conftest import Rig, config_data, make_config, make_rig
 from uplink import ManualClock, Outbox, OutboxFull
 from uplink.sink import EventLog
 
@@ -281,3 +287,121 @@ def test_a_corrupt_box_database_is_moved_aside_and_the_box_keeps_counting(tmp_pa
     assert rig.events.of("dropbox.deposit")[-1]["deposit_no"] == 1
     assert list(tmp_path.glob("box.db.unusable-*"))
     rig.agent.close()
+
+
+def test_a_box_stopped_cleanly_starts_again_on_a_full_disk_and_recovers_when_space_returns(
+    tmp_path: Path, broker: LocalBroker, request: pytest.FixtureRequest
+) -> None:
+    with small_disk(tmp_path / "disk") as disk:
+        # GIVEN a box that counted a deposit while the back office was away, stopped cleanly
+        data = config_data(disk.path, broker.client_config("dropbox-full").model_dump())
+        data["box_id"] = data["uplink"]["device_id"] = "dropbox-full"
+        data["uplink"]["ack_timeout_s"] = 1
+        config = DropboxConfig.model_validate(data)
+
+        def start() -> tuple[DropboxAgent, SimulatedPrinter, ManualClock, SimulatedBox]:
+            clock = ManualClock()
+            box = SimulatedBox(config.pins, config.polarity, clock)
+            printer = SimulatedPrinter()
+            agent = app.build(
+                config,
+                clock=clock,
+                box=box,
+                printer=printer,
+                fill=SimulatedFillSensor(),
+                keypad=SimulatedKeypad(),
+            )
+            agent.start()
+            return agent, printer, clock, box
+
+        def deposit(agent: DropboxAgent, clock: ManualClock, box: SimulatedBox) -> None:
+            for active in (True, False):
+                box.drive(Input.BEAM, active)
+                clock.advance(0.2)
+                agent.pump(0)
+
+        agent, _, clock, box = start()
+        deposit(agent, clock, box)
+        agent.close()
+        assert not (disk.path / "outbox.db-wal").exists()  # a clean stop leaves no WAL
+
+        # WHEN the disk fills up and the box starts again
+        disk.fill()
+        agent, printer, clock, box = start()
+        try:
+            # THEN it serves: it counts on without slips and says the storage is full
+            deposit(agent, clock, box)
+            deposit(agent, clock, box)
+            assert agent.machine.counters.last_deposit_no == 3
+            assert agent.state()["alerts"][0] == held.STORAGE_ALERT
+            assert agent.held_events >= 2
+            # and the deposit stored before the stop reaches the back office from the full disk
+            receiver: Receiver = request.getfixturevalue("backoffice")
+            wait_until(lambda: deposits_at(receiver, "dropbox-full") == [1], "deposit 1 stored")
+
+            # WHEN space returns THEN the held deposits are stored in order, once, and delivered
+            disk.free()
+            clock.advance(held.HOLD_RETRY_S + 0.1)
+            agent.pump(0)
+            clock.advance(0.1)
+            agent.pump(0)
+            assert agent.held_events == 0
+            assert held.STORAGE_ALERT not in agent.state()["alerts"]
+            assert agent.uplink is not None and agent.uplink.wait_drained(30)
+            assert deposits_at(receiver, "dropbox-full") == [1, 2, 3]
+            agent.close()  # joins the printer: the deposits counted while full got no slip
+            assert printer.slips == []
+        finally:
+            agent.close()
+
+
+def deposits_at(receiver: Receiver, device_id: str) -> list[int]:
+    rows = receiver.store.events_after(0, 1000, "dropbox.deposit")  # type: ignore[attr-defined]
+    return sorted(r.payload["deposit_no"] for r in rows if r.device_id == device_id)
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 30) -> None:
+    """Wait for what another thread or process makes true (checked every 50 ms)."""
+    tick = threading.Event()
+    for _ in range(int(timeout_s / 0.05)):
+        if condition():
+            return
+        tick.wait(0.05)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def test_a_first_start_on_a_full_disk_is_one_line_naming_the_outbox_and_the_full_disk(
+    tmp_path: Path,
+) -> None:
+    with small_disk(tmp_path / "disk") as disk:
+        # GIVEN a box never started before, on a data partition that is already full
+        config = make_config(disk.path)
+        disk.fill()
+        # WHEN it starts THEN it stops in one line that says what to free (not the certificates)
+        with pytest.raises(SetupError) as refused:
+            simulated_box(config)
+        line = str(refused.value)
+        assert "\n" not in line
+        assert line.startswith("cannot open the outbox (uplink.outbox_path): ")
+        assert "data partition is full" in line and "ca_file" not in line
+        # and it leaves nothing that the next start would take for a truncated outbox
+        assert not config.uplink.outbox_path.exists()
+        disk.free()
+        agent = simulated_box(config)
+        try:
+            assert agent.uplink is not None and agent.uplink.outbox.moved_aside is None
+        finally:
+            agent.close()
+
+
+def simulated_box(config: DropboxConfig) -> DropboxAgent:
+    """An agent built from `config` with its real uplink, on simulated devices."""
+    clock = ManualClock()
+    return app.build(
+        config,
+        clock=clock,
+        box=SimulatedBox(config.pins, config.polarity, clock),
+        printer=SimulatedPrinter(),
+        fill=SimulatedFillSensor(),
+        keypad=SimulatedKeypad(),
+    )
