@@ -127,12 +127,13 @@ class Uplink:
         self.config = config
         self.device_id = config.device_id
         self._clock = clock or SystemClock()
+        # The TLS files first: if they fail, no outbox was opened that nothing would close.
+        self._client = make_client(config.device_id, config.broker)
         self.outbox = outbox or Outbox(
             config.outbox_path, config.device_id, clock=self._clock, max_mb=config.outbox_max_mb
         )
         self.stats = UplinkStats()
         self._backoff = Backoff(config.reconnect_min_s, config.reconnect_max_s, rng)
-        self._client = make_client(config.device_id, config.broker)
         # paho's own cap (20 by default) would keep fewer publishes on the wire than the
         # sender's window allows; it must be set before connecting.
         self._client.max_inflight_messages_set(config.inflight_window)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -14,12 +15,13 @@ import pytest
 from dropbox_agent import app
 from dropbox_agent.adapters.box_store import SqliteBoxStore
 from dropbox_agent.domain.model import Input, Output
+from dropbox_agent.errors import SetupError
 from dropbox_agent.restore import pending_events
 from dropbox_agent.sim.box import SimulatedBox
-from dropbox_agent.sim.devices import SimulatedKeypad
+from dropbox_agent.sim.devices import SimulatedFillSensor, SimulatedKeypad, SimulatedPrinter
 from receipts import lines_of
 from tests.dropbox_agent.conftest import BADGE, PIN, Rig, make_config, make_rig
-from uplink import ManualClock, Outbox, SimulatedClock
+from uplink import ManualClock, Outbox, SimulatedClock, Uplink
 from uplink.sink import EventLog
 
 
@@ -244,3 +246,57 @@ def test_the_agent_takes_its_pace_from_a_simulated_clock(tmp_path: Path) -> None
         agent.close()
     beep_s = config.machine_settings().beep_s
     assert (Output.BUZZER, pytest.approx(beep_s / 10.0)) in pulses
+
+
+def files_open_on(path: Path) -> list[str]:
+    """This process's file descriptors open on `path` (or its WAL files)."""
+    fds = Path("/proc/self/fd")
+    if not fds.is_dir():
+        pytest.skip("needs /proc/self/fd (Linux)")
+    targets = []
+    for fd in fds.iterdir():
+        try:
+            targets.append(os.readlink(fd))
+        except OSError:  # closed meanwhile (the listing's own descriptor)
+            continue
+    return [t for t in targets if t.startswith(str(path))]
+
+
+def test_a_start_that_fails_on_its_tls_files_leaves_no_outbox_open(tmp_path: Path) -> None:
+    # GIVEN a config whose client certificate is missing
+    broker = {"host": "127.0.0.1", "port": 1, "tls": True}
+    broker |= {"ca_file": str(tmp_path / "ca.crt"), "cert_file": str(tmp_path / "missing.crt")}
+    broker |= {"key_file": str(tmp_path / "device.key")}
+    for name in ("ca.crt", "device.key"):
+        (tmp_path / name).write_text("not used: the certificate is missing first")
+    config = make_config(tmp_path, uplink={"broker": broker})
+    clock = ManualClock()
+
+    # WHEN the agent is built THEN it stops in one line naming the file, with no outbox open
+    with pytest.raises(SetupError, match=r"uplink\.broker\.cert_file = .*missing\.crt"):
+        app.build(config, clock=clock, box=SimulatedBox(config.pins, config.polarity, clock))
+    assert files_open_on(config.uplink.outbox_path) == []
+    with pytest.raises(OSError, match="No such file"):
+        Uplink(config.uplink)
+    assert files_open_on(config.uplink.outbox_path) == []
+
+
+def test_a_start_that_fails_on_its_box_store_closes_the_outbox_it_opened(tmp_path: Path) -> None:
+    # GIVEN a box store path that is a folder, and an outbox that opens
+    config = make_config(tmp_path, local_db_path=str(tmp_path / "a-folder"))
+    config.local_db_path.mkdir()
+    clock = ManualClock()
+
+    # WHEN the agent is built THEN the box store is named and the outbox it opened is closed
+    box = SimulatedBox(config.pins, config.polarity, clock)
+    with pytest.raises(SetupError, match="cannot open the box store"):
+        app.build(
+            config,
+            clock=clock,
+            box=box,
+            printer=SimulatedPrinter(),
+            fill=SimulatedFillSensor(),
+            keypad=SimulatedKeypad(),
+        )
+    assert config.uplink.outbox_path.exists()  # it was opened ...
+    assert files_open_on(config.uplink.outbox_path) == []  # ... and closed again
