@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 ACK_CHUNK = 5000
 PROGRESS_S = 5.0
+STOP_REMIND_S = 10.0  # a stop still waiting for the store says so this often
 # The broker keeps a receiver's share of the events while it restarts (or while the broker
 # itself restarts). A receiver that never returns strands its share until this expires; devices
 # re-send whatever is not acked, so nothing is lost either way.
@@ -104,11 +105,17 @@ class Receiver:
         return self._ready.wait(timeout)
 
     def stop(self) -> None:
+        """Disconnect, then return once the store thread has finished its last batch: the
+        caller closes the store next, and a store closed under a batch fails it."""
+        self._ready.clear()  # our own goodbye: paho's on_disconnect must not call it a loss
         self._client.disconnect()
         self._client.loop_stop()
         self._inbox.append(None)
         self._arrived.set()
-        self._worker.join(10)
+        while self._worker.is_alive():  # no time limit: systemd's TimeoutStopSec is the bound
+            self._worker.join(STOP_REMIND_S)
+            if self._worker.is_alive():
+                logger.warning("receiver stopping: the store is still busy; waiting for it")
 
     # -- paho thread --------------------------------------------------------------------------
 
