@@ -7,19 +7,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from branchsim.audit import StoredEvent, duplicate_ticket_numbers, stored_events
-from branchsim.branch import BRANCH, Branch, end_of_day
+from branchsim.audit import StoredEvent, stored_events
+from branchsim.branch import BRANCH, Branch
 from kiosk.sim.driver import Visit
 from tests.diskfull import small_disk
+from tests.faults.day_audit import WIB, at, audited
 from uplink.branches import device_id
 
-WIB = timezone(timedelta(hours=7))
 K1, K2 = (device_id(BRANCH, "kiosk", n) for n in (1, 2))
 # 09:30 WIB at x60: the 09:00 slot's bookings are due at once, the 10:00 slot's from 09:40.
 START = datetime(2026, 11, 30, 9, 30, tzinfo=WIB)
@@ -51,25 +50,6 @@ def tick_until(branch: Branch, what: str, holds: Callable[[list[StoredEvent]], b
         pause.wait(TICK_S)
         branch.tick()
     raise AssertionError(f"not within a minute: {what}")
-
-
-def audited(branch: Branch, directory: Path) -> tuple[dict[str, Any], list[StoredEvent]]:
-    """The day's summary and every stored event; asserts nothing was lost or stored twice."""
-    try:
-        summary = end_of_day(branch, directory)
-        events = stored_events(branch.store.path)
-    finally:
-        branch.close_store()
-    total = summary["total"]
-    assert total["events_lost"] == 0, summary["devices"]
-    assert total["duplicates_stored"] == 0, summary["devices"]
-    assert duplicate_ticket_numbers(events, WIB) == 0
-    assert total["events_pending"] == 0, summary["devices"]
-    return summary, events
-
-
-def at(event: StoredEvent) -> datetime:
-    return datetime.fromisoformat(event.occurred_at.replace("Z", "+00:00"))
 
 
 def faults(events: list[StoredEvent], device: str, component: str) -> list[tuple[str, bool]]:
