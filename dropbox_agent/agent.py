@@ -327,6 +327,13 @@ class DropboxAgent:
             self._passes.notify_all()
         return running
 
+    @property
+    def idle(self) -> bool:
+        """Whether every queued input is handled and none is still settling (as of the last
+        pass of the loop)."""
+        with self._passes:
+            return self._idle
+
     def wait_idle(self, timeout_s: float) -> bool:
         """Wait until every queued input is handled and no input is still settling (another
         thread runs the loop); for simulators and tests. Returns False on timeout."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+from datetime import datetime
 from typing import Any
 
 from dropbox_agent.adapters.gpio import GpioBox
@@ -43,7 +44,10 @@ class SimulatedBox(GpioBox):
 
             factory = MockFactory()
         self.factory = factory
-        super().__init__(pins, polarity, clock, pin_factory=factory, correct_edge_age=False)
+        self._edge_clock = _EdgeClock(clock)
+        super().__init__(
+            pins, polarity, self._edge_clock, pin_factory=factory, correct_edge_age=False
+        )
         self._pin_of: dict[Input, int] = {
             Input.BEAM: pins.beam,
             Input.DOOR: pins.door,
@@ -82,14 +86,20 @@ class SimulatedBox(GpioBox):
     ) -> None:
         """Move one input to `active` through a train of contact bounces (ends at `active`).
 
-        The bounces happen back to back, so their edges are microseconds apart: well inside
-        any debounce time. Randomized timing is proven on the pure debouncer with a manual clock.
+        The bounces happen back to back, and all their edges are dated at one instant: well
+        inside any debounce time, even when a busy machine parts two edges by milliseconds
+        (times a simulation's speed, that was past the beam's debounce: a phantom deposit).
+        Randomized timing is proven on the pure debouncer with a manual clock.
         """
         count = rng.randint(0, 6) if bounces is None else bounces
-        for _ in range(count):
+        self._edge_clock.held = self._edge_clock.monotonic()
+        try:
+            for _ in range(count):
+                self.drive(name, active)
+                self.drive(name, not active)
             self.drive(name, active)
-            self.drive(name, not active)
-        self.drive(name, active)
+        finally:
+            self._edge_clock.held = None
 
     def is_active(self, name: Input) -> bool:
         """The input's current level, as meaning (True = blocked / open / tampered / on)."""
@@ -119,3 +129,21 @@ class SimulatedBox(GpioBox):
             pin.drive_high()
         else:
             pin.drive_low()
+
+
+class _EdgeClock:
+    """The clock that dates the box's edges: `clock`, or one instant while `held` is set."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self.held: float | None = None
+
+    def monotonic(self) -> float:
+        held = self.held
+        return self._clock.monotonic() if held is None else held
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    def synced(self) -> bool:
+        return self._clock.synced()

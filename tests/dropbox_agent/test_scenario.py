@@ -15,7 +15,9 @@ from PIL import Image
 from backoffice.receiver import Receiver
 from backoffice.store import SqliteEventStore
 from branchsim.broker import LocalBroker
+from dropbox_agent import app
 from dropbox_agent.__main__ import main
+from dropbox_agent.adapters.box_store import SqliteBoxStore
 from dropbox_agent.config import DropboxConfig
 from dropbox_agent.domain.model import Input
 from dropbox_agent.errors import ScenarioError
@@ -35,6 +37,7 @@ from dropbox_agent.sim.scenario import (
 )
 from tests.dropbox_agent.conftest import PIN, config_data, make_config
 from uplink import ManualClock
+from uplink.sink import EventLog
 
 BRANCH_DAY = Path(__file__).parents[2] / "dropbox_agent" / "sim" / "scenarios" / "branch-day.toml"
 
@@ -295,3 +298,46 @@ def test_the_keyboard_simulator_echoes_the_door_the_keypad_and_the_collection(
         "→ dropbox.collection_confirmed",  # p *1#
     ]
     assert text.count("  LED siap/ready=on · penuh/full=off · alarm=off · buzzer=off") == 5
+
+
+class StallingClock(ManualClock):
+    """A busy machine: while `stall_s` is set, time moves on before every reading."""
+
+    stall_s = 0.0
+
+    def monotonic(self) -> float:
+        if self.stall_s:
+            self.advance(self.stall_s)
+        return super().monotonic()
+
+
+def test_a_bounce_train_is_one_edge_even_when_the_machine_stalls_between_its_bounces(
+    tmp_path: Path,
+) -> None:
+    # GIVEN a simulated box whose clock moves a beam debounce and more between any two readings
+    config = make_config(tmp_path, printer={"enabled": False}, fill={"enabled": False})
+    clock = StallingClock()
+    box = SimulatedBox(config.pins, config.polarity, clock)
+    events = EventLog(device_id="dropbox-t")
+    agent = app.build(
+        config,
+        clock=clock,
+        box=box,
+        events=events,
+        store=SqliteBoxStore(config.local_db_path, boot_id="test-boot"),
+        keypad=SimulatedKeypad(),
+    )
+    agent.start()
+    try:
+        # WHEN three envelopes pass, each edge a train of bounces driven on the stalling clock
+        for _ in range(3):
+            for active in (True, False):
+                clock.stall_s = config.timings.beam_debounce_ms / 1000 * 2
+                box.chatter(Input.BEAM, active, random.Random(3), bounces=4)
+                clock.stall_s = 0.0
+                clock.advance(0.3)
+                agent.pump(0)
+        # THEN the box counts three deposits, not one per bounce
+        assert [p["deposit_no"] for p in events.of("dropbox.deposit")] == [1, 2, 3]
+    finally:
+        agent.close()
