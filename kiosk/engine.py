@@ -190,7 +190,7 @@ class CheckinEngine:
         self._current: Checkin | None = None
         self._screen = screens.idle(full=False)
         self._screen_until: float | None = None
-        self._recent: dict[str, float] = {}
+        self._recent = scanning.RecentCodes()
         self._faults: dict[str, str] = {}  # component -> active fault code
         self.out_of_service_reason = ""
         self._storage_retry_at: float | None = None  # out of service for storage: next try
@@ -287,9 +287,8 @@ class CheckinEngine:
         """
         if not texts or not self.accepts_frames:
             return
-        now = self._clock.monotonic()
-        self._recent = {t: at for t, at in self._recent.items() if now - at < self._repeat_s}
-        text = scanning.pick(texts, self._recent)
+        recent = self._recent.within(self._clock.monotonic(), self._repeat_s)
+        text = scanning.pick(texts, recent)
         if text is not None:
             self._guarded(lambda: self._handle_text(text, typed=False))
 
@@ -359,11 +358,8 @@ class CheckinEngine:
     def _handle_text(self, text: str, *, typed: bool) -> None:
         if not flow.accepts_scan(self._screen.phase):
             return
-        now = self._clock.monotonic()
-        self._recent = {t: at for t, at in self._recent.items() if now - at < self._repeat_s}
-        if text in self._recent:
+        if not self._recent.first_time(text, self._clock.monotonic(), self._repeat_s):
             return
-        self._recent[text] = now
         wall = self._clock.now()
         lookup, offline = self._lookup, "lookup_offline"
         if not typed:

@@ -27,6 +27,28 @@ def candidates(texts: Sequence[str]) -> tuple[str, ...]:
     return tokens or tuple(texts)
 
 
+class RecentCodes:
+    """The codes acted on in the last `window_s` seconds (monotonic time): a code held in
+    front of the camera is read many times a second, and a participant who taps "check" twice
+    sends the same code twice; each is acted on once per window."""
+
+    def __init__(self) -> None:
+        self._at: dict[str, float] = {}
+
+    def within(self, now: float, window_s: float) -> frozenset[str]:
+        """The codes acted on less than `window_s` before `now` (older ones are forgotten)."""
+        self._at = {text: at for text, at in self._at.items() if now - at < window_s}
+        return frozenset(self._at)
+
+    def first_time(self, text: str, now: float, window_s: float) -> bool:
+        """Whether `text` is to be acted on at `now`: not acted on within the window. If so, it
+        is remembered as acted on now."""
+        if text in self.within(now, window_s):
+            return False
+        self._at[text] = now
+        return True
+
+
 def pick(texts: Sequence[str], recent: Iterable[str] = ()) -> str | None:
     """The one text of a frame to act on, or None.
 

@@ -43,6 +43,17 @@ def test_a_booking_just_answered_is_not_replaced_by_another_code_beside_it() -> 
     )
 
 
+def test_a_code_is_acted_on_once_per_window_then_again_after_it() -> None:
+    recent = scanning.RecentCodes()
+
+    assert recent.first_time("B1", now=10.0, window_s=8.0)
+    assert not recent.first_time("B1", now=17.9, window_s=8.0)  # still held up
+    assert recent.first_time("B2", now=17.9, window_s=8.0)  # another code is its own
+    assert recent.within(17.9, window_s=8.0) == {"B1", "B2"}
+    assert recent.first_time("B1", now=18.0, window_s=8.0)  # the window has passed
+    assert recent.within(25.95, window_s=8.0) == {"B1"}  # B2 forgotten, B1 renewed at 18
+
+
 def test_scanner_noise_around_a_token_still_counts_as_a_token() -> None:
     assert scanning.is_booking_token(f"\r\n{TOKEN}\n")
     assert not scanning.is_booking_token("la1:lowercase")
