@@ -43,6 +43,9 @@ passphrase_source: PassphraseSource | None = None
 BACKDATE = dt.timedelta(days=1)
 MAX_DAYS = 36_500  # 100 years: beyond that a validity is a typo (and x509 dates end in 9999)
 MAX_CSR_BYTES = 64 * 1024  # a CSR is about 1 kB; more is not one
+# A certificate, key or CRL a person names (`check --crl`, `install-cert`): a fleet's CRL of
+# tens of thousands of revocations stays well under it; /dev/zero is refused.
+MAX_PEM_BYTES = 16 * 1024 * 1024
 
 
 def check_days(days: int, what: str) -> int:
@@ -547,7 +550,7 @@ def load_cert(path: Path) -> x509.Certificate:
         PkiError: the file is missing or not a PEM certificate.
     """
     try:
-        return x509.load_pem_x509_certificate(path.read_bytes())
+        return x509.load_pem_x509_certificate(read_small_file(path, MAX_PEM_BYTES))
     except (OSError, ValueError) as exc:
         raise PkiError(f"{path}: not a readable PEM certificate ({exc})") from exc
 
@@ -575,7 +578,9 @@ def load_key(path: Path) -> PrivateKey:
         PkiError: the file is missing, encrypted, or not an EC key.
     """
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        key = serialization.load_pem_private_key(
+            read_small_file(path, MAX_PEM_BYTES), password=None
+        )
     except (OSError, ValueError, TypeError) as exc:
         raise PkiError(f"{path}: not a readable unencrypted PEM private key ({exc})") from exc
     if not isinstance(key, ec.EllipticCurvePrivateKey):
@@ -607,6 +612,6 @@ def load_crl(path: Path) -> x509.CertificateRevocationList:
         PkiError: the file is missing or not a PEM CRL.
     """
     try:
-        return x509.load_pem_x509_crl(path.read_bytes())
+        return x509.load_pem_x509_crl(read_small_file(path, MAX_PEM_BYTES))
     except (OSError, ValueError) as exc:
         raise PkiError(f"{path}: not a readable PEM CRL ({exc})") from exc

@@ -51,6 +51,9 @@ def test_ca_issue_of_a_device_as_its_csr_is_one_line_at_once(
     assert run.code == 1
     assert "/dev/zero: not a readable PEM certificate request" in one_line(run.err)
     assert "device or a socket" in run.err and not out.exists()
+    for load in (pki.load_cert, pki.load_key, pki.load_crl):  # check --crl, device install-cert
+        with pytest.raises(pki.PkiError, match="device or a socket"):
+            load(Path("/dev/zero"))
 
 
 @pytest.mark.parametrize("damage", ["{not json", '{"a": 1}', '[{"unknown": 1}]'])
