@@ -7,7 +7,7 @@ from pathlib import Path, PurePosixPath
 
 from provisioning import device, names, render
 from provisioning.cli.output import EXIT_OK, console
-from provisioning.cli.render import venv_path
+from provisioning.cli.render import host, port, venv_path
 
 EXAMPLES = {
     "install": "sudo provision install --role dropbox --wheel "
@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     device_options = p.add_argument_group("kiosk and dropbox (as `device init`)")
     device_options.add_argument("--id", help="device id (default {branch}-{role}-{n})")
     device_options.add_argument(
-        "--broker-host", default="localhost", help="the branch broker (localhost)"
+        "--broker-host", type=host, default="localhost", help="the branch broker (localhost)"
     )
     device_options.add_argument("--api-url", help="kiosk: the booking API base URL")
     device_options.add_argument(
@@ -69,9 +69,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     broker_options.add_argument(
         "--server-name", action="append", help="name devices use to reach this broker"
     )
-    broker_options.add_argument("--central-host", help="bridge to this central broker")
+    broker_options.add_argument("--central-host", type=host, help="bridge to this central broker")
     broker_options.add_argument(
-        "--central-port", type=int, default=8883, help="central broker TLS port"
+        "--central-port", type=port, default=8883, help="central broker TLS port"
     )
     p.set_defaults(func=lambda args: _install(args, sub))
 

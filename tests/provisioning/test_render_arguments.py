@@ -43,11 +43,19 @@ def test_a_value_the_rendered_files_cannot_carry_is_a_usage_error(
     assert not root.exists()
 
 
-def test_install_checks_its_venv_the_same_way(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--venv", "venv"), ("--broker-host", "a b"), ("--central-host", "a;b"),
+     ("--central-port", "70000")],
+)  # fmt: skip
+def test_install_checks_them_before_its_first_step(
+    option: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before apt, the venv and device init run (render would refuse them only at its step)."""
     with pytest.raises(SystemExit) as stopped:
         provision(capsys, "install", "--role", "kiosk", "--branch", "jakarta-salemba",
-                  "--venv", "venv")  # fmt: skip
-    assert stopped.value.code == 2 and "argument --venv: 'venv'" in capsys.readouterr().err
+                  option, value)  # fmt: skip
+    assert stopped.value.code == 2 and f"argument {option}: " in capsys.readouterr().err
 
 
 def test_good_values_render(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
