@@ -118,6 +118,18 @@ def test_a_sample_day_of_one_service(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert {b["service"] for b in manifest["bookings"]} == {"JKK", "JP"}
 
 
+@pytest.mark.parametrize("count", ["0", "-5", "100000000", "many"])
+def test_a_sample_count_out_of_range_is_a_usage_line(
+    count: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """-5 issued nothing and said so in JSON; 100000000 issued bookings for hours."""
+    argv = ["booking", "sample", "--config", "/x.toml", "--branch", "jakarta-salemba",
+            "--date", "2099-03-04", "--out", "/tmp/x", "--count", count]  # fmt: skip
+    with pytest.raises(SystemExit) as exited:
+        backoffice(argv)
+    assert exited.value.code == 2 and "argument --count: " in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("tool", sorted(TOOLS))
 def test_every_option_and_argument_says_what_it_is(
     tool: str, monkeypatch: pytest.MonkeyPatch

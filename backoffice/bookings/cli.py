@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 ROTATION_NOTICE = timedelta(hours=24)
 """A next key published less than this before it signs draws a warning from `rotate`."""
+MAX_SAMPLE = 2000  # a sample day: a busy branch books about 150
 
 _BRANCH_HELP = (
     "branch id, e.g. jakarta-salemba: one of uplink/branches.toml (and of the config's "
@@ -97,7 +98,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sample = command("sample", "issue a day of sample bookings as tokens and QR PNGs")
     sample.add_argument("--branch", required=True, help=_BRANCH_HELP)
     sample.add_argument("--date", required=True, type=cli.calendar_day, help="YYYY-MM-DD")
-    sample.add_argument("--count", type=int, default=20, help="bookings to issue (default 20)")
+    sample.add_argument(
+        "--count",
+        # -5 issued nothing and said so in JSON; 100000000 issued for hours.
+        type=cli.whole_number(1, MAX_SAMPLE, "e.g. 20"),
+        default=20,
+        help=f"bookings to issue, 1 to {MAX_SAMPLE} (default 20)",
+    )
     sample.add_argument("--out", type=Path, required=True, help="output folder")
     sample.add_argument(
         "--seed", type=int, default=0, help="random seed for names and slots (default 0)"
