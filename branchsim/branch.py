@@ -529,12 +529,17 @@ def end_of_day(branch: Branch, directory: Path) -> dict[str, Any]:
 
 
 def summary_table(document: dict[str, Any]) -> Table:
-    """The end-of-day table: each device and the total."""
+    """The end-of-day table: each device and the total, one row per count.
+
+    Refusals, collections and the day's cases are a row each by name (`  fever_referral`),
+    so a column holds only numbers: on an 80-column terminal or in a log the names stay whole
+    (in one cell per device, "fever_referral 2, paper_out 1" was cut to "fever_referr…").
+    """
     table = Table(title="Ringkasan hari / Summary of the day")
-    table.add_column("")
+    table.add_column("", no_wrap=True)
     columns = {"total": document["total"], **document["devices"]}
     for name in columns:
-        table.add_column(name, justify="right")
+        table.add_column(name, justify="right", overflow="fold")
     for key in ("events_recorded", "events_stored", "events_pending", "events_lost",
                 "duplicates_stored", "tickets_issued", "tickets_printed", "deposits"):  # fmt: skip
         style = "red bold" if key in ("events_lost", "duplicates_stored") else ""
@@ -543,10 +548,13 @@ def summary_table(document: dict[str, Any]) -> Table:
             values = [f"[{style}]{v}[/]" for v in values]
         table.add_row(key, *values)
     for key in ("checkins_refused", "collections", "day_cases"):
-        table.add_row(
-            key,
-            *(", ".join(f"{k} {v}" for k, v in c[key].items()) or "0" for c in columns.values()),
-        )
+        names = list(dict.fromkeys(name for c in columns.values() for name in c[key]))
+        if not names:
+            table.add_row(key, *("0" for _ in columns))
+            continue
+        table.add_row(key, *("" for _ in columns))
+        for name in names:
+            table.add_row(f"  {name}", *(str(c[key].get(name, 0)) for c in columns.values()))
     return table
 
 

@@ -253,3 +253,31 @@ def test_the_outage_falls_mid_run_or_mid_day() -> None:
 
     assert outage_window(60, 10.0) == (180.0, 330.0)  # 18-33 s of a 60 s run, then catch-up
     assert outage_window(None, 10.0) == (4.5 * 3600, 5 * 3600)  # 12:00-12:30 of a whole day
+
+
+def test_the_summary_table_keeps_every_case_readable_on_80_columns() -> None:
+    """GIVEN a day of two kiosks and a dropbox, printed on an 80-column terminal or a log
+    THEN every case's name is there whole (they ended in "…": "fever_referr…", "walkin_J…")."""
+    import io
+
+    from rich.console import Console
+
+    from branchsim.branch import summary_table
+
+    cases = {"fever_referral": 2, "paper_refilled": 1, "told_to_wait_outside": 9, "walkin_JKM": 1}
+    counts = dict.fromkeys(
+        ("events_recorded", "events_stored", "events_pending", "events_lost",
+         "duplicates_stored", "tickets_issued", "tickets_printed", "deposits"), 0,
+    )  # fmt: skip
+    column = {**counts, "checkins_refused": {"wrong_branch": 1}, "collections": {},
+              "day_cases": cases}  # fmt: skip
+    devices = ("jakarta-salemba-kiosk-1", "jakarta-salemba-kiosk-2", "jakarta-salemba-dropbox-1")
+    document = {"total": column, "devices": dict.fromkeys(devices, column)}
+    console = Console(width=80, file=io.StringIO(), color_system=None)
+    console.print(summary_table(document))
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "…" not in text
+    rows = {line.split("│")[1].strip(): line.split("│")[2:] for line in text.splitlines()
+            if line.startswith("│") and line.split("│")[1].strip()}  # fmt: skip
+    assert all(rows[name][0].strip() == str(count) for name, count in cases.items())
+    assert rows["collections"][0].strip() == "0" and rows["wrong_branch"][0].strip() == "1"
