@@ -562,8 +562,9 @@ def _load_protected(key_file: Path, pem: bytes) -> PrivateKey:
             f"{key_file} is passphrase-protected: run provision on a terminal to be asked for "
             "it, or pass it on a file descriptor (--ca-passphrase-fd N)"
         )
+    password = passphrase_source()  # its own refusals (an unreadable descriptor) say theirs
     try:
-        key = serialization.load_pem_private_key(pem, password=passphrase_source())
+        key = serialization.load_pem_private_key(pem, password=password)
     except ValueError:
         raise PkiError(f"{key_file}: wrong passphrase") from None
     if not isinstance(key, ec.EllipticCurvePrivateKey):

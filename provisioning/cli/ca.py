@@ -85,6 +85,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=_key)
 
 
+MAX_PASSPHRASE = 4096  # bytes: a passphrase, not a file
+
+
 def passphrase_source(fd: int | None) -> pki.PassphraseSource | None:
     """How an encrypted CA key is opened: from `fd` (read once), else a prompt on a terminal."""
     if fd is None and not sys.stdin.isatty():
@@ -139,9 +142,19 @@ def _new_passphrase(fd: int | None) -> bytes:
 
 
 def _read_passphrase(fd: int) -> bytes:
-    chunks = []
-    while chunk := os.read(fd, 4096):
-        chunks.append(chunk)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while size <= MAX_PASSPHRASE and (chunk := os.read(fd, 4096)):
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:  # it said only "[Errno 9] Bad file descriptor"
+        raise InvalidSetup(
+            f"--ca-passphrase-fd {fd}: cannot read it ({exc.strerror}); open it in the calling "
+            f"shell, e.g. provision --ca-passphrase-fd 3 ... 3< passphrase.txt"
+        ) from None
+    if size > MAX_PASSPHRASE:  # /dev/zero on the descriptor was read until memory ran out
+        raise InvalidSetup(f"--ca-passphrase-fd {fd}: more than {MAX_PASSPHRASE} bytes to read")
     passphrase = b"".join(chunks).rstrip(b"\r\n")
     if not passphrase:
         raise InvalidSetup(f"--ca-passphrase-fd {fd}: nothing to read (an empty passphrase)")

@@ -44,6 +44,21 @@ def test_a_protected_ca_signs_only_with_its_passphrase(
     )
     assert wrong.code == 1 and "wrong passphrase" in wrong.err
 
+    # A descriptor the shell did not open ("[Errno 9] Bad file descriptor"), or one that never
+    # ends (/dev/zero was read until memory ran out): its own line, not "wrong passphrase".
+    endless = os.open("/dev/zero", os.O_RDONLY)
+    unopened = 1000  # far above what this process opens, and not open now:
+    with pytest.raises(OSError):
+        os.fstat(unopened)
+    for fd, said in [(unopened, "cannot read it (Bad file descriptor)"),
+                     (endless, "more than 4096 bytes to read")]:  # fmt: skip
+        run = provision(
+            capsys, "--ca-passphrase-fd", fd, *init_args("dropbox", "dropbox-7", tmp_path / "d", ca)
+        )
+        assert run.code == 2 and f"--ca-passphrase-fd {fd}: {said}" in run.err
+        assert not (tmp_path / "d" / "etc" / "lapak" / "pki" / "device.key").exists()
+    os.close(endless)
+
     good = provision(
         capsys,
         "--ca-passphrase-fd",
