@@ -489,8 +489,9 @@ class KioskView(BoxLayout):
         return row
 
     def _header(self, view: View, *, badge: bool = True, extra: list[Widget] | None = None,
-                actions: tuple[Action, ...] = ()) -> Widget:  # fmt: skip
-        """Icon, title (and the countdown under it), then header buttons and the language."""
+                actions: tuple[Action, ...] = (), countdown: bool = True) -> Widget:  # fmt: skip
+        """Icon, title (and the countdown under it, unless `countdown` is False), then header
+        buttons and the language."""
         theme = self.theme
         fill, ink = theme.palette.tone(view.tone)
         children: list[Widget] = []
@@ -500,26 +501,35 @@ class KioskView(BoxLayout):
         titles.add_widget(
             self._text(view, _field("title"), theme.title, theme.palette.text, bold=True)
         )
-        if view.countdown:
-            # how to stay, where there is room for it (the 7" keypad's header has none: the
-            # keys would shrink under a touch target's height)
-            stay = view.stay and theme.orientation == "portrait"
-            titles.add_widget(
-                self._text(
-                    view, (lambda v: f"◷ {v.countdown}. {v.stay}") if stay else
-                    (lambda v: f"◷ {v.countdown}"), theme.small, theme.palette.text, bold=True
-                )
-            )  # fmt: skip
-        elif view.layout == "keypad" and theme.orientation == "landscape":
-            # the countdown's room kept while there is none: the keys do not move under a
-            # finger when it appears
-            titles.add_widget(Widget(size_hint_y=None, height=_line_height("◷ 0", theme.small)))
+        if view.countdown and countdown:
+            titles.add_widget(self._countdown(view))
         children.append(titles)
         children.extend(extra or [])
         children.extend(self._button(action) for action in actions)
         if view.lang_action is not None:
             children.append(self._button(view.lang_action))
         return self._row(children, min_height=theme.touch)
+
+    def _countdown(self, view: View) -> TextLine:
+        """The countdown back to the welcome screen, and on a keypad how to stay."""
+        return self._text(
+            view, lambda v: f"◷ {v.countdown}. {v.stay}" if v.stay else f"◷ {v.countdown}",
+            self.theme.small, self.theme.palette.text, bold=True,
+        )  # fmt: skip
+
+    def _header_and_countdown(self, view: View, typed: TextLine) -> Widget:
+        """A 7" keypad's header, then the countdown and how to stay on a line of the whole
+        width (beside the title the two took a second line there, and the keys were left under
+        a touch target's height without them). The line's room is kept while there is no
+        countdown: the keys do not move under a finger when it appears."""
+        theme = self.theme
+        box = Column(spacing=theme.px(2))
+        box.add_widget(self._header(view, badge=False, extra=[typed], countdown=False))
+        if view.countdown:
+            box.add_widget(self._countdown(view))
+        else:
+            box.add_widget(Widget(size_hint_y=None, height=_line_height("◷ 0", theme.small)))
+        return box
 
     def _banner(self, view: View) -> Widget:
         theme = self.theme
@@ -728,7 +738,7 @@ class KioskView(BoxLayout):
             self.add_widget(self._header(view))
             self.add_widget(typed)
         else:
-            self.add_widget(self._header(view, badge=False, extra=[typed]))
+            self.add_widget(self._header_and_countdown(view, typed))
         if portrait or pin:
             for widget in self._body(view):
                 self.add_widget(widget)

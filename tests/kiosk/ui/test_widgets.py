@@ -170,11 +170,17 @@ class KeypadTest(GraphicUnitTest):  # type: ignore[misc]
                 assert tuple(before[code].pos) == tuple(after[code].pos), (lang, code)
                 assert tuple(before[code].size) == tuple(after[code].size), (lang, code)
 
-    def test_the_tall_keypad_left_alone_says_how_to_stay(self) -> None:
+    def test_the_keypad_left_alone_says_how_to_stay_on_both_panels(self) -> None:
         view = _drawn(self, "inactivity", "1080x1920")
         assert "◷ Kembali ke awal dalam 6 detik. Sentuh layar untuk lanjut" in view.texts()
-        small = _drawn(self, "inactivity", "800x480")  # no room: the keys keep their height
-        assert "◷ Kembali ke awal dalam 6 detik" in small.texts()
+        # the 7" panel: on a line of the whole width under the header, above the keys (beside
+        # the title it had no room: the keys would have shrunk under a touch target)
+        small = _drawn(self, "inactivity", "800x480", "en")
+        (line,) = [w for w in small.labels() if getattr(w, "plain", "").startswith("◷")]
+        assert line.plain == "◷ Back to the start in 6 s. Touch the screen to continue"
+        assert line.texture_size[1] < 1.5 * line.font_size  # one line
+        keys = small.buttons()
+        assert line.y > keys["key:0"].top and line.top < keys["lang"].y
 
     def test_the_staff_pin_pad_on_the_tall_panel_is_a_phones(self) -> None:
         view = _drawn(self, "staff_pin", "1080x1920")
