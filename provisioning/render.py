@@ -170,6 +170,12 @@ def plan(role: Role, target: Target, options: RenderOptions) -> list[Entry]:
         _unit(role, target, options),
         _enable(role, "graphical.target" if role == "kiosk" else "multi-user.target"),
     ]
+    if role == "backoffice":
+        # The booking API beside the receiver; its unit starts only where booking.toml is.
+        entries += [
+            _unit(role, target, options, name="booking-api", config="booking"),
+            _enable("booking-api", "multi-user.target"),
+        ]
     if role in DEVICE_ROLES:
         entries += _device_common(role, options)
     if role == "kiosk":
@@ -199,14 +205,23 @@ def _hardening() -> str:
     return firmware_config.files().joinpath("systemd/hardening.inc").read_text().rstrip("\n")
 
 
-def _unit(role: Role, target: Target, options: RenderOptions) -> Entry:
-    name = f"lapak-{role}.service"
+def _unit(
+    role: Role,
+    target: Target,
+    options: RenderOptions,
+    *,
+    name: str | None = None,
+    config: str | None = None,
+) -> Entry:
+    """The role's service unit (or another of its services: `name`, reading `config`.toml)."""
+    name = f"lapak-{name or role}.service"
     cage_flags = "-r " * (options.rotation_deg // 90)
+    config_file = config_path(role) if config is None else ETC / f"{config}.toml"
     content = firmware_config.render(
         f"systemd/{name}.tmpl",
         venv=options.venv,
         user=options.user,
-        config_file=target.ref(config_path(role)),
+        config_file=target.ref(config_file),
         state_root=STATE_ROOT,
         cage_flags=cage_flags,
         hardening=_hardening(),

@@ -85,12 +85,15 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     tls: ServerTls | None = None
     crl_watch: CrlWatch | None = None
+    alive: Callable[[], object] | None = None
 
     def service_actions(self) -> None:
         # Called by serve_forever on every poll: a CRL that runs out while no kiosk connects
-        # (or copied in renewed) is said all the same.
+        # (or copied in renewed) is said all the same, and the loop says it is alive.
         if self.crl_watch is not None:
             self.crl_watch.look()
+        if self.alive is not None:
+            self.alive()
 
     def get_request(self) -> tuple[Any, Any]:
         sock, address = super().get_request()
@@ -125,6 +128,7 @@ class BookingApi:
         importer: CheckinImporter | None = None,
         registry: Callable[[], DeviceRegistry] | None = None,
         clock: Clock | None = None,
+        alive: Callable[[], object] | None = None,
     ) -> None:
         """Build the API (it serves from `start()` or `serve_forever()`).
 
@@ -135,6 +139,8 @@ class BookingApi:
             registry: the device registry as it is now; needed with mutual TLS (a client's
                 branch comes from it).
             clock: "today" for the cancellations list (default: the issuer's).
+            alive: called from the serve loop on every poll, while it runs (systemd's
+                watchdog: `uplink.systemd.notify_watchdog`).
         """
         if config.api.client_ca_file is not None and registry is None:
             raise ValueError("mutual TLS needs the device registry (device_registry_path)")
@@ -146,6 +152,7 @@ class BookingApi:
         self.clock = clock or issuer.clock
         self._server = _Server((config.api.host, config.api.port), self._handler())
         self._server.daemon_threads = True
+        self._server.alive = alive
         files = config.api.tls_files()
         self._tls = files is not None
         if files is not None:

@@ -24,6 +24,7 @@ from backoffice.bookings.sample import issue_sample_day
 from backoffice.bookings.store import BookingStore
 from backoffice.store import DeviceRow, SqliteEventStore
 from configkit import check_command, check_files, cli, layout, load
+from uplink import systemd
 from uplink.booking.codes import BookingCodeError
 from uplink.booking.options import add_service_option
 from uplink.branches import UnknownBranchError, known_branch
@@ -274,6 +275,7 @@ def _api(args: argparse.Namespace) -> int:
             issuer,
             importer=importer,
             registry=None if registry is None else registry.current,
+            alive=systemd.notify_watchdog,
         )
     except OSError as exc:  # the address is taken, not this machine's, or not an address
         if importer is not None:
@@ -288,6 +290,7 @@ def _api(args: argparse.Namespace) -> int:
     # A signal lands on this (the serving) thread: shutdown() must come from another one.
     with cli.stop_on_signals(lambda: threading.Thread(target=api.stop, daemon=True).start()):
         try:
+            systemd.notify_ready()  # listening since BookingApi(): kiosks connect from now on
             api.serve_forever()
         finally:
             if importer is not None:

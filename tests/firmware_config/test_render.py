@@ -69,6 +69,31 @@ def test_device_units_are_notify_services_with_watchdog_restart_and_a_state_dire
             assert line in text, f"{role}: {line!r} missing"
 
 
+def test_the_back_office_gets_the_booking_api_as_a_notify_service_where_booking_toml_is(
+    tmp_path: Path,
+) -> None:
+    """The booking API beside the receiver: READY once listening, the watchdog from its serve
+    loop, its client CRL's standing in STATUS=; skipped by systemd without booking.toml."""
+    _render("backoffice", tmp_path)
+    system = tmp_path / "etc/systemd/system"
+    text = (system / "lapak-booking-api.service").read_text()
+    booking = tmp_path / "etc/lapak/booking.toml"  # a local render refers to host paths
+    for line in (
+        "Type=notify",
+        "NotifyAccess=main",
+        "WatchdogSec=30",
+        "Restart=always",
+        f"ConditionPathExists={booking}",
+        f"ExecStart={VENV}/bin/backoffice api --config {booking}",
+        "StateDirectory=lapak/booking lapak/backoffice",
+        "NoNewPrivileges=yes",
+    ):
+        assert line in text.splitlines(), f"{line!r} missing"
+    wants = system / "multi-user.target.wants/lapak-booking-api.service"
+    assert os.readlink(wants) == "/etc/systemd/system/lapak-booking-api.service"
+    assert not (tmp_path / "kiosk" / "etc/systemd/system/lapak-booking-api.service").exists()
+
+
 def test_kiosk_session_has_no_escape(tmp_path: Path) -> None:
     _render("kiosk", tmp_path, rotation_deg=180)
     unit = (tmp_path / "etc/systemd/system/lapak-kiosk.service").read_text()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import socket
 import subprocess
 import sys
 from datetime import UTC, date, datetime
@@ -293,16 +295,21 @@ def test_sample_day(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_api_command_serves_until_sigterm(tmp_path: Path) -> None:
-    """`backoffice api --config F` serves the booking API and exits 0 on SIGTERM."""
+    """`backoffice api --config F` serves the booking API, tells systemd it is ready and alive
+    (its unit is Type=notify with a watchdog) and exits 0 on SIGTERM."""
     config = _config(tmp_path)
     with config.open("a", encoding="utf-8") as handle:
         handle.write("[api]\nport = 0\n")
     assert main(["booking", "keygen", "--config", str(config)]) == 0
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify.sock"))
+    notify.settimeout(30)
     process = subprocess.Popen(
         [sys.executable, "-m", "backoffice", "api", "--config", str(config)],
         cwd=REPO,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify.sock")},
     )
     try:
         assert process.stderr is not None
@@ -312,11 +319,14 @@ def test_api_command_serves_until_sigterm(tmp_path: Path) -> None:
                 url = line.rsplit(" ", 1)[1].strip()
                 break
         assert url.startswith("http://127.0.0.1:")
+        assert notify.recv(64) == b"READY=1"
+        assert notify.recv(64) == b"WATCHDOG=1"  # from the serve loop, on every poll
         assert requests.get(url + "/healthz", timeout=5).text == "ok\n"
         assert requests.get(url + "/v1/trust-list", timeout=5).json()["format"]
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
     finally:
+        notify.close()
         if process.poll() is None:
             process.kill()
             process.wait()
