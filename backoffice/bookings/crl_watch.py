@@ -8,7 +8,8 @@ run as long). From 30 days ahead it says so:
 
 - in the log: a WARNING (repeated daily) while it is due, an ERROR (repeated hourly) once it
   has run out, each with the fix, and one INFO line when a renewed CRL ends it;
-- in systemd's status line (`systemctl status`: "STATUS="), changed when the standing changes;
+- in systemd's status line (`systemctl status`: "STATUS="), said with each of those lines and
+  back to "serving" when it is in force again;
 - at `/healthz`: "ok" plus a warning line while due, 503 with the reason once run out (for a
   client that still reaches it, e.g. the API without mutual TLS in a test).
 
@@ -76,14 +77,16 @@ class CrlWatch:
             return None
         before, self._said = self._said, (due.status, next_update)
         changed = before != self._said
-        if changed:
-            self._status("serving" if due.status == "pass" else f"serving; {crl_alert(due)}")
         if due.status == "pass":
+            if changed:
+                self._status("serving")
             if before is not None and before[0] != "pass":
                 logger.info("the client CRL is in force again: %s", due.detail)
             return due
         if changed or self._logged_at is None or now - self._logged_at >= REPEAT[due.status]:
+            # The status line is said again with the log, so its "in N days" stays true.
             level = logging.ERROR if due.status == "fail" else logging.WARNING
             logger.log(level, "%s", crl_alert(due))
+            self._status(f"serving; {crl_alert(due)}")
             self._logged_at = now
         return due

@@ -61,10 +61,13 @@ def test_due_within_30_days_is_a_daily_warning_with_the_fix(
             clock.advance(LOOK_EVERY_S)
             watch.look()
         assert _said(caplog) == []
+        assert len(statuses) == 2
         clock.advance(12 * HOUR)
         watch.look()
         assert [level for level, _ in _said(caplog)] == [logging.WARNING]
-    assert len(statuses) == 2  # the status line changes with the standing, not with the days
+    assert len(statuses) == 3  # said again with the log: its days left stay true
+    assert statuses[-1].startswith("serving; client CRL next update is due 2027-01-01 00:00 UTC")
+    assert "(in 28 days)" in statuses[-1]
 
 
 def test_run_out_while_serving_is_an_hourly_error_then_a_renewed_crl_ends_it(
