@@ -287,14 +287,35 @@ def _problems(
             message = "unknown key" + _suggestion(model, err["loc"]) + "; remove or rename it"
         elif err["type"] == "missing":
             message = "required key is missing; add it"
+        elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            # "Input tag 'dance' found using 'action' does not match any of the expected tags":
+            # name the key that chooses the kind, its value, the kinds and the nearest one.
+            key, value, message = _tag_problem(err, key, value)
         elif err["type"] == "value_error":
             # Our validators' own words: pydantic's "Value error, " before them says nothing.
             message = err["msg"].removeprefix("Value error, ")
         else:
             message = err["msg"]
-        shown = "" if value is _MISSING else _show(loc, value)
+        shown = "" if value is _MISSING else _show(key.split("."), value)
         problems.append(Problem(source, key, shown, message))
     return problems
+
+
+def _tag_problem(err: Any, key: str, value: Any) -> tuple[str, Any, str]:
+    """(key, value, message) of a tagged union's unknown or missing tag (`action = "dance"`)."""
+    ctx = err.get("ctx") or {}
+    name = str(ctx.get("discriminator", "")).strip("'\"")
+    if not name:
+        return key, value, err["msg"]
+    where = f"{key}.{name}" if key else name
+    kinds = [t.strip().strip("'\"") for t in str(ctx.get("expected_tags", "")).split(",")]
+    kinds = [kind for kind in kinds if kind]
+    if err["type"] == "union_tag_not_found" or not isinstance(value, Mapping):
+        return where, _MISSING, "required key is missing; add it"
+    tag = value.get(name, _MISSING)
+    close = difflib.get_close_matches(str(tag), kinds, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return where, tag, f"unknown {name}{hint}; use one of {', '.join(kinds)}"
 
 
 def _lookup(data: Any, loc: tuple[int | str, ...]) -> Any:

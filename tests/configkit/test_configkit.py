@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated, Literal
 
 import pytest
 from pydantic import Field, SecretStr
@@ -121,6 +122,34 @@ def test_read_toml_reads_a_whole_file_and_names_a_bad_byte_s_line(tmp_path: Path
         read_toml(path)
     path.write_bytes(b'a = "' + b"y" * 100_000 + b'"\n')
     assert read_toml(path) == {"a": "y" * 100_000}
+
+
+class Deposit(ConfigModel):
+    action: Literal["deposit"] = Field(description="An envelope in.")
+
+
+class Keypad(ConfigModel):
+    action: Literal["keypad"] = Field(description="Keys typed.")
+    text: str = Field(description="What was typed.")
+
+
+class Steps(ConfigModel):
+    steps: list[Annotated[Deposit | Keypad, Field(discriminator="action")]] = Field(
+        description="What happens."
+    )
+
+
+def test_an_unknown_or_missing_kind_names_its_key_the_kinds_and_the_nearest() -> None:
+    """It was pydantic's "Input tag 'depost' found using 'action' does not match any of the
+    expected tags: 'deposit', 'keypad'" against the whole table."""
+    data = {"steps": [{"action": "depost"}, {"text": "1234"}, {"action": "keypad", "text": "1"}]}
+    with pytest.raises(ConfigError) as caught:
+        parse(Steps, data, source="day.toml")
+    assert [str(p) for p in caught.value.problems] == [
+        "day.toml: steps.0.action = 'depost': unknown action (did you mean 'deposit'?); "
+        "use one of deposit, keypad",
+        "day.toml: steps.1.action: required key is missing; add it",
+    ]
 
 
 def test_check_command_exits_0_or_2_with_one_line_per_error(
