@@ -6,6 +6,7 @@ import io
 import logging
 import random
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,7 @@ from dropbox_agent.sim.scenario import (
     run_scenario,
 )
 from tests.dropbox_agent.conftest import PIN, config_data, make_config
-from uplink import ManualClock
+from uplink import ManualClock, SimulatedClock
 from uplink.sink import EventLog
 
 BRANCH_DAY = Path(__file__).parents[2] / "dropbox_agent" / "sim" / "scenarios" / "branch-day.toml"
@@ -338,6 +339,38 @@ def test_a_bounce_train_is_one_edge_even_when_the_machine_stalls_between_its_bou
                 clock.advance(0.3)
                 agent.pump(0)
         # THEN the box counts three deposits, not one per bounce
+        assert [p["deposit_no"] for p in events.of("dropbox.deposit")] == [1, 2, 3]
+    finally:
+        agent.close()
+
+
+def test_envelopes_scheduled_back_to_back_are_each_a_deposit(tmp_path: Path) -> None:
+    # GIVEN a simulated box at x10 and a step whose envelopes follow each other within the
+    # beam's debounce (as a scenario behind its schedule on a busy machine drives them)
+    config = make_config(tmp_path, printer={"enabled": False}, fill={"enabled": False})
+    clock = SimulatedClock(datetime(2026, 12, 1, 1, 0, tzinfo=UTC), 10.0)
+    box = SimulatedBox(config.pins, config.polarity, clock)
+    events = EventLog(device_id="dropbox-t")
+    agent = app.build(
+        config,
+        clock=clock,
+        box=box,
+        events=events,
+        store=SqliteBoxStore(config.local_db_path, boot_id="test-boot"),
+        keypad=SimulatedKeypad(),
+    )
+    agent.start()
+    hands = Hands(box, SimulatedKeypad(), None, None, lambda: None, 10.0, random.Random(5))
+    step = DepositStep(action="deposit", count=3, every_s=0.001, hold_ms=10)
+    try:
+        # WHEN the step is played
+        hands.deposit(step, threading.Event())
+        pause = threading.Event()
+        for _ in range(200):  # the last one settles after the debounce (waited for, not timed)
+            agent.pump(0.01)
+            if len(events.of("dropbox.deposit")) >= 3 or pause.wait(0.01):
+                break
+        # THEN the beam stayed clear between them long enough: three deposits, not one
         assert [p["deposit_no"] for p in events.of("dropbox.deposit")] == [1, 2, 3]
     finally:
         agent.close()
