@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from backoffice.config import BackofficeConfig
 from backoffice.publish import publish_and_await
 from configkit import cli, layout, load
-from uplink import topics
+from uplink import batches, topics
 from uplink.errors import MessageError, TopicError
-from uplink.messages import Envelope, validate
+from uplink.messages import Envelope, parse_json, validate
 
 COMMAND = "collection-count"
 ANSWER_TYPES = (
@@ -45,11 +45,23 @@ def count_command(collection_id: str, counted: int) -> bytes:
 
 
 def parse_answer(raw: bytes, collection_id: str, counted: int) -> CountAnswer | None:
-    """The box's answer to this count if `raw` (an event from the box) is one, else None."""
+    """The box's answer to this count if `raw` (an event message from the box: one event, or a
+    batch of them while it drains, see uplink.batches) holds one, else None."""
     try:
-        envelope = Envelope.from_json(raw)
-    except (MessageError, RecursionError):
+        items = batches.items(parse_json(raw))
+    except MessageError:
         return None
+    for item in items:
+        try:
+            envelope = Envelope.from_data(item)
+        except MessageError:
+            continue
+        if (answer := _answer_in(envelope, collection_id, counted)) is not None:
+            return answer
+    return None
+
+
+def _answer_in(envelope: Envelope, collection_id: str, counted: int) -> CountAnswer | None:
     payload = envelope.payload
     if (
         envelope.type not in ANSWER_TYPES

@@ -17,7 +17,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from backoffice.config import BackofficeConfig
 from backoffice.rejects import Reject, RejectGate
 from backoffice.store import EventStore
-from uplink import topics
+from uplink import batches, topics
 from uplink.clock import utc_iso
 from uplink.errors import MessageError, TopicError
 from uplink.messages import Envelope, parse_json, validate
@@ -38,7 +38,8 @@ _Message = tuple[str, bytes]
 
 class Receiver:
     """Subscribes to all device events (shared subscription), stores them idempotently in
-    batches, and publishes one application ack per device per batch after the commit.
+    batches, and publishes one application ack per device per batch after the commit. Its acks
+    say it reads batched event messages (uplink.batches), so draining devices send them.
     """
 
     def __init__(
@@ -77,6 +78,7 @@ class Receiver:
         # paho's own loop thread does the writing here: allow publishes from our store thread.
         self._client.on_socket_register_write = None
         self._sub_mid: int | None = None
+        self._ack_properties = batches.ack_properties()
         self._worker = threading.Thread(target=self._store_loop, name="receiver-store", daemon=True)
 
     def start(self) -> None:
@@ -200,9 +202,7 @@ class Receiver:
             # One message never fails the batch: whatever it does wrong makes it a reject.
             try:
                 if topic.endswith("/evt"):
-                    envelope = self._parse_event(topic, raw, now, to_ack)
-                    if envelope is not None:
-                        envelopes.append(envelope)
+                    envelopes.extend(self._parse_events(topic, raw, now, to_ack))
                 else:
                     self._handle_device_message(topic, raw)
             except Exception as exc:
@@ -217,32 +217,62 @@ class Receiver:
         for device_id, ids in to_ack.items():
             for start in range(0, len(ids), ACK_CHUNK):
                 body = {"schema_version": 1, "acked": ids[start : start + ACK_CHUNK]}
-                self._client.publish(topics.ack(device_id), json.dumps(body), qos=1)
+                self._client.publish(
+                    topics.ack(device_id), json.dumps(body), qos=1, properties=self._ack_properties
+                )
 
-    def _parse_event(
+    def _parse_events(
         self, topic: str, raw: bytes, now: str, to_ack: dict[str, list[str]]
-    ) -> Envelope | None:
+    ) -> list[Envelope]:
+        """The valid envelopes of one event message (one envelope, or a batch of them); each
+        invalid one becomes a reject, acked when it names its event id."""
         try:
             device_id = topics.device_of(topic)
         except TopicError as exc:
             self._reject(topic, raw, str(exc), now, None)
-            return None
+            return []
         try:
-            envelope = Envelope.from_json(raw)
+            items = batches.items(parse_json(raw))
         except MessageError as exc:
-            # Keep it for an operator; ack it if we can name it, so the device does not
-            # re-send something that will never be valid.
-            match = _EVENT_ID.search(raw[:2000].decode("utf-8", "replace"))
-            event_id = match.group(1) if match else None
-            # Acked only once kept: an ack always means "stored" (here, among the rejects).
-            if self._reject(topic, raw, str(exc), now, event_id) and event_id:
-                to_ack[device_id].append(event_id)
-            return None
-        if envelope.device_id != device_id:
-            # Not acked: the event id belongs to the device named inside, not to this sender.
-            self._reject(topic, raw, f"device_id {envelope.device_id!r} sent on {topic}", now, None)
-            return None
-        return envelope
+            if raw.lstrip()[:1] == b"[":
+                # A batch we cannot read names no event reliably: ack none of it, the device
+                # re-sends each of its events alone.
+                self._reject(topic, raw, str(exc), now, None)
+            else:
+                self._keep_invalid(topic, raw, str(exc), now, device_id, to_ack)
+            return []
+        envelopes = []
+        for item in items:
+            try:
+                envelope = Envelope.from_data(item)
+            except MessageError as exc:
+                one = raw if len(items) == 1 else json.dumps(item, ensure_ascii=False).encode()
+                self._keep_invalid(topic, one, str(exc), now, device_id, to_ack)
+                continue
+            if envelope.device_id != device_id:
+                # Not acked: the event id belongs to the device named inside, not to this sender.
+                reason = f"device_id {envelope.device_id!r} sent on {topic}"
+                self._reject(topic, envelope.to_json(), reason, now, None)
+                continue
+            envelopes.append(envelope)
+        return envelopes
+
+    def _keep_invalid(
+        self,
+        topic: str,
+        raw: bytes,
+        reason: str,
+        now: str,
+        device_id: str,
+        to_ack: dict[str, list[str]],
+    ) -> None:
+        """Keep an invalid event for an operator, and ack it if we can name it, so the device
+        does not re-send something that will never be valid. Acked only once kept: an ack
+        always means "stored" (here, among the rejects)."""
+        match = _EVENT_ID.search(raw[:2000].decode("utf-8", "replace"))
+        event_id = match.group(1) if match else None
+        if self._reject(topic, raw, reason, now, event_id) and event_id:
+            to_ack[device_id].append(event_id)
 
     def _reject(self, topic: str, raw: bytes, reason: str, now: str, event_id: str | None) -> bool:
         """Keep a bounded record of a refused message; False when its sender is over its rate."""

@@ -82,7 +82,15 @@ class Envelope:
         Raises:
             MessageError: not JSON, not an envelope, an unknown type, or a payload off its schema.
         """
-        data = parse_json(raw)
+        return cls.from_data(parse_json(raw))
+
+    @classmethod
+    def from_data(cls, data: Any) -> Envelope:
+        """Validate an already parsed envelope (e.g. one item of a batch, see uplink.batches).
+
+        Raises:
+            MessageError: not an envelope, an unknown type, or a payload off its schema.
+        """
         _check(_validator("envelope.v1.json"), data, "envelope")
         if not is_timestamp(data["occurred_at"]):  # the pattern has the shape; this the calendar
             raise MessageError(

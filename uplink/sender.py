@@ -7,14 +7,15 @@ so it can be read (and tested) without paho.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from paho.mqtt.reasoncodes import ReasonCode
 
+from uplink import batches
 from uplink.clock import Clock
 from uplink.config import UplinkConfig
-from uplink.outbox import Outbox
+from uplink.outbox import Outbox, Row
 from uplink.pacing import Pacing
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,8 @@ FIRST_ACK_TIMEOUT_S = 1.0
 HANDED_WINDOWS = 4
 
 Publish = Callable[[bytes], int | None]
-"""Hand one event body to MQTT at QoS 1; its message id, or None when it could not be queued."""
+"""Hand one message (an event, or a batch of them) to MQTT at QoS 1; its message id, or None
+when it could not be queued."""
 
 
 @dataclass
@@ -38,6 +40,8 @@ class UplinkStats:
     """Counters for status displays, tests and benchmarks."""
 
     published: int = 0
+    """Events sent (a batch counts its events); `messages` counts the MQTT publishes."""
+    messages: int = 0
     resent: int = 0
     acked: int = 0
     denied: int = 0
@@ -49,7 +53,8 @@ class Sender:
     """Walks the outbox in order, handing paho at most `HANDED_WINDOWS` in-flight windows of
     publishes (SQLite is the queue, not paho), re-sends what the back office has not acked in
     time, and starts over from the first pending row on every new session. A re-sent event
-    keeps its event id."""
+    keeps its event id. Consecutive events go out joined in one publish, up to `batch_max`
+    (1 until the back office says it reads batches, see uplink.batches)."""
 
     def __init__(
         self,
@@ -65,7 +70,10 @@ class Sender:
         self._handed_max = HANDED_WINDOWS * config.inflight_window
         self._stats = stats
         self._cursor = 0  # highest seq sent this session
-        self._awaiting_puback: dict[int, str] = {}  # MQTT mid -> event id, handed to paho
+        self.batch_max = 1
+        """Most events per publish: what the back office's acks offer this session."""
+        # MQTT mid -> the event ids it carries, handed to paho
+        self._awaiting_puback: dict[int, tuple[str, ...]] = {}
         self._sent_at: dict[str, float] = {}  # event id -> monotonic send time, oldest first
         self._resent: set[str] = set()  # in _sent_at, sent more than once
         self._pacing = Pacing(
@@ -83,20 +91,21 @@ class Sender:
     def new_session(self) -> None:
         """The connection changed: whatever was in flight is unknown, walk the outbox again."""
         self._cursor = 0
+        self.batch_max = 1  # until this session's back office says otherwise
         self._awaiting_puback.clear()
         self._sent_at.clear()
         self._resent.clear()
         self._pacing.restart()
 
     def on_puback(self, mid: int, reason: ReasonCode) -> None:
-        event_id = self._awaiting_puback.pop(mid, None)
+        event_ids = self._awaiting_puback.pop(mid, ())
         if reason.is_failure:
             self._stats.denied += 1
             self._stats.last_denied_reason = reason.value
             logger.error(
-                "broker refused event %s: %s (reason %d); it stays in the outbox and is "
-                "retried; check that device_id matches the certificate",
-                event_id,
+                "broker refused %s: %s (reason %d); it stays in the outbox and is retried; "
+                "check that device_id matches the certificate",
+                _events_named(event_ids),
                 reason,
                 reason.value,
             )
@@ -117,29 +126,28 @@ class Sender:
             rows = self._outbox.after(self._cursor, room)
             if not rows:
                 return
-            for row in rows:
-                if not self._publish(row.event_id, row.body):
+            for group in batches.groups(rows, self.batch_max):
+                if not self._publish(group):
                     return
-                self._cursor = row.seq
+                self._cursor = group[-1].seq
 
     def waits_for_acks(self) -> bool:
         """Whether the back office's acks, not paho, are what holds back the next send (the
         unacked window is full, or fuller than what paho holds)."""
-        return self._pacing.window - len(self._sent_at) <= self._handed_max - len(
-            self._awaiting_puback
-        )
+        return self._pacing.window - len(self._sent_at) <= self._handed_room()
 
     def _room(self) -> int:
-        return min(
-            self._handed_max - len(self._awaiting_puback),
-            self._pacing.window - len(self._sent_at),
-        )
+        return min(self._handed_room(), self._pacing.window - len(self._sent_at))
+
+    def _handed_room(self) -> int:
+        """How many more events paho may be handed (its limit counts publishes)."""
+        return (self._handed_max - len(self._awaiting_puback)) * self.batch_max
 
     def _resend_expired(self) -> None:
         deadline = self._clock.monotonic() - self._pacing.timeout_s
         # A re-send reuses its event's unacked slot, so only what paho holds limits it
         # (counting max_unacked here would stall forever once every slot has expired).
-        room = self._handed_max - len(self._awaiting_puback)
+        room = self._handed_room()
         expired: list[str] = []
         for event_id, sent in self._sent_at.items():
             if sent > deadline or len(expired) >= room:
@@ -151,12 +159,13 @@ class Sender:
         self._pacing.on_expiry()
         for event_id in expired:
             del self._sent_at[event_id]
-        rows = self._outbox.get(expired)
-        for row in rows:
-            if not self._publish(row.event_id, row.body):
+        # Re-sent events go alone: a batch the back office could not read is then read event
+        # by event (see uplink.batches).
+        for group in batches.groups(self._outbox.get(expired), 1):
+            if not self._publish(group):
                 return
-            self._resent.add(row.event_id)
-            self._stats.resent += 1
+            self._resent.update(row.event_id for row in group)
+            self._stats.resent += len(group)
         now = self._clock.monotonic()
         if now - self._last_resend_log >= 10:
             self._last_resend_log = now
@@ -166,11 +175,23 @@ class Sender:
                 self._stats.resent,
             )
 
-    def _publish(self, event_id: str, body: bytes) -> bool:
-        mid = self._publish_body(body)
+    def _publish(self, rows: Sequence[Row]) -> bool:
+        mid = self._publish_body(batches.join([row.body for row in rows]))
         if mid is None:
             return False
-        self._awaiting_puback[mid] = event_id
-        self._sent_at[event_id] = self._clock.monotonic()
-        self._stats.published += 1
+        event_ids = tuple(row.event_id for row in rows)
+        self._awaiting_puback[mid] = event_ids
+        now = self._clock.monotonic()
+        for event_id in event_ids:
+            self._sent_at[event_id] = now
+        self._stats.published += len(rows)
+        self._stats.messages += 1
         return True
+
+
+def _events_named(event_ids: Sequence[str]) -> str:
+    if not event_ids:
+        return "an event"
+    if len(event_ids) == 1:
+        return f"event {event_ids[0]}"
+    return f"{len(event_ids)} events ({', '.join(event_ids[:3])}...)"

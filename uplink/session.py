@@ -31,7 +31,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from uplink import topics
+from uplink import batches, topics
 from uplink.clock import Clock, SystemClock, utc_iso
 from uplink.config import BrokerConfig, UplinkConfig
 from uplink.errors import MessageError, StorageError
@@ -154,6 +154,8 @@ class Uplink:
         # paho still has a full wire and as much again queued while the sender refills.
         self._puback_wake_batch = max(1, HANDED_WINDOWS * config.inflight_window // 2)
         self._acked: deque[str] = deque()
+        # Most events per publish the back office's acks offer this session (uplink.batches).
+        self._batch_max = 1
         # Whether an ack should wake the sender: only while the unacked window is what holds it
         # back (a wake-up per ack message cost the network thread a sixth of its time while
         # paho's window was the limit). Written by the sender thread after each round.
@@ -386,6 +388,7 @@ class Uplink:
         if self._state is not None:
             client.publish(topics.state(self.device_id), self._state, qos=1, retain=True)
         self._backoff.reset()
+        self._batch_max = 1  # a new session may reach another back office: it says again
         self._session += 1
         self._ready = True
         logger.info("uplink connected; %s events pending", self._pending_or_none())
@@ -401,6 +404,7 @@ class Uplink:
             else:
                 logger.warning("uplink disconnected; events stay in the outbox")
             self._ready = False
+            self._batch_max = 1
             self._session += 1
             self._wake.set()
 
@@ -417,7 +421,7 @@ class Uplink:
 
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         if message.topic == topics.ack(self.device_id):
-            self._handle_ack(bytes(message.payload))
+            self._handle_ack(bytes(message.payload), batches.offered_max(message.properties))
             return
         for topic_filter, handler in self._subscriptions.items():
             if mqtt.topic_matches_sub(topic_filter, message.topic):
@@ -426,13 +430,14 @@ class Uplink:
                 except Exception:  # a failing subscriber must not stop the uplink
                     logger.exception("handler for %s failed", topic_filter)
 
-    def _handle_ack(self, raw: bytes) -> None:
+    def _handle_ack(self, raw: bytes, batch_max: int = 1) -> None:
         try:
             ack = json.loads(raw)
             validate("ack.v1.json", ack)
         except (ValueError, MessageError) as exc:
             logger.warning("ignoring malformed ack: %s", exc)
             return
+        self._batch_max = batch_max
         ids: list[str] = ack["acked"]
         try:
             removed = self.outbox.ack(ids)
@@ -475,6 +480,7 @@ class Uplink:
                 if self._session != session:
                     session = self._session
                     sender.new_session()
+                sender.batch_max = self._batch_max
                 while self._pubacks:
                     sender.on_puback(*self._pubacks.popleft())
                 while self._acked:

@@ -13,7 +13,7 @@ from paho.mqtt.client import MQTTMessage
 
 from backoffice.__main__ import main
 from backoffice.config import BackofficeConfig
-from backoffice.dropbox_count import COMMAND, count_command
+from backoffice.dropbox_count import COMMAND, CountAnswer, count_command, parse_answer
 from branchsim.broker import LocalBroker
 from configkit import dump_toml
 from uplink import topics
@@ -134,3 +134,29 @@ def test_a_count_for_a_collection_the_box_lacks_is_refused_by_the_box(
     absent = ["--device", "jakarta-salemba-dropbox-9", "--collection", "x-c1", "--counted", "1"]
     assert main(["collection-count", "--config", office, *absent, "--timeout-s", "1"]) == 3
     assert "did not answer within 1 s" in capsys.readouterr().out
+
+
+def test_an_answer_inside_a_batch_is_found_past_other_and_invalid_events() -> None:
+    """A box draining a backlog sends its events in batches (uplink.batches): the answer may be
+    any item of one, next to other events and items that are no envelope."""
+    base = {"box_id": "dropbox-41", "officer_id": "ofc-1", "deposits_logged": 7}
+    base |= {"source": "backoffice", "difference": 1, "collection_id": "c-7", "counted": 8}
+
+    def event(seq: int, payload: dict[str, object]) -> dict[str, object]:
+        envelope = Envelope(
+            new_event_id(),
+            "dropbox-41",
+            seq,
+            "dropbox.collection_mismatch",
+            1,
+            "2026-11-30T10:00:00.000Z",
+            True,
+            payload,
+        )
+        return dict(json.loads(envelope.to_json()))
+
+    other = event(1, {**base, "collection_id": "c-6"})
+    batch = json.dumps([other, {"not": "an envelope"}, event(2, base)]).encode()
+    assert parse_answer(batch, "c-7", 8) == CountAnswer("mismatch", 7)
+    assert parse_answer(json.dumps([other]).encode(), "c-7", 8) is None
+    assert parse_answer(b"[" + b"{}," * 200 + b"{}]", "c-7", 8) is None  # over the batch bound

@@ -99,3 +99,28 @@ def test_each_device_reports_the_software_version_it_runs(
     (row,) = [d for d in queries(backoffice).devices() if d.device_id == "kiosk-7"]
     assert row.software == importlib.metadata.version("lapak-asik-appliance")
     assert row.online is True
+
+
+def test_a_batch_is_stored_item_by_item_and_its_bad_items_are_judged_alone(
+    backoffice: Receiver, raw_device: DeviceFactory, tmp_path: Path
+) -> None:
+    """GIVEN one message holding a batch (uplink.batches) with two good events, one off its
+    schema and one naming another device, then a batch that is not JSON and one over the bound
+    THEN the good ones are stored and acked, the invalid one kept aside and acked (it names its
+    id), the impersonating one kept aside unacked, and nothing of the unreadable batches acked
+    (its device re-sends those events alone)."""
+    device = raw_device("kiosk-11")
+    good = [probe(tmp_path, "kiosk-11", n) for n in range(2)]
+    bad = json.loads(probe(tmp_path, "kiosk-11", 2))
+    bad["payload"] = {"purpose": "test", "unexpected": True}
+    other = probe(tmp_path, "kiosk-12")
+    batch = b"[" + b",".join([good[0], json.dumps(bad).encode(), other, good[1]]) + b"]"
+    device.publish(b"[" + good[0] + b", not json]")
+    device.publish(b"[" + b",".join([good[0]] * 101) + b"]")
+    device.publish(batch)
+    assert device.wait_acks(3)
+    ids = [json.loads(body)["event_id"] for body in good]
+    assert sorted(device.acked) == sorted([*ids, bad["event_id"]])
+    assert sorted(queries(backoffice).event_ids()) == sorted(ids)
+    assert queries(backoffice).rejected_count() == 4
+    assert backoffice.stored == 2

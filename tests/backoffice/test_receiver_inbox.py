@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 from paho.mqtt.client import MQTTMessage
+from paho.mqtt.properties import Properties
 
 from backoffice.config import BackofficeConfig
 from backoffice.receiver import Receiver
-from uplink import topics
+from uplink import batches, topics
 from uplink.messages import Envelope
 
 
@@ -74,9 +75,11 @@ def test_every_message_is_stored_in_batches_then_acked_and_stop_ends_the_loop(
         store,
     )
     acked: list[str] = []
+    offers: set[int] = set()
 
-    def publish(_topic: str, body: str, qos: int) -> None:
+    def publish(_topic: str, body: str, qos: int, properties: Properties) -> None:
         acked.extend(json.loads(body)["acked"])
+        offers.add(batches.offered_max(properties))
 
     monkeypatch.setattr(receiver._client, "publish", publish)
     # GIVEN messages that arrived before the store thread looked
@@ -96,5 +99,6 @@ def test_every_message_is_stored_in_batches_then_acked_and_stop_ends_the_loop(
     while len(acked) < 2500 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert acked == stored
+    assert offers == {batches.BATCH_MAX_EVENTS}  # every ack says batches are read
     receiver.stop()
     assert not receiver._worker.is_alive()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
@@ -141,3 +143,44 @@ def test_it_says_when_acks_not_paho_hold_back_the_next_send(tmp_path: Path) -> N
     sender.send()
     assert len(wire.sent) < 40  # still more to send: paho's share is what is full now
     assert not sender.waits_for_acks()
+
+
+def test_once_batches_are_offered_consecutive_events_share_a_publish_and_resends_go_alone(
+    tmp_path: Path,
+) -> None:
+    """GIVEN a back office that reads batches of up to 4 (uplink.batches) WHEN 10 events wait
+    THEN they leave as JSON arrays of the stored envelopes, in order, each counted; paho's
+    limit counts publishes, the window events; an expired event comes back alone."""
+    sender, outbox, wire, clock, stats = rig(tmp_path, inflight_window=2, max_unacked=10)
+    ids = record(outbox, 10)
+    sender.send()
+    assert len(wire.sent) == 2  # singles until the back office says more (slow start: 2)
+    for n, event_id in enumerate(ids[:2], 1):
+        sender.on_puback(n, OK)
+        outbox.ack([event_id])
+        sender.on_acked(event_id)
+    sender.batch_max = 4
+    sender.send()  # the window is 4 events now: one batch of 4
+    assert len(wire.sent) == 3
+    batch = json.loads(wire.sent[2])
+    assert [item["event_id"] for item in batch] == ids[2:6]
+    assert wire.sent[2] == b"[" + b",".join(row.body for row in outbox.get(ids[2:6])) + b"]"
+    assert (stats.published, stats.messages) == (6, 3)
+    clock.advance(FIRST_ACK_TIMEOUT_S + 0.01)
+    sender.send()
+    resent = [json.loads(body) for body in wire.sent[3:7]]
+    assert [item["event_id"] for item in resent] == ids[2:6]  # one envelope per publish
+    assert stats.resent == 4
+
+
+def test_a_refused_batch_is_logged_once_with_its_size(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sender, outbox, wire, _, stats = rig(tmp_path, inflight_window=8)
+    record(outbox, 5)
+    sender.batch_max = 5
+    sender.send()
+    assert len(wire.sent) == 1
+    sender.on_puback(1, DENIED)
+    assert stats.denied == 1
+    assert "broker refused 5 events (" in caplog.text
