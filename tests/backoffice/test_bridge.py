@@ -5,6 +5,8 @@ everything across, once, and the acks come back through the bridge when the devi
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from pathlib import Path
 
@@ -12,7 +14,8 @@ from backoffice.config import BackofficeConfig
 from backoffice.receiver import Receiver
 from backoffice.store import SqliteEventStore
 from branchsim.bridge import BridgedBrokers
-from uplink import Uplink, UplinkConfig
+from uplink import Outbox, Uplink, UplinkConfig, batches, topics
+from uplink.session import make_client
 
 EVENTS_BEFORE = 30
 EVENTS_DURING_CUT = 60
@@ -95,3 +98,43 @@ def test_the_branch_broker_carries_a_cut_line_s_events_and_acks_come_back(
     store.close()
     assert len(recorded) == total
     assert sorted(stored) == sorted(recorded), "an event lost or stored twice"
+
+
+def test_the_receiver_s_offer_of_batches_crosses_the_bridge(tmp_path: Path) -> None:
+    """The bridge speaks MQTT 5, so an ack reaching a device on the branch broker still carries
+    the receiver's `lapak-batch-max` (MQTT 3.1.1 would drop it: no batches behind bridges)."""
+    bridged = BridgedBrokers(tmp_path / "brokers", "jkt-01")
+    store = SqliteEventStore(tmp_path / "central.db")
+    receiver = Receiver(
+        BackofficeConfig(
+            broker=bridged.central.client_config("backoffice"), database_path=store.path
+        ),
+        store,
+    )
+    offers: queue.Queue[int] = queue.Queue()
+    subscribed = threading.Event()
+    device = make_client("kiosk-1", bridged.branch.client_config("kiosk-1"))
+    device.on_socket_register_write = None
+    device.on_subscribe = lambda *_: subscribed.set()
+    device.on_message = lambda _c, _u, message: offers.put(batches.offered_max(message.properties))
+    bridged.start()
+    receiver.start()
+    try:
+        assert receiver.wait_ready(10)
+        device.connect("127.0.0.1", bridged.branch.tls_port)
+        device.subscribe(topics.ack("kiosk-1"), qos=1)
+        device.loop_start()
+        assert subscribed.wait(10)
+        body = Outbox(tmp_path / "o.db", "kiosk-1").record("device.probe", {"purpose": "test"})
+        # Until the bridge is up, the event has no route: send it again until one is acked.
+        deadline = time.monotonic() + 30
+        while offers.empty() and time.monotonic() < deadline:
+            device.publish(topics.events("kiosk-1"), body.to_json(), qos=1)
+            time.sleep(0.5)
+        assert offers.get(timeout=5) == batches.BATCH_MAX_EVENTS
+    finally:
+        device.disconnect()
+        device.loop_stop()
+        receiver.stop()
+        bridged.stop()
+        store.close()
