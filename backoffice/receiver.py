@@ -26,6 +26,9 @@ from uplink.session import connect_properties, make_client
 logger = logging.getLogger(__name__)
 
 ACK_CHUNK = 5000
+# Most message bytes parsed in one turn of the store loop: batched messages (uplink.batches)
+# carry up to 100 events each, so a count of messages alone would not bound its memory.
+TAKEN_BYTES_MAX = 8 * 1024 * 1024
 PROGRESS_S = 5.0
 STOP_REMIND_S = 10.0  # a stop still waiting for the store says so this often
 # The broker keeps a receiver's share of the events while it restarts (or while the broker
@@ -179,13 +182,15 @@ class Receiver:
                 self._arrived.wait(PROGRESS_S)
                 continue
             batch: list[_Message] = []
+            size = 0
             stopping = False
-            while self._inbox and len(batch) < batch_max:
+            while self._inbox and len(batch) < batch_max and size < TAKEN_BYTES_MAX:
                 item = self._inbox.popleft()
                 if item is None:
                     stopping = True
                     break
                 batch.append(item)
+                size += len(item[1])
             if batch:
                 try:
                     self._handle(batch)
@@ -207,13 +212,16 @@ class Receiver:
                     self._handle_device_message(topic, raw)
             except Exception as exc:
                 self._reject(topic, raw, f"unreadable: {type(exc).__name__}", now, None)
-        if envelopes:
-            new = self.store.store_events(envelopes, now)
+        # batch_max bounds a commit in events; a batch holds messages, which may carry several.
+        commit_max = self.config.receiver.batch_max
+        for start in range(0, len(envelopes), commit_max):
+            chunk = envelopes[start : start + commit_max]
+            new = self.store.store_events(chunk, now)
             self.stored += new
-            self.duplicates += len(envelopes) - new
-            for envelope in envelopes:
+            self.duplicates += len(chunk) - new
+            for envelope in chunk:
                 to_ack[envelope.device_id].append(envelope.event_id)
-        # The commit above is synced; only now may devices forget these events.
+        # The commits above are synced; only now may devices forget these events.
         for device_id, ids in to_ack.items():
             for start in range(0, len(ids), ACK_CHUNK):
                 body = {"schema_version": 1, "acked": ids[start : start + ACK_CHUNK]}

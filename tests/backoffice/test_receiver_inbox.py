@@ -102,3 +102,35 @@ def test_every_message_is_stored_in_batches_then_acked_and_stop_ends_the_loop(
     assert offers == {batches.BATCH_MAX_EVENTS}  # every ack says batches are read
     receiver.stop()
     assert not receiver._worker.is_alive()
+
+
+def test_batched_messages_are_committed_at_most_batch_max_events_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """batch_max bounds a commit in events, though a batched message carries up to 100."""
+    store = RecordingStore()
+    store.expected = 300
+    receiver = Receiver(
+        BackofficeConfig.model_validate(
+            {
+                "broker": {"host": "127.0.0.1", "port": 1883, "tls": False},
+                "database_path": tmp_path / "bo.db",
+                "receiver": {"batch_max": 150},
+            }
+        ),
+        store,
+    )
+    acked: list[str] = []
+    monkeypatch.setattr(
+        receiver._client, "publish", lambda _t, body, **_: acked.extend(json.loads(body)["acked"])
+    )
+    for first in (1, 101, 201):
+        joined = batches.join([message(seq).payload for seq in range(first, first + 100)])
+        msg = MQTTMessage(topic=topics.events("kiosk-1").encode())
+        msg.payload = joined
+        receiver._on_message(receiver._client, None, msg)
+    receiver._worker.start()
+    assert store.done.wait(30)
+    receiver.stop()
+    assert [len(batch) for batch in store.batches] == [150, 150]
+    assert acked == [event_id for batch in store.batches for event_id in batch]
