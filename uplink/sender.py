@@ -146,8 +146,9 @@ class Sender:
     def _resend_expired(self) -> None:
         deadline = self._clock.monotonic() - self._pacing.timeout_s
         # A re-send reuses its event's unacked slot, so only what paho holds limits it
-        # (counting max_unacked here would stall forever once every slot has expired).
-        room = self._handed_room()
+        # (counting max_unacked here would stall forever once every slot has expired); each
+        # goes in a publish of its own.
+        room = self._handed_max - len(self._awaiting_puback)
         expired: list[str] = []
         for event_id, sent in self._sent_at.items():
             if sent > deadline or len(expired) >= room:

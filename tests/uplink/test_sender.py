@@ -184,3 +184,21 @@ def test_a_refused_batch_is_logged_once_with_its_size(
     sender.on_puback(1, DENIED)
     assert stats.denied == 1
     assert "broker refused 5 events (" in caplog.text
+
+
+def test_re_sends_go_alone_so_paho_is_handed_no_more_publishes_than_its_windows(
+    tmp_path: Path,
+) -> None:
+    sender, outbox, wire, clock, stats = rig(tmp_path, inflight_window=2, max_unacked=40)
+    record(outbox, 40)
+    sender.batch_max = 10
+    sender._pacing.window = 40  # as after many acks
+    sender.send()
+    assert len(wire.sent) == 4  # 40 events in 4 batches
+    for mid in range(1, 5):
+        sender.on_puback(mid, OK)
+    clock.advance(FIRST_ACK_TIMEOUT_S + 0.01)
+    sender.send()
+    # All 40 expired; paho may be handed 4 windows of 2 publishes: 8 events re-sent alone.
+    assert len(wire.sent) == 4 + HANDED_WINDOWS * 2
+    assert stats.resent == HANDED_WINDOWS * 2
