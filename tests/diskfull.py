@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+SMALL_DISK_MAX = 64 * 1024 * 1024
+
 
 class SmallDisk:
     """A mounted tmpfs: `fill()` takes every free byte, `free()` gives them back."""
@@ -19,7 +21,11 @@ class SmallDisk:
         self._filler = path / "filler"
 
     def fill(self) -> None:
-        """Write a filler file until the disk says ENOSPC."""
+        """Write a filler file until the disk says ENOSPC (only on a small disk: were the tmpfs
+        gone, this would fill the machine's own disk and fail every test running beside it)."""
+        disk = os.statvfs(self.path)
+        size = disk.f_blocks * disk.f_frsize
+        assert size <= SMALL_DISK_MAX, f"{self.path} is {size} bytes, not the small tmpfs"
         fd = os.open(self._filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             block = b"\0" * 4096
