@@ -42,6 +42,18 @@ class RecordingStore:
     def set_state(self, device_id: str, state: dict[str, Any]) -> None: ...
 
 
+def receiver_over(store: RecordingStore, tmp_path: Path, *, batch_max: int) -> Receiver:
+    """A receiver (not started, never connected) storing into `store`."""
+    config = BackofficeConfig.model_validate(
+        {
+            "broker": {"host": "127.0.0.1", "port": 1883, "tls": False},
+            "database_path": tmp_path / "bo.db",
+            "receiver": {"batch_max": batch_max},
+        }
+    )
+    return Receiver(config, store)
+
+
 def message(seq: int) -> MQTTMessage:
     event_id = "01J" + f"{seq:023d}"
     body = Envelope(
@@ -64,16 +76,7 @@ def test_every_message_is_stored_in_batches_then_acked_and_stop_ends_the_loop(
 ) -> None:
     store = RecordingStore()
     store.expected = 2500
-    receiver = Receiver(
-        BackofficeConfig.model_validate(
-            {
-                "broker": {"host": "127.0.0.1", "port": 1883, "tls": False},
-                "database_path": tmp_path / "bo.db",
-                "receiver": {"batch_max": 1000},
-            }
-        ),
-        store,
-    )
+    receiver = receiver_over(store, tmp_path, batch_max=1000)
     acked: list[str] = []
     offers: set[int] = set()
 
@@ -110,16 +113,7 @@ def test_batched_messages_are_committed_at_most_batch_max_events_at_a_time(
     """batch_max bounds a commit in events, though a batched message carries up to 100."""
     store = RecordingStore()
     store.expected = 300
-    receiver = Receiver(
-        BackofficeConfig.model_validate(
-            {
-                "broker": {"host": "127.0.0.1", "port": 1883, "tls": False},
-                "database_path": tmp_path / "bo.db",
-                "receiver": {"batch_max": 150},
-            }
-        ),
-        store,
-    )
+    receiver = receiver_over(store, tmp_path, batch_max=150)
     acked: list[str] = []
     monkeypatch.setattr(
         receiver._client, "publish", lambda _t, body, **_: acked.extend(json.loads(body)["acked"])
