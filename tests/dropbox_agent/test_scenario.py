@@ -19,6 +19,7 @@ from branchsim.broker import LocalBroker
 from dropbox_agent import app
 from dropbox_agent.__main__ import main
 from dropbox_agent.adapters.box_store import SqliteBoxStore
+from dropbox_agent.agent import DropboxAgent
 from dropbox_agent.config import DropboxConfig
 from dropbox_agent.domain.model import Input
 from dropbox_agent.errors import ScenarioError
@@ -37,7 +38,7 @@ from dropbox_agent.sim.scenario import (
     run_scenario,
 )
 from tests.dropbox_agent.conftest import PIN, config_data, make_config
-from uplink import ManualClock, SimulatedClock
+from uplink import Clock, ManualClock, SimulatedClock
 from uplink.sink import EventLog
 
 BRANCH_DAY = Path(__file__).parents[2] / "dropbox_agent" / "sim" / "scenarios" / "branch-day.toml"
@@ -312,12 +313,11 @@ class StallingClock(ManualClock):
         return super().monotonic()
 
 
-def test_a_bounce_train_is_one_edge_even_when_the_machine_stalls_between_its_bounces(
-    tmp_path: Path,
-) -> None:
-    # GIVEN a simulated box whose clock moves a beam debounce and more between any two readings
+def started_box(
+    tmp_path: Path, clock: Clock
+) -> tuple[DropboxConfig, SimulatedBox, EventLog, DropboxAgent]:
+    """A started box on `clock` with no printer and no fill sensor, recording into an EventLog."""
     config = make_config(tmp_path, printer={"enabled": False}, fill={"enabled": False})
-    clock = StallingClock()
     box = SimulatedBox(config.pins, config.polarity, clock)
     events = EventLog(device_id="dropbox-t")
     agent = app.build(
@@ -329,6 +329,15 @@ def test_a_bounce_train_is_one_edge_even_when_the_machine_stalls_between_its_bou
         keypad=SimulatedKeypad(),
     )
     agent.start()
+    return config, box, events, agent
+
+
+def test_a_bounce_train_is_one_edge_even_when_the_machine_stalls_between_its_bounces(
+    tmp_path: Path,
+) -> None:
+    # GIVEN a simulated box whose clock moves a beam debounce and more between any two readings
+    clock = StallingClock()
+    config, box, events, agent = started_box(tmp_path, clock)
     try:
         # WHEN three envelopes pass, each edge a train of bounces driven on the stalling clock
         for _ in range(3):
@@ -347,19 +356,8 @@ def test_a_bounce_train_is_one_edge_even_when_the_machine_stalls_between_its_bou
 def test_envelopes_scheduled_back_to_back_are_each_a_deposit(tmp_path: Path) -> None:
     # GIVEN a simulated box at x10 and a step whose envelopes follow each other within the
     # beam's debounce (as a scenario behind its schedule on a busy machine drives them)
-    config = make_config(tmp_path, printer={"enabled": False}, fill={"enabled": False})
     clock = SimulatedClock(datetime(2026, 12, 1, 1, 0, tzinfo=UTC), 10.0)
-    box = SimulatedBox(config.pins, config.polarity, clock)
-    events = EventLog(device_id="dropbox-t")
-    agent = app.build(
-        config,
-        clock=clock,
-        box=box,
-        events=events,
-        store=SqliteBoxStore(config.local_db_path, boot_id="test-boot"),
-        keypad=SimulatedKeypad(),
-    )
-    agent.start()
+    _config, box, events, agent = started_box(tmp_path, clock)
     hands = Hands(box, SimulatedKeypad(), None, None, lambda: None, 10.0, random.Random(5))
     step = DepositStep(action="deposit", count=3, every_s=0.001, hold_ms=10)
     try:
